@@ -1,0 +1,227 @@
+//! The `coordsim` command line: arguments -> validated scenario -> runs -> table and files.
+//!
+//! This is the only module that knows about the process: arguments, the terminal, exit codes
+//! and where results go. Every subcommand reads as load -> validate -> run -> report. Bad
+//! input is rejected before any result file is created.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use rayon::prelude::*;
+
+use crate::policy::PolicyKind;
+use crate::report::{self, RunRecord};
+use crate::scenario::{self, Override, Scenario, ScenarioError};
+use crate::sim;
+
+/// Exit code for bad input: a scenario that does not load or validate, a bad flag.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for a failure while running or writing results.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// Deterministic discrete-event simulator for comparing how autonomous agents coordinate
+/// work across microservices.
+#[derive(Debug, Parser)]
+#[command(name = "coordsim", version, about, max_term_width = 100)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario once per policy (and replication); print a table, write DIR/runs.csv.
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate {
+        /// Scenario files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the policies with a description and their parameters.
+    Policies,
+}
+
+/// Arguments of `coordsim run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Policy to run (repeatable; default: the scenario's `policies`).
+    #[arg(long = "policy", value_name = "NAME")]
+    pub policies: Vec<String>,
+    /// Master seed (default: the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replications per policy (default: the scenario's `replications`).
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Override a key of the scenario before validation, e.g. services.api.replicas=8
+    /// (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    pub overrides: Vec<Override>,
+    /// Output directory [default: results/<scenario file stem>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+fn parse_override(text: &str) -> std::result::Result<Override, String> {
+    text.parse()
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Bad input (a scenario that does not load, an unknown policy) or a failure to write
+/// results, with the chain of causes; [`exit_code`] maps it to the process exit code.
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Run(run_args) => run_scenario(&run_args),
+        Command::Validate { files } => validate(&files),
+        Command::Policies => {
+            print!("{}", policies_text());
+            Ok(())
+        }
+    }
+}
+
+/// The process exit code for an error returned by [`run`].
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err
+        .chain()
+        .any(|cause| cause.is::<ScenarioError>() || cause.is::<BadInput>())
+    {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// Bad input that is not about a scenario file's contents.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadInput(String);
+
+fn run_scenario(args: &RunArgs) -> Result<()> {
+    let scenario = load_for_run(args)?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(&args.scenario));
+    let records = run_all(&scenario, args.jobs)?;
+    print!("{}", report::runs_table(&records));
+    let path = out_dir.join("runs.csv");
+    report::write_atomic(&path, &report::runs_csv(&records))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Loads the scenario with `--set`, `--policy`, `--seed` and `--replications` applied.
+fn load_for_run(args: &RunArgs) -> Result<Scenario> {
+    let mut overrides = args.overrides.clone();
+    if !args.policies.is_empty() {
+        let names = args
+            .policies
+            .iter()
+            .map(|p| toml::Value::String(p.clone()))
+            .collect();
+        overrides.push(Override::new("policies", toml::Value::Array(names)));
+    }
+    if let Some(replications) = args.replications {
+        overrides.push(Override::new(
+            "replications",
+            toml::Value::Integer(i64::from(replications)),
+        ));
+    }
+    let mut scenario = scenario::load_with(&args.scenario, &overrides)?;
+    if let Some(seed) = args.seed {
+        // Any u64 is a valid seed, including those TOML integers cannot hold.
+        scenario.seed = seed;
+    }
+    Ok(scenario)
+}
+
+fn default_out_dir(scenario: &Path) -> PathBuf {
+    let stem = scenario
+        .file_stem()
+        .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
+    Path::new("results").join(stem)
+}
+
+/// Runs every (policy, replication) of the scenario, in parallel, returning records in plan
+/// order (policies as listed, then replications) whatever the thread count.
+///
+/// # Errors
+/// If the thread pool cannot be built.
+pub fn run_all(scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<RunRecord>> {
+    let plan: Vec<_> = scenario
+        .policies
+        .iter()
+        .flat_map(|&policy| (0..scenario.replications).map(move |rep| (policy, rep)))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+        .context("starting worker threads")?;
+    // `par_iter().map().collect()` on a Vec is indexed: results keep plan order.
+    Ok(pool.install(|| {
+        plan.par_iter()
+            .map(|&(policy, replication)| RunRecord {
+                scenario: scenario.name.clone(),
+                policy: policy.kind(),
+                replication,
+                seed: scenario.seed,
+                summary: sim::run(scenario, policy, replication),
+            })
+            .collect()
+    }))
+}
+
+fn validate(files: &[PathBuf]) -> Result<()> {
+    let mut failures = 0;
+    for file in files {
+        match scenario::load(file) {
+            Ok(s) => {
+                let policies: Vec<_> = s.policies.iter().map(|p| p.kind().name()).collect();
+                println!(
+                    "ok  {}: {} services, {} replicas, {} classes, policies {}",
+                    file.display(),
+                    s.services.len(),
+                    s.total_replicas(),
+                    s.classes.len(),
+                    policies.join(", ")
+                );
+            }
+            Err(err) => {
+                failures += 1;
+                eprintln!("error: {err}");
+            }
+        }
+    }
+    if failures == 0 {
+        Ok(())
+    } else {
+        Err(BadInput(format!(
+            "{failures} of {} scenario files are invalid",
+            files.len()
+        ))
+        .into())
+    }
+}
+
+fn policies_text() -> String {
+    let mut out = String::new();
+    for kind in PolicyKind::ALL {
+        out.push_str(&format!("{:<20}{}\n", kind.name(), kind.description()));
+        for (name, default, meaning) in kind.parameters() {
+            out.push_str(&format!("{:<20}  {name} = {default}: {meaning}\n", ""));
+        }
+    }
+    out
+}

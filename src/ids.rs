@@ -1,0 +1,45 @@
+//! Identifiers shared by the scenario, the simulated world and the policies.
+//!
+//! All are dense indices (`u32` newtypes) into `Vec`s, so lookups are array accesses and
+//! iteration order is the index order: never a hash map's.
+
+use std::fmt;
+
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The index into the owning `Vec`.
+            #[inline]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+id!(
+    /// A service: index into `Scenario::services`.
+    ServiceId, "service"
+);
+id!(
+    /// A job class: index into `Scenario::classes`.
+    ClassId, "class"
+);
+id!(
+    /// A replica, numbered across all services: the replicas of one service are contiguous.
+    ReplicaId, "replica"
+);
+id!(
+    /// A front-end (orchestrator) agent that receives jobs and delegates their work.
+    OrchestratorId, "orchestrator"
+);

@@ -1,0 +1,267 @@
+//! Baseline policies for reference and validation: `random`, `round_robin`,
+//! `least_outstanding` and `power_of_d`.
+//!
+//! They exchange no messages of their own. `least_outstanding` uses only what its agent
+//! knows (its own requests in flight); `power_of_d` reads the true load of the probed
+//! replicas, an idealised instantaneous probe. Ties are broken uniformly at random from the
+//! policy's own stream, so no replica is favoured by its index.
+
+use rand::Rng;
+
+use super::{Decision, Outcome, Policy, PolicyView, Task, Topology};
+use crate::engine::SimRng;
+use crate::ids::ReplicaId;
+
+/// A uniformly random replica of the task's service.
+#[derive(Debug)]
+pub struct RandomChoice {
+    rng: SimRng,
+}
+
+impl RandomChoice {
+    /// A policy drawing from `rng`.
+    pub fn new(rng: SimRng) -> Self {
+        RandomChoice { rng }
+    }
+}
+
+impl Policy for RandomChoice {
+    fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
+        let replicas = view.replicas_of(task.service);
+        Decision::Place(ReplicaId(self.rng.random_range(replicas)))
+    }
+}
+
+/// Each agent cycles through each service's replicas on its own (no shared counter).
+#[derive(Debug)]
+pub struct RoundRobin {
+    services: usize,
+    /// `next[agent * services + service]`: offset of the next replica to use.
+    next: Vec<u32>,
+}
+
+impl RoundRobin {
+    /// A policy for this topology.
+    pub fn new(topology: &Topology) -> Self {
+        let services = topology.service_replicas.len();
+        RoundRobin {
+            services,
+            next: vec![0; services * topology.orchestrators as usize],
+        }
+    }
+}
+
+impl Policy for RoundRobin {
+    fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
+        let replicas = view.replicas_of(task.service);
+        let cursor = &mut self.next[task.agent.index() * self.services + task.service.index()];
+        let chosen = replicas.start + *cursor;
+        *cursor = (*cursor + 1) % replicas.len() as u32;
+        Decision::Place(ReplicaId(chosen))
+    }
+}
+
+/// The replica with the fewest requests this agent has sent and not yet heard back from.
+#[derive(Debug)]
+pub struct LeastOutstanding {
+    replicas: usize,
+    /// `outstanding[agent * replicas + replica]`.
+    outstanding: Vec<u32>,
+    rng: SimRng,
+}
+
+impl LeastOutstanding {
+    /// A policy for this topology, breaking ties from `rng`.
+    pub fn new(topology: &Topology, rng: SimRng) -> Self {
+        let replicas = topology.total_replicas() as usize;
+        LeastOutstanding {
+            replicas,
+            outstanding: vec![0; replicas * topology.orchestrators as usize],
+            rng,
+        }
+    }
+}
+
+impl Policy for LeastOutstanding {
+    fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
+        let base = task.agent.index() * self.replicas;
+        let replicas = view.replicas_of(task.service);
+        let counts = &self.outstanding[base..base + self.replicas];
+        let chosen = argmin_random_tie(
+            replicas.clone().map(|r| (r, counts[r as usize])),
+            &mut self.rng,
+        );
+        self.outstanding[base + chosen as usize] += 1;
+        Decision::Place(ReplicaId(chosen))
+    }
+
+    fn on_outcome(&mut self, _view: &PolicyView<'_>, outcome: &Outcome) {
+        let slot =
+            &mut self.outstanding[outcome.agent.index() * self.replicas + outcome.replica.index()];
+        *slot = slot.saturating_sub(1);
+    }
+}
+
+/// Probes `d` distinct random replicas and picks the one with the least outstanding work.
+#[derive(Debug)]
+pub struct PowerOfD {
+    d: u32,
+    rng: SimRng,
+    /// Reused between placements so a placement allocates nothing.
+    probed: Vec<u32>,
+}
+
+impl PowerOfD {
+    /// A policy probing `d` replicas (at least 1), drawing from `rng`.
+    pub fn new(d: u32, rng: SimRng) -> Self {
+        PowerOfD {
+            d: d.max(1),
+            rng,
+            probed: Vec::with_capacity(d as usize),
+        }
+    }
+}
+
+impl Policy for PowerOfD {
+    fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
+        let replicas = view.replicas_of(task.service);
+        let n = replicas.len() as u32;
+        let d = self.d.min(n);
+        // Floyd's algorithm: d distinct indices out of n with d draws and no allocation.
+        self.probed.clear();
+        for j in n - d..n {
+            let t = self.rng.random_range(0..=j);
+            let pick = if self.probed.contains(&t) { j } else { t };
+            self.probed.push(pick);
+        }
+        let candidates = self.probed.iter().map(|&i| {
+            let r = replicas.start + i;
+            (r, view.load(ReplicaId(r)).outstanding())
+        });
+        Decision::Place(ReplicaId(argmin_random_tie(candidates, &mut self.rng)))
+    }
+}
+
+/// The key with the smallest value; among equal smallest values, one chosen uniformly at
+/// random (reservoir sampling, one pass, no allocation).
+fn argmin_random_tie(items: impl Iterator<Item = (u32, u32)>, rng: &mut SimRng) -> u32 {
+    let mut best = None;
+    let mut ties = 0u32;
+    for (key, value) in items {
+        match best {
+            Some((_, v)) if value > v => {}
+            Some((_, v)) if value == v => {
+                ties += 1;
+                if rng.random_range(0..ties) == 0 {
+                    best = Some((key, value));
+                }
+            }
+            _ => {
+                best = Some((key, value));
+                ties = 1;
+            }
+        }
+    }
+    best.expect("a service has at least one replica").0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::derive_stream;
+    use crate::ids::{OrchestratorId, ServiceId};
+    use crate::policy::ReplicaLoad;
+    use crate::time::SimTime;
+
+    fn topology() -> Topology {
+        Topology {
+            orchestrators: 2,
+            service_replicas: vec![0..3, 3..7],
+        }
+    }
+
+    fn place_many(policy: &mut dyn Policy, loads: &[u32], agent: u32, n: usize) -> Vec<u32> {
+        let topo = topology();
+        let loads: Vec<ReplicaLoad> = loads
+            .iter()
+            .map(|&running| ReplicaLoad {
+                running,
+                queued: 0,
+                slots: 1,
+            })
+            .collect();
+        let view = PolicyView::new(SimTime::ZERO, &topo.service_replicas, &loads);
+        let task = Task {
+            agent: OrchestratorId(agent),
+            service: ServiceId(1),
+        };
+        (0..n)
+            .map(|_| match policy.place(&view, &task) {
+                Decision::Place(r) => r.0,
+                Decision::Reject => panic!("baselines never reject"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn round_robin_cycles_per_agent() {
+        let mut p = RoundRobin::new(&topology());
+        assert_eq!(place_many(&mut p, &[0; 7], 0, 5), vec![3, 4, 5, 6, 3]);
+        assert_eq!(place_many(&mut p, &[0; 7], 1, 2), vec![3, 4]);
+    }
+
+    #[test]
+    fn random_stays_in_the_service_and_covers_it() {
+        let mut p = RandomChoice::new(derive_stream(1, 0, 9));
+        let picks = place_many(&mut p, &[0; 7], 0, 4000);
+        for r in 3..7 {
+            let share = picks.iter().filter(|&&p| p == r).count() as f64 / 4000.0;
+            // Binomial(4000, 1/4): sd 0.0068, so 0.04 is about six sd.
+            assert!((share - 0.25).abs() < 0.04, "replica {r}: share {share}");
+        }
+    }
+
+    #[test]
+    fn power_of_d_with_d_equal_n_is_join_the_shortest_queue() {
+        let mut p = PowerOfD::new(4, derive_stream(1, 0, 9));
+        let picks = place_many(&mut p, &[5, 5, 5, 3, 1, 7, 1], 0, 200);
+        assert!(picks.iter().all(|&r| r == 4 || r == 6));
+        assert!(
+            picks.contains(&4) && picks.contains(&6),
+            "ties must be broken both ways"
+        );
+    }
+
+    #[test]
+    fn power_of_d_never_picks_the_worst_when_d_is_two() {
+        let mut p = PowerOfD::new(2, derive_stream(2, 0, 9));
+        let picks = place_many(&mut p, &[0, 0, 0, 1, 2, 3, 9], 0, 1000);
+        assert!(!picks.contains(&6));
+        // Replica 3 (least loaded) wins every pair it is in: 3 of 6 pairs, share 1/2.
+        let share = picks.iter().filter(|&&p| p == 3).count() as f64 / 1000.0;
+        assert!((share - 0.5).abs() < 0.07, "share {share}");
+    }
+
+    #[test]
+    fn least_outstanding_spreads_then_forgets_on_outcome() {
+        let topo = topology();
+        let mut p = LeastOutstanding::new(&topo, derive_stream(3, 0, 9));
+        let mut picks = place_many(&mut p, &[0; 7], 0, 4);
+        picks.sort_unstable();
+        assert_eq!(picks, vec![3, 4, 5, 6]);
+        let loads = [ReplicaLoad::default(); 7];
+        let view = PolicyView::new(SimTime::ZERO, &topo.service_replicas, &loads);
+        p.on_outcome(
+            &view,
+            &Outcome {
+                agent: OrchestratorId(0),
+                replica: ReplicaId(5),
+                succeeded: true,
+                latency: crate::time::SimDuration::ZERO,
+            },
+        );
+        assert_eq!(place_many(&mut p, &[0; 7], 0, 1), vec![5]);
+        // The other agent's counts are its own.
+        assert_eq!(place_many(&mut p, &[0; 7], 1, 4).len(), 4);
+    }
+}

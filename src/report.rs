@@ -1,0 +1,105 @@
+//! Results out: records of finished runs, rendered as a terminal table and CSV, and written
+//! atomically. This is the only module that writes files.
+//!
+//! Rendering is pure (records in, bytes out) and tested on hand-built records; writing goes
+//! to a temporary file in the target directory followed by a rename, so a reader (or a
+//! crash) never sees a half-written result.
+
+mod csv;
+mod table;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use self::csv::{runs_csv, RUNS_COLUMNS};
+pub use self::table::runs_table;
+
+use crate::metrics::RunSummary;
+use crate::policy::PolicyKind;
+
+/// One finished run and what identifies it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    /// Scenario name.
+    pub scenario: String,
+    /// Policy the run used.
+    pub policy: PolicyKind,
+    /// Replication index (0-based).
+    pub replication: u32,
+    /// Master seed; with the replication index it determines every random stream.
+    pub seed: u64,
+    /// The run's figures.
+    pub summary: RunSummary,
+}
+
+/// A result file could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", .path.display())]
+pub struct ReportError {
+    /// The file (or directory) that could not be written.
+    pub path: PathBuf,
+    /// What the OS said.
+    pub source: std::io::Error,
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed to
+/// disk, then renamed over `path`. Creates the directory if needed.
+///
+/// # Errors
+/// [`ReportError`] with the path that failed; the target is then left as it was.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|source| ReportError {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        // Best effort: the error that matters is the write's, not the clean-up's.
+        let _ = fs::remove_file(&temp);
+    }
+    result.map_err(|source| ReportError {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("coordsim-report-{}", std::process::id()));
+        let path = dir.join("sub").join("x.csv");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("x.csv")]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unwritable_target_names_the_path() {
+        let err = write_atomic(Path::new("/proc/coordsim-cannot/x.csv"), b"").unwrap_err();
+        assert!(err.to_string().contains("/proc/coordsim-cannot"), "{err}");
+    }
+}

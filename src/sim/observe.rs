@@ -1,0 +1,68 @@
+//! Observation hooks: a read-only window on the world's mechanics, for property tests now and
+//! for the decision audit log and execution trace later.
+//!
+//! Every method has an empty default, and runs that need no observation use [`NoObserver`],
+//! which the compiler removes entirely (the world is generic over its observer).
+
+use crate::ids::ReplicaId;
+use crate::policy::ReplicaLoad;
+use crate::time::SimTime;
+
+/// Receives a call for each mechanical step of a run.
+pub trait Observer {
+    /// An attempt started executing on `replica`, straight away or (`from_queue`) after
+    /// waiting in its queue; `load` is the replica's load afterwards.
+    fn attempt_started(
+        &mut self,
+        _at: SimTime,
+        _replica: ReplicaId,
+        _load: ReplicaLoad,
+        _from_queue: bool,
+    ) {
+    }
+
+    /// An attempt joined `replica`'s queue; `load` is afterwards, `capacity` the queue bound.
+    fn attempt_queued(
+        &mut self,
+        _at: SimTime,
+        _replica: ReplicaId,
+        _load: ReplicaLoad,
+        _capacity: u32,
+    ) {
+    }
+
+    /// An attempt was refused by `replica` because its queue was full.
+    fn attempt_rejected(&mut self, _at: SimTime, _replica: ReplicaId) {}
+
+    /// An attempt finished executing on `replica`; `load` is afterwards.
+    fn attempt_finished(&mut self, _at: SimTime, _replica: ReplicaId, _load: ReplicaLoad) {}
+
+    /// A message sent at `sent` was delivered at `at`; no draw of the network's latency
+    /// distribution is below `min_latency`.
+    fn message_delivered(
+        &mut self,
+        _sent: SimTime,
+        _at: SimTime,
+        _min_latency: crate::time::SimDuration,
+    ) {
+    }
+
+    /// A message was lost in the network.
+    fn message_lost(&mut self, _at: SimTime) {}
+
+    /// A job arrived (whether or not it falls in the measured span).
+    fn job_arrived(&mut self, _at: SimTime) {}
+
+    /// A job ended, completed or failed.
+    fn job_ended(&mut self, _at: SimTime, _completed: bool) {}
+
+    /// The run stopped at `at` with these replica loads (indexed by replica) and this many
+    /// jobs (measured or not) still in the system.
+    fn run_ended(&mut self, _at: SimTime, _loads: &[ReplicaLoad], _jobs_in_system: usize) {}
+}
+
+/// Observes nothing, at no cost.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}

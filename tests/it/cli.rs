@@ -1,0 +1,228 @@
+//! The binary, run as a user would: every bad input gets a message naming the file and the
+//! field, exit code 2, and no result file; good input prints a table and writes runs.csv.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const VALID: &str = r#"
+duration = 5
+warmup = 1
+[services.api]
+replicas = 2
+concurrency = 2
+service_time = { dist = "exponential", mean = "10ms" }
+[classes.web]
+service = "api"
+arrival = { process = "poisson", rate = 100 }
+"#;
+
+/// A scratch directory unique to one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("coordsim-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn coordsim(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coordsim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+/// Runs `coordsim run FILE extra...` on `text` and checks it fails as bad input without
+/// writing anything; returns stderr.
+fn rejected(name: &str, text: &str, extra: &[&str]) -> String {
+    let dir = scratch(name);
+    std::fs::write(dir.join("s.toml"), text).unwrap();
+    let mut args = vec!["run", "s.toml", "--out", "out"];
+    args.extend_from_slice(extra);
+    let out = coordsim(&args, &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+    assert!(
+        !dir.join("out").exists(),
+        "{name}: a result directory was created"
+    );
+    assert!(
+        !dir.join("results").exists(),
+        "{name}: a result directory was created"
+    );
+    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+    stderr
+}
+
+#[test]
+fn missing_file_is_named() {
+    let dir = scratch("missing");
+    let out = coordsim(&["run", "nope.toml"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("cannot read scenario file nope.toml"),
+        "{stderr}"
+    );
+    assert!(!dir.join("results").exists());
+}
+
+#[test]
+fn not_toml_gives_line_and_column() {
+    let stderr = rejected("syntax", "duration = 5\n[services.api\nreplicas = 1\n", &[]);
+    assert!(stderr.contains("s.toml:2:"), "{stderr}");
+    assert!(stderr.contains("not valid TOML"), "{stderr}");
+}
+
+#[test]
+fn unknown_key_gets_a_suggestion() {
+    let stderr = rejected("unknown", &VALID.replace("concurrency", "concurency"), &[]);
+    assert!(
+        stderr.contains("s.toml: services.api.concurency: unknown field `concurency`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `concurrency`?"), "{stderr}");
+}
+
+#[test]
+fn impossible_values_name_the_field_and_expectation() {
+    let stderr = rejected("rate", &VALID.replace("rate = 100", "rate = -100"), &[]);
+    assert!(
+        stderr.contains("classes.web.arrival.rate: expected a rate in (0, 1e9]"),
+        "{stderr}"
+    );
+    let stderr = rejected("loss", VALID, &["--set", "network.loss=2"]);
+    assert!(
+        stderr.contains("network.loss: expected a probability in [0, 1], found 2"),
+        "{stderr}"
+    );
+    let stderr = rejected("dist", &VALID.replace("exponential", "gaussian"), &[]);
+    assert!(
+        stderr.contains("services.api.service_time.dist: unknown variant `gaussian`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_policy_lists_the_valid_names() {
+    let stderr = rejected("policy", VALID, &["--policy", "least_outstandin"]);
+    assert!(
+        stderr.contains("policies[0]: unknown variant `least_outstandin`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("power_of_d"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean `least_outstanding`?"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_set_syntax_is_a_usage_error() {
+    let dir = scratch("set");
+    std::fs::write(dir.join("s.toml"), VALID).unwrap();
+    let out = coordsim(&["run", "s.toml", "--set", "noequals"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KEY=VALUE"));
+    assert!(!dir.join("results").exists());
+}
+
+#[test]
+fn run_prints_a_table_and_writes_runs_csv_in_the_default_place() {
+    let dir = scratch("ok");
+    std::fs::write(dir.join("tiny.toml"), VALID).unwrap();
+    let out = coordsim(
+        &[
+            "run",
+            "tiny.toml",
+            "--policy",
+            "random",
+            "--policy",
+            "power_of_d",
+            "--seed",
+            "42",
+        ],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(table.lines().nth(2).unwrap().starts_with("power_of_d"));
+    let csv = std::fs::read_to_string(dir.join("results/tiny/runs.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[1][..4], &["tiny", "random", "0", "42"]);
+    // Conservation in the file itself.
+    let col = |name: &str| rows[0].iter().position(|c| *c == name).unwrap();
+    for row in &rows[1..] {
+        let n = |name: &str| row[col(name)].parse::<u64>().unwrap();
+        assert_eq!(
+            n("jobs_arrived"),
+            n("jobs_completed") + n("jobs_failed") + n("jobs_in_flight")
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn validate_accepts_good_files_and_reports_every_bad_one() {
+    let dir = scratch("validate");
+    std::fs::write(dir.join("good.toml"), VALID).unwrap();
+    std::fs::write(
+        dir.join("bad.toml"),
+        VALID.replace("replicas = 2", "replicas = 0"),
+    )
+    .unwrap();
+    let ok = coordsim(&["validate", "good.toml"], &dir);
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ok  good.toml"));
+    let bad = coordsim(&["validate", "good.toml", "bad.toml", "missing.toml"], &dir);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr.contains("bad.toml: services.api.replicas: expected an integer >= 1, found 0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+    assert!(
+        stderr.contains("2 of 3 scenario files are invalid"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn shipped_scenarios_validate_from_the_command_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<String> = std::fs::read_dir(root.join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".toml"))
+        .collect();
+    files.sort();
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let out = coordsim(&args, root);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn policies_lists_every_policy_with_parameters() {
+    let out = coordsim(&["policies"], Path::new("."));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in ["random", "round_robin", "least_outstanding", "power_of_d"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{text}"
+        );
+    }
+    assert!(text.contains("d = 2"), "{text}");
+}

@@ -1,0 +1,15 @@
+//! The single integration-test binary; one module per concern.
+
+// Shared helpers: tiny-scenario builders, the invariant-checking observer, proptest strategies.
+mod support;
+
+// Every file in scenarios/ loads and validates.
+mod scenarios;
+// M/M/1, M/M/c (Erlang C) and M/M/c/c (Erlang B): expected values computed from theory.
+mod theory;
+// Same inputs, same bytes: repeated runs, 1 vs 2 threads, the CLI's files.
+mod determinism;
+// The binary: bad input gives a clear error, exit code 2 and no result files.
+mod cli;
+// MODEL.md section 9 invariants on random small scenarios; the loader never panics.
+mod props;

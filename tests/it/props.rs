@@ -1,0 +1,228 @@
+//! MODEL.md section 9 invariants on random small scenarios, one property per invariant, and
+//! the loader fed arbitrary and mutated documents. A failing case prints a TOML document
+//! (the generator's `Debug`) that can be saved to a file and rerun with `coordsim run`.
+
+use coordsim::policy::PolicySpec;
+use coordsim::scenario;
+use proptest::prelude::*;
+
+use crate::support::{run_checked, small_scenario, GenScenario};
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn the_policy(g: &GenScenario) -> PolicySpec {
+    g.scenario().policies[0]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 9.1 Conservation: arrived = completed + failed + in flight, over measured jobs and
+    /// over all jobs; every attempt that starts finishes at most once, and the ones that did
+    /// not finish are exactly those still running at the end.
+    #[test]
+    fn prop_jobs_and_attempts_are_conserved(g in small_scenario(), rep in 0u32..4) {
+        let (s, c) = run_checked(&g.scenario(), the_policy(&g), rep);
+        prop_assert_eq!(s.jobs_arrived, s.jobs_completed + s.jobs_failed + s.jobs_in_flight);
+        prop_assert_eq!(c.jobs_arrived, c.jobs_ended + c.jobs_at_end);
+        prop_assert_eq!(c.started - c.finished, c.running_at_end);
+        // Every queued attempt either started later or is still queued.
+        prop_assert_eq!(c.queued, c.started_from_queue + c.queued_at_end);
+    }
+
+    /// 9.2 Capacity: no replica runs more than `concurrency` requests or queues more than
+    /// `queue_capacity`, and nothing waits while a slot is free.
+    #[test]
+    fn prop_capacity_is_respected(g in small_scenario(), rep in 0u32..4) {
+        let (_, c) = run_checked(&g.scenario(), the_policy(&g), rep);
+        prop_assert!(c.violations.is_empty(), "{:?}", c.violations);
+    }
+
+    /// 9.3 Causality: observed times never decrease, and no message arrives before its send
+    /// time plus the network's minimum latency (checked by the same observer).
+    #[test]
+    fn prop_time_and_messages_are_causal(g in small_scenario(), rep in 0u32..4) {
+        let (s, c) = run_checked(&g.scenario(), the_policy(&g), rep);
+        prop_assert!(c.violations.is_empty(), "{:?}", c.violations);
+        // Every message sent is delivered, lost, or still in the network at the end; the
+        // ones sent in the measured span are counted in the summary.
+        prop_assert!(c.delivered + c.lost >= s.messages_total.saturating_sub(c.jobs_arrived * 2));
+    }
+
+    /// 9.5 Determinism: the same scenario and seed give the same fingerprint and figures.
+    #[test]
+    fn prop_runs_are_deterministic(g in small_scenario(), rep in 0u32..4) {
+        let scenario = g.scenario();
+        let a = coordsim::sim::run(&scenario, the_policy(&g), rep);
+        let b = coordsim::sim::run(&scenario, the_policy(&g), rep);
+        prop_assert_eq!(a.fingerprint, b.fingerprint);
+        prop_assert_eq!(a.events, b.events);
+        prop_assert_eq!(a.latency_p99_ms.to_bits(), b.latency_p99_ms.to_bits());
+    }
+
+    /// Common random numbers (MODEL.md section 2): with unbounded queues and no loss, the
+    /// jobs that arrive do not depend on the policy.
+    #[test]
+    fn prop_policy_never_shifts_the_workload(g in small_scenario(), rep in 0u32..2) {
+        let mut g = g;
+        g.loss = 0.0;
+        for s in &mut g.services {
+            s.queue_capacity = None;
+        }
+        let scenario = scenario::from_toml_str(
+            &g.toml().replace(&format!("policies = [\"{}\"]", g.policy), ""), "crn", &[],
+        ).unwrap();
+        let arrived: Vec<u64> =
+            scenario.policies.iter().map(|&p| coordsim::sim::run(&scenario, p, rep).jobs_arrived).collect();
+        prop_assert!(arrived.windows(2).all(|w| w[0] == w[1]), "{:?}", arrived);
+    }
+}
+
+/// A valid document covering every key the loader knows.
+const FULL: &str = r#"
+name = "full"
+description = "every key"
+duration = "10s"
+warmup = "1s"
+seed = 3
+replications = 2
+orchestrators = 2
+policies = ["random", "power_of_d"]
+[policy.power_of_d]
+d = 2
+[network]
+latency = { dist = "uniform", min = "1ms", max = "2ms" }
+loss = 0.01
+[services.api]
+replicas = 2
+concurrency = 3
+queue_capacity = 10
+speed = 1.5
+service_time = { dist = "lognormal", mean = "10ms", cv = 2.0 }
+[services.db]
+replicas = 1
+service_time = { dist = "constant", value = 0.002 }
+[classes.web]
+service = "api"
+arrival = { process = "poisson", rate = 100 }
+"#;
+
+/// Every dotted path to a leaf of `value`.
+fn leaves(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+    if let toml::Value::Table(t) = value {
+        for (k, v) in t {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            out.push(path.clone());
+            leaves(v, &path, out);
+        }
+    }
+}
+
+fn remove_path(table: &mut toml::Table, path: &[&str]) {
+    match path {
+        [last] => {
+            table.remove(*last);
+        }
+        [first, rest @ ..] => {
+            if let Some(toml::Value::Table(inner)) = table.get_mut(*first) {
+                remove_path(inner, rest);
+            }
+        }
+        [] => {}
+    }
+}
+
+fn odd_value() -> impl Strategy<Value = toml::Value> {
+    prop_oneof![
+        Just(toml::Value::Integer(-1)),
+        Just(toml::Value::Integer(0)),
+        Just(toml::Value::Integer(i64::MAX)),
+        Just(toml::Value::Float(-0.5)),
+        Just(toml::Value::Float(f64::NAN)),
+        Just(toml::Value::Float(f64::INFINITY)),
+        Just(toml::Value::Float(1e300)),
+        Just(toml::Value::String("banana".into())),
+        Just(toml::Value::String("-5ms".into())),
+        Just(toml::Value::Boolean(true)),
+        Just(toml::Value::Array(vec![])),
+        Just(toml::Value::Table(toml::Table::new())),
+    ]
+}
+
+/// What the loader may return for any input: an error, or a scenario whose invariants hold.
+fn assert_valid_or_error(
+    result: Result<scenario::Scenario, scenario::ScenarioError>,
+) -> Result<(), TestCaseError> {
+    if let Ok(s) = result {
+        prop_assert!(!s.services.is_empty() && !s.classes.is_empty() && !s.policies.is_empty());
+        prop_assert!(s.warmup < s.duration);
+        prop_assert!((0.0..=1.0).contains(&s.network.loss));
+        for svc in &s.services {
+            prop_assert!(svc.replicas >= 1 && svc.concurrency >= 1);
+            prop_assert!(svc.speed.is_finite() && svc.speed > 0.0);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Dropping any key gives an error or a valid scenario, never a panic.
+    #[test]
+    fn prop_loader_survives_dropped_keys(pick in any::<prop::sample::Index>()) {
+        let doc: toml::Table = FULL.parse().unwrap();
+        let mut paths = Vec::new();
+        leaves(&toml::Value::Table(doc.clone()), "", &mut paths);
+        let path = pick.get(&paths);
+        let mut doc = doc;
+        remove_path(&mut doc, &path.split('.').collect::<Vec<_>>());
+        assert_valid_or_error(scenario::from_toml_str(&toml::to_string(&doc).unwrap(), "m", &[]))?;
+    }
+
+    /// Replacing any key's value by one of the wrong type or sign: error or valid, no panic.
+    #[test]
+    fn prop_loader_survives_wrong_values(pick in any::<prop::sample::Index>(), value in odd_value()) {
+        let doc: toml::Table = FULL.parse().unwrap();
+        let mut paths = Vec::new();
+        leaves(&toml::Value::Table(doc.clone()), "", &mut paths);
+        let path = pick.get(&paths);
+        let set = scenario::Override::new(path, value);
+        assert_valid_or_error(scenario::from_toml_str(FULL, "m", &[set]))?;
+    }
+
+    /// Arbitrary text and truncated or byte-flipped documents: error or valid, no panic.
+    #[test]
+    fn prop_loader_survives_garbage(
+        text in ".{0,200}",
+        cut in 0usize..FULL.len(),
+        flip in (0usize..FULL.len(), any::<u8>()),
+    ) {
+        assert_valid_or_error(scenario::from_toml_str(&text, "g", &[]))?;
+        assert_valid_or_error(scenario::from_toml_str(&FULL[..cut], "g", &[]))?;
+        let mut bytes = FULL.as_bytes().to_vec();
+        bytes[flip.0] = flip.1;
+        let mutated = String::from_utf8_lossy(&bytes);
+        assert_valid_or_error(scenario::from_toml_str(&mutated, "g", &[]))?;
+    }
+}
+
+#[test]
+fn the_full_document_is_valid() {
+    let s = scenario::from_toml_str(FULL, "m", &[]).unwrap();
+    assert_eq!(s.services.len(), 2);
+    assert_eq!(
+        s.policies,
+        vec![PolicySpec::Random, PolicySpec::PowerOfD { d: 2 }]
+    );
+}

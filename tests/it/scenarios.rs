@@ -1,0 +1,47 @@
+//! Every file in scenarios/ loads, validates, and runs briefly under each of its policies.
+
+use std::path::Path;
+
+use coordsim::scenario::{self, Override};
+
+fn shipped() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir("scenarios")
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let files = shipped();
+    assert!(!files.is_empty());
+    for file in files {
+        scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn every_shipped_scenario_runs_briefly_under_each_policy() {
+    for file in shipped() {
+        let full = scenario::load(&file).unwrap();
+        // The warm-up plus two measured seconds keeps this quick whatever the file says.
+        let short = format!("{}s", full.warmup.as_secs_f64() + 2.0);
+        let overrides: Vec<Override> = vec![format!("duration=\"{short}\"").parse().unwrap()];
+        let s = scenario::load_with(Path::new(&file), &overrides).unwrap();
+        for &policy in &s.policies {
+            let summary = coordsim::sim::run(&s, policy, 0);
+            assert!(
+                summary.jobs_arrived > 0,
+                "{}: no job arrived under {policy:?}",
+                file.display()
+            );
+            assert_eq!(
+                summary.jobs_arrived,
+                summary.jobs_completed + summary.jobs_failed + summary.jobs_in_flight
+            );
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Helpers shared by the integration tests: scenario builders, the invariant-checking
+//! observer and the proptest strategy for small random scenarios.
+
+use std::fmt;
+
+use coordsim::ids::ReplicaId;
+use coordsim::metrics::RunSummary;
+use coordsim::policy::{PolicySpec, ReplicaLoad};
+use coordsim::scenario::{self, Scenario};
+use coordsim::sim::{self, Observer};
+use coordsim::time::{SimDuration, SimTime};
+use proptest::prelude::*;
+
+/// Parses a scenario written in a test, panicking with the error if it is invalid.
+pub fn scenario(toml: &str) -> Scenario {
+    scenario::from_toml_str(toml, "test", &[]).unwrap_or_else(|e| panic!("{e}\n{toml}"))
+}
+
+/// An M/M/c scenario: one replica with `c` slots, exponential service with mean `mean_s`,
+/// Poisson arrivals at load `rho`, zero network latency, `queue_capacity` (None: unbounded).
+pub fn mmc_toml(
+    c: u32,
+    rho: f64,
+    mean_s: f64,
+    customers: f64,
+    queue_capacity: Option<u32>,
+) -> String {
+    let rate = rho * f64::from(c) / mean_s;
+    let duration = customers / rate;
+    let capacity = queue_capacity
+        .map(|q| format!("queue_capacity = {q}\n"))
+        .unwrap_or_default();
+    format!(
+        r#"
+        duration = {duration}
+        warmup = {warmup}
+        policies = ["random"]
+        [services.server]
+        replicas = 1
+        concurrency = {c}
+        {capacity}
+        service_time = {{ dist = "exponential", mean = {mean_s} }}
+        [classes.request]
+        service = "server"
+        arrival = {{ process = "poisson", rate = {rate} }}
+        "#,
+        warmup = duration * 0.02,
+    )
+}
+
+/// Checks MODEL.md section 9 invariants 1-3 as the run goes, and counts what happened.
+#[derive(Debug, Default)]
+pub struct Checker {
+    pub violations: Vec<String>,
+    last_time: SimTime,
+    pub started: u64,
+    pub started_from_queue: u64,
+    pub finished: u64,
+    pub queued: u64,
+    pub rejected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub jobs_arrived: u64,
+    pub jobs_ended: u64,
+    pub running_at_end: u64,
+    pub queued_at_end: u64,
+    pub jobs_at_end: u64,
+}
+
+impl Checker {
+    fn tick(&mut self, at: SimTime, what: &str) {
+        if at < self.last_time {
+            self.violations.push(format!(
+                "{what} at {at} after {}: time went backwards",
+                self.last_time
+            ));
+        }
+        self.last_time = at;
+    }
+}
+
+impl Observer for Checker {
+    fn attempt_started(
+        &mut self,
+        at: SimTime,
+        replica: ReplicaId,
+        load: ReplicaLoad,
+        from_queue: bool,
+    ) {
+        self.tick(at, "start");
+        self.started += 1;
+        self.started_from_queue += u64::from(from_queue);
+        if load.running > load.slots {
+            self.violations.push(format!(
+                "{replica} runs {} > {} slots at {at}",
+                load.running, load.slots
+            ));
+        }
+    }
+    fn attempt_queued(
+        &mut self,
+        at: SimTime,
+        replica: ReplicaId,
+        load: ReplicaLoad,
+        capacity: u32,
+    ) {
+        self.tick(at, "queue");
+        self.queued += 1;
+        if load.queued > capacity {
+            self.violations.push(format!(
+                "{replica} queues {} > capacity {capacity} at {at}",
+                load.queued
+            ));
+        }
+        if load.running < load.slots {
+            self.violations.push(format!(
+                "{replica} queued work while a slot was free at {at}"
+            ));
+        }
+    }
+    fn attempt_rejected(&mut self, at: SimTime, _replica: ReplicaId) {
+        self.tick(at, "reject");
+        self.rejected += 1;
+    }
+    fn attempt_finished(&mut self, at: SimTime, _replica: ReplicaId, _load: ReplicaLoad) {
+        self.tick(at, "finish");
+        self.finished += 1;
+    }
+    fn message_delivered(&mut self, sent: SimTime, at: SimTime, min_latency: SimDuration) {
+        self.tick(at, "delivery");
+        self.delivered += 1;
+        if at < sent + min_latency {
+            self.violations.push(format!(
+                "message sent at {sent} delivered at {at}, before the minimum latency"
+            ));
+        }
+    }
+    fn message_lost(&mut self, at: SimTime) {
+        self.tick(at, "loss");
+        self.lost += 1;
+    }
+    fn job_arrived(&mut self, at: SimTime) {
+        self.tick(at, "arrival");
+        self.jobs_arrived += 1;
+    }
+    fn job_ended(&mut self, at: SimTime, _completed: bool) {
+        self.tick(at, "job end");
+        self.jobs_ended += 1;
+    }
+    fn run_ended(&mut self, at: SimTime, loads: &[ReplicaLoad], jobs_in_system: usize) {
+        self.tick(at, "end");
+        self.running_at_end = loads.iter().map(|l| u64::from(l.running)).sum();
+        self.queued_at_end = loads.iter().map(|l| u64::from(l.queued)).sum();
+        self.jobs_at_end = jobs_in_system as u64;
+    }
+}
+
+/// Runs one replication with the checker attached.
+pub fn run_checked(
+    scenario: &Scenario,
+    policy: PolicySpec,
+    replication: u32,
+) -> (RunSummary, Checker) {
+    let mut checker = Checker::default();
+    let summary = sim::run_observed(scenario, policy, replication, &mut checker);
+    (summary, checker)
+}
+
+/// One service of a generated scenario.
+#[derive(Clone, Debug)]
+pub struct GenService {
+    pub replicas: u32,
+    pub concurrency: u32,
+    pub queue_capacity: Option<u32>,
+    pub speed: f64,
+    pub service_time: String,
+}
+
+/// A small random scenario. Its `Debug` prints a TOML document that loads as is, so a
+/// shrunk failure can be pasted into a file and rerun with `coordsim run`.
+#[derive(Clone)]
+pub struct GenScenario {
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    pub orchestrators: u32,
+    pub latency: String,
+    pub loss: f64,
+    pub services: Vec<GenService>,
+    /// (service index, rate per second)
+    pub classes: Vec<(usize, f64)>,
+    pub policy: String,
+}
+
+impl GenScenario {
+    pub fn toml(&self) -> String {
+        let mut out = format!(
+            "duration = {}\nwarmup = {}\norchestrators = {}\npolicies = [\"{}\"]\n\n[network]\nlatency = {}\nloss = {}\n",
+            self.duration_s, self.warmup_s, self.orchestrators, self.policy, self.latency, self.loss
+        );
+        for (i, s) in self.services.iter().enumerate() {
+            out += &format!(
+                "\n[services.s{i}]\nreplicas = {}\nconcurrency = {}\nspeed = {}\nservice_time = {}\n",
+                s.replicas, s.concurrency, s.speed, s.service_time
+            );
+            if let Some(q) = s.queue_capacity {
+                out += &format!("queue_capacity = {q}\n");
+            }
+        }
+        for (i, (service, rate)) in self.classes.iter().enumerate() {
+            out += &format!(
+                "\n[classes.c{i}]\nservice = \"s{service}\"\narrival = {{ process = \"poisson\", rate = {rate} }}\n"
+            );
+        }
+        out
+    }
+
+    pub fn scenario(&self) -> Scenario {
+        scenario(&self.toml())
+    }
+}
+
+impl fmt::Debug for GenScenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\n{}", self.toml())
+    }
+}
+
+fn duration_dist() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (1u32..50).prop_map(|ms| format!("{{ dist = \"constant\", value = \"{ms}ms\" }}")),
+        (1u32..50).prop_map(|ms| format!("{{ dist = \"exponential\", mean = \"{ms}ms\" }}")),
+        (0u32..20, 1u32..30).prop_map(|(a, b)| format!(
+            "{{ dist = \"uniform\", min = \"{a}ms\", max = \"{}ms\" }}",
+            a + b
+        )),
+        (1u32..50, 1u32..30).prop_map(|(ms, cv)| format!(
+            "{{ dist = \"lognormal\", mean = \"{ms}ms\", cv = {} }}",
+            f64::from(cv) / 10.0
+        )),
+    ]
+}
+
+fn latency_dist() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => Just("{ dist = \"constant\", value = 0 }".to_owned()),
+        1 => (0u32..5).prop_map(|ms| format!("{{ dist = \"constant\", value = \"{ms}ms\" }}")),
+        1 => (1u32..5).prop_map(|ms| format!("{{ dist = \"exponential\", mean = \"{ms}ms\" }}")),
+        1 => (0u32..3, 1u32..5).prop_map(|(a, b)| format!("{{ dist = \"uniform\", min = \"{a}ms\", max = \"{}ms\" }}", a + b)),
+    ]
+}
+
+fn service() -> impl Strategy<Value = GenService> {
+    (
+        1u32..5,
+        1u32..4,
+        prop::option::weighted(0.6, 0u32..5),
+        1u32..5,
+        duration_dist(),
+    )
+        .prop_map(
+            |(replicas, concurrency, queue_capacity, speed, service_time)| GenService {
+                replicas,
+                concurrency,
+                queue_capacity,
+                speed: f64::from(speed) / 2.0,
+                service_time,
+            },
+        )
+}
+
+/// Names of the policies the generator picks from.
+pub const POLICIES: [&str; 4] = ["random", "round_robin", "least_outstanding", "power_of_d"];
+
+/// Small valid scenarios: 1-3 services, 1-3 classes, at most a few hundred jobs.
+pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
+    (
+        prop::collection::vec(service(), 1..4),
+        1u32..4,
+        latency_dist(),
+        prop::sample::select(vec![0.0, 0.0, 0.05]),
+        prop::sample::select(POLICIES.to_vec()),
+        1u32..4,
+    )
+        .prop_flat_map(
+            |(services, orchestrators, latency, loss, policy, duration_s)| {
+                let n = services.len();
+                let classes = prop::collection::vec(
+                    (0..n, 5u32..150).prop_map(|(s, r)| (s, f64::from(r))),
+                    1..4,
+                );
+                (
+                    Just(services),
+                    Just(orchestrators),
+                    Just(latency),
+                    Just(loss),
+                    Just(policy),
+                    Just(duration_s),
+                    classes,
+                )
+            },
+        )
+        .prop_map(
+            |(services, orchestrators, latency, loss, policy, duration_s, classes)| GenScenario {
+                duration_s: f64::from(duration_s),
+                warmup_s: f64::from(duration_s) * 0.1,
+                orchestrators,
+                latency,
+                loss,
+                services,
+                classes,
+                policy: policy.to_owned(),
+            },
+        )
+}

@@ -65,10 +65,8 @@ impl Model for HoldModel {
 
 /// An engine with `n` pending holds, scheduled Exp(1) seconds after time zero.
 fn coordsim_engine(n: usize) -> Engine<HoldModel> {
-    let model = HoldModel {
-        rng: derive_stream(SEED, 0, 1),
-        gap: Exp::new(1.0).expect("rate 1 is valid"),
-    };
+    let model =
+        HoldModel { rng: derive_stream(SEED, 0, 1), gap: Exp::new(1.0).expect("rate 1 is valid") };
     let mut engine = Engine::with_capacity(model, n);
     let (model, schedule) = engine.parts();
     for _ in 0..n {
@@ -172,20 +170,16 @@ fn hold(c: &mut Criterion) {
         drop(minimal);
         group.finish();
 
-        if let (Some(ours), Some(limit)) = (
-            median_of_samples(&coordsim_ns),
-            median_of_samples(&minimal_ns),
-        ) {
+        if let (Some(ours), Some(limit)) =
+            (median_of_samples(&coordsim_ns), median_of_samples(&minimal_ns))
+        {
             summary.push((n, ours, limit));
         }
     }
 
     if !summary.is_empty() {
         println!("\nHOLD, median ns per hold (target: coordsim / minimal <= 1.30)");
-        println!(
-            "{:>9}  {:>10}  {:>10}  {:>6}",
-            "N", "coordsim", "minimal", "ratio"
-        );
+        println!("{:>9}  {:>10}  {:>10}  {:>6}", "N", "coordsim", "minimal", "ratio");
         for (n, ours, limit) in summary {
             println!("{n:>9}  {ours:>10.2}  {limit:>10.2}  {:>6.2}", ours / limit);
         }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use coordsim::policy::PolicySpec;
 use coordsim::scenario::{self, Override, Scenario};
 use coordsim::sim;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
 /// Customers per timed run.
 const CUSTOMERS: u64 = 1_000_000;
@@ -73,17 +73,14 @@ fn timed(iters: u64, recorded: &mut Vec<f64>, mut one_run: impl FnMut()) -> Dura
 fn mmc(c: &mut Criterion) {
     let scenario = mmc_scenario();
     let first = sim::run(&scenario, PolicySpec::Random, 0);
-    check_latency(
-        "coordsim",
-        first.latency_mean_ms,
-        first.jobs_arrived,
-        first.events,
-    );
+    check_latency("coordsim", first.latency_mean_ms, first.jobs_arrived, first.events);
     let (mean_s, minimal_events) = minimal_mmc::run(CUSTOMERS, SEED);
     check_latency("minimal", mean_s * 1e3, CUSTOMERS, minimal_events);
 
     let mut group = c.benchmark_group("mmc");
     group.sample_size(SAMPLES);
+    // Flat: every sample runs the same number of whole simulations (each takes ~0.1 s).
+    group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements(CUSTOMERS));
 
     let mut coordsim_s = Vec::new();
@@ -91,10 +88,7 @@ fn mmc(c: &mut Criterion) {
         b.iter_custom(|iters| {
             timed(iters, &mut coordsim_s, || {
                 let summary = sim::run(&scenario, PolicySpec::Random, 0);
-                assert_eq!(
-                    summary.fingerprint, first.fingerprint,
-                    "runs are deterministic"
-                );
+                assert_eq!(summary.fingerprint, first.fingerprint, "runs are deterministic");
             })
         });
     });
@@ -109,10 +103,9 @@ fn mmc(c: &mut Criterion) {
     });
     group.finish();
 
-    if let (Some(ours), Some(limit)) = (
-        median_of_samples(&coordsim_s),
-        median_of_samples(&minimal_s),
-    ) {
+    if let (Some(ours), Some(limit)) =
+        (median_of_samples(&coordsim_s), median_of_samples(&minimal_s))
+    {
         println!("\nM/M/4 at load 0.9, median per run (target: coordsim / minimal <= 2.00)");
         println!(
             "{:>9}  {:>9}  {:>12}  {:>12}  {:>10}",

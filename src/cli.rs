@@ -93,10 +93,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The process exit code for an error returned by [`run`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err
-        .chain()
-        .any(|cause| cause.is::<ScenarioError>() || cause.is::<BadInput>())
-    {
+    if err.chain().any(|cause| cause.is::<ScenarioError>() || cause.is::<BadInput>()) {
         EXIT_BAD_INPUT
     } else {
         EXIT_FAILURE
@@ -110,10 +107,7 @@ struct BadInput(String);
 
 fn run_scenario(args: &RunArgs) -> Result<()> {
     let scenario = load_for_run(args)?;
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out_dir(&args.scenario));
+    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&args.scenario));
     let records = run_all(&scenario, args.jobs)?;
     print!("{}", report::runs_table(&records));
     let path = out_dir.join("runs.csv");
@@ -126,18 +120,12 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
 fn load_for_run(args: &RunArgs) -> Result<Scenario> {
     let mut overrides = args.overrides.clone();
     if !args.policies.is_empty() {
-        let names = args
-            .policies
-            .iter()
-            .map(|p| toml::Value::String(p.clone()))
-            .collect();
+        let names = args.policies.iter().map(|p| toml::Value::String(p.clone())).collect();
         overrides.push(Override::new("policies", toml::Value::Array(names)));
     }
     if let Some(replications) = args.replications {
-        overrides.push(Override::new(
-            "replications",
-            toml::Value::Integer(i64::from(replications)),
-        ));
+        overrides
+            .push(Override::new("replications", toml::Value::Integer(i64::from(replications))));
     }
     let mut scenario = scenario::load_with(&args.scenario, &overrides)?;
     if let Some(seed) = args.seed {
@@ -207,11 +195,7 @@ fn validate(files: &[PathBuf]) -> Result<()> {
     if failures == 0 {
         Ok(())
     } else {
-        Err(BadInput(format!(
-            "{failures} of {} scenario files are invalid",
-            files.len()
-        ))
-        .into())
+        Err(BadInput(format!("{failures} of {} scenario files are invalid", files.len())).into())
     }
 }
 

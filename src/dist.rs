@@ -4,8 +4,10 @@
 //! nearest nanosecond. The sampling objects of `rand_distr` are built at validation time, so
 //! a draw is a single call with no parameter checks left in the hot path.
 
+use std::sync::Arc;
+
 use rand::Rng;
-use rand_distr::{Distribution, Exp, LogNormal, Uniform};
+use rand_distr::{Distribution, Exp, LogNormal, Pareto, Uniform};
 
 use crate::time::SimDuration;
 
@@ -32,6 +34,21 @@ enum Shape {
         cv: f64,
         lognormal: LogNormal<f64>,
     },
+    Pareto {
+        scale: f64,
+        shape: f64,
+        pareto: Pareto<f64>,
+    },
+    BoundedPareto {
+        min: f64,
+        max: f64,
+        shape: f64,
+    },
+    /// Resampling of observed values (seconds), uniformly.
+    Empirical {
+        values: Arc<[f64]>,
+        mean: f64,
+    },
 }
 
 /// Why a distribution's parameters were refused, in words for an error message.
@@ -41,18 +58,14 @@ impl DurationDist {
     /// Always `value` seconds.
     pub fn constant(value: f64) -> Result<Self, ParamError> {
         check_finite_non_negative("value", value)?;
-        Ok(DurationDist {
-            shape: Shape::Constant(SimDuration::from_secs_f64(value)),
-        })
+        Ok(DurationDist { shape: Shape::Constant(SimDuration::from_secs_f64(value)) })
     }
 
     /// Exponential with the given mean in seconds (> 0).
     pub fn exponential(mean: f64) -> Result<Self, ParamError> {
         check_positive("mean", mean)?;
         let exp = Exp::new(1.0 / mean).map_err(|e| format!("mean: {e}"))?;
-        Ok(DurationDist {
-            shape: Shape::Exponential { mean, exp },
-        })
+        Ok(DurationDist { shape: Shape::Exponential { mean, exp } })
     }
 
     /// Uniform on `[min, max]` seconds, `0 <= min <= max`.
@@ -60,14 +73,10 @@ impl DurationDist {
         check_finite_non_negative("min", min)?;
         check_finite_non_negative("max", max)?;
         if max < min {
-            return Err(format!(
-                "max must be >= min, found min = {min} and max = {max}"
-            ));
+            return Err(format!("max must be >= min, found min = {min} and max = {max}"));
         }
         let uniform = Uniform::new_inclusive(min, max).map_err(|e| format!("{e}"))?;
-        Ok(DurationDist {
-            shape: Shape::Uniform { min, max, uniform },
-        })
+        Ok(DurationDist { shape: Shape::Uniform { min, max, uniform } })
     }
 
     /// Lognormal with the given mean in seconds (> 0) and coefficient of variation (> 0).
@@ -80,13 +89,39 @@ impl DurationDist {
         let sigma2 = (1.0 + cv * cv).ln();
         let mu = mean.ln() - sigma2 / 2.0;
         let lognormal = LogNormal::new(mu, sigma2.sqrt()).map_err(|e| format!("{e}"))?;
-        Ok(DurationDist {
-            shape: Shape::LogNormal {
-                mean,
-                cv,
-                lognormal,
-            },
-        })
+        Ok(DurationDist { shape: Shape::LogNormal { mean, cv, lognormal } })
+    }
+
+    /// Pareto (type I) with minimum `scale` seconds (> 0) and tail index `shape` (> 0).
+    /// The mean `shape * scale / (shape - 1)` is infinite when `shape <= 1`.
+    pub fn pareto(scale: f64, shape: f64) -> Result<Self, ParamError> {
+        check_positive("scale", scale)?;
+        check_positive("shape", shape)?;
+        let pareto = Pareto::new(scale, shape).map_err(|e| format!("{e}"))?;
+        Ok(DurationDist { shape: Shape::Pareto { scale, shape, pareto } })
+    }
+
+    /// Pareto with tail index `shape` truncated to `[min, max]` seconds, `0 < min < max`.
+    pub fn bounded_pareto(min: f64, max: f64, shape: f64) -> Result<Self, ParamError> {
+        check_positive("min", min)?;
+        check_positive("max", max)?;
+        check_positive("shape", shape)?;
+        if max <= min {
+            return Err(format!("max must be > min, found min = {min} and max = {max}"));
+        }
+        Ok(DurationDist { shape: Shape::BoundedPareto { min, max, shape } })
+    }
+
+    /// Resamples `values` (seconds, each finite and >= 0, at least one) uniformly.
+    pub fn empirical(values: Vec<f64>) -> Result<Self, ParamError> {
+        if values.is_empty() {
+            return Err("an empirical distribution needs at least one value".into());
+        }
+        if let Some(bad) = values.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(format!("values must be finite numbers of seconds >= 0, found {bad}"));
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        Ok(DurationDist { shape: Shape::Empirical { values: values.into(), mean } })
     }
 
     /// Draws one duration.
@@ -97,6 +132,16 @@ impl DurationDist {
             Shape::Exponential { exp, .. } => SimDuration::from_secs_f64(exp.sample(rng)),
             Shape::Uniform { uniform, .. } => SimDuration::from_secs_f64(uniform.sample(rng)),
             Shape::LogNormal { lognormal, .. } => SimDuration::from_secs_f64(lognormal.sample(rng)),
+            Shape::Pareto { pareto, .. } => SimDuration::from_secs_f64(pareto.sample(rng)),
+            Shape::BoundedPareto { min, max, shape } => {
+                // Inverse CDF: F(x) = (1 - (min/x)^a) / (1 - (min/max)^a).
+                let u: f64 = rng.random();
+                let tail = 1.0 - u * (1.0 - (min / max).powf(*shape));
+                SimDuration::from_secs_f64(min / tail.powf(1.0 / shape))
+            }
+            Shape::Empirical { values, .. } => {
+                SimDuration::from_secs_f64(values[rng.random_range(0..values.len())])
+            }
         }
     }
 
@@ -106,6 +151,15 @@ impl DurationDist {
             Shape::Constant(value) => value.as_secs_f64(),
             Shape::Exponential { mean, .. } | Shape::LogNormal { mean, .. } => *mean,
             Shape::Uniform { min, max, .. } => (min + max) / 2.0,
+            Shape::Pareto { scale, shape, .. } => {
+                if *shape > 1.0 {
+                    shape * scale / (shape - 1.0)
+                } else {
+                    f64::INFINITY
+                }
+            }
+            Shape::BoundedPareto { min, max, shape } => bounded_pareto_mean(*min, *max, *shape),
+            Shape::Empirical { mean, .. } => *mean,
         }
     }
 
@@ -115,6 +169,11 @@ impl DurationDist {
             Shape::Constant(value) => *value,
             Shape::Uniform { min, .. } => SimDuration::from_secs_f64(*min),
             Shape::Exponential { .. } | Shape::LogNormal { .. } => SimDuration::ZERO,
+            Shape::Pareto { scale, .. } => SimDuration::from_secs_f64(*scale),
+            Shape::BoundedPareto { min, .. } => SimDuration::from_secs_f64(*min),
+            Shape::Empirical { values, .. } => {
+                SimDuration::from_secs_f64(values.iter().copied().fold(f64::INFINITY, f64::min))
+            }
         }
     }
 
@@ -137,7 +196,25 @@ impl DurationDist {
                 }
             }
             Shape::LogNormal { cv, .. } => *cv,
+            Shape::Pareto { shape, .. } => {
+                if *shape > 2.0 {
+                    1.0 / (shape * (shape - 2.0)).sqrt()
+                } else {
+                    f64::INFINITY
+                }
+            }
+            Shape::BoundedPareto { .. } | Shape::Empirical { .. } => f64::NAN,
         }
+    }
+}
+
+/// Mean of a Pareto with tail index `a` truncated to `[l, h]`.
+fn bounded_pareto_mean(l: f64, h: f64, a: f64) -> f64 {
+    let norm = 1.0 - (l / h).powf(a);
+    if (a - 1.0).abs() < 1e-12 {
+        l * (h / l).ln() / norm
+    } else {
+        a * l.powf(a) / (norm * (a - 1.0)) * (l.powf(1.0 - a) - h.powf(1.0 - a))
     }
 }
 
@@ -145,9 +222,7 @@ fn check_finite_non_negative(name: &str, value: f64) -> Result<(), ParamError> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
-        Err(format!(
-            "{name} must be a finite number of seconds >= 0, found {value}"
-        ))
+        Err(format!("{name} must be a finite number of seconds >= 0, found {value}"))
     }
 }
 
@@ -167,9 +242,7 @@ mod tests {
     /// Sample mean and coefficient of variation of `n` draws, in seconds.
     fn moments(dist: &DurationDist, n: usize) -> (f64, f64) {
         let mut rng = derive_stream(11, 0, 0);
-        let xs: Vec<f64> = (0..n)
-            .map(|_| dist.sample(&mut rng).as_secs_f64())
-            .collect();
+        let xs: Vec<f64> = (0..n).map(|_| dist.sample(&mut rng).as_secs_f64()).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         (mean, var.sqrt() / mean)
@@ -181,23 +254,47 @@ mod tests {
         // so a 2% tolerance is four standard errors or more.
         let cases = [
             (DurationDist::exponential(0.010).unwrap(), 0.010, 1.0),
-            (
-                DurationDist::uniform(0.002, 0.004).unwrap(),
-                0.003,
-                0.002 / (12f64.sqrt() * 0.003),
-            ),
+            (DurationDist::uniform(0.002, 0.004).unwrap(), 0.003, 0.002 / (12f64.sqrt() * 0.003)),
             (DurationDist::lognormal(0.050, 2.0).unwrap(), 0.050, 2.0),
+            // Pareto shape 4: mean 4/3 scale, cv 1/sqrt(8).
+            (DurationDist::pareto(0.003, 4.0).unwrap(), 0.004, 1.0 / 8f64.sqrt()),
         ];
         for (dist, mean, cv) in cases {
             let (m, c) = moments(&dist, 200_000);
-            assert!(
-                (m / mean - 1.0).abs() < 0.02,
-                "{dist:?}: mean {m} vs {mean}"
-            );
+            assert!((m / mean - 1.0).abs() < 0.02, "{dist:?}: mean {m} vs {mean}");
             // The sample cv of a lognormal with cv 2 converges slowly (heavy tail): 10%.
             assert!((c / cv - 1.0).abs() < 0.10, "{dist:?}: cv {c} vs {cv}");
             assert!((dist.mean_secs() - mean).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn bounded_pareto_stays_in_bounds_and_matches_its_mean() {
+        // shape 1.5 on [1 ms, 1 s]: mean = 1.5 * l^1.5 / ((1 - (l/h)^1.5) * 0.5)
+        //   * (l^-0.5 - h^-0.5) = 3 ms * (1 - 0.0316) / (1 - 3.16e-5) = 2.905 ms.
+        let d = DurationDist::bounded_pareto(0.001, 1.0, 1.5).unwrap();
+        assert!((d.mean_secs() - 0.002905).abs() < 2e-6, "{}", d.mean_secs());
+        let mut rng = derive_stream(3, 0, 0);
+        let n = 400_000;
+        let mut sum = 0.0;
+        for _ in 0..n {
+            let x = d.sample(&mut rng).as_secs_f64();
+            assert!((0.001..=1.0).contains(&x), "{x}");
+            sum += x;
+        }
+        // Heavy tail: the sample mean converges slowly; 5% is several standard errors here.
+        assert!((sum / n as f64 / d.mean_secs() - 1.0).abs() < 0.05);
+    }
+
+    #[test]
+    fn empirical_resamples_the_given_values() {
+        let d = DurationDist::empirical(vec![0.001, 0.003]).unwrap();
+        assert!((d.mean_secs() - 0.002).abs() < 1e-15);
+        let mut rng = derive_stream(4, 0, 0);
+        let ones = (0..10_000).filter(|_| d.sample(&mut rng).as_nanos() == 1_000_000).count();
+        assert!((4_700..5_300).contains(&ones), "{ones}");
+        assert!(DurationDist::empirical(vec![]).is_err());
+        assert!(DurationDist::empirical(vec![-1.0]).is_err());
     }
 
     #[test]

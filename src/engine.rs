@@ -63,11 +63,7 @@ impl<E> Schedule<E> {
     /// In debug builds, if `time` is earlier than [`Schedule::now`] (a model bug).
     #[inline]
     pub fn at(&mut self, time: SimTime, event: E) {
-        debug_assert!(
-            time >= self.now,
-            "event scheduled in the past: {time} < {}",
-            self.now
-        );
+        debug_assert!(time >= self.now, "event scheduled in the past: {time} < {}", self.now);
         self.queue.push(time, event);
     }
 
@@ -114,10 +110,7 @@ impl<M: Model> Engine<M> {
     pub fn with_capacity(model: M, capacity: usize) -> Self {
         Engine {
             model,
-            schedule: Schedule {
-                now: SimTime::ZERO,
-                queue: EventQueue::with_capacity(capacity),
-            },
+            schedule: Schedule { now: SimTime::ZERO, queue: EventQueue::with_capacity(capacity) },
             events: 0,
             fingerprint: Fingerprint::new(),
         }
@@ -167,11 +160,7 @@ impl<M: Model> Engine<M> {
 
     /// Events processed so far, the fingerprint and the clock.
     pub fn stats(&self) -> EngineStats {
-        EngineStats {
-            events: self.events,
-            fingerprint: self.fingerprint,
-            now: self.schedule.now,
-        }
+        EngineStats { events: self.events, fingerprint: self.fingerprint, now: self.schedule.now }
     }
 
     /// Ends the run and returns the model.

@@ -43,3 +43,12 @@ id!(
     /// A front-end (orchestrator) agent that receives jobs and delegates their work.
     OrchestratorId, "orchestrator"
 );
+id!(
+    /// Any agent, numbered densely: orchestrators first, then one worker agent per replica
+    /// (in replica order), then the agents a policy adds.
+    AgentId, "agent"
+);
+id!(
+    /// A workflow: index into `Scenario::workflows`.
+    WorkflowId, "workflow"
+);

@@ -126,11 +126,7 @@ impl Recorder {
             jobs_completed: self.completed,
             jobs_failed: self.failed,
             jobs_in_flight: in_flight,
-            goodput_per_s: if span > 0.0 {
-                self.completed as f64 / span
-            } else {
-                0.0
-            },
+            goodput_per_s: if span > 0.0 { self.completed as f64 / span } else { 0.0 },
             latency_mean_ms: if self.completed == 0 {
                 f64::NAN
             } else {
@@ -174,10 +170,7 @@ mod tests {
         r.job_arrived();
         r.job_failed();
         let s = r.finish(stats(11), 0);
-        assert_eq!(
-            (s.jobs_arrived, s.jobs_completed, s.jobs_failed),
-            (1001, 1000, 1)
-        );
+        assert_eq!((s.jobs_arrived, s.jobs_completed, s.jobs_failed), (1001, 1000, 1));
         assert!((s.latency_mean_ms - 500.5).abs() < 1e-9);
         // Exact quantiles of 1..=1000 ms are 500, 900, 990, 999 ms; the histogram may be off
         // by its 0.1% resolution.
@@ -189,10 +182,7 @@ mod tests {
         ] {
             assert!((got / exact - 1.0).abs() <= 1e-3, "{got} vs {exact}");
         }
-        assert!(
-            (s.goodput_per_s - 100.0).abs() < 1e-9,
-            "1000 jobs over 10 s"
-        );
+        assert!((s.goodput_per_s - 100.0).abs() < 1e-9, "1000 jobs over 10 s");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::ops::Range;
 use serde::Deserialize;
 
 use crate::engine::SimRng;
-use crate::ids::{OrchestratorId, ReplicaId, ServiceId};
+use crate::ids::{AgentId, ReplicaId, ServiceId};
 use crate::time::{SimDuration, SimTime};
 
 pub use baseline::{LeastOutstanding, PowerOfD, RandomChoice, RoundRobin};
@@ -37,8 +37,9 @@ pub trait Policy: Send + fmt::Debug {
 /// A unit of work waiting to be placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Task {
-    /// The agent deciding.
-    pub agent: OrchestratorId,
+    /// The agent deciding: an orchestrator placing a workflow step, or a replica's worker
+    /// placing one of its downstream calls.
+    pub agent: AgentId,
     /// The service that must execute it.
     pub service: ServiceId,
 }
@@ -56,7 +57,7 @@ pub enum Decision {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Outcome {
     /// The agent that placed the task.
-    pub agent: OrchestratorId,
+    pub agent: AgentId,
     /// Where it was placed.
     pub replica: ReplicaId,
     /// Whether the replica executed it (false: rejected by a full queue).
@@ -98,11 +99,7 @@ impl<'a> PolicyView<'a> {
     /// A view at `now` over the given topology and the loads of all replicas (indexed by
     /// [`ReplicaId`]).
     pub fn new(now: SimTime, service_replicas: &'a [Range<u32>], loads: &'a [ReplicaLoad]) -> Self {
-        PolicyView {
-            now,
-            service_replicas,
-            loads,
-        }
+        PolicyView { now, service_replicas, loads }
     }
 
     /// The current simulated time.
@@ -124,8 +121,8 @@ impl<'a> PolicyView<'a> {
 /// The shape of the world a policy is built for.
 #[derive(Clone, Debug)]
 pub struct Topology {
-    /// Agents that place tasks.
-    pub orchestrators: u32,
+    /// Agents that may place tasks (orchestrators and replica workers), numbered densely.
+    pub agents: u32,
     /// For each service, its replicas.
     pub service_replicas: Vec<Range<u32>>,
 }

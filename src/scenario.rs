@@ -15,13 +15,14 @@ mod validate;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use overrides::Override;
 
 use crate::dist::DurationDist;
-pub use crate::ids::{ClassId, ServiceId};
+pub use crate::ids::{ClassId, ServiceId, WorkflowId};
 use crate::policy::PolicySpec;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 /// A validated scenario: everything a run needs, with defaults applied.
 #[derive(Clone, Debug)]
@@ -47,8 +48,13 @@ pub struct Scenario {
     pub network: Network,
     /// Services, indexed by [`ServiceId`], sorted by name.
     pub services: Vec<Service>,
+    /// Workflows, indexed by [`WorkflowId`]: the named ones sorted by name, then one
+    /// single-step workflow per class declared with `service = ...`.
+    pub workflows: Vec<Workflow>,
     /// Job classes, indexed by [`ClassId`], sorted by name.
     pub classes: Vec<JobClass>,
+    /// The shared arrival process of classes declared with a `weight`, if any.
+    pub shared_arrival: Option<Arrival>,
 }
 
 /// A named kind of work served by identical replicas.
@@ -68,38 +74,219 @@ pub struct Service {
     pub speed: f64,
     /// Base work size of one request, in seconds at speed 1.
     pub service_time: DurationDist,
+    /// Downstream calls made after the service's own work, holding the slot: stages in
+    /// sequence, the calls of one stage in parallel. The call graph is acyclic.
+    pub calls: Vec<Vec<ServiceId>>,
 }
 
-/// A kind of job: what it asks for and how it arrives.
+/// A DAG of steps, each executed by one service.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Workflow {
+    /// The key under `[workflows]` (or `<class>` for a class's single-step workflow).
+    pub name: String,
+    /// Steps in a topological order: every step comes after all of its predecessors.
+    pub steps: Vec<Step>,
+}
+
+/// One step of a workflow.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Step {
+    /// The step's name, unique in its workflow.
+    pub name: String,
+    /// The service that executes it.
+    pub service: ServiceId,
+    /// Indices (into [`Workflow::steps`]) of the steps that must complete first; all are
+    /// smaller than this step's own index.
+    pub after: Vec<usize>,
+}
+
+/// A kind of job: what it runs and how it arrives.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct JobClass {
     /// The key under `[classes]`.
     pub name: String,
-    /// The service a job of this class is one request to.
-    pub service: ServiceId,
-    /// How jobs of this class arrive.
-    pub arrival: Arrival,
+    /// The workflow a job of this class runs.
+    pub workflow: WorkflowId,
+    /// A job still unfinished this long after it arrived fails.
+    pub deadline: Option<SimDuration>,
+    /// Where its jobs come from.
+    pub source: ClassSource,
 }
 
-/// An arrival process.
-#[derive(Clone, Debug, PartialEq)]
+/// Where a class's jobs come from.
+#[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum Arrival {
-    /// Open loop, exponential inter-arrival times with `rate` jobs per second.
+pub enum ClassSource {
+    /// Its own arrival process.
+    Own(Arrival),
+    /// A share of [`Scenario::shared_arrival`], proportional to this weight (> 0).
+    Weight(f64),
+}
+
+/// An arrival process and the shapes that modulate its rate.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Arrival {
+    /// The process.
+    pub process: Process,
+    /// Rate multipliers, combined by multiplication (open-loop processes only).
+    pub shapes: Vec<RateShape>,
+}
+
+/// The kinds of arrival process.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Process {
+    /// Open loop, exponential gaps, `rate` jobs per second.
     Poisson {
-        /// Jobs per second (> 0).
+        /// Jobs per second.
         rate: f64,
     },
+    /// Open loop, constant gaps of `1 / rate`.
+    Deterministic {
+        /// Jobs per second.
+        rate: f64,
+    },
+    /// Open loop, two-state Markov-modulated Poisson: `rate` in the normal state and
+    /// `burst_rate` in the burst state, with exponential sojourns of the given means.
+    Mmpp {
+        /// Jobs per second in the normal state.
+        rate: f64,
+        /// Jobs per second in the burst state.
+        burst_rate: f64,
+        /// Mean time in the normal state.
+        normal_time: SimDuration,
+        /// Mean time in the burst state.
+        burst_time: SimDuration,
+    },
+    /// Replay of recorded arrival instants (sorted), optionally with the class of each.
+    Trace {
+        /// Arrival instants, non-decreasing.
+        times: Arc<[SimTime]>,
+        /// The class of each arrival, when the trace has a class column.
+        classes: Option<Arc<[ClassId]>>,
+    },
+    /// Closed loop: `clients` users, each sending its next job a think time after its
+    /// previous job ended.
+    Closed {
+        /// Number of users.
+        clients: u32,
+        /// Think time between a job's end and the same user's next job.
+        think: DurationDist,
+    },
+}
+
+/// A multiplier of an open-loop arrival rate over time.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RateShape {
+    /// `factor` during `[at, at + duration)`, 1 elsewhere.
+    Spike {
+        /// Start.
+        at: SimTime,
+        /// Length.
+        duration: SimDuration,
+        /// Multiplier (>= 0).
+        factor: f64,
+    },
+    /// `from` before `start`, linear to `to` at `end`, `to` after.
+    Ramp {
+        /// Start of the ramp.
+        start: SimTime,
+        /// End of the ramp.
+        end: SimTime,
+        /// Multiplier before the ramp.
+        from: f64,
+        /// Multiplier after the ramp.
+        to: f64,
+    },
+    /// `1 + amplitude * cos(2 pi (t - peak) / period)`.
+    Diurnal {
+        /// Length of one cycle.
+        period: SimDuration,
+        /// In [0, 1].
+        amplitude: f64,
+        /// An instant of maximum rate.
+        peak: SimTime,
+    },
+}
+
+impl RateShape {
+    /// The multiplier at `t`.
+    pub fn at(&self, t: SimTime) -> f64 {
+        match *self {
+            RateShape::Spike { at, duration, factor } => {
+                if t >= at && t < at + duration {
+                    factor
+                } else {
+                    1.0
+                }
+            }
+            RateShape::Ramp { start, end, from, to } => {
+                if t <= start {
+                    from
+                } else if t >= end {
+                    to
+                } else {
+                    let x = (t - start).as_secs_f64() / (end - start).as_secs_f64();
+                    from + (to - from) * x
+                }
+            }
+            RateShape::Diurnal { period, amplitude, peak } => {
+                let phase = (t.as_secs_f64() - peak.as_secs_f64()) / period.as_secs_f64();
+                1.0 + amplitude * (std::f64::consts::TAU * phase).cos()
+            }
+        }
+    }
+
+    /// An upper bound of the multiplier over all time.
+    pub fn max(&self) -> f64 {
+        match *self {
+            RateShape::Spike { factor, .. } => factor.max(1.0),
+            RateShape::Ramp { from, to, .. } => from.max(to),
+            RateShape::Diurnal { amplitude, .. } => 1.0 + amplitude,
+        }
+    }
 }
 
 /// The simulated network between agents.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Network {
-    /// One-way latency of every message.
+    /// One-way latency of every message, unless a link overrides it.
     pub latency: DurationDist,
-    /// Probability that a message is lost, in `[0, 1]`.
+    /// Probability that a message is lost, in `[0, 1]`, unless a link overrides it.
+    pub loss: f64,
+    /// Named groups of agents.
+    pub groups: Vec<Group>,
+    /// Overrides for messages between two groups; the first matching link applies.
+    pub links: Vec<Link>,
+}
+
+/// A named set of agents.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Group {
+    /// The key under `[network.groups]`.
+    pub name: String,
+    /// Whether the orchestrators belong to it.
+    pub orchestrators: bool,
+    /// Services whose replicas belong to it.
+    pub services: Vec<ServiceId>,
+}
+
+/// Latency and loss for messages between two groups, in either direction.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Link {
+    /// The two groups (indices into [`Network::groups`]; may be equal).
+    pub between: [usize; 2],
+    /// Latency on this link.
+    pub latency: DurationDist,
+    /// Loss probability on this link.
     pub loss: f64,
 }
 
@@ -111,10 +298,12 @@ impl Scenario {
 
     /// The service with this name.
     pub fn service_id(&self, name: &str) -> Option<ServiceId> {
-        self.services
-            .iter()
-            .position(|s| s.name == name)
-            .map(|i| ServiceId(i as u32))
+        self.services.iter().position(|s| s.name == name).map(|i| ServiceId(i as u32))
+    }
+
+    /// The class with this name.
+    pub fn class_id(&self, name: &str) -> Option<ClassId> {
+        self.classes.iter().position(|c| c.name == name).map(|i| ClassId(i as u32))
     }
 }
 
@@ -182,18 +371,11 @@ pub(crate) struct Invalid {
 
 impl Invalid {
     pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        Invalid { field: field.into(), message: message.into() }
     }
 
     fn in_file(self, path: &Path) -> ScenarioError {
-        ScenarioError::Field {
-            path: path.to_owned(),
-            field: self.field,
-            message: self.message,
-        }
+        ScenarioError::Field { path: path.to_owned(), field: self.field, message: self.message }
     }
 }
 
@@ -218,17 +400,10 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// # Errors
 /// As [`load`], plus an override whose key path cannot be set.
 pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    let text = fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = fs::read_to_string(path)
+        .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    parse(
-        &text,
-        path,
-        stem.as_deref().unwrap_or("scenario"),
-        overrides,
-    )
+    parse(&text, path, stem.as_deref().unwrap_or("scenario"), overrides)
 }
 
 /// Validates scenario text that did not come from a file (tests, generated scenarios).
@@ -251,9 +426,7 @@ fn parse(
     overrides: &[Override],
 ) -> Result<Scenario, ScenarioError> {
     let mut document: toml::Table = text.parse().map_err(|err: toml::de::Error| {
-        let (line, column) = err
-            .span()
-            .map_or((1, 1), |span| line_column(text, span.start));
+        let (line, column) = err.span().map_or((1, 1), |span| line_column(text, span.start));
         ScenarioError::Syntax {
             path: path.to_owned(),
             line,
@@ -262,24 +435,21 @@ fn parse(
         }
     })?;
     for item in overrides {
-        item.apply(&mut document)
-            .map_err(|message| ScenarioError::Override {
-                path: path.to_owned(),
-                assignment: item.to_string(),
-                message,
-            })?;
+        item.apply(&mut document).map_err(|message| ScenarioError::Override {
+            path: path.to_owned(),
+            assignment: item.to_string(),
+            message,
+        })?;
     }
     let raw: raw::RawScenario = serde_path_to_error::deserialize(toml::Value::Table(document))
         .map_err(|err| {
             let field = err.path().to_string();
             let message = with_suggestion(&err.inner().to_string());
-            ScenarioError::Field {
-                path: path.to_owned(),
-                field,
-                message,
-            }
+            ScenarioError::Field { path: path.to_owned(), field, message }
         })?;
-    validate::scenario(raw, default_name).map_err(|invalid| invalid.in_file(path))
+    // Files a scenario names (traces, empirical samples) are relative to the scenario file.
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    validate::scenario(raw, default_name, base).map_err(|invalid| invalid.in_file(path))
 }
 
 /// 1-based line and column of byte offset `offset` in `text`.
@@ -328,10 +498,7 @@ mod tests {
         assert!(with_suggestion(msg).ends_with("did you mean `concurrency`?"));
         let far = "unknown field `zzz`, expected one of `replicas`, `speed`";
         assert_eq!(with_suggestion(far), far);
-        assert_eq!(
-            with_suggestion("missing field `duration`"),
-            "missing field `duration`"
-        );
+        assert_eq!(with_suggestion("missing field `duration`"), "missing field `duration`");
     }
 
     #[test]

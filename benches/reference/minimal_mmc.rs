@@ -56,11 +56,7 @@ pub fn run(customers: u64, seed: u64) -> (f64, u64) {
     let mut latency_sum_ns = 0u128;
 
     if customers > 0 {
-        push(
-            &mut heap,
-            nanos(inter_arrival.sample(&mut arrival_rng)),
-            ARRIVAL,
-        );
+        push(&mut heap, nanos(inter_arrival.sample(&mut arrival_rng)), ARRIVAL);
         arrived = 1;
     }
     while let Some(Reverse((now, _, payload))) = heap.pop() {
@@ -73,22 +69,16 @@ pub fn run(customers: u64, seed: u64) -> (f64, u64) {
             }
             if busy < SERVERS {
                 busy += 1;
-                push(
-                    &mut heap,
-                    now + nanos(service.sample(&mut service_rng)),
-                    now,
-                );
+                push(&mut heap, now + nanos(service.sample(&mut service_rng)), now);
             } else {
                 waiting.push_back(now);
             }
         } else {
             latency_sum_ns += u128::from(now - payload);
             match waiting.pop_front() {
-                Some(since) => push(
-                    &mut heap,
-                    now + nanos(service.sample(&mut service_rng)),
-                    since,
-                ),
+                Some(since) => {
+                    push(&mut heap, now + nanos(service.sample(&mut service_rng)), since)
+                }
                 None => busy -= 1,
             }
         }

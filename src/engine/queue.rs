@@ -54,10 +54,7 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue with room for `capacity` events.
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue {
-            heap: BinaryHeap::with_capacity(capacity),
-            next_seq: 0,
-        }
+        EventQueue { heap: BinaryHeap::with_capacity(capacity), next_seq: 0 }
     }
 
     /// Adds `event` at `time`; it runs after every event already queued for the same time.
@@ -107,14 +104,7 @@ mod tests {
     fn pops_by_time_then_by_push_order() {
         let mut q = EventQueue::default();
         let t = SimTime::from_nanos;
-        for (time, id) in [
-            (20, 'a'),
-            (10, 'b'),
-            (20, 'c'),
-            (10, 'd'),
-            (0, 'e'),
-            (20, 'f'),
-        ] {
+        for (time, id) in [(20, 'a'), (10, 'b'), (20, 'c'), (10, 'd'), (0, 'e'), (20, 'f')] {
             q.push(t(time), id);
         }
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();

@@ -44,10 +44,7 @@ impl RoundRobin {
     /// A policy for this topology.
     pub fn new(topology: &Topology) -> Self {
         let services = topology.service_replicas.len();
-        RoundRobin {
-            services,
-            next: vec![0; services * topology.orchestrators as usize],
-        }
+        RoundRobin { services, next: vec![0; services * topology.agents as usize] }
     }
 }
 
@@ -76,7 +73,7 @@ impl LeastOutstanding {
         let replicas = topology.total_replicas() as usize;
         LeastOutstanding {
             replicas,
-            outstanding: vec![0; replicas * topology.orchestrators as usize],
+            outstanding: vec![0; replicas * topology.agents as usize],
             rng,
         }
     }
@@ -87,10 +84,8 @@ impl Policy for LeastOutstanding {
         let base = task.agent.index() * self.replicas;
         let replicas = view.replicas_of(task.service);
         let counts = &self.outstanding[base..base + self.replicas];
-        let chosen = argmin_random_tie(
-            replicas.clone().map(|r| (r, counts[r as usize])),
-            &mut self.rng,
-        );
+        let chosen =
+            argmin_random_tie(replicas.clone().map(|r| (r, counts[r as usize])), &mut self.rng);
         self.outstanding[base + chosen as usize] += 1;
         Decision::Place(ReplicaId(chosen))
     }
@@ -114,11 +109,7 @@ pub struct PowerOfD {
 impl PowerOfD {
     /// A policy probing `d` replicas (at least 1), drawing from `rng`.
     pub fn new(d: u32, rng: SimRng) -> Self {
-        PowerOfD {
-            d: d.max(1),
-            rng,
-            probed: Vec::with_capacity(d as usize),
-        }
+        PowerOfD { d: d.max(1), rng, probed: Vec::with_capacity(d as usize) }
     }
 }
 
@@ -169,32 +160,20 @@ fn argmin_random_tie(items: impl Iterator<Item = (u32, u32)>, rng: &mut SimRng) 
 mod tests {
     use super::*;
     use crate::engine::derive_stream;
-    use crate::ids::{OrchestratorId, ServiceId};
+    use crate::ids::{AgentId, ServiceId};
     use crate::policy::ReplicaLoad;
     use crate::time::SimTime;
 
     fn topology() -> Topology {
-        Topology {
-            orchestrators: 2,
-            service_replicas: vec![0..3, 3..7],
-        }
+        Topology { agents: 2, service_replicas: vec![0..3, 3..7] }
     }
 
     fn place_many(policy: &mut dyn Policy, loads: &[u32], agent: u32, n: usize) -> Vec<u32> {
         let topo = topology();
-        let loads: Vec<ReplicaLoad> = loads
-            .iter()
-            .map(|&running| ReplicaLoad {
-                running,
-                queued: 0,
-                slots: 1,
-            })
-            .collect();
+        let loads: Vec<ReplicaLoad> =
+            loads.iter().map(|&running| ReplicaLoad { running, queued: 0, slots: 1 }).collect();
         let view = PolicyView::new(SimTime::ZERO, &topo.service_replicas, &loads);
-        let task = Task {
-            agent: OrchestratorId(agent),
-            service: ServiceId(1),
-        };
+        let task = Task { agent: AgentId(agent), service: ServiceId(1) };
         (0..n)
             .map(|_| match policy.place(&view, &task) {
                 Decision::Place(r) => r.0,
@@ -226,10 +205,7 @@ mod tests {
         let mut p = PowerOfD::new(4, derive_stream(1, 0, 9));
         let picks = place_many(&mut p, &[5, 5, 5, 3, 1, 7, 1], 0, 200);
         assert!(picks.iter().all(|&r| r == 4 || r == 6));
-        assert!(
-            picks.contains(&4) && picks.contains(&6),
-            "ties must be broken both ways"
-        );
+        assert!(picks.contains(&4) && picks.contains(&6), "ties must be broken both ways");
     }
 
     #[test]
@@ -254,7 +230,7 @@ mod tests {
         p.on_outcome(
             &view,
             &Outcome {
-                agent: OrchestratorId(0),
+                agent: AgentId(0),
                 replica: ReplicaId(5),
                 succeeded: true,
                 latency: crate::time::SimDuration::ZERO,

@@ -40,8 +40,7 @@ pub(crate) fn float_cell(value: f64) -> String {
 /// Renders `records` as `runs.csv`, in the order given.
 pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(RUNS_COLUMNS)
-        .expect("writing to memory cannot fail");
+    out.write_record(RUNS_COLUMNS).expect("writing to memory cannot fail");
     for r in records {
         let s = &r.summary;
         let row = [
@@ -64,8 +63,7 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             s.events.to_string(),
             s.fingerprint.to_string(),
         ];
-        out.write_record(&row)
-            .expect("writing to memory cannot fail");
+        out.write_record(&row).expect("writing to memory cannot fail");
     }
     out.into_inner().expect("flushing to memory cannot fail")
 }
@@ -116,10 +114,7 @@ latency_p999_ms,messages_total,messages_per_job,events,fingerprint";
         assert_eq!(lines[0], expected);
         assert_eq!(lines.len(), 3);
         let cells: Vec<&str> = lines[2].split(',').collect();
-        assert_eq!(
-            &cells[..8],
-            &["tiny", "power_of_d", "2", "9", "3", "2", "0", "1"]
-        );
+        assert_eq!(&cells[..8], &["tiny", "power_of_d", "2", "9", "3", "2", "0", "1"]);
         assert_eq!(cells[8], "0.500000", "2 completions over 4 s");
         assert_eq!(cells[9], "20.000000", "mean of 10 and 30 ms");
         assert_eq!(cells[14], "1");

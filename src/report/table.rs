@@ -44,13 +44,7 @@ pub fn runs_table(records: &[RunRecord]) -> String {
         })
         .collect();
     let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].len())
-                .chain([header[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|c| rows.iter().map(|r| r[c].len()).chain([header[c].len()]).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     let mut line = |cells: &mut dyn Iterator<Item = &str>| {
@@ -81,19 +75,12 @@ mod tests {
 
     #[test]
     fn one_aligned_row_per_run() {
-        let table = runs_table(&[
-            record(PolicyKind::Random),
-            record(PolicyKind::LeastOutstanding),
-        ]);
+        let table = runs_table(&[record(PolicyKind::Random), record(PolicyKind::LeastOutstanding)]);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("policy"));
         assert!(lines[2].starts_with("least_outstanding"));
-        assert!(
-            lines[1].contains("20.000"),
-            "mean latency shown: {}",
-            lines[1]
-        );
+        assert!(lines[1].contains("20.000"), "mean latency shown: {}", lines[1]);
         // The fingerprint column starts at the same offset in every row.
         let at: Vec<usize> = lines.iter().map(|l| l.rfind(' ').unwrap()).collect();
         assert!(at.windows(2).all(|w| w[0] == w[1]), "{table}");

@@ -28,9 +28,8 @@ impl Override {
         let (last, parents) = self.path.split_last().expect("parsing rejects empty paths");
         let mut table = document;
         for (depth, key) in parents.iter().enumerate() {
-            let entry = table
-                .entry(key.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry =
+                table.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             table = match entry {
                 toml::Value::Table(inner) => inner,
                 other => {
@@ -108,19 +107,10 @@ mod tests {
 
     #[test]
     fn bad_assignments_are_explained() {
-        assert!("novalue"
-            .parse::<Override>()
-            .unwrap_err()
-            .contains("KEY=VALUE"));
-        assert!("a..b=1"
-            .parse::<Override>()
-            .unwrap_err()
-            .contains("dotted key path"));
+        assert!("novalue".parse::<Override>().unwrap_err().contains("KEY=VALUE"));
+        assert!("a..b=1".parse::<Override>().unwrap_err().contains("dotted key path"));
         let set: Override = "duration.x=1".parse().unwrap();
         let err = set.apply(&mut doc("duration = 5\n")).unwrap_err();
-        assert!(
-            err.contains("`duration` holds a value of type integer, not a table"),
-            "{err}"
-        );
+        assert!(err.contains("`duration` holds a value of type integer, not a table"), "{err}");
     }
 }

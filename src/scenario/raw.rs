@@ -27,7 +27,11 @@ pub(crate) struct RawScenario {
     pub policy: RawPolicyParams,
     #[serde(default)]
     pub network: RawNetwork,
+    /// A shared arrival process whose jobs are split over the classes by `weight`.
+    pub arrival: Option<RawArrival>,
     pub services: BTreeMap<String, RawService>,
+    #[serde(default)]
+    pub workflows: BTreeMap<String, RawWorkflow>,
     pub classes: BTreeMap<String, RawClass>,
 }
 
@@ -51,6 +55,21 @@ pub(crate) struct RawPowerOfD {
 pub(crate) struct RawNetwork {
     pub latency: Option<RawDist>,
     pub loss: Option<f64>,
+    /// Named groups of agents: each member is a service name or `orchestrators`.
+    #[serde(default)]
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// Per-link overrides between groups, first match wins.
+    #[serde(default)]
+    pub links: Vec<RawLink>,
+}
+
+/// `[[network.links]]`: latency and loss between two groups (both directions).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLink {
+    pub between: Vec<String>,
+    pub latency: Option<RawDist>,
+    pub loss: Option<f64>,
 }
 
 /// `[services.<name>]`.
@@ -62,21 +81,109 @@ pub(crate) struct RawService {
     pub queue_capacity: Option<u32>,
     pub speed: Option<f64>,
     pub service_time: RawDist,
+    /// Downstream calls made after the service's own work: stages run in sequence, the
+    /// services of one stage in parallel.
+    #[serde(default)]
+    pub calls: Vec<RawCallStage>,
+}
+
+/// One stage of downstream calls.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCallStage {
+    pub services: Vec<String>,
+}
+
+/// `[workflows.<name>]`: a DAG of steps.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorkflow {
+    pub steps: Vec<RawStep>,
+}
+
+/// One step of a workflow.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    pub name: String,
+    pub service: String,
+    #[serde(default)]
+    pub after: Vec<String>,
 }
 
 /// `[classes.<name>]`: a kind of job and how it arrives.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawClass {
-    pub service: String,
-    pub arrival: RawArrival,
+    /// One-step jobs on this service (exclusive with `workflow`).
+    pub service: Option<String>,
+    /// Jobs that run this workflow (exclusive with `service`).
+    pub workflow: Option<String>,
+    pub deadline: Option<Seconds>,
+    /// This class's own arrival process (exclusive with `weight`).
+    pub arrival: Option<RawArrival>,
+    /// Share of the top-level `arrival` process (exclusive with `arrival`).
+    pub weight: Option<f64>,
 }
 
-/// An arrival process, tagged by `process`.
+/// The names of the arrival processes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ProcessKind {
+    Poisson,
+    Deterministic,
+    Mmpp,
+    Trace,
+    Closed,
+}
+
+/// An arrival process. Which keys apply depends on `process`; validation names any key
+/// that is missing or does not apply.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "process", rename_all = "snake_case", deny_unknown_fields)]
-pub(crate) enum RawArrival {
-    Poisson { rate: f64 },
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawArrival {
+    pub process: ProcessKind,
+    pub rate: Option<f64>,
+    pub burst_rate: Option<f64>,
+    pub normal_time: Option<Seconds>,
+    pub burst_time: Option<Seconds>,
+    pub file: Option<String>,
+    pub time_column: Option<String>,
+    pub class_column: Option<String>,
+    pub clients: Option<u32>,
+    pub think: Option<RawDist>,
+    #[serde(default)]
+    pub spikes: Vec<RawSpike>,
+    pub ramp: Option<RawRamp>,
+    pub diurnal: Option<RawDiurnal>,
+}
+
+/// A traffic spike: the rate is multiplied by `factor` during `[at, at + duration)`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpike {
+    pub at: Seconds,
+    pub duration: Seconds,
+    pub factor: f64,
+}
+
+/// A ramp: the multiplier goes linearly from `from` at `start` to `to` at `end`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRamp {
+    pub start: Seconds,
+    pub end: Seconds,
+    pub from: Option<f64>,
+    pub to: f64,
+}
+
+/// A daily-style cycle: multiplier `1 + amplitude * cos(2 pi (t - peak) / period)`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDiurnal {
+    pub period: Seconds,
+    pub amplitude: f64,
+    pub peak: Option<Seconds>,
 }
 
 /// A duration distribution, tagged by `dist`; parameters in seconds.
@@ -87,6 +194,9 @@ pub(crate) enum RawDist {
     Exponential { mean: Seconds },
     Uniform { min: Seconds, max: Seconds },
     Lognormal { mean: Seconds, cv: f64 },
+    Pareto { scale: Seconds, shape: f64 },
+    BoundedPareto { min: Seconds, max: Seconds, shape: f64 },
+    Empirical { file: String, column: Option<String> },
 }
 
 /// A duration as written in a file: a number of seconds (`0.01`) or a string with a unit
@@ -162,9 +272,7 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(120.0));
         assert_eq!(parse_duration("-3s"), Ok(-3.0));
         assert!(parse_duration("10").unwrap_err().contains("no unit"));
-        assert!(parse_duration("10 parsecs")
-            .unwrap_err()
-            .contains("unknown duration unit"));
+        assert!(parse_duration("10 parsecs").unwrap_err().contains("unknown duration unit"));
         assert!(parse_duration("x1ms").is_err());
     }
 }

@@ -1,20 +1,29 @@
-//! `RawScenario` -> [`Scenario`]: defaults, ranges and references, checked once.
+//! `RawScenario` -> [`Scenario`]: defaults, ranges, references and graph checks, once.
 //!
 //! Every check names the dotted key path of the field, what was expected and what was
-//! found. Nothing downstream re-checks: the engine may assume every invariant stated on the
-//! validated types.
+//! found; references to unknown names list the known ones; a cycle in a workflow or in the
+//! call graph is reported as the cycle itself. Files a scenario refers to (traces, empirical
+//! samples) are read here, and their errors carry the line number. Nothing downstream
+//! re-checks: the simulation may assume every invariant stated on the validated types.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use super::raw::{RawArrival, RawClass, RawDist, RawScenario, RawService};
-use super::{closest, Arrival, Invalid, JobClass, Network, Scenario, Service, ServiceId};
+use super::raw::{
+    ProcessKind, RawArrival, RawClass, RawDist, RawLink, RawNetwork, RawScenario, RawService,
+    RawWorkflow,
+};
+use super::{
+    closest, Arrival, ClassId, ClassSource, Group, Invalid, JobClass, Link, Network, Process,
+    RateShape, Scenario, Service, ServiceId, Step, Workflow, WorkflowId,
+};
 use crate::dist::DurationDist;
 use crate::policy::{PolicyKind, PolicySpec};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 type Result<T> = std::result::Result<T, Invalid>;
 
-pub(super) fn scenario(raw: RawScenario, default_name: &str) -> Result<Scenario> {
+pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Result<Scenario> {
     let name = match raw.name {
         Some(name) => check_name("name", &name)?,
         None => default_name.to_owned(),
@@ -33,42 +42,71 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str) -> Result<Scenario>
     let replications = at_least_one("replications", raw.replications.unwrap_or(1))?;
     let orchestrators = at_least_one("orchestrators", raw.orchestrators.unwrap_or(1))?;
 
+    if raw.services.is_empty() {
+        return Err(Invalid::new("services", "expected at least one [services.<name>] table"));
+    }
+    let service_ids: BTreeMap<&str, ServiceId> = raw
+        .services
+        .keys()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), ServiceId(i as u32)))
+        .collect();
     let services = raw
         .services
         .iter()
-        .map(|(name, s)| service(name, s))
+        .map(|(name, s)| service(name, s, &service_ids, base))
         .collect::<Result<Vec<_>>>()?;
-    if services.is_empty() {
-        return Err(Invalid::new(
-            "services",
-            "expected at least one [services.<name>] table",
-        ));
-    }
-    let service_ids: BTreeMap<&str, ServiceId> = services
+    check_call_graph_acyclic(&services)?;
+
+    let mut workflows = raw
+        .workflows
         .iter()
+        .map(|(name, w)| workflow(name, w, &service_ids))
+        .collect::<Result<Vec<_>>>()?;
+    let workflow_ids: BTreeMap<&str, WorkflowId> = raw
+        .workflows
+        .keys()
         .enumerate()
-        .map(|(i, s)| (s.name.as_str(), ServiceId(i as u32)))
+        .map(|(i, name)| (name.as_str(), WorkflowId(i as u32)))
         .collect();
-    let classes = raw
+
+    if raw.classes.is_empty() {
+        return Err(Invalid::new("classes", "expected at least one [classes.<name>] table"));
+    }
+    let class_ids: BTreeMap<&str, ClassId> = raw
         .classes
-        .iter()
-        .map(|(name, c)| class(name, c, &service_ids))
-        .collect::<Result<Vec<_>>>()?;
-    if classes.is_empty() {
-        return Err(Invalid::new(
-            "classes",
-            "expected at least one [classes.<name>] table",
-        ));
+        .keys()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), ClassId(i as u32)))
+        .collect();
+    let mut classes = Vec::with_capacity(raw.classes.len());
+    for (name, c) in &raw.classes {
+        classes.push(class(name, c, &service_ids, &workflow_ids, &mut workflows, base)?);
+    }
+    let shared_arrival = match &raw.arrival {
+        Some(arrival) => {
+            let shared = self::arrival("arrival", arrival, Some(&class_ids), base)?;
+            if !classes.iter().any(|c| matches!(c.source, ClassSource::Weight(_))) {
+                return Err(Invalid::new(
+                    "arrival",
+                    "a top-level arrival feeds the classes that have a `weight`, but no class has one",
+                ));
+            }
+            Some(shared)
+        }
+        None => None,
+    };
+    if let Some(c) = classes.iter().find(|c| matches!(c.source, ClassSource::Weight(_))) {
+        if shared_arrival.is_none() {
+            return Err(Invalid::new(
+                format!("classes.{}.weight", c.name),
+                "a weight is a share of the top-level `arrival` process, which is missing",
+            ));
+        }
     }
 
     let policies = policies(raw.policies, &raw.policy)?;
-    let network = Network {
-        latency: match &raw.network.latency {
-            Some(d) => dist("network.latency", d)?,
-            None => DurationDist::constant(0.0).expect("zero is a valid constant"),
-        },
-        loss: probability("network.loss", raw.network.loss.unwrap_or(0.0))?,
-    };
+    let network = network(&raw.network, &service_ids)?;
 
     Ok(Scenario {
         name,
@@ -81,41 +119,490 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str) -> Result<Scenario>
         policies,
         network,
         services,
+        workflows,
         classes,
+        shared_arrival,
     })
 }
 
-fn service(name: &str, raw: &RawService) -> Result<Service> {
+fn service(
+    name: &str,
+    raw: &RawService,
+    services: &BTreeMap<&str, ServiceId>,
+    base: &Path,
+) -> Result<Service> {
     let field = |key: &str| format!("services.{name}.{key}");
+    let mut calls = Vec::with_capacity(raw.calls.len());
+    for (i, stage) in raw.calls.iter().enumerate() {
+        let stage_field = field(&format!("calls[{i}].services"));
+        if stage.services.is_empty() {
+            return Err(Invalid::new(stage_field, "expected at least one service to call"));
+        }
+        calls.push(
+            stage
+                .services
+                .iter()
+                .map(|callee| lookup(&stage_field, "service", callee, services))
+                .collect::<Result<Vec<_>>>()?,
+        );
+    }
     Ok(Service {
         name: check_name(&format!("services.{name}"), name)?,
         replicas: at_least_one(&field("replicas"), raw.replicas)?,
         concurrency: at_least_one(&field("concurrency"), raw.concurrency.unwrap_or(1))?,
         queue_capacity: raw.queue_capacity.unwrap_or(u32::MAX),
         speed: positive_finite(&field("speed"), raw.speed.unwrap_or(1.0))?,
-        service_time: dist(&field("service_time"), &raw.service_time)?,
+        service_time: dist(&field("service_time"), &raw.service_time, base)?,
+        calls,
     })
 }
 
-fn class(name: &str, raw: &RawClass, services: &BTreeMap<&str, ServiceId>) -> Result<JobClass> {
+/// Depth-first search over `calls`; a back edge is a cycle, reported in call order.
+fn check_call_graph_acyclic(services: &[Service]) -> Result<()> {
+    let edges: Vec<Vec<usize>> =
+        services.iter().map(|s| s.calls.iter().flatten().map(|id| id.index()).collect()).collect();
+    if let Some(cycle) = find_cycle(&edges) {
+        let names: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
+        return Err(Invalid::new(
+            format!("services.{}.calls", names[0]),
+            format!("the call graph has a cycle: {}", names.join(" -> ")),
+        ));
+    }
+    Ok(())
+}
+
+/// A cycle in a directed graph given as adjacency lists, as the list of its nodes with the
+/// first repeated at the end; `None` if the graph is acyclic.
+fn find_cycle(edges: &[Vec<usize>]) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    fn visit(
+        node: usize,
+        edges: &[Vec<usize>],
+        marks: &mut [Mark],
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        marks[node] = Mark::OnPath;
+        path.push(node);
+        for &next in &edges[node] {
+            match marks[next] {
+                Mark::OnPath => {
+                    let from = path.iter().position(|&n| n == next).expect("on the path");
+                    let mut cycle = path[from..].to_vec();
+                    cycle.push(next);
+                    return Some(cycle);
+                }
+                Mark::New => {
+                    if let Some(cycle) = visit(next, edges, marks, path) {
+                        return Some(cycle);
+                    }
+                }
+                Mark::Done => {}
+            }
+        }
+        path.pop();
+        marks[node] = Mark::Done;
+        None
+    }
+    let mut marks = vec![Mark::New; edges.len()];
+    for start in 0..edges.len() {
+        if marks[start] == Mark::New {
+            if let Some(cycle) = visit(start, edges, &mut marks, &mut Vec::new()) {
+                return Some(cycle);
+            }
+        }
+    }
+    None
+}
+
+fn workflow(
+    name: &str,
+    raw: &RawWorkflow,
+    services: &BTreeMap<&str, ServiceId>,
+) -> Result<Workflow> {
+    let field = format!("workflows.{name}.steps");
+    if raw.steps.is_empty() {
+        return Err(Invalid::new(field, "expected at least one step"));
+    }
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, step) in raw.steps.iter().enumerate() {
+        check_name(&format!("{field}[{i}].name"), &step.name)?;
+        if index.insert(step.name.as_str(), i).is_some() {
+            return Err(Invalid::new(
+                format!("{field}[{i}].name"),
+                format!("step `{}` is defined twice", step.name),
+            ));
+        }
+    }
+    let mut preds = Vec::with_capacity(raw.steps.len());
+    let mut steps = Vec::with_capacity(raw.steps.len());
+    for (i, step) in raw.steps.iter().enumerate() {
+        let service = lookup(&format!("{field}[{i}].service"), "service", &step.service, services)?;
+        let after = step
+            .after
+            .iter()
+            .map(|p| lookup(&format!("{field}[{i}].after"), "step", p, &index))
+            .collect::<Result<Vec<_>>>()?;
+        preds.push(after.clone());
+        steps.push(Step { name: step.name.clone(), service, after });
+    }
+    // Edges from each step to the steps that wait for it.
+    let mut succs = vec![Vec::new(); steps.len()];
+    for (i, after) in preds.iter().enumerate() {
+        for &p in after {
+            succs[p].push(i);
+        }
+    }
+    if let Some(cycle) = find_cycle(&succs) {
+        let names: Vec<&str> = cycle.iter().map(|&i| steps[i].name.as_str()).collect();
+        return Err(Invalid::new(field, format!("the steps form a cycle: {}", names.join(" -> "))));
+    }
+    Ok(Workflow { name: name.to_owned(), steps: topological_order(steps) })
+}
+
+/// Reorders acyclic steps so that each comes after its predecessors, keeping the written
+/// order among steps that are free to go (Kahn's algorithm, smallest index first).
+fn topological_order(steps: Vec<Step>) -> Vec<Step> {
+    let n = steps.len();
+    let mut placed = vec![usize::MAX; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let next = (0..n)
+            .find(|&i| {
+                placed[i] == usize::MAX && steps[i].after.iter().all(|&p| placed[p] != usize::MAX)
+            })
+            .expect("the steps were checked to be acyclic");
+        placed[next] = order.len();
+        order.push(next);
+    }
+    order
+        .into_iter()
+        .map(|i| {
+            let mut step = steps[i].clone();
+            step.after = step.after.iter().map(|&p| placed[p]).collect();
+            step.after.sort_unstable();
+            step
+        })
+        .collect()
+}
+
+fn class(
+    name: &str,
+    raw: &RawClass,
+    services: &BTreeMap<&str, ServiceId>,
+    workflow_ids: &BTreeMap<&str, WorkflowId>,
+    workflows: &mut Vec<Workflow>,
+    base: &Path,
+) -> Result<JobClass> {
     let field = |key: &str| format!("classes.{name}.{key}");
-    let service = *services.get(raw.service.as_str()).ok_or_else(|| {
-        unknown_reference(
-            &field("service"),
-            "service",
-            &raw.service,
-            services.keys().copied(),
-        )
-    })?;
-    let arrival = match raw.arrival {
-        RawArrival::Poisson { rate } => Arrival::Poisson {
-            rate: rate_per_second(&field("arrival.rate"), rate)?,
+    let workflow = match (&raw.service, &raw.workflow) {
+        (Some(service), None) => {
+            let service = lookup(&field("service"), "service", service, services)?;
+            workflows.push(Workflow {
+                name: name.to_owned(),
+                steps: vec![Step { name: name.to_owned(), service, after: Vec::new() }],
+            });
+            WorkflowId(workflows.len() as u32 - 1)
+        }
+        (None, Some(workflow)) => lookup(&field("workflow"), "workflow", workflow, workflow_ids)?,
+        _ => {
+            return Err(Invalid::new(
+                format!("classes.{name}"),
+                "expected exactly one of `service` (one-step jobs) or `workflow`",
+            ))
+        }
+    };
+    let source = match (&raw.arrival, raw.weight) {
+        (Some(arrival), None) => ClassSource::Own(self::arrival(&field("arrival"), arrival, None, base)?),
+        (None, Some(weight)) => ClassSource::Weight(positive_finite(&field("weight"), weight)?),
+        _ => {
+            return Err(Invalid::new(
+                format!("classes.{name}"),
+                "expected exactly one of `arrival` (its own process) or `weight` (a share of the top-level arrival)",
+            ))
+        }
+    };
+    let deadline = match raw.deadline {
+        Some(d) => Some(positive_seconds(&field("deadline"), d.0)?),
+        None => None,
+    };
+    Ok(JobClass { name: check_name(&format!("classes.{name}"), name)?, workflow, deadline, source })
+}
+
+/// Validates an arrival process. `classes` is given for the top-level process only, whose
+/// trace may name the class of each arrival.
+fn arrival(
+    field: &str,
+    raw: &RawArrival,
+    classes: Option<&BTreeMap<&str, ClassId>>,
+    base: &Path,
+) -> Result<Arrival> {
+    let key = |k: &str| format!("{field}.{k}");
+    let kind = raw.process;
+    let kind_name = format!("{kind:?}").to_lowercase();
+    // Which optional keys each process takes; any other key that is set is an error.
+    let allowed: &[&str] = match kind {
+        ProcessKind::Poisson | ProcessKind::Deterministic => &["rate"],
+        ProcessKind::Mmpp => &["rate", "burst_rate", "normal_time", "burst_time"],
+        ProcessKind::Trace => &["file", "time_column", "class_column"],
+        ProcessKind::Closed => &["clients", "think"],
+    };
+    let set = [
+        ("rate", raw.rate.is_some()),
+        ("burst_rate", raw.burst_rate.is_some()),
+        ("normal_time", raw.normal_time.is_some()),
+        ("burst_time", raw.burst_time.is_some()),
+        ("file", raw.file.is_some()),
+        ("time_column", raw.time_column.is_some()),
+        ("class_column", raw.class_column.is_some()),
+        ("clients", raw.clients.is_some()),
+        ("think", raw.think.is_some()),
+    ];
+    for (name, is_set) in set {
+        if is_set && !allowed.contains(&name) {
+            return Err(Invalid::new(
+                key(name),
+                format!("not used by process `{kind_name}` (it takes: {})", allowed.join(", ")),
+            ));
+        }
+    }
+    let required =
+        |name: &str| Invalid::new(key(name), format!("required by process `{kind_name}`"));
+    let rate = |value: Option<f64>, name: &str| -> Result<f64> {
+        rate_per_second(&key(name), value.ok_or_else(|| required(name))?)
+    };
+    let process = match kind {
+        ProcessKind::Poisson => Process::Poisson { rate: rate(raw.rate, "rate")? },
+        ProcessKind::Deterministic => Process::Deterministic { rate: rate(raw.rate, "rate")? },
+        ProcessKind::Mmpp => Process::Mmpp {
+            rate: rate(raw.rate, "rate")?,
+            burst_rate: rate(raw.burst_rate, "burst_rate")?,
+            normal_time: positive_seconds(
+                &key("normal_time"),
+                raw.normal_time.ok_or_else(|| required("normal_time"))?.0,
+            )?,
+            burst_time: positive_seconds(
+                &key("burst_time"),
+                raw.burst_time.ok_or_else(|| required("burst_time"))?.0,
+            )?,
+        },
+        ProcessKind::Trace => {
+            let file = raw.file.as_deref().ok_or_else(|| required("file"))?;
+            if raw.class_column.is_some() && classes.is_none() {
+                return Err(Invalid::new(
+                    key("class_column"),
+                    "only the top-level arrival can route a trace's arrivals to classes",
+                ));
+            }
+            let time_column = raw.time_column.as_deref().unwrap_or("time");
+            let (times, trace_classes) = read_trace(
+                &key("file"),
+                &base.join(file),
+                time_column,
+                raw.class_column.as_deref().map(|c| (c, classes.expect("checked above"))),
+            )?;
+            Process::Trace { times: times.into(), classes: trace_classes.map(Into::into) }
+        }
+        ProcessKind::Closed => Process::Closed {
+            clients: at_least_one(
+                &key("clients"),
+                raw.clients.ok_or_else(|| required("clients"))?,
+            )?,
+            think: dist(&key("think"), raw.think.as_ref().ok_or_else(|| required("think"))?, base)?,
         },
     };
-    Ok(JobClass {
-        name: check_name(&format!("classes.{name}"), name)?,
-        service,
-        arrival,
+    let mut shapes = Vec::new();
+    for (i, spike) in raw.spikes.iter().enumerate() {
+        let k = |name: &str| key(&format!("spikes[{i}].{name}"));
+        shapes.push(RateShape::Spike {
+            at: SimTime::ZERO + non_negative_seconds(&k("at"), spike.at.0)?,
+            duration: positive_seconds(&k("duration"), spike.duration.0)?,
+            factor: non_negative_finite(&k("factor"), spike.factor)?,
+        });
+    }
+    if let Some(ramp) = &raw.ramp {
+        let start = non_negative_seconds(&key("ramp.start"), ramp.start.0)?;
+        let end = non_negative_seconds(&key("ramp.end"), ramp.end.0)?;
+        if end <= start {
+            return Err(Invalid::new(
+                key("ramp.end"),
+                format!("expected after ramp.start ({start}), found {end}"),
+            ));
+        }
+        shapes.push(RateShape::Ramp {
+            start: SimTime::ZERO + start,
+            end: SimTime::ZERO + end,
+            from: non_negative_finite(&key("ramp.from"), ramp.from.unwrap_or(1.0))?,
+            to: non_negative_finite(&key("ramp.to"), ramp.to)?,
+        });
+    }
+    if let Some(d) = &raw.diurnal {
+        let amplitude = d.amplitude;
+        if !(0.0..=1.0).contains(&amplitude) {
+            return Err(Invalid::new(
+                key("diurnal.amplitude"),
+                format!("expected a number in [0, 1], found {amplitude}"),
+            ));
+        }
+        shapes.push(RateShape::Diurnal {
+            period: positive_seconds(&key("diurnal.period"), d.period.0)?,
+            amplitude,
+            peak: SimTime::ZERO
+                + non_negative_seconds(&key("diurnal.peak"), d.peak.map_or(0.0, |p| p.0))?,
+        });
+    }
+    if !shapes.is_empty() && matches!(kind, ProcessKind::Trace | ProcessKind::Closed) {
+        return Err(Invalid::new(
+            field,
+            format!(
+                "spikes, ramp and diurnal modulate open-loop rates; process `{kind_name}` has none"
+            ),
+        ));
+    }
+    Ok(Arrival { process, shapes })
+}
+
+/// Reads arrival instants (seconds) and optionally classes from a CSV file with a header.
+fn read_trace(
+    field: &str,
+    path: &Path,
+    time_column: &str,
+    class_column: Option<(&str, &BTreeMap<&str, ClassId>)>,
+) -> Result<(Vec<SimTime>, Option<Vec<ClassId>>)> {
+    let shown = path.display();
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| Invalid::new(field, format!("cannot read trace {shown}: {e}")))?;
+    let headers =
+        reader.headers().map_err(|e| Invalid::new(field, format!("{shown}: {e}")))?.clone();
+    let column = |name: &str| {
+        headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
+            let known: Vec<&str> = headers.iter().collect();
+            Invalid::new(
+                field,
+                format!(
+                    "{shown}: no column `{name}` in the header (columns: {})",
+                    known.join(", ")
+                ),
+            )
+        })
+    };
+    let time_at = column(time_column)?;
+    let class_at = class_column.map(|(name, _)| column(name)).transpose()?;
+    let mut times = Vec::new();
+    let mut classes = class_column.map(|_| Vec::new());
+    let mut last = SimTime::ZERO;
+    for record in reader.records() {
+        let record = record.map_err(|e| Invalid::new(field, format!("{shown}: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let text = record.get(time_at).unwrap_or("").trim();
+        let secs: f64 = text.parse().map_err(|_| {
+            Invalid::new(
+                field,
+                format!(
+                    "{shown}:{line}: `{text}` in column `{time_column}` is not a number of seconds"
+                ),
+            )
+        })?;
+        if !(secs.is_finite() && (0.0..=1e7).contains(&secs)) {
+            return Err(Invalid::new(
+                field,
+                format!("{shown}:{line}: time {secs} is outside [0, 1e7] s"),
+            ));
+        }
+        let t = SimTime::ZERO + SimDuration::from_secs_f64(secs);
+        if t < last {
+            return Err(Invalid::new(
+                field,
+                format!("{shown}:{line}: time {secs} is earlier than the line before"),
+            ));
+        }
+        last = t;
+        times.push(t);
+        if let (Some(at), Some((name, known)), Some(out)) =
+            (class_at, class_column, classes.as_mut())
+        {
+            let class = record.get(at).unwrap_or("").trim();
+            let id = known.get(class).ok_or_else(|| {
+                let list = known.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                Invalid::new(
+                    field,
+                    format!(
+                        "{shown}:{line}: unknown class `{class}` in column `{name}`; known: {list}"
+                    ),
+                )
+            })?;
+            out.push(*id);
+        }
+    }
+    if times.is_empty() {
+        return Err(Invalid::new(field, format!("{shown}: the trace has no arrivals")));
+    }
+    Ok((times, classes))
+}
+
+fn network(raw: &RawNetwork, services: &BTreeMap<&str, ServiceId>) -> Result<Network> {
+    let latency = match &raw.latency {
+        Some(d) => dist("network.latency", d, Path::new("."))?,
+        None => DurationDist::constant(0.0).expect("zero is a valid constant"),
+    };
+    let loss = probability("network.loss", raw.loss.unwrap_or(0.0))?;
+    let mut groups = Vec::with_capacity(raw.groups.len());
+    for (name, members) in &raw.groups {
+        let field = format!("network.groups.{name}");
+        check_name(&field, name)?;
+        let mut group = Group { name: name.clone(), orchestrators: false, services: Vec::new() };
+        for member in members {
+            if member == "orchestrators" {
+                group.orchestrators = true;
+            } else {
+                let with_orchestrators = services.keys().copied().chain(["orchestrators"]);
+                group.services.push(*services.get(member.as_str()).ok_or_else(|| {
+                    unknown_reference(&field, "service", member, with_orchestrators)
+                })?);
+            }
+        }
+        groups.push(group);
+    }
+    let group_ids: BTreeMap<&str, usize> =
+        raw.groups.keys().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+    let links = raw
+        .links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| link(i, l, &group_ids, latency.clone(), loss))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Network { latency, loss, groups, links })
+}
+
+fn link(
+    i: usize,
+    raw: &RawLink,
+    groups: &BTreeMap<&str, usize>,
+    latency: DurationDist,
+    loss: f64,
+) -> Result<Link> {
+    let field = |k: &str| format!("network.links[{i}].{k}");
+    let [a, b] = raw.between.as_slice() else {
+        return Err(Invalid::new(
+            field("between"),
+            format!("expected two group names, found {}", raw.between.len()),
+        ));
+    };
+    let between = [
+        lookup(&field("between"), "group", a, groups)?,
+        lookup(&field("between"), "group", b, groups)?,
+    ];
+    Ok(Link {
+        between,
+        latency: match &raw.latency {
+            Some(d) => dist(&field("latency"), d, Path::new("."))?,
+            None => latency,
+        },
+        loss: probability(&field("loss"), raw.loss.unwrap_or(loss))?,
     })
 }
 
@@ -125,20 +612,14 @@ fn policies(
 ) -> Result<Vec<PolicySpec>> {
     let kinds = listed.unwrap_or_else(|| PolicyKind::ALL.to_vec());
     if kinds.is_empty() {
-        return Err(Invalid::new(
-            "policies",
-            "expected at least one policy name",
-        ));
+        return Err(Invalid::new("policies", "expected at least one policy name"));
     }
     let mut specs = Vec::with_capacity(kinds.len());
     for (i, kind) in kinds.iter().enumerate() {
         if kinds[..i].contains(kind) {
             return Err(Invalid::new(
                 format!("policies[{i}]"),
-                format!(
-                    "`{}` is listed twice; each policy may appear once",
-                    kind.name()
-                ),
+                format!("`{}` is listed twice; each policy may appear once", kind.name()),
             ));
         }
         specs.push(match kind {
@@ -147,23 +628,70 @@ fn policies(
             PolicyKind::LeastOutstanding => PolicySpec::LeastOutstanding,
             PolicyKind::PowerOfD => {
                 let d = params.power_of_d.as_ref().and_then(|p| p.d).unwrap_or(2);
-                PolicySpec::PowerOfD {
-                    d: at_least_one("policy.power_of_d.d", d)?,
-                }
+                PolicySpec::PowerOfD { d: at_least_one("policy.power_of_d.d", d)? }
             }
         });
     }
     Ok(specs)
 }
 
-fn dist(field: &str, raw: &RawDist) -> Result<DurationDist> {
-    let built = match *raw {
+fn dist(field: &str, raw: &RawDist, base: &Path) -> Result<DurationDist> {
+    let built = match raw {
         RawDist::Constant { value } => DurationDist::constant(value.0),
         RawDist::Exponential { mean } => DurationDist::exponential(mean.0),
         RawDist::Uniform { min, max } => DurationDist::uniform(min.0, max.0),
-        RawDist::Lognormal { mean, cv } => DurationDist::lognormal(mean.0, cv),
+        RawDist::Lognormal { mean, cv } => DurationDist::lognormal(mean.0, *cv),
+        RawDist::Pareto { scale, shape } => DurationDist::pareto(scale.0, *shape),
+        RawDist::BoundedPareto { min, max, shape } => {
+            DurationDist::bounded_pareto(min.0, max.0, *shape)
+        }
+        RawDist::Empirical { file, column } => {
+            let values =
+                read_column(&format!("{field}.file"), &base.join(file), column.as_deref())?;
+            DurationDist::empirical(values)
+        }
     };
     built.map_err(|why| Invalid::new(field, why))
+}
+
+/// The numbers (seconds) in one column of a CSV file with a header (default: the first).
+fn read_column(field: &str, path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
+    let shown = path.display();
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| Invalid::new(field, format!("cannot read samples {shown}: {e}")))?;
+    let headers =
+        reader.headers().map_err(|e| Invalid::new(field, format!("{shown}: {e}")))?.clone();
+    let at = match column {
+        None => 0,
+        Some(name) => headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
+            let known: Vec<&str> = headers.iter().collect();
+            Invalid::new(
+                field,
+                format!(
+                    "{shown}: no column `{name}` in the header (columns: {})",
+                    known.join(", ")
+                ),
+            )
+        })?,
+    };
+    let mut values = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| Invalid::new(field, format!("{shown}: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let text = record.get(at).unwrap_or("").trim();
+        let value: f64 = text.parse().map_err(|_| {
+            Invalid::new(field, format!("{shown}:{line}: `{text}` is not a number of seconds"))
+        })?;
+        values.push(value);
+    }
+    Ok(values)
+}
+
+fn lookup<T: Copy>(field: &str, what: &str, name: &str, known: &BTreeMap<&str, T>) -> Result<T> {
+    known
+        .get(name)
+        .copied()
+        .ok_or_else(|| unknown_reference(field, what, name, known.keys().copied()))
 }
 
 fn unknown_reference<'a>(
@@ -172,25 +700,14 @@ fn unknown_reference<'a>(
     got: &str,
     known: impl Iterator<Item = &'a str> + Clone,
 ) -> Invalid {
-    let list = known
-        .clone()
-        .map(|k| format!("`{k}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let hint = closest(got, known)
-        .map(|k| format!("; did you mean `{k}`?"))
-        .unwrap_or_default();
-    Invalid::new(
-        field,
-        format!("unknown {what} `{got}`; known: {list}{hint}"),
-    )
+    let list = known.clone().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+    let hint = closest(got, known).map(|k| format!("; did you mean `{k}`?")).unwrap_or_default();
+    Invalid::new(field, format!("unknown {what} `{got}`; known: {list}{hint}"))
 }
 
 fn check_name(field: &str, name: &str) -> Result<String> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let ok =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ok {
         Ok(name.to_owned())
     } else {
@@ -205,10 +722,7 @@ fn at_least_one(field: &str, value: u32) -> Result<u32> {
     if value >= 1 {
         Ok(value)
     } else {
-        Err(Invalid::new(
-            field,
-            format!("expected an integer >= 1, found {value}"),
-        ))
+        Err(Invalid::new(field, format!("expected an integer >= 1, found {value}")))
     }
 }
 
@@ -216,10 +730,15 @@ fn positive_finite(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(Invalid::new(
-            field,
-            format!("expected a finite number > 0, found {value}"),
-        ))
+        Err(Invalid::new(field, format!("expected a finite number > 0, found {value}")))
+    }
+}
+
+fn non_negative_finite(field: &str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(Invalid::new(field, format!("expected a finite number >= 0, found {value}")))
     }
 }
 
@@ -229,10 +748,7 @@ fn rate_per_second(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() && value > 0.0 && value <= 1e9 {
         Ok(value)
     } else {
-        Err(Invalid::new(
-            field,
-            format!("expected a rate in (0, 1e9] per second, found {value}"),
-        ))
+        Err(Invalid::new(field, format!("expected a rate in (0, 1e9] per second, found {value}")))
     }
 }
 
@@ -240,10 +756,7 @@ fn probability(field: &str, value: f64) -> Result<f64> {
     if (0.0..=1.0).contains(&value) {
         Ok(value)
     } else {
-        Err(Invalid::new(
-            field,
-            format!("expected a probability in [0, 1], found {value}"),
-        ))
+        Err(Invalid::new(field, format!("expected a probability in [0, 1], found {value}")))
     }
 }
 
@@ -252,10 +765,7 @@ fn positive_seconds(field: &str, secs: f64) -> Result<SimDuration> {
     if d > SimDuration::ZERO {
         Ok(d)
     } else {
-        Err(Invalid::new(
-            field,
-            format!("expected a duration > 0, found {secs} s"),
-        ))
+        Err(Invalid::new(field, format!("expected a duration > 0, found {secs} s")))
     }
 }
 
@@ -264,30 +774,42 @@ fn non_negative_seconds(field: &str, secs: f64) -> Result<SimDuration> {
     if secs.is_finite() && (0.0..=1e7).contains(&secs) {
         Ok(SimDuration::from_secs_f64(secs))
     } else {
-        Err(Invalid::new(
-            field,
-            format!("expected a duration in [0, 1e7] s, found {secs} s"),
-        ))
+        Err(Invalid::new(field, format!("expected a duration in [0, 1e7] s, found {secs} s")))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::from_toml_str;
-    use crate::scenario::ScenarioError;
+    use super::find_cycle;
+    use crate::scenario::{ClassSource, Process, ScenarioError};
 
     const VALID: &str = r#"
         duration = 10
         [services.api]
         replicas = 2
         service_time = { dist = "exponential", mean = "10ms" }
+        calls = [{ services = ["db"] }]
+        [services.db]
+        replicas = 1
+        service_time = { dist = "constant", value = "1ms" }
+        [workflows.order]
+        steps = [
+            { name = "pay", service = "api", after = ["check", "price"] },
+            { name = "check", service = "db" },
+            { name = "price", service = "db" },
+        ]
         [classes.web]
         service = "api"
         arrival = { process = "poisson", rate = 50 }
+        [classes.buy]
+        workflow = "order"
+        deadline = "2s"
+        arrival = { process = "mmpp", rate = 5, burst_rate = 50, normal_time = "10s", burst_time = "1s" }
     "#;
 
-    fn error_of(extra: &str) -> ScenarioError {
-        let overrides = [extra.parse().unwrap()];
+    fn error_of(set: &str) -> ScenarioError {
+        let overrides = [set.parse().unwrap()];
         from_toml_str(VALID, "t.toml", &overrides).unwrap_err()
     }
 
@@ -298,80 +820,124 @@ mod tests {
         }
     }
 
+    fn check(set: &str, field: &str, fragment: &str) {
+        let (f, m) = field_and_message(&error_of(set));
+        assert_eq!(f, field, "for --set {set}: {m}");
+        assert!(m.contains(fragment), "for --set {set}: {m:?} lacks {fragment:?}");
+    }
+
     #[test]
-    fn the_valid_document_gets_defaults() {
+    fn the_valid_document_gets_defaults_and_ordered_steps() {
         let s = from_toml_str(VALID, "t", &[]).unwrap();
         assert_eq!(s.name, "t");
         assert_eq!(s.services[0].concurrency, 1);
         assert_eq!(s.services[0].queue_capacity, u32::MAX);
+        assert_eq!(s.services[0].calls, vec![vec![crate::ids::ServiceId(1)]]);
         assert_eq!(s.policies.len(), crate::policy::PolicyKind::ALL.len());
         assert!(s.network.latency.is_always_zero());
+        // Named workflows first, then the single-step workflow of class `web`.
+        assert_eq!(s.workflows.len(), 2);
+        let order = &s.workflows[0];
+        let names: Vec<&str> = order.steps.iter().map(|st| st.name.as_str()).collect();
+        assert_eq!(names, ["check", "price", "pay"], "topological, written order among free steps");
+        assert_eq!(order.steps[2].after, vec![0, 1]);
+        assert_eq!(s.workflows[1].name, "web");
+        assert!(
+            matches!(s.classes[0].source, ClassSource::Own(ref a) if matches!(a.process, Process::Mmpp { .. }))
+        );
+        assert_eq!(s.classes[0].deadline.unwrap().as_nanos(), 2_000_000_000);
     }
 
     #[test]
     fn each_check_names_its_field() {
-        let cases = [
-            (
-                "services.api.replicas=0",
-                "services.api.replicas",
-                "expected an integer >= 1",
-            ),
-            (
-                "classes.web.arrival.rate=-5",
-                "classes.web.arrival.rate",
-                "(0, 1e9]",
-            ),
-            (
-                "classes.web.arrival.rate=0",
-                "classes.web.arrival.rate",
-                "(0, 1e9]",
-            ),
-            (
-                "classes.web.arrival.rate=1e300",
-                "classes.web.arrival.rate",
-                "(0, 1e9]",
-            ),
-            ("network.loss=1.5", "network.loss", "probability in [0, 1]"),
-            ("warmup=20", "warmup", "less than duration"),
-            ("duration=\"-1s\"", "duration", "duration"),
-            ("services.api.speed=0", "services.api.speed", "> 0"),
-            ("policy.power_of_d.d=0", "policy.power_of_d.d", ">= 1"),
-            (
-                "policies=[\"random\",\"random\"]",
-                "policies[1]",
-                "listed twice",
-            ),
-        ];
-        for (set, field, fragment) in cases {
-            let (f, m) = field_and_message(&error_of(set));
-            assert_eq!(f, field, "for --set {set}: {m}");
-            assert!(
-                m.contains(fragment),
-                "for --set {set}: {m:?} lacks {fragment:?}"
-            );
-        }
+        check("services.api.replicas=0", "services.api.replicas", "expected an integer >= 1");
+        check("classes.web.arrival.rate=-5", "classes.web.arrival.rate", "(0, 1e9]");
+        check("classes.web.arrival.rate=0", "classes.web.arrival.rate", "(0, 1e9]");
+        check("classes.web.arrival.rate=1e300", "classes.web.arrival.rate", "(0, 1e9]");
+        check("network.loss=1.5", "network.loss", "probability in [0, 1]");
+        check("warmup=20", "warmup", "less than duration");
+        check("duration=\"-1s\"", "duration", "duration");
+        check("services.api.speed=0", "services.api.speed", "> 0");
+        check("policy.power_of_d.d=0", "policy.power_of_d.d", ">= 1");
+        check("policies=[\"random\",\"random\"]", "policies[1]", "listed twice");
+        check("classes.buy.deadline=0", "classes.buy.deadline", "> 0");
+        check(
+            "classes.web.arrival.clients=3",
+            "classes.web.arrival.clients",
+            "not used by process `poisson`",
+        );
+        check("classes.buy.arrival.burst_rate=-1", "classes.buy.arrival.burst_rate", "(0, 1e9]");
+        check(
+            "classes.web.arrival.process=closed",
+            "classes.web.arrival.rate",
+            "not used by process `closed`",
+        );
+        check(
+            "classes.web.arrival={process=\"closed\",clients=2}",
+            "classes.web.arrival.think",
+            "required by process `closed`",
+        );
+        check(
+            "classes.web.arrival.diurnal={period=10,amplitude=2}",
+            "classes.web.arrival.diurnal.amplitude",
+            "[0, 1]",
+        );
+        check("classes.web.weight=2", "classes.web", "exactly one of `arrival`");
+        check("classes.web.workflow=order", "classes.web", "exactly one of `service`");
+        check("network.links=[{between=[\"a\"]}]", "network.links[0].between", "two group names");
     }
 
     #[test]
     fn unknown_names_list_the_valid_ones_with_a_suggestion() {
-        let (f, m) = field_and_message(&error_of("classes.web.service=apj"));
-        assert_eq!(f, "classes.web.service");
-        assert!(
-            m.contains("unknown service `apj`; known: `api`; did you mean `api`?"),
-            "{m}"
+        check(
+            "classes.web.service=apj",
+            "classes.web.service",
+            "unknown service `apj`; known: `api`, `db`; did you mean `api`?",
         );
+        check("classes.buy.workflow=ordr", "classes.buy.workflow", "did you mean `order`?");
+        check(
+            "services.api.calls=[{services=[\"dbb\"]}]",
+            "services.api.calls[0].services",
+            "did you mean `db`?",
+        );
+        check(
+            "workflows.order.steps=[{name=\"a\",service=\"db\",after=[\"b\"]}]",
+            "workflows.order.steps[0].after",
+            "unknown step `b`",
+        );
+        check("network.groups.east=[\"apii\"]", "network.groups.east", "did you mean `api`?");
+        check("policies=[\"round_robn\"]", "policies[0]", "did you mean `round_robin`?");
+        check(
+            "services.api.concurency=3",
+            "services.api.concurency",
+            "did you mean `concurrency`?",
+        );
+        check(
+            "services.api.service_time.dist=expo",
+            "services.api.service_time.dist",
+            "unknown variant `expo`",
+        );
+    }
 
-        let (f, m) = field_and_message(&error_of("policies=[\"round_robn\"]"));
-        assert_eq!(f, "policies[0]");
-        assert!(m.contains("did you mean `round_robin`?"), "{m}");
+    #[test]
+    fn cycles_are_named() {
+        check(
+            "services.db.calls=[{services=[\"api\"]}]",
+            "services.api.calls",
+            "the call graph has a cycle: api -> db -> api",
+        );
+        check(
+            "workflows.order.steps=[{name=\"a\",service=\"db\",after=[\"b\"]},{name=\"b\",service=\"db\",after=[\"a\"]}]",
+            "workflows.order.steps",
+            "the steps form a cycle: a -> b -> a",
+        );
+        check("services.db.calls=[{services=[\"db\"]}]", "services.db.calls", "cycle: db -> db");
+    }
 
-        let (f, m) = field_and_message(&error_of("services.api.concurency=3"));
-        assert_eq!(f, "services.api.concurency");
-        assert!(m.contains("did you mean `concurrency`?"), "{m}");
-
-        let (f, m) = field_and_message(&error_of("services.api.service_time.dist=expo"));
-        assert_eq!(f, "services.api.service_time.dist");
-        assert!(m.contains("unknown variant `expo`"), "{m}");
+    #[test]
+    fn find_cycle_reports_the_cycle_in_edge_order() {
+        assert_eq!(find_cycle(&[vec![1], vec![2], vec![]]), None);
+        assert_eq!(find_cycle(&[vec![1], vec![2], vec![1]]), Some(vec![1, 2, 1]));
     }
 
     #[test]
@@ -390,5 +956,46 @@ mod tests {
             ScenarioError::Syntax { line, .. } => assert_eq!(line, 2),
             other => panic!("expected a syntax error, got {other}"),
         }
+    }
+
+    #[test]
+    fn a_malformed_trace_is_reported_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("coordsim-trace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ok.csv"), "time,class\n0.5,web\n1.0,buy\n").unwrap();
+        std::fs::write(dir.join("bad.csv"), "time\n0.5\n0.7\nsoon\n").unwrap();
+        std::fs::write(dir.join("back.csv"), "time\n0.5\n0.2\n").unwrap();
+        let file = dir.join("s.toml");
+        let text = VALID.replace("arrival = { process = \"poisson\", rate = 50 }", "weight = 1")
+            .replace("arrival = { process = \"mmpp\", rate = 5, burst_rate = 50, normal_time = \"10s\", burst_time = \"1s\" }", "weight = 1");
+        let with = |trace: &str, class_column: &str| {
+            format!("arrival = {{ process = \"trace\", file = \"{trace}\"{class_column} }}\n{text}")
+        };
+        std::fs::write(&file, with("ok.csv", ", class_column = \"class\"")).unwrap();
+        let s = crate::scenario::load(&file).unwrap();
+        match &s.shared_arrival.as_ref().unwrap().process {
+            Process::Trace { times, classes } => {
+                assert_eq!(times.len(), 2);
+                assert_eq!(
+                    classes.as_ref().unwrap()[1],
+                    s.classes
+                        .iter()
+                        .position(|c| c.name == "buy")
+                        .map(|i| crate::ids::ClassId(i as u32))
+                        .unwrap()
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(&file, with("bad.csv", "")).unwrap();
+        let err = crate::scenario::load(&file).unwrap_err().to_string();
+        assert!(err.contains("bad.csv:4: `soon` in column `time` is not a number"), "{err}");
+        std::fs::write(&file, with("back.csv", "")).unwrap();
+        let err = crate::scenario::load(&file).unwrap_err().to_string();
+        assert!(err.contains("back.csv:3: time 0.2 is earlier"), "{err}");
+        std::fs::write(&file, with("missing.csv", "")).unwrap();
+        let err = crate::scenario::load(&file).unwrap_err().to_string();
+        assert!(err.contains("arrival.file: cannot read trace"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -25,11 +25,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn coordsim(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coordsim"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_coordsim")).args(args).current_dir(cwd).output().unwrap()
 }
 
 /// Runs `coordsim run FILE extra...` on `text` and checks it fails as bad input without
@@ -42,14 +38,8 @@ fn rejected(name: &str, text: &str, extra: &[&str]) -> String {
     let out = coordsim(&args, &dir);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-    assert!(
-        !dir.join("out").exists(),
-        "{name}: a result directory was created"
-    );
-    assert!(
-        !dir.join("results").exists(),
-        "{name}: a result directory was created"
-    );
+    assert!(!dir.join("out").exists(), "{name}: a result directory was created");
+    assert!(!dir.join("results").exists(), "{name}: a result directory was created");
     assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     let _ = std::fs::remove_dir_all(dir);
     stderr
@@ -61,10 +51,7 @@ fn missing_file_is_named() {
     let out = coordsim(&["run", "nope.toml"], &dir);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr.contains("cannot read scenario file nope.toml"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("cannot read scenario file nope.toml"), "{stderr}");
     assert!(!dir.join("results").exists());
 }
 
@@ -88,15 +75,9 @@ fn unknown_key_gets_a_suggestion() {
 #[test]
 fn impossible_values_name_the_field_and_expectation() {
     let stderr = rejected("rate", &VALID.replace("rate = 100", "rate = -100"), &[]);
-    assert!(
-        stderr.contains("classes.web.arrival.rate: expected a rate in (0, 1e9]"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("classes.web.arrival.rate: expected a rate in (0, 1e9]"), "{stderr}");
     let stderr = rejected("loss", VALID, &["--set", "network.loss=2"]);
-    assert!(
-        stderr.contains("network.loss: expected a probability in [0, 1], found 2"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("network.loss: expected a probability in [0, 1], found 2"), "{stderr}");
     let stderr = rejected("dist", &VALID.replace("exponential", "gaussian"), &[]);
     assert!(
         stderr.contains("services.api.service_time.dist: unknown variant `gaussian`"),
@@ -107,15 +88,9 @@ fn impossible_values_name_the_field_and_expectation() {
 #[test]
 fn unknown_policy_lists_the_valid_names() {
     let stderr = rejected("policy", VALID, &["--policy", "least_outstandin"]);
-    assert!(
-        stderr.contains("policies[0]: unknown variant `least_outstandin`"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("policies[0]: unknown variant `least_outstandin`"), "{stderr}");
     assert!(stderr.contains("power_of_d"), "{stderr}");
-    assert!(
-        stderr.contains("did you mean `least_outstanding`?"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("did you mean `least_outstanding`?"), "{stderr}");
 }
 
 #[test]
@@ -133,23 +108,10 @@ fn run_prints_a_table_and_writes_runs_csv_in_the_default_place() {
     let dir = scratch("ok");
     std::fs::write(dir.join("tiny.toml"), VALID).unwrap();
     let out = coordsim(
-        &[
-            "run",
-            "tiny.toml",
-            "--policy",
-            "random",
-            "--policy",
-            "power_of_d",
-            "--seed",
-            "42",
-        ],
+        &["run", "tiny.toml", "--policy", "random", "--policy", "power_of_d", "--seed", "42"],
         &dir,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout);
     assert_eq!(table.lines().count(), 3, "{table}");
     assert!(table.lines().nth(2).unwrap().starts_with("power_of_d"));
@@ -161,10 +123,7 @@ fn run_prints_a_table_and_writes_runs_csv_in_the_default_place() {
     let col = |name: &str| rows[0].iter().position(|c| *c == name).unwrap();
     for row in &rows[1..] {
         let n = |name: &str| row[col(name)].parse::<u64>().unwrap();
-        assert_eq!(
-            n("jobs_arrived"),
-            n("jobs_completed") + n("jobs_failed") + n("jobs_in_flight")
-        );
+        assert_eq!(n("jobs_arrived"), n("jobs_completed") + n("jobs_failed") + n("jobs_in_flight"));
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -173,11 +132,7 @@ fn run_prints_a_table_and_writes_runs_csv_in_the_default_place() {
 fn validate_accepts_good_files_and_reports_every_bad_one() {
     let dir = scratch("validate");
     std::fs::write(dir.join("good.toml"), VALID).unwrap();
-    std::fs::write(
-        dir.join("bad.toml"),
-        VALID.replace("replicas = 2", "replicas = 0"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("bad.toml"), VALID.replace("replicas = 2", "replicas = 0")).unwrap();
     let ok = coordsim(&["validate", "good.toml"], &dir);
     assert!(ok.status.success());
     assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ok  good.toml"));
@@ -189,10 +144,7 @@ fn validate_accepts_good_files_and_reports_every_bad_one() {
         "{stderr}"
     );
     assert!(stderr.contains("missing.toml"), "{stderr}");
-    assert!(
-        stderr.contains("2 of 3 scenario files are invalid"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("2 of 3 scenario files are invalid"), "{stderr}");
 }
 
 #[test]
@@ -207,11 +159,7 @@ fn shipped_scenarios_validate_from_the_command_line() {
     let mut args = vec!["validate"];
     args.extend(files.iter().map(String::as_str));
     let out = coordsim(&args, root);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -219,10 +167,7 @@ fn policies_lists_every_policy_with_parameters() {
     let out = coordsim(&["policies"], Path::new("."));
     let text = String::from_utf8_lossy(&out.stdout);
     for name in ["random", "round_robin", "least_outstanding", "power_of_d"] {
-        assert!(
-            text.lines().any(|l| l.starts_with(name)),
-            "{name} missing:\n{text}"
-        );
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing:\n{text}");
     }
     assert!(text.contains("d = 2"), "{text}");
 }

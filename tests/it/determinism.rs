@@ -56,10 +56,7 @@ fn repeated_runs_repeat_and_replications_differ() {
     assert_eq!(a.fingerprint, b.fingerprint);
     assert_eq!(a.events, b.events);
     assert_eq!(a.latency_mean_ms.to_bits(), b.latency_mean_ms.to_bits());
-    assert_ne!(
-        a.fingerprint, c.fingerprint,
-        "replications must draw different streams"
-    );
+    assert_ne!(a.fingerprint, c.fingerprint, "replications must draw different streams");
 }
 
 #[test]
@@ -67,21 +64,11 @@ fn common_random_numbers_give_every_policy_the_same_arrivals() {
     // With no rejections possible (unbounded queues) and no loss, the arrived count depends
     // only on the arrival streams, so it must be equal across policies; the fingerprints
     // differ because the placements differ.
-    let toml = BUSY
-        .replace("queue_capacity = 3", "")
-        .replace("loss = 0.01", "loss = 0");
+    let toml = BUSY.replace("queue_capacity = 3", "").replace("loss = 0.01", "loss = 0");
     let s = scenario(&toml);
-    let runs: Vec<_> = s
-        .policies
-        .iter()
-        .map(|&p| coordsim::sim::run(&s, p, 0))
-        .collect();
-    assert!(runs
-        .windows(2)
-        .all(|w| w[0].jobs_arrived == w[1].jobs_arrived));
-    assert!(runs
-        .windows(2)
-        .any(|w| w[0].fingerprint != w[1].fingerprint));
+    let runs: Vec<_> = s.policies.iter().map(|&p| coordsim::sim::run(&s, p, 0)).collect();
+    assert!(runs.windows(2).all(|w| w[0].jobs_arrived == w[1].jobs_arrived));
+    assert!(runs.windows(2).any(|w| w[0].fingerprint != w[1].fingerprint));
 }
 
 #[test]
@@ -94,26 +81,12 @@ fn the_binary_writes_identical_files_at_any_job_count() {
     for jobs in ["1", "2"] {
         let out = dir.join(format!("out{jobs}"));
         let status = Command::new(env!("CARGO_BIN_EXE_coordsim"))
-            .args([
-                "run",
-                file.to_str().unwrap(),
-                "--jobs",
-                jobs,
-                "--out",
-                out.to_str().unwrap(),
-            ])
+            .args(["run", file.to_str().unwrap(), "--jobs", jobs, "--out", out.to_str().unwrap()])
             .output()
             .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
         outputs.push((std::fs::read(out.join("runs.csv")).unwrap(), status.stdout));
     }
-    assert_eq!(
-        outputs[0], outputs[1],
-        "runs.csv and the table must not depend on --jobs"
-    );
+    assert_eq!(outputs[0], outputs[1], "runs.csv and the table must not depend on --jobs");
     std::fs::remove_dir_all(dir).unwrap();
 }

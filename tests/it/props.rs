@@ -9,11 +9,7 @@ use proptest::prelude::*;
 use crate::support::{run_checked, small_scenario, GenScenario};
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: 48,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 fn the_policy(g: &GenScenario) -> PolicySpec {
@@ -117,11 +113,7 @@ arrival = { process = "poisson", rate = 100 }
 fn leaves(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
     if let toml::Value::Table(t) = value {
         for (k, v) in t {
-            let path = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
+            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
             out.push(path.clone());
             leaves(v, &path, out);
         }
@@ -221,8 +213,5 @@ proptest! {
 fn the_full_document_is_valid() {
     let s = scenario::from_toml_str(FULL, "m", &[]).unwrap();
     assert_eq!(s.services.len(), 2);
-    assert_eq!(
-        s.policies,
-        vec![PolicySpec::Random, PolicySpec::PowerOfD { d: 2 }]
-    );
+    assert_eq!(s.policies, vec![PolicySpec::Random, PolicySpec::PowerOfD { d: 2 }]);
 }

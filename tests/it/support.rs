@@ -27,9 +27,7 @@ pub fn mmc_toml(
 ) -> String {
     let rate = rho * f64::from(c) / mean_s;
     let duration = customers / rate;
-    let capacity = queue_capacity
-        .map(|q| format!("queue_capacity = {q}\n"))
-        .unwrap_or_default();
+    let capacity = queue_capacity.map(|q| format!("queue_capacity = {q}\n")).unwrap_or_default();
     format!(
         r#"
         duration = {duration}
@@ -70,10 +68,8 @@ pub struct Checker {
 impl Checker {
     fn tick(&mut self, at: SimTime, what: &str) {
         if at < self.last_time {
-            self.violations.push(format!(
-                "{what} at {at} after {}: time went backwards",
-                self.last_time
-            ));
+            self.violations
+                .push(format!("{what} at {at} after {}: time went backwards", self.last_time));
         }
         self.last_time = at;
     }
@@ -91,10 +87,8 @@ impl Observer for Checker {
         self.started += 1;
         self.started_from_queue += u64::from(from_queue);
         if load.running > load.slots {
-            self.violations.push(format!(
-                "{replica} runs {} > {} slots at {at}",
-                load.running, load.slots
-            ));
+            self.violations
+                .push(format!("{replica} runs {} > {} slots at {at}", load.running, load.slots));
         }
     }
     fn attempt_queued(
@@ -107,15 +101,11 @@ impl Observer for Checker {
         self.tick(at, "queue");
         self.queued += 1;
         if load.queued > capacity {
-            self.violations.push(format!(
-                "{replica} queues {} > capacity {capacity} at {at}",
-                load.queued
-            ));
+            self.violations
+                .push(format!("{replica} queues {} > capacity {capacity} at {at}", load.queued));
         }
         if load.running < load.slots {
-            self.violations.push(format!(
-                "{replica} queued work while a slot was free at {at}"
-            ));
+            self.violations.push(format!("{replica} queued work while a slot was free at {at}"));
         }
     }
     fn attempt_rejected(&mut self, at: SimTime, _replica: ReplicaId) {
@@ -250,22 +240,15 @@ fn latency_dist() -> impl Strategy<Value = String> {
 }
 
 fn service() -> impl Strategy<Value = GenService> {
-    (
-        1u32..5,
-        1u32..4,
-        prop::option::weighted(0.6, 0u32..5),
-        1u32..5,
-        duration_dist(),
+    (1u32..5, 1u32..4, prop::option::weighted(0.6, 0u32..5), 1u32..5, duration_dist()).prop_map(
+        |(replicas, concurrency, queue_capacity, speed, service_time)| GenService {
+            replicas,
+            concurrency,
+            queue_capacity,
+            speed: f64::from(speed) / 2.0,
+            service_time,
+        },
     )
-        .prop_map(
-            |(replicas, concurrency, queue_capacity, speed, service_time)| GenService {
-                replicas,
-                concurrency,
-                queue_capacity,
-                speed: f64::from(speed) / 2.0,
-                service_time,
-            },
-        )
 }
 
 /// Names of the policies the generator picks from.
@@ -281,26 +264,22 @@ pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
         prop::sample::select(POLICIES.to_vec()),
         1u32..4,
     )
-        .prop_flat_map(
-            |(services, orchestrators, latency, loss, policy, duration_s)| {
-                let n = services.len();
-                let classes = prop::collection::vec(
-                    (0..n, 5u32..150).prop_map(|(s, r)| (s, f64::from(r))),
-                    1..4,
-                );
-                (
-                    Just(services),
-                    Just(orchestrators),
-                    Just(latency),
-                    Just(loss),
-                    Just(policy),
-                    Just(duration_s),
-                    classes,
-                )
-            },
-        )
-        .prop_map(
-            |(services, orchestrators, latency, loss, policy, duration_s, classes)| GenScenario {
+        .prop_flat_map(|(services, orchestrators, latency, loss, policy, duration_s)| {
+            let n = services.len();
+            let classes =
+                prop::collection::vec((0..n, 5u32..150).prop_map(|(s, r)| (s, f64::from(r))), 1..4);
+            (
+                Just(services),
+                Just(orchestrators),
+                Just(latency),
+                Just(loss),
+                Just(policy),
+                Just(duration_s),
+                classes,
+            )
+        })
+        .prop_map(|(services, orchestrators, latency, loss, policy, duration_s, classes)| {
+            GenScenario {
                 duration_s: f64::from(duration_s),
                 warmup_s: f64::from(duration_s) * 0.1,
                 orchestrators,
@@ -309,6 +288,6 @@ pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
                 services,
                 classes,
                 policy: policy.to_owned(),
-            },
-        )
+            }
+        })
 }

@@ -35,9 +35,8 @@ fn replicate(
     figure: impl Fn(&coordsim::metrics::RunSummary) -> f64,
 ) -> (f64, f64) {
     let s = scenario(toml);
-    let xs: Vec<f64> = (0..replications)
-        .map(|rep| figure(&sim::run(&s, PolicySpec::Random, rep)))
-        .collect();
+    let xs: Vec<f64> =
+        (0..replications).map(|rep| figure(&sim::run(&s, PolicySpec::Random, rep))).collect();
     let n = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / n;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
@@ -63,15 +62,9 @@ fn check_mmc(c: u32, rho: f64, customers: f64, replications: u32) {
     let mu = 1.0 / mean_s;
     let lambda = rho * f64::from(c) * mu;
     let expected_ms = (1.0 / mu + erlang_c(c, lambda / mu) / (f64::from(c) * mu - lambda)) * 1e3;
-    let (mean, se) = replicate(
-        &mmc_toml(c, rho, mean_s, customers, None),
-        replications,
-        |s| s.latency_mean_ms,
-    );
-    assert!(
-        se / expected_ms < 0.015,
-        "M/M/{c} rho {rho}: too imprecise to judge (se {se:.3} ms)"
-    );
+    let (mean, se) =
+        replicate(&mmc_toml(c, rho, mean_s, customers, None), replications, |s| s.latency_mean_ms);
+    assert!(se / expected_ms < 0.015, "M/M/{c} rho {rho}: too imprecise to judge (se {se:.3} ms)");
     assert!(
         (mean - expected_ms).abs() < 4.0 * se,
         "M/M/{c} at rho {rho}: simulated {mean:.3} ms +- {se:.3}, Erlang C {expected_ms:.3} ms"
@@ -122,9 +115,5 @@ fn shipped_mmc_scenario_is_within_one_percent_of_erlang_c() {
     let summary = sim::run(&s, s.policies[0], 0);
     let expected = 10.0 + erlang_c(4, 3.6) / 40.0 * 1000.0;
     let error = summary.latency_mean_ms / expected - 1.0;
-    assert!(
-        error.abs() < 0.01,
-        "mmc.toml: {} ms vs {expected} ms",
-        summary.latency_mean_ms
-    );
+    assert!(error.abs() < 0.01, "mmc.toml: {} ms vs {expected} ms", summary.latency_mean_ms);
 }

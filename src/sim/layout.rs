@@ -1,0 +1,148 @@
+//! The scenario compiled into the flat shapes the world runs on: replica ranges, agent
+//! numbering, and for each workflow the full tree of units a job executes.
+//!
+//! A job's work is a fixed array of units: for each step (in the workflow's topological
+//! order) the step's own unit, followed by the units of every downstream call it makes,
+//! expanded recursively through the call graph (which validation proved acyclic). Because
+//! the shape is known up front, every unit's work size is drawn when the job is created,
+//! from the job-content stream, in unit order: the same jobs under every policy.
+
+use std::ops::Range;
+
+use crate::ids::{AgentId, ReplicaId, ServiceId};
+use crate::scenario::{Scenario, Workflow};
+
+/// One unit of a job: an execution on one service, then its stages of calls.
+#[derive(Clone, Debug)]
+pub(super) struct Unit {
+    pub(super) service: ServiceId,
+    /// Stages of downstream calls, in sequence; each lists the units called in parallel
+    /// (indices into the same workflow's unit array).
+    pub(super) stages: Vec<Vec<u32>>,
+}
+
+/// A workflow's steps and units, ready to run.
+#[derive(Clone, Debug)]
+pub(super) struct WorkflowLayout {
+    /// All units of one job.
+    pub(super) units: Vec<Unit>,
+    /// The root unit of each step.
+    pub(super) step_unit: Vec<u32>,
+    /// For each step, the steps waiting for it.
+    pub(super) successors: Vec<Vec<usize>>,
+    /// For each step, how many predecessors it waits for.
+    pub(super) predecessors: Vec<u32>,
+}
+
+/// The compiled scenario.
+#[derive(Clone, Debug)]
+pub(super) struct Layout {
+    pub(super) service_replicas: Vec<Range<u32>>,
+    pub(super) replica_service: Vec<ServiceId>,
+    pub(super) workflows: Vec<WorkflowLayout>,
+    pub(super) orchestrators: u32,
+}
+
+impl Layout {
+    pub(super) fn new(scenario: &Scenario) -> Self {
+        let mut service_replicas = Vec::with_capacity(scenario.services.len());
+        let mut replica_service = Vec::new();
+        for (index, service) in scenario.services.iter().enumerate() {
+            let start = replica_service.len() as u32;
+            replica_service.extend((0..service.replicas).map(|_| ServiceId(index as u32)));
+            service_replicas.push(start..replica_service.len() as u32);
+        }
+        let workflows = scenario.workflows.iter().map(|w| workflow_layout(scenario, w)).collect();
+        Layout {
+            service_replicas,
+            replica_service,
+            workflows,
+            orchestrators: scenario.orchestrators,
+        }
+    }
+
+    /// The worker agent of a replica.
+    pub(super) fn replica_agent(&self, replica: ReplicaId) -> AgentId {
+        AgentId(self.orchestrators + replica.0)
+    }
+
+    /// Orchestrators and replica workers.
+    pub(super) fn agents(&self) -> u32 {
+        self.orchestrators + self.replica_service.len() as u32
+    }
+}
+
+fn workflow_layout(scenario: &Scenario, workflow: &Workflow) -> WorkflowLayout {
+    let mut units = Vec::new();
+    let mut step_unit = Vec::with_capacity(workflow.steps.len());
+    for step in &workflow.steps {
+        step_unit.push(expand(scenario, step.service, &mut units));
+    }
+    let n = workflow.steps.len();
+    let mut successors = vec![Vec::new(); n];
+    let mut predecessors = vec![0; n];
+    for (i, step) in workflow.steps.iter().enumerate() {
+        predecessors[i] = step.after.len() as u32;
+        for &p in &step.after {
+            successors[p].push(i);
+        }
+    }
+    WorkflowLayout { units, step_unit, successors, predecessors }
+}
+
+/// Appends the unit for `service` and, after it, its call subtree; returns its index.
+fn expand(scenario: &Scenario, service: ServiceId, units: &mut Vec<Unit>) -> u32 {
+    let index = units.len();
+    units.push(Unit { service, stages: Vec::new() });
+    let mut stages = Vec::new();
+    for stage in &scenario.services[service.index()].calls {
+        stages.push(stage.iter().map(|&callee| expand(scenario, callee, units)).collect());
+    }
+    units[index].stages = stages;
+    index as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_expand_steps_and_calls_in_order() {
+        let s = crate::scenario::from_toml_str(
+            r#"
+            duration = 1
+            [services.a]
+            replicas = 2
+            service_time = { dist = "constant", value = 0.001 }
+            calls = [{ services = ["c"] }, { services = ["c", "d"] }]
+            [services.c]
+            replicas = 1
+            service_time = { dist = "constant", value = 0.001 }
+            calls = [{ services = ["d"] }]
+            [services.d]
+            replicas = 3
+            service_time = { dist = "constant", value = 0.001 }
+            [workflows.w]
+            steps = [{ name = "x", service = "d" }, { name = "y", service = "a", after = ["x"] }]
+            [classes.k]
+            workflow = "w"
+            arrival = { process = "poisson", rate = 1 }
+            "#,
+            "t",
+            &[],
+        )
+        .unwrap();
+        let layout = Layout::new(&s);
+        assert_eq!(layout.service_replicas, vec![0..2, 2..3, 3..6]);
+        let w = &layout.workflows[0];
+        // x=d(0); y=a(1) -> stage0 [c(2) -> d(3)], stage1 [c(4) -> d(5), d(6)]
+        let services: Vec<u32> = w.units.iter().map(|u| u.service.0).collect();
+        assert_eq!(services, vec![2, 0, 1, 2, 1, 2, 2]);
+        assert_eq!(w.step_unit, vec![0, 1]);
+        assert_eq!(w.units[1].stages, vec![vec![2], vec![4, 6]]);
+        assert_eq!(w.units[2].stages, vec![vec![3]]);
+        assert_eq!(w.successors, vec![vec![1], vec![]]);
+        assert_eq!(w.predecessors, vec![0, 1]);
+        assert_eq!(layout.replica_agent(ReplicaId(4)), AgentId(5));
+    }
+}

@@ -110,6 +110,8 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&args.scenario));
     let records = run_all(&scenario, args.jobs)?;
     print!("{}", report::runs_table(&records));
+    // The table goes to stdout, progress notes to stderr: flush so they never interleave.
+    std::io::Write::flush(&mut std::io::stdout()).context("writing the table")?;
     let path = out_dir.join("runs.csv");
     report::write_atomic(&path, &report::runs_csv(&records))?;
     eprintln!("wrote {}", path.display());

@@ -133,6 +133,7 @@ enum Body {
 
 #[derive(Debug)]
 struct Message {
+    from: Agent,
     to: Agent,
     sent: SimTime,
     body: Body,
@@ -321,7 +322,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if measured {
             self.recorder.job_arrived();
         }
-        self.observer.job_arrived(now);
+        self.observer.job_arrived(now, class);
         let spec = &self.scenario.classes[class.index()];
         let workflow = &self.layout.workflows[spec.workflow.index()];
         let (mut work, mut waiting) = self.spare.pop().unwrap_or_default();
@@ -617,7 +618,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let now = schedule.now();
         self.recorder.message_sent(now);
         let link = self.links.between(self.agent_class(from), self.agent_class(to));
-        let message = Message { to, sent: now, body };
+        let message = Message { from, to, sent: now, body };
         if link.instant {
             self.deliver(message, schedule);
             return;
@@ -633,7 +634,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     fn deliver(&mut self, message: Message, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
-        self.observer.message_delivered(message.sent, now, self.scenario.network.latency.min());
+        let link = self.links.between(self.agent_class(message.from), self.agent_class(message.to));
+        self.observer.message_delivered(message.sent, now, link.latency.min());
         match (message.to, message.body) {
             (Agent::Replica(replica), Body::Assign { attempt }) => {
                 self.admit(attempt, replica, schedule)

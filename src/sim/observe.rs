@@ -50,8 +50,8 @@ pub trait Observer {
     /// A message was lost in the network.
     fn message_lost(&mut self, _at: SimTime) {}
 
-    /// A job arrived (whether or not it falls in the measured span).
-    fn job_arrived(&mut self, _at: SimTime) {}
+    /// A job of `class` arrived (whether or not it falls in the measured span).
+    fn job_arrived(&mut self, _at: SimTime, _class: crate::ids::ClassId) {}
 
     /// A job ended, completed or failed.
     fn job_ended(&mut self, _at: SimTime, _completed: bool) {}

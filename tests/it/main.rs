@@ -7,6 +7,8 @@ mod support;
 mod scenarios;
 // M/M/1, M/M/c (Erlang C) and M/M/c/c (Erlang B): expected values computed from theory.
 mod theory;
+// Workflows, calls, network links, traffic shapes, closed loops: hand calculations and theory.
+mod world;
 // Same inputs, same bytes: repeated runs, 1 vs 2 threads, the CLI's files.
 mod determinism;
 // The binary: bad input gives a clear error, exit code 2 and no result files.

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use coordsim::ids::ReplicaId;
+use coordsim::ids::{ClassId, ReplicaId};
 use coordsim::metrics::RunSummary;
 use coordsim::policy::{PolicySpec, ReplicaLoad};
 use coordsim::scenario::{self, Scenario};
@@ -63,6 +63,7 @@ pub struct Checker {
     pub running_at_end: u64,
     pub queued_at_end: u64,
     pub jobs_at_end: u64,
+    pub arrivals_by_class: Vec<u64>,
 }
 
 impl Checker {
@@ -129,9 +130,13 @@ impl Observer for Checker {
         self.tick(at, "loss");
         self.lost += 1;
     }
-    fn job_arrived(&mut self, at: SimTime) {
+    fn job_arrived(&mut self, at: SimTime, class: ClassId) {
         self.tick(at, "arrival");
         self.jobs_arrived += 1;
+        if self.arrivals_by_class.len() <= class.index() {
+            self.arrivals_by_class.resize(class.index() + 1, 0);
+        }
+        self.arrivals_by_class[class.index()] += 1;
     }
     fn job_ended(&mut self, at: SimTime, _completed: bool) {
         self.tick(at, "job end");
@@ -164,6 +169,19 @@ pub struct GenService {
     pub queue_capacity: Option<u32>,
     pub speed: f64,
     pub service_time: String,
+    /// Stages of calls, as offsets to later services (so the call graph is acyclic).
+    pub calls: Vec<Vec<usize>>,
+}
+
+/// One job class of a generated scenario.
+#[derive(Clone, Debug)]
+pub struct GenClass {
+    /// Each step: (service index, predecessor steps among the earlier ones).
+    pub steps: Vec<(usize, Vec<usize>)>,
+    /// Poisson rate, or closed-loop users when `closed`.
+    pub rate: f64,
+    pub closed: bool,
+    pub deadline_ms: Option<u32>,
 }
 
 /// A small random scenario. Its `Debug` prints a TOML document that loads as is, so a
@@ -176,8 +194,7 @@ pub struct GenScenario {
     pub latency: String,
     pub loss: f64,
     pub services: Vec<GenService>,
-    /// (service index, rate per second)
-    pub classes: Vec<(usize, f64)>,
+    pub classes: Vec<GenClass>,
     pub policy: String,
 }
 
@@ -187,6 +204,7 @@ impl GenScenario {
             "duration = {}\nwarmup = {}\norchestrators = {}\npolicies = [\"{}\"]\n\n[network]\nlatency = {}\nloss = {}\n",
             self.duration_s, self.warmup_s, self.orchestrators, self.policy, self.latency, self.loss
         );
+        let n = self.services.len();
         for (i, s) in self.services.iter().enumerate() {
             out += &format!(
                 "\n[services.s{i}]\nreplicas = {}\nconcurrency = {}\nspeed = {}\nservice_time = {}\n",
@@ -195,11 +213,52 @@ impl GenScenario {
             if let Some(q) = s.queue_capacity {
                 out += &format!("queue_capacity = {q}\n");
             }
+            let stages: Vec<String> = s
+                .calls
+                .iter()
+                .map(|stage| {
+                    let callees: Vec<String> = stage
+                        .iter()
+                        .filter(|&&o| i + o < n)
+                        .map(|o| format!("\"s{}\"", i + o))
+                        .collect();
+                    callees.join(", ")
+                })
+                .filter(|c| !c.is_empty())
+                .map(|c| format!("{{ services = [{c}] }}"))
+                .collect();
+            if !stages.is_empty() {
+                out += &format!("calls = [{}]\n", stages.join(", "));
+            }
         }
-        for (i, (service, rate)) in self.classes.iter().enumerate() {
-            out += &format!(
-                "\n[classes.c{i}]\nservice = \"s{service}\"\narrival = {{ process = \"poisson\", rate = {rate} }}\n"
-            );
+        for (i, c) in self.classes.iter().enumerate() {
+            let steps: Vec<String> = c
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(k, (service, preds))| {
+                    let after: Vec<String> =
+                        preds.iter().filter(|&&p| p < k).map(|p| format!("\"t{p}\"")).collect();
+                    format!(
+                        "{{ name = \"t{k}\", service = \"s{}\", after = [{}] }}",
+                        service % n,
+                        after.join(", ")
+                    )
+                })
+                .collect();
+            out += &format!("\n[workflows.w{i}]\nsteps = [{}]\n", steps.join(", "));
+            out += &format!("\n[classes.c{i}]\nworkflow = \"w{i}\"\n");
+            if let Some(ms) = c.deadline_ms {
+                out += &format!("deadline = \"{ms}ms\"\n");
+            }
+            if c.closed {
+                out += &format!(
+                    "arrival = {{ process = \"closed\", clients = {}, think = {{ dist = \"exponential\", mean = \"20ms\" }} }}\n",
+                    (c.rate / 10.0).ceil()
+                );
+            } else {
+                out += &format!("arrival = {{ process = \"poisson\", rate = {} }}\n", c.rate);
+            }
         }
         out
     }
@@ -227,6 +286,10 @@ fn duration_dist() -> impl Strategy<Value = String> {
             "{{ dist = \"lognormal\", mean = \"{ms}ms\", cv = {} }}",
             f64::from(cv) / 10.0
         )),
+        (1u32..10, 11u32..30).prop_map(|(a, s)| format!(
+            "{{ dist = \"bounded_pareto\", min = \"{a}ms\", max = \"200ms\", shape = {} }}",
+            f64::from(s) / 10.0
+        )),
     ]
 }
 
@@ -240,13 +303,28 @@ fn latency_dist() -> impl Strategy<Value = String> {
 }
 
 fn service() -> impl Strategy<Value = GenService> {
-    (1u32..5, 1u32..4, prop::option::weighted(0.6, 0u32..5), 1u32..5, duration_dist()).prop_map(
-        |(replicas, concurrency, queue_capacity, speed, service_time)| GenService {
-            replicas,
-            concurrency,
-            queue_capacity,
-            speed: f64::from(speed) / 2.0,
-            service_time,
+    let calls = prop::collection::vec(prop::collection::vec(1usize..3, 1..3), 0..3);
+    (1u32..5, 1u32..4, prop::option::weighted(0.6, 0u32..5), 1u32..5, duration_dist(), calls)
+        .prop_map(|(replicas, concurrency, queue_capacity, speed, service_time, calls)| {
+            GenService {
+                replicas,
+                concurrency,
+                queue_capacity,
+                speed: f64::from(speed) / 2.0,
+                service_time,
+                calls,
+            }
+        })
+}
+
+fn class() -> impl Strategy<Value = GenClass> {
+    let steps = prop::collection::vec((0usize..8, prop::collection::vec(0usize..4, 0..3)), 1..5);
+    (steps, 5u32..100, prop::bool::weighted(0.25), prop::option::weighted(0.3, 5u32..300)).prop_map(
+        |(steps, rate, closed, deadline_ms)| GenClass {
+            steps,
+            rate: f64::from(rate),
+            closed,
+            deadline_ms,
         },
     )
 }
@@ -254,31 +332,19 @@ fn service() -> impl Strategy<Value = GenService> {
 /// Names of the policies the generator picks from.
 pub const POLICIES: [&str; 4] = ["random", "round_robin", "least_outstanding", "power_of_d"];
 
-/// Small valid scenarios: 1-3 services, 1-3 classes, at most a few hundred jobs.
+/// Small valid scenarios: 1-4 services with acyclic calls, 1-3 classes running random
+/// workflow DAGs (open or closed loop, some with deadlines), at most a few hundred jobs.
 pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
     (
-        prop::collection::vec(service(), 1..4),
+        prop::collection::vec(service(), 1..5),
+        prop::collection::vec(class(), 1..4),
         1u32..4,
         latency_dist(),
         prop::sample::select(vec![0.0, 0.0, 0.05]),
         prop::sample::select(POLICIES.to_vec()),
         1u32..4,
     )
-        .prop_flat_map(|(services, orchestrators, latency, loss, policy, duration_s)| {
-            let n = services.len();
-            let classes =
-                prop::collection::vec((0..n, 5u32..150).prop_map(|(s, r)| (s, f64::from(r))), 1..4);
-            (
-                Just(services),
-                Just(orchestrators),
-                Just(latency),
-                Just(loss),
-                Just(policy),
-                Just(duration_s),
-                classes,
-            )
-        })
-        .prop_map(|(services, orchestrators, latency, loss, policy, duration_s, classes)| {
+        .prop_map(|(services, classes, orchestrators, latency, loss, policy, duration_s)| {
             GenScenario {
                 duration_s: f64::from(duration_s),
                 warmup_s: f64::from(duration_s) * 0.1,

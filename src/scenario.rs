@@ -444,7 +444,10 @@ fn parse(
     let raw: raw::RawScenario = serde_path_to_error::deserialize(toml::Value::Table(document))
         .map_err(|err| {
             let field = err.path().to_string();
-            let message = with_suggestion(&err.inner().to_string());
+            // The toml crate appends "in `table`" on a second line: the path says it already.
+            let inner = err.inner().to_string();
+            let first_line = inner.lines().next().unwrap_or_default();
+            let message = with_suggestion(first_line);
             ScenarioError::Field { path: path.to_owned(), field, message }
         })?;
     // Files a scenario names (traces, empirical samples) are relative to the scenario file.

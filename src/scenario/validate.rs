@@ -83,6 +83,7 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
     for (name, c) in &raw.classes {
         classes.push(class(name, c, &service_ids, &workflow_ids, &mut workflows, base)?);
     }
+    check_units_per_job(&services, &workflows)?;
     let shared_arrival = match &raw.arrival {
         Some(arrival) => {
             let shared = self::arrival("arrival", arrival, Some(&class_ids), base)?;
@@ -167,6 +168,38 @@ fn check_call_graph_acyclic(services: &[Service]) -> Result<()> {
             format!("services.{}.calls", names[0]),
             format!("the call graph has a cycle: {}", names.join(" -> ")),
         ));
+    }
+    Ok(())
+}
+
+/// The most units (steps plus every call they make, transitively) one job may expand to.
+/// Shared dependencies make the expansion multiplicative, and every unit's work size is drawn
+/// when the job arrives, so a runaway call graph is refused rather than run.
+pub(crate) const MAX_UNITS_PER_JOB: u64 = 100_000;
+
+fn check_units_per_job(services: &[Service], workflows: &[Workflow]) -> Result<()> {
+    // Units in the call subtree of each service; callees first (the graph is acyclic).
+    fn units(service: usize, services: &[Service], memo: &mut [Option<u64>]) -> u64 {
+        if let Some(n) = memo[service] {
+            return n;
+        }
+        let callees: Vec<usize> =
+            services[service].calls.iter().flatten().map(|s| s.index()).collect();
+        let n = callees.iter().fold(1u64, |acc, &c| acc.saturating_add(units(c, services, memo)));
+        memo[service] = Some(n);
+        n
+    }
+    let mut memo = vec![None; services.len()];
+    for w in workflows {
+        let total = w.steps.iter().fold(0u64, |acc, st| {
+            acc.saturating_add(units(st.service.index(), services, &mut memo))
+        });
+        if total > MAX_UNITS_PER_JOB {
+            return Err(Invalid::new(
+                format!("workflows.{}", w.name),
+                format!("one job would execute {total} units (steps and their transitive calls); at most {MAX_UNITS_PER_JOB} are allowed"),
+            ));
+        }
     }
     Ok(())
 }
@@ -932,6 +965,24 @@ mod tests {
             "the steps form a cycle: a -> b -> a",
         );
         check("services.db.calls=[{services=[\"db\"]}]", "services.db.calls", "cycle: db -> db");
+    }
+
+    #[test]
+    fn a_call_graph_that_explodes_is_refused() {
+        // Each level calls the next twice in two stages: 2^17 units per job.
+        let mut text = String::from("duration = 1\n");
+        for level in 0..17 {
+            text += &format!(
+                "[services.l{level}]\nreplicas = 1\nservice_time = {{ dist = \"constant\", value = 0 }}\ncalls = [{{ services = [\"l{n}\"] }}, {{ services = [\"l{n}\"] }}]\n",
+                n = level + 1
+            );
+        }
+        text += "[services.l17]\nreplicas = 1\nservice_time = { dist = \"constant\", value = 0 }\n";
+        text += "[classes.c]\nservice = \"l0\"\narrival = { process = \"poisson\", rate = 1 }\n";
+        let err = from_toml_str(&text, "t", &[]).unwrap_err();
+        let (field, message) = field_and_message(&err);
+        assert_eq!(field, "workflows.c");
+        assert!(message.contains("262143 units"), "{message}");
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod support;
 
 // Every file in scenarios/ loads and validates.
 mod scenarios;
+// docs/scenarios.md lists exactly the keys the loader accepts.
+mod docs;
 // M/M/1, M/M/c (Erlang C) and M/M/c/c (Erlang B): expected values computed from theory.
 mod theory;
 // Workflows, calls, network links, traffic shapes, closed loops: hand calculations and theory.

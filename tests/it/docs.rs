@@ -1,0 +1,70 @@
+//! docs/scenarios.md against the loader: every documented table lists exactly the keys the
+//! loader accepts at that place. Each table is preceded by a `<!-- probe: ... -->` comment
+//! saying where to put an unknown key; serde's "unknown field, expected one of ..." error
+//! then names every accepted key, which is compared with the table's first column.
+
+use std::collections::BTreeSet;
+
+use coordsim::scenario::{self, Override, ScenarioError};
+
+/// A document in which every probe location exists.
+const BASE: &str = r#"
+duration = 10
+[network]
+groups = { g = ["api"] }
+[services.api]
+replicas = 1
+service_time = { dist = "constant", value = "1ms" }
+[services.db]
+replicas = 1
+service_time = { dist = "constant", value = "1ms" }
+[workflows.w]
+steps = [{ name = "s", service = "api" }]
+[classes.web]
+service = "api"
+arrival = { process = "poisson", rate = 1 }
+"#;
+
+/// The keys the loader accepts where the probe puts `zzz_unknown`.
+fn accepted_keys(probe: &str) -> BTreeSet<String> {
+    let set: Override = if probe.contains('=') {
+        probe.replacen(" = ", "=", 1).parse().unwrap()
+    } else {
+        format!("{probe}=1").parse().unwrap()
+    };
+    let err = scenario::from_toml_str(BASE, "base", &[set]).expect_err(probe);
+    let ScenarioError::Field { message, .. } = &err else { panic!("{probe}: {err}") };
+    assert!(message.starts_with("unknown field `zzz_unknown`"), "{probe}: {message}");
+    let list = message.split("expected").nth(1).unwrap_or("");
+    let list = list.split(';').next().unwrap_or("");
+    list.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+#[test]
+fn every_documented_table_matches_the_loader() {
+    let doc = std::fs::read_to_string("docs/scenarios.md").unwrap();
+    let mut probes = 0;
+    let mut lines = doc.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(probe) = line.strip_prefix("<!-- probe: ").and_then(|l| l.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        probes += 1;
+        // The table after the probe: header, separator, then rows whose first cell is `key`.
+        let mut documented = BTreeSet::new();
+        for row in lines.by_ref().skip_while(|l| !l.starts_with('|')).skip(2) {
+            if !row.starts_with('|') {
+                break;
+            }
+            let cell = row.split('|').nth(1).unwrap().trim();
+            documented.insert(cell.trim_matches('`').to_owned());
+        }
+        let mut accepted = accepted_keys(probe);
+        // The tag of an internally tagged enum is consumed before the variant's fields.
+        accepted.remove("dist");
+        documented.remove("dist");
+        assert_eq!(documented, accepted, "docs/scenarios.md table after probe `{probe}`");
+    }
+    assert!(probes >= 20, "only {probes} probes found");
+}

@@ -44,10 +44,67 @@ pub struct RunSummary {
     pub messages_total: u64,
     /// `messages_total / jobs_arrived` (0 when no job arrived).
     pub messages_per_job: f64,
+    /// Service-seconds of duplicate executions over all service-seconds executed.
+    pub dup_work_ratio: f64,
+    /// Executions that were duplicates, all sources.
+    pub dup_executions: u64,
+    /// Duplicate executions caused by retries (after a timeout or a failure).
+    pub dup_timeout_retry: u64,
+    /// Duplicate executions caused by hedging.
+    pub dup_hedge: u64,
+    /// Service-seconds executed by executions whose result was used (or that a failed
+    /// request needed anyway).
+    pub useful_service_s: f64,
+    /// Service-seconds executed by duplicate executions.
+    pub duplicate_service_s: f64,
+    /// All attempts placed, over the attempts a fault-free run would need (1 per unit).
+    pub attempts_per_job: f64,
+    /// Jobs refused at the entry by admission control (counted as failed too).
+    pub jobs_shed: u64,
+    /// Queued requests a server dropped because their caller had already timed out.
+    pub dropped_expired: u64,
+    /// Fault instances that started during the run.
+    pub faults_injected: u64,
+    /// Of those, instances that touched no request and no message.
+    pub faults_untouched: u64,
+    /// Every fault instance, in start order.
+    pub faults: Vec<FaultRecord>,
+    /// Human reviews that approved.
+    pub approvals: u64,
+    /// Human reviews that rejected (the job failed).
+    pub rejections: u64,
+    /// Steps taken over by people after failing for good.
+    pub escalations: u64,
+    /// Mean time jobs waited for people (review or escalation, placement to answer), in ms.
+    pub human_wait_mean_ms: f64,
     /// Events the engine processed (whole run, warm-up included).
     pub events: u64,
     /// Hash of the processed event sequence.
     pub fingerprint: Fingerprint,
+}
+
+/// One injected fault instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultRecord {
+    /// `crash`, `slowdown`, `partition` or `message_loss`.
+    pub kind: &'static str,
+    /// What it hit: `service`, `service[replica]`, `group<->group` or `all links`.
+    pub target: String,
+    /// When it started.
+    pub start: SimTime,
+    /// When it ended (or the end of the run if it was still active).
+    pub end: SimTime,
+    /// Requests and messages it affected; 0 means the fault tested nothing.
+    pub touched: u64,
+}
+
+/// Why a duplicate execution exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DupSource {
+    /// A retry after a timeout or a failure.
+    TimeoutRetry,
+    /// A hedged request.
+    Hedge,
 }
 
 /// Accumulates a run's figures as the world reports what happens.
@@ -60,6 +117,19 @@ pub struct Recorder {
     messages: u64,
     latency: Histogram<u64>,
     latency_sum_ns: u128,
+    useful_ns: u128,
+    duplicate_ns: u128,
+    dup_timeout_retry: u64,
+    dup_hedge: u64,
+    attempts: u64,
+    attempts_needed: u64,
+    shed: u64,
+    dropped_expired: u64,
+    approvals: u64,
+    rejections: u64,
+    escalations: u64,
+    human_waits: u64,
+    human_wait_ns: u128,
 }
 
 impl Recorder {
@@ -74,7 +144,83 @@ impl Recorder {
             latency: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)
                 .expect("constant histogram bounds are valid"),
             latency_sum_ns: 0,
+            useful_ns: 0,
+            duplicate_ns: 0,
+            dup_timeout_retry: 0,
+            dup_hedge: 0,
+            attempts: 0,
+            attempts_needed: 0,
+            shed: 0,
+            dropped_expired: 0,
+            approvals: 0,
+            rejections: 0,
+            escalations: 0,
+            human_waits: 0,
+            human_wait_ns: 0,
         }
+    }
+
+    /// An execution ended having used `executed` service time at `at`; `duplicate` says
+    /// whether (and why) it was redundant.
+    pub fn execution(&mut self, at: SimTime, executed: SimDuration, duplicate: Option<DupSource>) {
+        if !self.measures(at) {
+            return;
+        }
+        match duplicate {
+            None => self.useful_ns += u128::from(executed.as_nanos()),
+            Some(source) => {
+                self.duplicate_ns += u128::from(executed.as_nanos());
+                match source {
+                    DupSource::TimeoutRetry => self.dup_timeout_retry += 1,
+                    DupSource::Hedge => self.dup_hedge += 1,
+                }
+            }
+        }
+    }
+
+    /// An attempt was placed at `at`.
+    pub fn attempt_placed(&mut self, at: SimTime) {
+        if self.measures(at) {
+            self.attempts += 1;
+        }
+    }
+
+    /// A measured job arrived that needs `units` attempts if nothing goes wrong.
+    pub fn attempts_needed(&mut self, units: u64) {
+        self.attempts_needed += units;
+    }
+
+    /// A measured job was refused at the entry.
+    pub fn job_shed(&mut self) {
+        self.shed += 1;
+    }
+
+    /// A server dropped an expired request at `at`.
+    pub fn dropped_expired(&mut self, at: SimTime) {
+        if self.measures(at) {
+            self.dropped_expired += 1;
+        }
+    }
+
+    /// A human review of a measured job ended: approved or not, after `waited`.
+    pub fn review(&mut self, approved: bool, waited: SimDuration) {
+        if approved {
+            self.approvals += 1;
+        } else {
+            self.rejections += 1;
+        }
+        self.human_wait(waited);
+    }
+
+    /// A step of a measured job was escalated to people.
+    pub fn escalation(&mut self) {
+        self.escalations += 1;
+    }
+
+    /// A measured job waited for people for `waited` (an escalation that ended).
+    pub fn human_wait(&mut self, waited: SimDuration) {
+        self.human_waits += 1;
+        self.human_wait_ns += u128::from(waited.as_nanos());
     }
 
     /// Whether something happening at `at` is in the measured span.
@@ -111,8 +257,15 @@ impl Recorder {
         }
     }
 
-    /// Closes the run: `in_flight` measured jobs are still unfinished at `engine.now`.
-    pub fn finish(self, engine: EngineStats, in_flight: u64) -> RunSummary {
+    /// Closes the run: `in_flight` measured jobs are still unfinished at `engine.now`;
+    /// `faults` are the fault instances that started.
+    pub fn finish(
+        self,
+        engine: EngineStats,
+        in_flight: u64,
+        faults: Vec<FaultRecord>,
+    ) -> RunSummary {
+        let executed = self.useful_ns + self.duplicate_ns;
         let span = engine.now.saturating_since(self.warmup_end).as_secs_f64();
         let quantile_ms = |q: f64| {
             if self.completed == 0 {
@@ -142,6 +295,34 @@ impl Recorder {
             } else {
                 self.messages as f64 / self.arrived as f64
             },
+            dup_work_ratio: if executed == 0 {
+                0.0
+            } else {
+                self.duplicate_ns as f64 / executed as f64
+            },
+            dup_executions: self.dup_timeout_retry + self.dup_hedge,
+            dup_timeout_retry: self.dup_timeout_retry,
+            dup_hedge: self.dup_hedge,
+            useful_service_s: self.useful_ns as f64 * 1e-9,
+            duplicate_service_s: self.duplicate_ns as f64 * 1e-9,
+            attempts_per_job: if self.attempts_needed == 0 {
+                0.0
+            } else {
+                self.attempts as f64 / self.attempts_needed as f64
+            },
+            jobs_shed: self.shed,
+            dropped_expired: self.dropped_expired,
+            faults_injected: faults.len() as u64,
+            faults_untouched: faults.iter().filter(|f| f.touched == 0).count() as u64,
+            faults,
+            approvals: self.approvals,
+            rejections: self.rejections,
+            escalations: self.escalations,
+            human_wait_mean_ms: if self.human_waits == 0 {
+                f64::NAN
+            } else {
+                self.human_wait_ns as f64 / self.human_waits as f64 * 1e-6
+            },
             events: engine.events,
             fingerprint: engine.fingerprint,
         }
@@ -169,7 +350,7 @@ mod tests {
         }
         r.job_arrived();
         r.job_failed();
-        let s = r.finish(stats(11), 0);
+        let s = r.finish(stats(11), 0, Vec::new());
         assert_eq!((s.jobs_arrived, s.jobs_completed, s.jobs_failed), (1001, 1000, 1));
         assert!((s.latency_mean_ms - 500.5).abs() < 1e-9);
         // Exact quantiles of 1..=1000 ms are 500, 900, 990, 999 ms; the histogram may be off
@@ -187,7 +368,7 @@ mod tests {
 
     #[test]
     fn no_completions_means_no_latency() {
-        let s = Recorder::new(SimTime::ZERO).finish(stats(1), 0);
+        let s = Recorder::new(SimTime::ZERO).finish(stats(1), 0, Vec::new());
         assert!(s.latency_mean_ms.is_nan() && s.latency_p99_ms.is_nan());
         assert_eq!(s.messages_per_job, 0.0);
     }
@@ -197,6 +378,6 @@ mod tests {
         let mut r = Recorder::new(SimTime::from_nanos(10));
         r.message_sent(SimTime::from_nanos(9));
         r.message_sent(SimTime::from_nanos(10));
-        assert_eq!(r.finish(stats(1), 0).messages_total, 1);
+        assert_eq!(r.finish(stats(1), 0, Vec::new()).messages_total, 1);
     }
 }

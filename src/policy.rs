@@ -93,13 +93,34 @@ pub struct PolicyView<'a> {
     now: SimTime,
     service_replicas: &'a [Range<u32>],
     loads: &'a [ReplicaLoad],
+    excluded: &'a [bool],
 }
 
 impl<'a> PolicyView<'a> {
     /// A view at `now` over the given topology and the loads of all replicas (indexed by
     /// [`ReplicaId`]).
     pub fn new(now: SimTime, service_replicas: &'a [Range<u32>], loads: &'a [ReplicaLoad]) -> Self {
-        PolicyView { now, service_replicas, loads }
+        PolicyView { now, service_replicas, loads, excluded: &[] }
+    }
+
+    /// The same view, with replicas the deciding agent has ejected (outlier ejection)
+    /// marked `true` in `excluded` (indexed by [`ReplicaId`]).
+    pub fn with_excluded(self, excluded: &'a [bool]) -> Self {
+        PolicyView { excluded, ..self }
+    }
+
+    /// Whether the deciding agent avoids this replica (ejected as an outlier). Policies
+    /// should skip excluded replicas unless every candidate is excluded.
+    pub fn is_excluded(&self, replica: ReplicaId) -> bool {
+        self.excluded.get(replica.index()).copied().unwrap_or(false)
+    }
+
+    /// The replicas of `service` the agent does not avoid, or all of them if it avoids every
+    /// one (a policy must place somewhere).
+    pub fn candidates(&self, service: ServiceId) -> impl Iterator<Item = ReplicaId> + '_ {
+        let range = self.replicas_of(service);
+        let all_excluded = range.clone().all(|r| self.is_excluded(ReplicaId(r)));
+        range.map(ReplicaId).filter(move |&r| all_excluded || !self.is_excluded(r))
     }
 
     /// The current simulated time.

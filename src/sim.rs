@@ -19,34 +19,45 @@
 //!    passed deadline; work already under way for a failed job runs on, and its results are
 //!    discarded when they arrive.
 //!
+//! Around that, the requester of each unit applies its resilience settings (timeouts,
+//! retries with backoff, hedges, cancels, circuit breakers, outlier ejection: a unit is a
+//! *task*, each try of it an *attempt*), and the fault timeline crashes and slows replicas,
+//! partitions groups and drops messages. The first attempt whose result is used is useful;
+//! the others are duplicates, accounted by source.
+//!
 //! A message whose link has zero latency and no loss is delivered within the event that sent
 //! it, so a zero-latency network adds no events. The world owns the mechanics; it never
 //! decides where work goes.
 
 mod event;
+mod faults;
 mod layout;
 mod network;
 mod observe;
+mod resilience;
 mod traffic;
 
 use std::collections::VecDeque;
 
+use rand::Rng;
 use slab::Slab;
 
 pub use observe::{NoObserver, Observer};
 
 use crate::engine::{derive_stream, Engine, Model, Schedule, SimRng};
 use crate::ids::{AgentId, ClassId, OrchestratorId, ReplicaId, ServiceId, WorkflowId};
-use crate::metrics::{Recorder, RunSummary};
+use crate::metrics::{DupSource, Recorder, RunSummary};
 use crate::policy::{
-    self, Decision, Outcome, Policy, PolicySpec, PolicyView, ReplicaLoad, Task, Topology,
+    self, Decision, Outcome, Policy, PolicySpec, PolicyView, ReplicaLoad, Task as PolicyTask,
+    Topology,
 };
-use crate::scenario::Scenario;
+use crate::scenario::{FaultEffect, Hedge, Resilience, Scenario};
 use crate::time::{SimDuration, SimTime};
 use event::{Event, NO_CLIENT};
+use faults::Instance;
 use layout::Layout;
 use network::Links;
-use rand::Rng;
+use resilience::{BreakerState, Ejections, LatencyWindow, RetryBudget};
 use traffic::{Source, Start};
 
 /// The purposes that get their own random stream (MODEL.md section 2).
@@ -68,6 +79,8 @@ pub enum StreamId {
     Faults,
     /// The policy's own decisions.
     Policy,
+    /// Backoff jitter of retries.
+    Resilience,
 }
 
 impl StreamId {
@@ -80,6 +93,7 @@ impl StreamId {
             StreamId::Network => (4, 0),
             StreamId::Faults => (5, 0),
             StreamId::Policy => (6, 0),
+            StreamId::Resilience => (7, 0),
         };
         (purpose << 32) | u64::from(index)
     }
@@ -106,13 +120,20 @@ pub fn run_observed<O: Observer>(
     let mut engine = Engine::with_capacity(world, 1024);
     {
         let (world, schedule) = engine.parts();
-        world.start_sources(schedule);
+        world.seed_events(schedule);
     }
-    let stats = engine.run_until(SimTime::ZERO + scenario.duration);
+    let end = SimTime::ZERO + scenario.duration;
+    let stats = engine.run_until(end);
     let world = engine.into_model();
     world.observer.run_ended(stats.now, &world.loads, world.jobs.len());
     let in_flight = world.jobs.iter().filter(|(_, job)| job.measured).count() as u64;
-    world.recorder.finish(stats, in_flight)
+    let records = world
+        .faults
+        .iter()
+        .filter(|f| f.started)
+        .map(|f| f.record(scenario, &world.layout.service_replicas, end))
+        .collect();
+    world.recorder.finish(stats, in_flight, records)
 }
 
 /// Who sends and receives messages.
@@ -122,13 +143,15 @@ enum Agent {
     Replica(ReplicaId),
 }
 
-/// What a message says.
+/// What a message says. Attempts are named by slab key and serial number.
 #[derive(Clone, Copy, Debug)]
 enum Body {
     /// "Execute this attempt", to a replica.
-    Assign { attempt: usize },
+    Assign { attempt: usize, serial: u64 },
     /// "This attempt is done (or failed)", back to whoever placed it.
-    Result { attempt: usize, succeeded: bool },
+    Result { attempt: usize, serial: u64, succeeded: bool },
+    /// "Stop this attempt", from the requester to the replica.
+    Cancel { attempt: usize, serial: u64 },
 }
 
 #[derive(Debug)]
@@ -155,34 +178,106 @@ struct Job {
     /// For each step, predecessors not yet completed.
     waiting: Vec<u32>,
     steps_left: u32,
+    /// Steps (by index, below 64) that need a human review, and reviews that will reject.
+    review: u64,
+    reject: u64,
 }
 
-/// Who is waiting for an attempt's result.
+/// Who is waiting for a task's outcome.
 #[derive(Clone, Copy, Debug)]
 enum Parent {
     /// An orchestrator, for this step of the job.
     Step(u32),
+    /// An orchestrator, for the human review of this step.
+    Review(u32),
+    /// An orchestrator, for the human take-over of this failed step.
+    Escalation(u32),
     /// A replica executing this attempt, which made the call.
-    Call(usize),
+    Call { attempt: usize, serial: u64 },
 }
 
-/// One execution of one unit on one replica.
+/// Why an attempt exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Original,
+    Retry,
+    Hedge,
+}
+
+impl Kind {
+    fn dup_source(self) -> DupSource {
+        match self {
+            Kind::Hedge => DupSource::Hedge,
+            Kind::Original | Kind::Retry => DupSource::TimeoutRetry,
+        }
+    }
+}
+
+/// One unit of a job requested by one agent, tried by one or more attempts.
 #[derive(Debug)]
-struct Attempt {
+struct Task {
+    serial: u64,
     job: usize,
     job_serial: u64,
     workflow: WorkflowId,
     unit: u32,
     parent: Parent,
     requester: Agent,
+    first_placed: SimTime,
+    /// Attempts whose requester is still waiting.
+    live: u32,
+    /// Attempts not yet removed (either side still open).
+    open: u32,
+    retries: u32,
+    hedged: bool,
+    retry_pending: bool,
+    /// `Some(true)` once an attempt succeeded, `Some(false)` once the task failed for good.
+    outcome: Option<bool>,
+    winner_kind: Option<Kind>,
+    /// Service time of the original attempt, held until the task's outcome says whether it
+    /// was useful.
+    held_original: Option<SimDuration>,
+    /// Its attempts (key, serial), for cancelling losers.
+    attempts: Vec<(usize, u64)>,
+}
+
+/// Where an attempt is on its replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// The hand-off is in the network.
+    Sent,
+    Queued,
+    /// Executing its own work.
+    Working,
+    /// Waiting for its calls, holding the slot.
+    Calling,
+    /// Done on the server side (finished, cancelled, killed or dropped).
+    Closed,
+}
+
+/// One execution of one unit on one replica.
+#[derive(Debug)]
+struct Attempt {
+    serial: u64,
+    task: usize,
+    task_serial: u64,
+    kind: Kind,
     replica: ReplicaId,
     placed: SimTime,
-    /// Execution time of the unit's own work on this replica.
+    /// When the requester gives up (placement + timeout), for servers that drop expired work.
+    expires: Option<SimTime>,
+    /// Execution time of the unit's own work on this replica, before any slowdown.
     execution: SimDuration,
-    /// The call stage under way, its calls still unanswered, and whether one failed.
+    started: SimTime,
+    /// Execution time after slowdown, fixed when it started.
+    working_for: SimDuration,
+    phase: Phase,
+    requester_open: bool,
+    winner: bool,
     stage: u32,
     pending_calls: u32,
     call_failed: bool,
+    executed: SimDuration,
 }
 
 /// The state of one run.
@@ -192,17 +287,36 @@ struct World<'s, 'o, O: Observer> {
     links: Links,
     loads: Vec<ReplicaLoad>,
     queues: Vec<VecDeque<usize>>,
+    /// Attempts holding a slot on each replica (working or calling).
+    running: Vec<Vec<usize>>,
     jobs: Slab<Job>,
+    tasks: Slab<Task>,
     attempts: Slab<Attempt>,
     messages: Slab<Message>,
     policy: Box<dyn Policy>,
     sources: Vec<Source>,
     content_rng: SimRng,
     network_rng: SimRng,
+    resilience_rng: SimRng,
     next_orchestrator: u32,
     next_serial: u64,
-    /// Per-job vectors of finished jobs, reused so that steady state allocates nothing.
-    spare: Vec<(Vec<SimDuration>, Vec<u32>)>,
+    /// Per-job and per-task vectors of finished ones, reused so that steady state allocates
+    /// nothing.
+    spare_jobs: Vec<(Vec<SimDuration>, Vec<u32>)>,
+    spare_attempt_lists: Vec<Vec<(usize, u64)>>,
+    // Faults.
+    faults: Vec<Instance>,
+    active_faults: Vec<usize>,
+    down: Vec<u32>,
+    slowdown: Vec<f64>,
+    /// For each network class (see `network.rs`), the groups it belongs to, as a bit set.
+    class_groups: Vec<u64>,
+    // Client-side resilience state.
+    breakers: Vec<BreakerState>,
+    ejections: Ejections,
+    budgets: Vec<RetryBudget>,
+    latencies: Vec<LatencyWindow>,
+    excluded: Vec<bool>,
     recorder: Recorder,
     observer: &'o mut O,
 }
@@ -225,30 +339,62 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 slots: scenario.services[s.index()].concurrency,
             })
             .collect::<Vec<_>>();
+        let replicas = loads.len();
         let topology =
             Topology { agents: layout.agents(), service_replicas: layout.service_replicas.clone() };
+        let services = scenario.services.len();
+        let agent_services = layout.agents() as usize * services;
+        let mut class_groups = vec![0u64; services + 1];
+        for (g, group) in scenario.network.groups.iter().enumerate() {
+            if group.orchestrators {
+                class_groups[network::ORCHESTRATORS] |= 1 << g;
+            }
+            for s in &group.services {
+                class_groups[1 + s.index()] |= 1 << g;
+            }
+        }
         World {
             scenario,
-            links: Links::new(&scenario.network, scenario.services.len()),
-            queues: (0..loads.len()).map(|_| VecDeque::new()).collect(),
+            links: Links::new(&scenario.network, services),
+            queues: (0..replicas).map(|_| VecDeque::new()).collect(),
+            running: (0..replicas).map(|_| Vec::new()).collect(),
             loads,
             jobs: Slab::new(),
+            tasks: Slab::new(),
             attempts: Slab::new(),
             messages: Slab::new(),
             policy: policy::build(policy, &topology, StreamId::Policy.rng(seed, replication)),
             sources: Source::all(scenario, replication),
             content_rng: StreamId::JobContent.rng(seed, replication),
             network_rng: StreamId::Network.rng(seed, replication),
+            resilience_rng: StreamId::Resilience.rng(seed, replication),
             next_orchestrator: 0,
             next_serial: 0,
-            spare: Vec::new(),
+            spare_jobs: Vec::new(),
+            spare_attempt_lists: Vec::new(),
+            faults: faults::timeline(scenario, replication, &layout.service_replicas),
+            active_faults: Vec::new(),
+            down: vec![0; replicas],
+            slowdown: vec![1.0; replicas],
+            class_groups,
+            breakers: vec![BreakerState::default(); agent_services],
+            ejections: Ejections::default(),
+            budgets: vec![RetryBudget::default(); agent_services],
+            latencies: (0..services).map(|_| LatencyWindow::default()).collect(),
+            excluded: vec![false; replicas],
             recorder: Recorder::new(SimTime::ZERO + scenario.warmup),
             observer,
             layout,
         }
     }
 
-    fn start_sources(&mut self, schedule: &mut Schedule<Event>) {
+    fn serial(&mut self) -> u64 {
+        self.next_serial += 1;
+        self.next_serial
+    }
+
+    /// Seeds the first events: arrivals, the fault timeline, human shifts.
+    fn seed_events(&mut self, schedule: &mut Schedule<Event>) {
         for index in 0..self.sources.len() {
             let source = index as u16;
             match self.sources[index].start() {
@@ -263,9 +409,45 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 }
             }
         }
+        for (i, fault) in self.faults.iter().enumerate() {
+            schedule.at(fault.start, Event::FaultStarted(i as u32));
+            schedule.at(fault.end, Event::FaultEnded(i as u32));
+        }
+        for (s, service) in self.scenario.services.iter().enumerate() {
+            if let Some(hours) = service.working_hours {
+                schedule.at(hours.next_start(SimTime::ZERO), Event::ShiftStarted(s as u32));
+            }
+        }
     }
 
-    // ---- event handlers -------------------------------------------------------------------
+    fn agent_id(&self, agent: Agent) -> AgentId {
+        match agent {
+            Agent::Orchestrator(o) => AgentId(o.0),
+            Agent::Replica(r) => self.layout.replica_agent(r),
+        }
+    }
+
+    fn unit_resilience(&self, task: &Task) -> &Resilience {
+        &self.layout.workflows[task.workflow.index()].units[task.unit as usize].resilience
+    }
+
+    fn unit_service(&self, task: &Task) -> ServiceId {
+        self.layout.workflows[task.workflow.index()].units[task.unit as usize].service
+    }
+
+    fn job_alive(&self, job: usize, serial: u64) -> bool {
+        self.jobs.get(job).is_some_and(|j| j.serial == serial)
+    }
+
+    fn attempt(&self, key: usize, serial: u64) -> Option<&Attempt> {
+        self.attempts.get(key).filter(|a| a.serial == serial)
+    }
+
+    fn task_by(&self, key: usize, serial: u32) -> Option<&Task> {
+        self.tasks.get(key).filter(|t| t.serial as u32 == serial)
+    }
+
+    // ---- jobs and steps -------------------------------------------------------------------
 
     fn on_job_arrived(&mut self, source: u16, client: u32, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
@@ -279,38 +461,6 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.create_job(class, client, schedule);
     }
 
-    fn on_message_delivered(&mut self, key: u32, schedule: &mut Schedule<Event>) {
-        let message = self.messages.remove(key as usize);
-        self.deliver(message, schedule);
-    }
-
-    fn on_work_finished(&mut self, attempt: u32, schedule: &mut Schedule<Event>) {
-        let attempt = attempt as usize;
-        let a = &self.attempts[attempt];
-        let has_calls =
-            !self.layout.workflows[a.workflow.index()].units[a.unit as usize].stages.is_empty();
-        if has_calls {
-            self.begin_stage(attempt, 0, schedule);
-        } else {
-            self.finish_attempt(attempt, true, schedule);
-        }
-    }
-
-    fn on_deadline_passed(
-        &mut self,
-        job: u32,
-        serial: u32,
-        now: SimTime,
-        schedule: &mut Schedule<Event>,
-    ) {
-        let alive = self.jobs.get(job as usize).is_some_and(|j| j.serial as u32 == serial);
-        if alive {
-            self.end_job(job as usize, false, now, schedule);
-        }
-    }
-
-    // ---- jobs and steps -------------------------------------------------------------------
-
     fn create_job(
         &mut self,
         class: ClassId,
@@ -319,22 +469,48 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     ) {
         let now = schedule.now();
         let measured = self.recorder.measures(now);
+        self.observer.job_arrived(now, class);
         if measured {
             self.recorder.job_arrived();
         }
-        self.observer.job_arrived(now, class);
+        if self.scenario.max_in_flight.is_some_and(|max| self.jobs.len() >= max as usize) {
+            // Admission control: refused at the entry, a failure at once.
+            if measured {
+                self.recorder.job_shed();
+                self.recorder.job_failed();
+            }
+            self.observer.job_ended(now, false);
+            self.next_job_of(client, schedule);
+            return;
+        }
         let spec = &self.scenario.classes[class.index()];
         let workflow = &self.layout.workflows[spec.workflow.index()];
-        let (mut work, mut waiting) = self.spare.pop().unwrap_or_default();
+        let (mut work, mut waiting) = self.spare_jobs.pop().unwrap_or_default();
         work.clear();
-        // Draw every unit's work size now, in unit order, from the job-content stream.
+        // Draw every unit's work size now, in unit order, from the job-content stream; then
+        // the review decisions. The same jobs under every policy.
         work.extend(workflow.units.iter().map(|u| {
             self.scenario.services[u.service.index()].service_time.sample(&mut self.content_rng)
         }));
+        let (mut review, mut reject) = (0u64, 0u64);
+        for (step, s) in self.scenario.workflows[spec.workflow.index()].steps.iter().enumerate() {
+            if let Some(approval) = s.approval {
+                let (needs, rejects): (f64, f64) =
+                    (self.content_rng.random(), self.content_rng.random());
+                if step < 64 && needs < approval.probability {
+                    review |= 1 << step;
+                    if rejects < approval.reject {
+                        reject |= 1 << step;
+                    }
+                }
+            }
+        }
         waiting.clear();
         waiting.extend_from_slice(&workflow.predecessors);
-        let serial = self.next_serial;
-        self.next_serial += 1;
+        if measured {
+            self.recorder.attempts_needed(u64::from(workflow.normal_units));
+        }
+        let serial = self.serial();
         let agent = OrchestratorId(self.next_orchestrator);
         self.next_orchestrator = (self.next_orchestrator + 1) % self.scenario.orchestrators;
         let steps = waiting.len();
@@ -348,13 +524,15 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             work,
             waiting,
             steps_left: steps as u32,
+            review,
+            reject,
         });
         if let Some(deadline) = spec.deadline {
             schedule
                 .after(deadline, Event::DeadlinePassed { job: job as u32, serial: serial as u32 });
         }
         for step in 0..steps {
-            // A step failing synchronously (rejected at once) ends the job: stop dispatching.
+            // A step failing at once (refused) ends the job: stop dispatching.
             let ready =
                 self.jobs.get(job).is_some_and(|j| j.serial == serial && j.waiting[step] == 0);
             if ready {
@@ -364,13 +542,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     fn dispatch_step(&mut self, job: usize, step: usize, schedule: &mut Schedule<Event>) {
-        let j = &self.jobs[job];
-        let unit = self.layout.workflows[j.workflow.index()].step_unit[step];
-        let requester = Agent::Orchestrator(j.agent);
-        self.place(job, unit, requester, Parent::Step(step as u32), schedule);
+        let unit = self.layout.workflows[self.jobs[job].workflow.index()].step_unit[step];
+        self.new_task(job, unit, Parent::Step(step as u32), None, schedule);
     }
 
-    fn step_done(&mut self, job: usize, step: u32, now: SimTime, schedule: &mut Schedule<Event>) {
+    fn step_done(&mut self, job: usize, step: u32, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
         let j = &mut self.jobs[job];
         j.steps_left -= 1;
         if j.steps_left == 0 {
@@ -405,120 +582,460 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
         }
         self.observer.job_ended(now, completed);
-        if let Some((source, client)) = job.client {
+        self.next_job_of(job.client, schedule);
+        self.spare_jobs.push((job.work, job.waiting));
+    }
+
+    /// A closed-loop user thinks, then sends its next job.
+    fn next_job_of(&mut self, client: Option<(u16, u32)>, schedule: &mut Schedule<Event>) {
+        if let Some((source, client)) = client {
             let think = self.sources[source as usize].think();
             schedule.after(think, Event::JobArrived { source, client });
         }
-        self.spare.push((job.work, job.waiting));
     }
 
-    // ---- units and attempts ---------------------------------------------------------------
+    fn on_deadline_passed(&mut self, job: u32, serial: u32, schedule: &mut Schedule<Event>) {
+        let alive = self.jobs.get(job as usize).is_some_and(|j| j.serial as u32 == serial);
+        if alive {
+            let now = schedule.now();
+            self.end_job(job as usize, false, now, schedule);
+        }
+    }
 
-    /// Places one unit of a job through the policy and hands it to the chosen replica.
-    fn place(
+    // ---- tasks: one unit requested by one agent ---------------------------------------------
+
+    /// Creates a task for `unit` of `job` and places its first attempt. The requester is the
+    /// job's orchestrator, or `caller` (the replica making the call).
+    fn new_task(
         &mut self,
         job: usize,
         unit: u32,
-        requester: Agent,
         parent: Parent,
+        caller: Option<ReplicaId>,
         schedule: &mut Schedule<Event>,
     ) {
-        let now = schedule.now();
+        let serial = self.serial();
         let j = &self.jobs[job];
-        let service = self.layout.workflows[j.workflow.index()].units[unit as usize].service;
-        let agent = match requester {
-            Agent::Orchestrator(o) => AgentId(o.0),
-            Agent::Replica(r) => self.layout.replica_agent(r),
-        };
-        let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
-        match self.policy.place(&view, &Task { agent, service }) {
-            Decision::Place(replica) => {
-                debug_assert_eq!(
-                    self.layout.replica_service[replica.index()],
-                    service,
-                    "placed on another service"
-                );
-                let speed = self.scenario.services[service.index()].speed;
-                let attempt = self.attempts.insert(Attempt {
-                    job,
-                    job_serial: j.serial,
-                    workflow: j.workflow,
-                    unit,
-                    parent,
-                    requester,
-                    replica,
-                    placed: now,
-                    execution: j.work[unit as usize].mul_f64(1.0 / speed),
-                    stage: 0,
-                    pending_calls: 0,
-                    call_failed: false,
-                });
-                self.send(requester, Agent::Replica(replica), Body::Assign { attempt }, schedule);
+        let requester = caller.map_or(Agent::Orchestrator(j.agent), Agent::Replica);
+        let attempts = self.spare_attempt_lists.pop().unwrap_or_default();
+        let task = self.tasks.insert(Task {
+            serial,
+            job,
+            job_serial: j.serial,
+            workflow: j.workflow,
+            unit,
+            parent,
+            requester,
+            first_placed: schedule.now(),
+            live: 0,
+            open: 0,
+            retries: 0,
+            hedged: false,
+            retry_pending: false,
+            outcome: None,
+            winner_kind: None,
+            held_original: None,
+            attempts,
+        });
+        self.place_attempt(task, Kind::Original, schedule);
+    }
+
+    /// Places one attempt of a task through the policy, unless the breaker fails it fast.
+    fn place_attempt(&mut self, task: usize, kind: Kind, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        let t = &self.tasks[task];
+        let service = self.unit_service(t);
+        let agent = self.agent_id(t.requester);
+        let config = self.unit_resilience(t).clone();
+        let slot = agent.index() * self.scenario.services.len() + service.index();
+        if let Some(breaker) = &config.circuit_breaker {
+            if !self.breakers[slot].allows(now, breaker) {
+                // Fail fast, without retrying: the breaker exists to shed this load.
+                self.task_failed(task, schedule);
+                return;
             }
-            Decision::Reject => self.unit_failed_unplaced(job, parent, now, schedule),
+        }
+        if let (Kind::Original, Some(ratio)) = (kind, config.retries.budget) {
+            self.budgets[slot].deposit(ratio);
+        }
+        let range = self.layout.service_replicas[service.index()].clone();
+        if config.outlier_ejection.is_some() {
+            for r in range.clone() {
+                self.excluded[r as usize] = self.ejections.is_ejected(agent.0, r, now);
+            }
+        }
+        let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+        let view = if config.outlier_ejection.is_some() {
+            view.with_excluded(&self.excluded)
+        } else {
+            view
+        };
+        let decision = self.policy.place(&view, &PolicyTask { agent, service });
+        if config.outlier_ejection.is_some() {
+            for r in range {
+                self.excluded[r as usize] = false;
+            }
+        }
+        let replica = match decision {
+            Decision::Place(replica) => replica,
+            Decision::Reject => {
+                self.task_failed(task, schedule);
+                return;
+            }
+        };
+        debug_assert_eq!(
+            self.layout.replica_service[replica.index()],
+            service,
+            "placed on another service"
+        );
+        let t = &self.tasks[task];
+        let (task_serial, requester) = (t.serial, t.requester);
+        let speed = self.scenario.services[service.index()].speed;
+        let execution = self
+            .jobs
+            .get(t.job)
+            .filter(|j| j.serial == t.job_serial)
+            .map_or(SimDuration::ZERO, |j| j.work[t.unit as usize].mul_f64(1.0 / speed));
+        let serial = self.serial();
+        let attempt = self.attempts.insert(Attempt {
+            serial,
+            task,
+            task_serial,
+            kind,
+            replica,
+            placed: now,
+            expires: config.timeout.map(|d| now + d),
+            execution,
+            started: now,
+            working_for: SimDuration::ZERO,
+            phase: Phase::Sent,
+            requester_open: true,
+            winner: false,
+            stage: 0,
+            pending_calls: 0,
+            call_failed: false,
+            executed: SimDuration::ZERO,
+        });
+        self.recorder.attempt_placed(now);
+        let t = &mut self.tasks[task];
+        t.live += 1;
+        t.open += 1;
+        t.attempts.push((attempt, serial));
+        let short = serial as u32;
+        if let Some(timeout) = config.timeout {
+            schedule
+                .after(timeout, Event::AttemptTimedOut { attempt: attempt as u32, serial: short });
+        }
+        if kind == Kind::Original {
+            let delay = match config.hedge {
+                Some(Hedge::After(d)) => Some(d),
+                Some(Hedge::Quantile(q)) => self.latencies[service.index()].quantile(q),
+                None => None,
+            };
+            if let Some(delay) = delay {
+                schedule.after(
+                    delay,
+                    Event::HedgeDue { task: task as u32, serial: task_serial as u32 },
+                );
+            }
+        }
+        self.send(requester, Agent::Replica(replica), Body::Assign { attempt, serial }, schedule);
+    }
+
+    /// An attempt of the task failed (refused, timed out, or answered with a failure).
+    fn attempt_failed(&mut self, task: usize, schedule: &mut Schedule<Event>) {
+        let t = &self.tasks[task];
+        if t.outcome.is_some() || t.live > 0 || t.retry_pending {
+            // Decided already, or another attempt (a hedge) may still succeed.
+            return;
+        }
+        let config = self.unit_resilience(t);
+        let retries = config.retries.clone();
+        if t.retries < retries.max {
+            let slot = self.agent_id(t.requester).index() * self.scenario.services.len()
+                + self.unit_service(t).index();
+            let allowed = retries.budget.is_none() || self.budgets[slot].withdraw();
+            if allowed {
+                let t = &mut self.tasks[task];
+                t.retries += 1;
+                t.retry_pending = true;
+                let wait = resilience::backoff(
+                    retries.backoff,
+                    retries.jitter,
+                    t.retries,
+                    &mut self.resilience_rng,
+                );
+                let event = Event::RetryDue { task: task as u32, serial: t.serial as u32 };
+                schedule.after(wait, event);
+                return;
+            }
+        }
+        self.task_failed(task, schedule);
+    }
+
+    fn on_retry_due(&mut self, task: u32, serial: u32, schedule: &mut Schedule<Event>) {
+        let Some(t) = self.task_by(task as usize, serial) else { return };
+        let orphan = !self.job_alive(t.job, t.job_serial);
+        let task = task as usize;
+        self.tasks[task].retry_pending = false;
+        if self.tasks[task].outcome.is_some() {
+            return;
+        }
+        if orphan {
+            // The job ended meanwhile: nobody needs this work any more.
+            self.task_failed(task, schedule);
+        } else {
+            self.place_attempt(task, Kind::Retry, schedule);
         }
     }
 
-    /// The policy refused a unit: its parent learns at once that it failed.
-    fn unit_failed_unplaced(
-        &mut self,
-        job: usize,
-        parent: Parent,
-        now: SimTime,
-        schedule: &mut Schedule<Event>,
-    ) {
-        match parent {
-            Parent::Step(_) => self.end_job(job, false, now, schedule),
-            Parent::Call(caller) => self.call_answered(caller, false, schedule),
+    fn on_hedge_due(&mut self, task: u32, serial: u32, schedule: &mut Schedule<Event>) {
+        let Some(t) = self.task_by(task as usize, serial) else { return };
+        if t.outcome.is_none()
+            && t.live == 1
+            && !t.hedged
+            && !t.retry_pending
+            && self.job_alive(t.job, t.job_serial)
+        {
+            self.tasks[task as usize].hedged = true;
+            self.place_attempt(task as usize, Kind::Hedge, schedule);
         }
     }
+
+    /// The task succeeded through `attempt`: cancel the losers and tell the parent.
+    fn task_succeeded(&mut self, task: usize, attempt: usize, schedule: &mut Schedule<Event>) {
+        let kind = self.attempts[attempt].kind;
+        self.attempts[attempt].winner = true;
+        let t = &mut self.tasks[task];
+        t.outcome = Some(true);
+        t.winner_kind = Some(kind);
+        if let Some(held) = t.held_original.take() {
+            self.recorder.execution(schedule.now(), held, Some(kind.dup_source()));
+        }
+        if self.unit_resilience(&self.tasks[task]).cancel {
+            self.cancel_losers(task, attempt, schedule);
+        }
+        self.notify_parent(task, true, schedule);
+    }
+
+    /// The task failed for good.
+    fn task_failed(&mut self, task: usize, schedule: &mut Schedule<Event>) {
+        let t = &mut self.tasks[task];
+        t.outcome = Some(false);
+        if let Some(held) = t.held_original.take() {
+            // No result was used: the original execution is the one the request needed.
+            self.recorder.execution(schedule.now(), held, None);
+        }
+        self.notify_parent(task, false, schedule);
+    }
+
+    fn cancel_losers(&mut self, task: usize, winner: usize, schedule: &mut Schedule<Event>) {
+        let list = std::mem::take(&mut self.tasks[task].attempts);
+        for &(key, serial) in &list {
+            if key == winner {
+                continue;
+            }
+            if let Some(a) = self.attempt(key, serial) {
+                if a.phase != Phase::Closed {
+                    let (requester, replica) = (self.tasks[task].requester, a.replica);
+                    self.send(
+                        requester,
+                        Agent::Replica(replica),
+                        Body::Cancel { attempt: key, serial },
+                        schedule,
+                    );
+                }
+            }
+        }
+        if let Some(t) = self.tasks.get_mut(task) {
+            t.attempts = list;
+        }
+    }
+
+    fn notify_parent(&mut self, task: usize, succeeded: bool, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        let t = &self.tasks[task];
+        let (parent, job, job_serial, first_placed) =
+            (t.parent, t.job, t.job_serial, t.first_placed);
+        self.remove_task_if_done(task);
+        if let Parent::Call { attempt, serial } = parent {
+            self.call_answered(attempt, serial, succeeded, schedule);
+            return;
+        }
+        if !self.job_alive(job, job_serial) {
+            return;
+        }
+        let measured = self.jobs[job].measured;
+        match parent {
+            Parent::Step(step) => {
+                let bit = 1u64.checked_shl(step).unwrap_or(0);
+                if succeeded && self.jobs[job].review & bit != 0 {
+                    let unit = self.layout.workflows[self.jobs[job].workflow.index()].review_unit
+                        [step as usize]
+                        .expect("a step with reviews has a review unit");
+                    self.new_task(job, unit, Parent::Review(step), None, schedule);
+                } else if succeeded {
+                    self.step_done(job, step, schedule);
+                } else if let Some(unit) = self.layout.workflows[self.jobs[job].workflow.index()]
+                    .escalate_unit[step as usize]
+                {
+                    if measured {
+                        self.recorder.escalation();
+                    }
+                    self.new_task(job, unit, Parent::Escalation(step), None, schedule);
+                } else {
+                    self.end_job(job, false, now, schedule);
+                }
+            }
+            Parent::Review(step) => {
+                let rejected = self.jobs[job].reject & 1u64.checked_shl(step).unwrap_or(0) != 0;
+                if measured && succeeded {
+                    self.recorder.review(!rejected, now - first_placed);
+                }
+                if succeeded && !rejected {
+                    self.step_done(job, step, schedule);
+                } else {
+                    self.end_job(job, false, now, schedule);
+                }
+            }
+            Parent::Escalation(step) => {
+                if measured && succeeded {
+                    self.recorder.human_wait(now - first_placed);
+                }
+                if succeeded {
+                    self.step_done(job, step, schedule);
+                } else {
+                    self.end_job(job, false, now, schedule);
+                }
+            }
+            Parent::Call { .. } => unreachable!("handled above"),
+        }
+    }
+
+    fn remove_task_if_done(&mut self, task: usize) {
+        let t = &self.tasks[task];
+        if t.outcome.is_some() && t.open == 0 && !t.retry_pending {
+            let mut t = self.tasks.remove(task);
+            t.attempts.clear();
+            self.spare_attempt_lists.push(t.attempts);
+        }
+    }
+
+    // ---- attempts on replicas -------------------------------------------------------------
 
     /// A hand-off reached its replica: run it, queue it, or refuse it.
     fn admit(&mut self, attempt: usize, replica: ReplicaId, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
+        if self.attempts[attempt].phase == Phase::Closed {
+            // Cancelled before it arrived.
+            self.remove_attempt_if_done(attempt, now);
+            return;
+        }
         let load = self.loads[replica.index()];
-        let capacity = self.scenario.services[self.layout.replica_service[replica.index()].index()]
-            .queue_capacity;
-        if load.running < load.slots {
+        let service = &self.scenario.services[self.layout.replica_service[replica.index()].index()];
+        let capacity = service.queue_capacity;
+        let working = service.working_hours.is_none_or(|h| h.working(now));
+        if working && load.running < load.slots {
             self.start(attempt, replica, false, schedule);
         } else if load.queued < capacity {
             self.queues[replica.index()].push_back(attempt);
             self.loads[replica.index()].queued += 1;
+            self.attempts[attempt].phase = Phase::Queued;
             self.observer.attempt_queued(now, replica, self.loads[replica.index()], capacity);
         } else {
             self.observer.attempt_rejected(now, replica);
-            let requester = self.attempts[attempt].requester;
+            self.close_server(attempt, now);
+            let (serial, task) = (self.attempts[attempt].serial, self.attempts[attempt].task);
+            let requester = self.tasks[task].requester;
             self.send(
                 Agent::Replica(replica),
                 requester,
-                Body::Result { attempt, succeeded: false },
+                Body::Result { attempt, serial, succeeded: false },
                 schedule,
             );
         }
     }
 
+    /// Starts an attempt, or drops it if its requester has already given up and the service
+    /// drops expired work. Returns whether it started.
     fn start(
         &mut self,
         attempt: usize,
         replica: ReplicaId,
         from_queue: bool,
         schedule: &mut Schedule<Event>,
-    ) {
+    ) -> bool {
+        let now = schedule.now();
+        let service = self.layout.replica_service[replica.index()];
+        let a = &self.attempts[attempt];
+        if self.scenario.services[service.index()].drop_expired
+            && a.expires.is_some_and(|e| e <= now)
+        {
+            self.recorder.dropped_expired(now);
+            self.close_server(attempt, now);
+            return false;
+        }
+        let factor = self.slowdown[replica.index()];
+        if factor != 1.0 {
+            self.touch_replica_faults(replica, false);
+        }
+        let a = &mut self.attempts[attempt];
+        a.phase = Phase::Working;
+        a.started = now;
+        a.working_for = a.execution.mul_f64(factor);
+        let event = Event::WorkFinished { attempt: attempt as u32, serial: a.serial as u32 };
+        schedule.after(a.working_for, event);
         self.loads[replica.index()].running += 1;
-        self.observer.attempt_started(
-            schedule.now(),
-            replica,
-            self.loads[replica.index()],
-            from_queue,
-        );
-        schedule.after(self.attempts[attempt].execution, Event::WorkFinished(attempt as u32));
+        self.running[replica.index()].push(attempt);
+        self.observer.attempt_started(now, replica, self.loads[replica.index()], from_queue);
+        true
+    }
+
+    /// Fills free slots of a replica from its queue (during working hours).
+    fn start_queued(&mut self, replica: ReplicaId, schedule: &mut Schedule<Event>) {
+        let service = self.layout.replica_service[replica.index()];
+        if self.scenario.services[service.index()]
+            .working_hours
+            .is_some_and(|h| !h.working(schedule.now()))
+        {
+            return;
+        }
+        while self.loads[replica.index()].running < self.loads[replica.index()].slots {
+            let Some(next) = self.queues[replica.index()].pop_front() else { break };
+            self.loads[replica.index()].queued -= 1;
+            self.start(next, replica, true, schedule);
+        }
+    }
+
+    fn on_work_finished(&mut self, attempt: u32, serial: u32, schedule: &mut Schedule<Event>) {
+        let attempt = attempt as usize;
+        let Some(a) = self
+            .attempts
+            .get(attempt)
+            .filter(|a| a.serial as u32 == serial && a.phase == Phase::Working)
+        else {
+            return; // cancelled or killed meanwhile
+        };
+        let task = &self.tasks[a.task];
+        let has_calls = !self.layout.workflows[task.workflow.index()].units[task.unit as usize]
+            .stages
+            .is_empty();
+        let a = &mut self.attempts[attempt];
+        a.executed = a.working_for;
+        if has_calls {
+            a.phase = Phase::Calling;
+            self.begin_stage(attempt, 0, schedule);
+        } else {
+            self.finish_attempt(attempt, true, schedule);
+        }
     }
 
     /// Makes the calls of stage `stage` of an attempt's unit, in parallel.
     fn begin_stage(&mut self, attempt: usize, stage: u32, schedule: &mut Schedule<Event>) {
         let a = &mut self.attempts[attempt];
-        let (job, serial, workflow, unit, replica) =
-            (a.job, a.job_serial, a.workflow, a.unit, a.replica);
+        let (serial, replica) = (a.serial, a.replica);
+        let t = &self.tasks[a.task];
+        let (job, job_serial, workflow, unit) = (t.job, t.job_serial, t.workflow, t.unit);
         let calls = self.layout.workflows[workflow.index()].units[unit as usize].stages
             [stage as usize]
             .len();
@@ -528,25 +1045,44 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         for i in 0..calls {
             let callee = self.layout.workflows[workflow.index()].units[unit as usize].stages
                 [stage as usize][i];
-            if self.jobs.get(job).is_some_and(|j| j.serial == serial) {
-                self.place(job, callee, Agent::Replica(replica), Parent::Call(attempt), schedule);
+            if self.job_alive(job, job_serial) {
+                self.new_task(
+                    job,
+                    callee,
+                    Parent::Call { attempt, serial },
+                    Some(replica),
+                    schedule,
+                );
             } else {
-                // The job already failed: calls of orphaned work fail without being placed.
-                self.call_answered(attempt, false, schedule);
+                // The job already ended: calls of orphaned work fail without being placed.
+                self.call_answered(attempt, serial, false, schedule);
             }
         }
     }
 
     /// One call of an attempt's current stage answered.
-    fn call_answered(&mut self, attempt: usize, succeeded: bool, schedule: &mut Schedule<Event>) {
-        let a = &mut self.attempts[attempt];
+    fn call_answered(
+        &mut self,
+        attempt: usize,
+        serial: u64,
+        succeeded: bool,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let Some(a) = self
+            .attempts
+            .get_mut(attempt)
+            .filter(|a| a.serial == serial && a.phase == Phase::Calling)
+        else {
+            return; // the caller was cancelled or killed meanwhile
+        };
         a.pending_calls -= 1;
         a.call_failed |= !succeeded;
         if a.pending_calls > 0 {
             return;
         }
+        let t = &self.tasks[a.task];
         let stages =
-            self.layout.workflows[a.workflow.index()].units[a.unit as usize].stages.len() as u32;
+            self.layout.workflows[t.workflow.index()].units[t.unit as usize].stages.len() as u32;
         if a.call_failed {
             self.finish_attempt(attempt, false, schedule);
         } else if a.stage + 1 < stages {
@@ -557,49 +1093,291 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
+    /// Frees the slot an attempt holds and lets the queue move.
+    fn release_slot(&mut self, attempt: usize, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        let replica = self.attempts[attempt].replica;
+        let list = &mut self.running[replica.index()];
+        if let Some(i) = list.iter().position(|&k| k == attempt) {
+            list.swap_remove(i);
+        }
+        self.loads[replica.index()].running -= 1;
+        self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
+        self.start_queued(replica, schedule);
+    }
+
     /// An attempt is done on its replica: free the slot and report to the requester.
     fn finish_attempt(&mut self, attempt: usize, succeeded: bool, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
-        let (replica, requester) =
-            (self.attempts[attempt].replica, self.attempts[attempt].requester);
-        self.loads[replica.index()].running -= 1;
-        self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
-        if let Some(next) = self.queues[replica.index()].pop_front() {
-            self.loads[replica.index()].queued -= 1;
-            self.start(next, replica, true, schedule);
-        }
+        self.release_slot(attempt, schedule);
+        let (replica, serial, task) = {
+            let a = &self.attempts[attempt];
+            (a.replica, a.serial, a.task)
+        };
+        let requester = self.tasks[task].requester;
+        self.close_server(attempt, now);
         self.send(
             Agent::Replica(replica),
             requester,
-            Body::Result { attempt, succeeded },
+            Body::Result { attempt, serial, succeeded },
             schedule,
         );
     }
 
-    /// A result reached the agent that placed the attempt.
-    fn on_result(&mut self, attempt: usize, succeeded: bool, schedule: &mut Schedule<Event>) {
+    /// A cancel reached the replica: drop the attempt from the queue or stop it.
+    fn cancel(&mut self, attempt: usize, serial: u64, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
-        let a = self.attempts.remove(attempt);
-        let agent = match a.requester {
-            Agent::Orchestrator(o) => AgentId(o.0),
-            Agent::Replica(r) => self.layout.replica_agent(r),
-        };
-        let outcome = Outcome { agent, replica: a.replica, succeeded, latency: now - a.placed };
-        let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
-        self.policy.on_outcome(&view, &outcome);
-        match a.parent {
-            Parent::Call(caller) => self.call_answered(caller, succeeded, schedule),
-            Parent::Step(step) => {
-                let alive = self.jobs.get(a.job).is_some_and(|j| j.serial == a.job_serial);
-                if !alive {
-                    // The job already ended (deadline or another step failed): discard.
-                } else if succeeded {
-                    self.step_done(a.job, step, now, schedule);
-                } else {
-                    self.end_job(a.job, false, now, schedule);
+        let Some(a) = self.attempt(attempt, serial) else { return };
+        let replica = a.replica;
+        match a.phase {
+            Phase::Sent => self.close_server(attempt, now),
+            Phase::Queued => {
+                let queue = &mut self.queues[replica.index()];
+                if let Some(i) = queue.iter().position(|&k| k == attempt) {
+                    queue.remove(i);
+                    self.loads[replica.index()].queued -= 1;
                 }
+                self.close_server(attempt, now);
+            }
+            Phase::Working => {
+                self.attempts[attempt].executed = now - self.attempts[attempt].started;
+                self.release_slot(attempt, schedule);
+                self.close_server(attempt, now);
+            }
+            Phase::Calling => {
+                self.release_slot(attempt, schedule);
+                self.close_server(attempt, now);
+            }
+            Phase::Closed => {}
+        }
+    }
+
+    /// The server side of an attempt is over; account its execution when both sides are.
+    fn close_server(&mut self, attempt: usize, now: SimTime) {
+        self.attempts[attempt].phase = Phase::Closed;
+        self.remove_attempt_if_done(attempt, now);
+    }
+
+    /// Removes an attempt once the replica is done with it and the requester has stopped
+    /// waiting, and accounts its execution as useful or duplicate.
+    fn remove_attempt_if_done(&mut self, attempt: usize, now: SimTime) {
+        let a = &self.attempts[attempt];
+        if a.phase != Phase::Closed || a.requester_open {
+            return;
+        }
+        let a = self.attempts.remove(attempt);
+        let t = &mut self.tasks[a.task];
+        debug_assert_eq!(t.serial, a.task_serial, "a task outlives its attempts");
+        t.open -= 1;
+        if a.executed > SimDuration::ZERO {
+            let verdict = if a.winner {
+                Some(None)
+            } else if a.kind != Kind::Original {
+                Some(Some(a.kind.dup_source()))
+            } else {
+                match (t.outcome, t.winner_kind) {
+                    (Some(true), Some(winner)) => Some(Some(winner.dup_source())),
+                    (Some(_), _) => Some(None),
+                    (None, _) => {
+                        t.held_original = Some(a.executed);
+                        None
+                    }
+                }
+            };
+            if let Some(duplicate) = verdict {
+                self.recorder.execution(now, a.executed, duplicate);
             }
         }
+        self.remove_task_if_done(a.task);
+    }
+
+    /// A result reached the requester of an attempt.
+    fn on_result(
+        &mut self,
+        attempt: usize,
+        serial: u64,
+        succeeded: bool,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        let Some(a) = self.attempt(attempt, serial) else { return };
+        if !a.requester_open {
+            // It timed out earlier: the requester has moved on.
+            self.remove_attempt_if_done(attempt, now);
+            return;
+        }
+        let (task, replica, latency) = (a.task, a.replica, now - a.placed);
+        self.attempts[attempt].requester_open = false;
+        self.tasks[task].live -= 1;
+        self.record_outcome(task, replica, succeeded, latency, now);
+        if succeeded && self.tasks[task].outcome.is_none() {
+            self.task_succeeded(task, attempt, schedule);
+        } else if !succeeded {
+            self.attempt_failed(task, schedule);
+        }
+        self.remove_attempt_if_done(attempt, now);
+    }
+
+    fn on_attempt_timed_out(&mut self, attempt: u32, serial: u32, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        let attempt = attempt as usize;
+        let Some(a) =
+            self.attempts.get(attempt).filter(|a| a.serial as u32 == serial && a.requester_open)
+        else {
+            return;
+        };
+        let (task, replica, full_serial, phase) = (a.task, a.replica, a.serial, a.phase);
+        self.attempts[attempt].requester_open = false;
+        self.tasks[task].live -= 1;
+        let timeout = now - self.attempts[attempt].placed;
+        self.record_outcome(task, replica, false, timeout, now);
+        if self.unit_resilience(&self.tasks[task]).cancel && phase != Phase::Closed {
+            let requester = self.tasks[task].requester;
+            self.send(
+                requester,
+                Agent::Replica(replica),
+                Body::Cancel { attempt, serial: full_serial },
+                schedule,
+            );
+        }
+        self.attempt_failed(task, schedule);
+        if self.attempts.contains(attempt) {
+            self.remove_attempt_if_done(attempt, now);
+        }
+    }
+
+    /// What the requester learns from an attempt's outcome: the policy, its breaker, its
+    /// outlier detector and the latency it observes.
+    fn record_outcome(
+        &mut self,
+        task: usize,
+        replica: ReplicaId,
+        succeeded: bool,
+        latency: SimDuration,
+        now: SimTime,
+    ) {
+        let t = &self.tasks[task];
+        let agent = self.agent_id(t.requester);
+        let service = self.unit_service(t);
+        let config = self.unit_resilience(t).clone();
+        let outcome = Outcome { agent, replica, succeeded, latency };
+        let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+        self.policy.on_outcome(&view, &outcome);
+        if let Some(breaker) = &config.circuit_breaker {
+            let slot = agent.index() * self.scenario.services.len() + service.index();
+            self.breakers[slot].record(now, succeeded, breaker);
+        }
+        if let Some(ejection) = &config.outlier_ejection {
+            let peers = self.layout.service_replicas[service.index()].clone();
+            self.ejections.record(agent.0, replica.0, peers, succeeded, latency, now, ejection);
+        }
+        if succeeded && matches!(config.hedge, Some(Hedge::Quantile(_))) {
+            self.latencies[service.index()].push(latency);
+        }
+    }
+
+    // ---- faults ---------------------------------------------------------------------------
+
+    fn on_fault_started(&mut self, index: u32, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        let i = index as usize;
+        self.faults[i].started = true;
+        self.active_faults.push(i);
+        match self.faults[i].effect {
+            FaultEffect::Crash { .. } => {
+                for r in self.faults[i].replicas.clone() {
+                    self.down[r as usize] += 1;
+                    if self.down[r as usize] == 1 {
+                        let lost = self.crash(ReplicaId(r), now);
+                        self.faults[i].touched += lost;
+                    }
+                }
+            }
+            FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
+            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {}
+        }
+    }
+
+    fn on_fault_ended(&mut self, index: u32, schedule: &mut Schedule<Event>) {
+        let i = index as usize;
+        self.active_faults.retain(|&f| f != i);
+        match self.faults[i].effect {
+            FaultEffect::Crash { .. } => {
+                for r in self.faults[i].replicas.clone() {
+                    self.down[r as usize] -= 1;
+                    if self.down[r as usize] == 0 {
+                        // Back, empty. Work may already be waiting for it? No: it was lost.
+                        self.start_queued(ReplicaId(r), schedule);
+                    }
+                }
+            }
+            FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
+            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {}
+        }
+    }
+
+    fn recompute_slowdown(&mut self, changed: usize) {
+        for r in self.faults[changed].replicas.clone() {
+            let mut factor = 1.0;
+            for &f in &self.active_faults {
+                if let FaultEffect::Slowdown { factor: x, .. } = self.faults[f].effect {
+                    if self.faults[f].replicas.contains(&r) {
+                        factor *= x;
+                    }
+                }
+            }
+            self.slowdown[r as usize] = factor;
+        }
+    }
+
+    /// Kills everything on a replica; returns how many attempts were lost.
+    fn crash(&mut self, replica: ReplicaId, now: SimTime) -> u64 {
+        let mut lost = 0;
+        let queued: Vec<usize> = self.queues[replica.index()].drain(..).collect();
+        for attempt in queued {
+            lost += 1;
+            self.close_server(attempt, now);
+        }
+        let running = std::mem::take(&mut self.running[replica.index()]);
+        for attempt in running {
+            lost += 1;
+            let a = &mut self.attempts[attempt];
+            if a.phase == Phase::Working {
+                a.executed = now - a.started;
+            }
+            self.close_server(attempt, now);
+        }
+        let slots = self.loads[replica.index()].slots;
+        self.loads[replica.index()] = ReplicaLoad { running: 0, queued: 0, slots };
+        lost
+    }
+
+    /// Counts a request or message against the active crash (`crash`) or slowdown faults
+    /// covering a replica.
+    fn touch_replica_faults(&mut self, replica: ReplicaId, crash: bool) {
+        for &f in &self.active_faults {
+            let fault = &mut self.faults[f];
+            let matches = matches!(
+                (&fault.effect, crash),
+                (FaultEffect::Crash { .. }, true) | (FaultEffect::Slowdown { .. }, false)
+            );
+            if matches && fault.replicas.contains(&replica.0) {
+                fault.touched += 1;
+            }
+        }
+    }
+
+    fn on_shift_started(&mut self, service: u32, schedule: &mut Schedule<Event>) {
+        let range = self.layout.service_replicas[service as usize].clone();
+        for r in range {
+            if self.down[r as usize] == 0 {
+                self.start_queued(ReplicaId(r), schedule);
+            }
+        }
+        let hours = self.scenario.services[service as usize]
+            .working_hours
+            .expect("only human services have shifts");
+        schedule.after(hours.period, Event::ShiftStarted(service));
     }
 
     // ---- network --------------------------------------------------------------------------
@@ -612,12 +1390,53 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
+    /// Whether an active partition separates two agents; counts the drop against it.
+    fn partitioned(&mut self, from: usize, to: usize) -> bool {
+        let (a, b) = (self.class_groups[from], self.class_groups[to]);
+        for &f in &self.active_faults {
+            if let FaultEffect::Partition { groups: [x, y] } = self.faults[f].effect {
+                let (x, y) = (1u64 << x, 1u64 << y);
+                if (a & x != 0 && b & y != 0) || (a & y != 0 && b & x != 0) {
+                    self.faults[f].touched += 1;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether an active message-loss fault drops this message; counts it.
+    fn lost_to_fault(&mut self, from: usize, to: usize) -> bool {
+        let (a, b) = (self.class_groups[from], self.class_groups[to]);
+        for k in 0..self.active_faults.len() {
+            let f = self.active_faults[k];
+            if let FaultEffect::MessageLoss { loss, groups } = self.faults[f].effect {
+                let applies = groups.is_none_or(|[x, y]| {
+                    let (x, y) = (1u64 << x, 1u64 << y);
+                    (a & x != 0 && b & y != 0) || (a & y != 0 && b & x != 0)
+                });
+                if applies && self.network_rng.random::<f64>() < loss {
+                    self.faults[f].touched += 1;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Sends a message: counts it, maybe loses it, and delivers it after the link's latency
-    /// (within this event when the link is instant).
+    /// (within this event when the link is instant and no fault is active).
     fn send(&mut self, from: Agent, to: Agent, body: Body, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         self.recorder.message_sent(now);
-        let link = self.links.between(self.agent_class(from), self.agent_class(to));
+        let (fc, tc) = (self.agent_class(from), self.agent_class(to));
+        if !self.active_faults.is_empty()
+            && (self.partitioned(fc, tc) || self.lost_to_fault(fc, tc))
+        {
+            self.observer.message_lost(now);
+            return;
+        }
+        let link = self.links.between(fc, tc);
         let message = Message { from, to, sent: now, body };
         if link.instant {
             self.deliver(message, schedule);
@@ -632,16 +1451,45 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         schedule.after(latency, Event::MessageDelivered(key as u32));
     }
 
+    fn on_message_delivered(&mut self, key: u32, schedule: &mut Schedule<Event>) {
+        let message = self.messages.remove(key as usize);
+        let (fc, tc) = (self.agent_class(message.from), self.agent_class(message.to));
+        if !self.active_faults.is_empty() && self.partitioned(fc, tc) {
+            // A partition that began while the message was in flight.
+            self.observer.message_lost(schedule.now());
+            return;
+        }
+        self.deliver(message, schedule);
+    }
+
     fn deliver(&mut self, message: Message, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
+        if let Agent::Replica(r) = message.to {
+            if self.down[r.index()] > 0 {
+                // Messages to a crashed replica are lost; so is the attempt they carried.
+                self.touch_replica_faults(r, true);
+                self.observer.message_lost(now);
+                if let Body::Assign { attempt, serial } = message.body {
+                    if self.attempt(attempt, serial).is_some() {
+                        self.close_server(attempt, now);
+                    }
+                }
+                return;
+            }
+        }
         let link = self.links.between(self.agent_class(message.from), self.agent_class(message.to));
         self.observer.message_delivered(message.sent, now, link.latency.min());
         match (message.to, message.body) {
-            (Agent::Replica(replica), Body::Assign { attempt }) => {
-                self.admit(attempt, replica, schedule)
+            (Agent::Replica(replica), Body::Assign { attempt, serial }) => {
+                if self.attempt(attempt, serial).is_some() {
+                    self.admit(attempt, replica, schedule);
+                }
             }
-            (_, Body::Result { attempt, succeeded }) => {
-                self.on_result(attempt, succeeded, schedule)
+            (Agent::Replica(_), Body::Cancel { attempt, serial }) => {
+                self.cancel(attempt, serial, schedule)
+            }
+            (_, Body::Result { attempt, serial, succeeded }) => {
+                self.on_result(attempt, serial, succeeded, schedule)
             }
             (to, body) => unreachable!("message {body:?} cannot be addressed to {to:?}"),
         }
@@ -655,11 +1503,18 @@ impl<O: Observer> Model for World<'_, '_, O> {
         match event {
             Event::JobArrived { source, client } => self.on_job_arrived(source, client, schedule),
             Event::MessageDelivered(key) => self.on_message_delivered(key, schedule),
-            Event::WorkFinished(attempt) => self.on_work_finished(attempt, schedule),
-            Event::DeadlinePassed { job, serial } => {
-                let now = schedule.now();
-                self.on_deadline_passed(job, serial, now, schedule)
+            Event::WorkFinished { attempt, serial } => {
+                self.on_work_finished(attempt, serial, schedule)
             }
+            Event::DeadlinePassed { job, serial } => self.on_deadline_passed(job, serial, schedule),
+            Event::AttemptTimedOut { attempt, serial } => {
+                self.on_attempt_timed_out(attempt, serial, schedule)
+            }
+            Event::RetryDue { task, serial } => self.on_retry_due(task, serial, schedule),
+            Event::HedgeDue { task, serial } => self.on_hedge_due(task, serial, schedule),
+            Event::FaultStarted(i) => self.on_fault_started(i, schedule),
+            Event::FaultEnded(i) => self.on_fault_ended(i, schedule),
+            Event::ShiftStarted(s) => self.on_shift_started(s, schedule),
         }
     }
 }

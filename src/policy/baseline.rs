@@ -28,7 +28,14 @@ impl RandomChoice {
 impl Policy for RandomChoice {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
-        Decision::Place(ReplicaId(self.rng.random_range(replicas)))
+        let pick = ReplicaId(self.rng.random_range(replicas));
+        if !view.is_excluded(pick) {
+            return Decision::Place(pick);
+        }
+        // Some replicas are ejected: draw uniformly among the others.
+        let n = view.candidates(task.service).count();
+        let k = self.rng.random_range(0..n);
+        Decision::Place(view.candidates(task.service).nth(k).expect("k < n"))
     }
 }
 
@@ -51,10 +58,19 @@ impl RoundRobin {
 impl Policy for RoundRobin {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
+        let n = replicas.len() as u32;
         let cursor = &mut self.next[task.agent.index() * self.services + task.service.index()];
-        let chosen = replicas.start + *cursor;
-        *cursor = (*cursor + 1) % replicas.len() as u32;
-        Decision::Place(ReplicaId(chosen))
+        // Skip ejected replicas, unless all are.
+        for _ in 0..n {
+            let chosen = ReplicaId(replicas.start + *cursor);
+            *cursor = (*cursor + 1) % n;
+            if !view.is_excluded(chosen) {
+                return Decision::Place(chosen);
+            }
+        }
+        let chosen = ReplicaId(replicas.start + *cursor);
+        *cursor = (*cursor + 1) % n;
+        Decision::Place(chosen)
     }
 }
 
@@ -82,10 +98,9 @@ impl LeastOutstanding {
 impl Policy for LeastOutstanding {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let base = task.agent.index() * self.replicas;
-        let replicas = view.replicas_of(task.service);
         let counts = &self.outstanding[base..base + self.replicas];
-        let chosen =
-            argmin_random_tie(replicas.clone().map(|r| (r, counts[r as usize])), &mut self.rng);
+        let candidates = view.candidates(task.service).map(|r| (r.0, counts[r.index()]));
+        let chosen = argmin_random_tie(candidates, &mut self.rng);
         self.outstanding[base + chosen as usize] += 1;
         Decision::Place(ReplicaId(chosen))
     }
@@ -125,10 +140,14 @@ impl Policy for PowerOfD {
             let pick = if self.probed.contains(&t) { j } else { t };
             self.probed.push(pick);
         }
-        let candidates = self.probed.iter().map(|&i| {
-            let r = replicas.start + i;
-            (r, view.load(ReplicaId(r)).outstanding())
-        });
+        let all_excluded =
+            self.probed.iter().all(|&i| view.is_excluded(ReplicaId(replicas.start + i)));
+        let candidates = self
+            .probed
+            .iter()
+            .map(|&i| replicas.start + i)
+            .filter(|&r| all_excluded || !view.is_excluded(ReplicaId(r)));
+        let candidates = candidates.map(|r| (r, view.load(ReplicaId(r)).outstanding()));
         Decision::Place(ReplicaId(argmin_random_tie(candidates, &mut self.rng)))
     }
 }

@@ -95,7 +95,7 @@ pub(crate) mod tests {
             policy,
             replication: 2,
             seed: 9,
-            summary: recorder.finish(stats, 1),
+            summary: recorder.finish(stats, 1, Vec::new()),
         }
     }
 

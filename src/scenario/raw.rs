@@ -33,6 +33,143 @@ pub(crate) struct RawScenario {
     #[serde(default)]
     pub workflows: BTreeMap<String, RawWorkflow>,
     pub classes: BTreeMap<String, RawClass>,
+    /// Injected faults.
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+    /// Load shedding at the entry.
+    pub admission: Option<RawAdmission>,
+}
+
+/// `[admission]`: jobs refused at the entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdmission {
+    pub max_in_flight: u32,
+}
+
+/// The kinds of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FaultKind {
+    Crash,
+    Slowdown,
+    Partition,
+    MessageLoss,
+}
+
+/// `[[faults]]`: one injected fault, scheduled (`at`, `duration`) or random (`mtbf`, `mttr`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFault {
+    pub kind: FaultKind,
+    pub service: Option<String>,
+    pub replica: Option<u32>,
+    pub at: Option<Seconds>,
+    pub duration: Option<Seconds>,
+    pub mtbf: Option<Seconds>,
+    pub mttr: Option<Seconds>,
+    pub factor: Option<f64>,
+    pub groups: Option<Vec<String>>,
+    pub loss: Option<f64>,
+}
+
+/// How callers treat requests to a service (or to one call stage, or one step).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawResilience {
+    pub timeout: Option<Seconds>,
+    pub retries: Option<RawRetries>,
+    pub hedge: Option<RawHedge>,
+    pub cancel: Option<bool>,
+    pub circuit_breaker: Option<RawBreaker>,
+    pub outlier_ejection: Option<RawEjection>,
+}
+
+/// Backoff between attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BackoffKind {
+    None,
+    Constant,
+    Exponential,
+}
+
+/// Randomisation of the backoff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum JitterKind {
+    None,
+    Full,
+    Equal,
+}
+
+/// `retries = { ... }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetries {
+    pub max: u32,
+    pub backoff: Option<BackoffKind>,
+    pub base: Option<Seconds>,
+    pub cap: Option<Seconds>,
+    pub jitter: Option<JitterKind>,
+    pub budget: Option<f64>,
+}
+
+/// `hedge = { after = ... }` or `hedge = { quantile = ... }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHedge {
+    pub after: Option<Seconds>,
+    pub quantile: Option<f64>,
+}
+
+/// `circuit_breaker = { ... }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBreaker {
+    pub error_rate: Option<f64>,
+    pub consecutive: Option<u32>,
+    pub window: Option<Seconds>,
+    pub min_requests: Option<u32>,
+    pub open_for: Option<Seconds>,
+    pub probes: Option<u32>,
+}
+
+/// `outlier_ejection = { ... }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEjection {
+    pub consecutive_failures: Option<u32>,
+    pub latency_factor: Option<f64>,
+    pub min_samples: Option<u32>,
+    pub eject_for: Option<Seconds>,
+    pub max_ejected: Option<f64>,
+}
+
+/// Whether a service is machines or people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ServiceKindRaw {
+    Machine,
+    Human,
+}
+
+/// `working_hours = { ... }` of a human service.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHours {
+    pub start: Seconds,
+    pub end: Seconds,
+    pub period: Option<Seconds>,
+}
+
+/// `approval = { ... }` of a workflow step.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApproval {
+    pub service: String,
+    pub probability: f64,
+    pub reject: Option<f64>,
 }
 
 /// `[policy.<name>]` tables: parameters of each policy.
@@ -85,6 +222,12 @@ pub(crate) struct RawService {
     /// services of one stage in parallel.
     #[serde(default)]
     pub calls: Vec<RawCallStage>,
+    /// How callers treat requests to this service.
+    pub resilience: Option<RawResilience>,
+    /// Server side: skip queued requests whose caller has already timed out.
+    pub drop_expired: Option<bool>,
+    pub kind: Option<ServiceKindRaw>,
+    pub working_hours: Option<RawHours>,
 }
 
 /// One stage of downstream calls.
@@ -92,6 +235,8 @@ pub(crate) struct RawService {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCallStage {
     pub services: Vec<String>,
+    /// Overrides the callees' `resilience`, key by key, for these calls.
+    pub resilience: Option<RawResilience>,
 }
 
 /// `[workflows.<name>]`: a DAG of steps.
@@ -109,6 +254,11 @@ pub(crate) struct RawStep {
     pub service: String,
     #[serde(default)]
     pub after: Vec<String>,
+    /// Overrides the service's `resilience`, key by key, for this step.
+    pub resilience: Option<RawResilience>,
+    pub approval: Option<RawApproval>,
+    /// A human service that takes over the step when it fails for good.
+    pub escalate: Option<String>,
 }
 
 /// `[classes.<name>]`: a kind of job and how it arrives.

@@ -10,12 +10,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::raw::{
-    ProcessKind, RawArrival, RawClass, RawDist, RawLink, RawNetwork, RawScenario, RawService,
-    RawWorkflow,
+    BackoffKind, FaultKind, JitterKind, ProcessKind, RawArrival, RawClass, RawDist, RawFault,
+    RawLink, RawNetwork, RawResilience, RawScenario, RawService, RawWorkflow, ServiceKindRaw,
 };
 use super::{
-    closest, Arrival, ClassId, ClassSource, Group, Invalid, JobClass, Link, Network, Process,
-    RateShape, Scenario, Service, ServiceId, Step, Workflow, WorkflowId,
+    closest, Approval, Arrival, Backoff, Breaker, CallStage, ClassId, ClassSource, Ejection, Fault,
+    FaultEffect, FaultTiming, Group, Hedge, Invalid, Jitter, JobClass, Link, Network, Process,
+    RateShape, Resilience, Retries, Scenario, Service, ServiceId, Step, Workflow, WorkflowId,
+    WorkingHours,
 };
 use crate::dist::DurationDist;
 use crate::policy::{PolicyKind, PolicySpec};
@@ -54,14 +56,14 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
     let services = raw
         .services
         .iter()
-        .map(|(name, s)| service(name, s, &service_ids, base))
+        .map(|(name, s)| service(name, s, &service_ids, &raw.services, base))
         .collect::<Result<Vec<_>>>()?;
     check_call_graph_acyclic(&services)?;
 
     let mut workflows = raw
         .workflows
         .iter()
-        .map(|(name, w)| workflow(name, w, &service_ids))
+        .map(|(name, w)| workflow(name, w, &service_ids, &raw.services))
         .collect::<Result<Vec<_>>>()?;
     let workflow_ids: BTreeMap<&str, WorkflowId> = raw
         .workflows
@@ -81,7 +83,15 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         .collect();
     let mut classes = Vec::with_capacity(raw.classes.len());
     for (name, c) in &raw.classes {
-        classes.push(class(name, c, &service_ids, &workflow_ids, &mut workflows, base)?);
+        classes.push(class(
+            name,
+            c,
+            &service_ids,
+            &raw.services,
+            &workflow_ids,
+            &mut workflows,
+            base,
+        )?);
     }
     check_units_per_job(&services, &workflows)?;
     let shared_arrival = match &raw.arrival {
@@ -108,6 +118,18 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
 
     let policies = policies(raw.policies, &raw.policy)?;
     let network = network(&raw.network, &service_ids)?;
+    let group_ids: BTreeMap<&str, usize> =
+        raw.network.groups.keys().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+    let faults = raw
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| fault(i, f, &service_ids, &services, &group_ids))
+        .collect::<Result<Vec<_>>>()?;
+    let max_in_flight = match &raw.admission {
+        Some(a) => Some(at_least_one("admission.max_in_flight", a.max_in_flight)?),
+        None => None,
+    };
 
     Ok(Scenario {
         name,
@@ -123,6 +145,8 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         workflows,
         classes,
         shared_arrival,
+        faults,
+        max_in_flight,
     })
 }
 
@@ -130,6 +154,7 @@ fn service(
     name: &str,
     raw: &RawService,
     services: &BTreeMap<&str, ServiceId>,
+    raw_services: &BTreeMap<String, RawService>,
     base: &Path,
 ) -> Result<Service> {
     let field = |key: &str| format!("services.{name}.{key}");
@@ -139,15 +164,57 @@ fn service(
         if stage.services.is_empty() {
             return Err(Invalid::new(stage_field, "expected at least one service to call"));
         }
-        calls.push(
-            stage
-                .services
-                .iter()
-                .map(|callee| lookup(&stage_field, "service", callee, services))
-                .collect::<Result<Vec<_>>>()?,
-        );
+        let callees = stage
+            .services
+            .iter()
+            .map(|callee| lookup(&stage_field, "service", callee, services))
+            .collect::<Result<Vec<_>>>()?;
+        let resilience = stage
+            .services
+            .iter()
+            .map(|callee| {
+                let merged =
+                    merge(stage.resilience.as_ref(), raw_services[callee].resilience.as_ref());
+                let at = if stage.resilience.is_some() {
+                    field(&format!("calls[{i}].resilience"))
+                } else {
+                    format!("services.{callee}.resilience")
+                };
+                resilience(&at, &merged)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        calls.push(CallStage { services: callees, resilience });
     }
+    let human = raw.kind == Some(ServiceKindRaw::Human);
+    let working_hours = match &raw.working_hours {
+        None => None,
+        Some(_) if !human => {
+            return Err(Invalid::new(
+                field("working_hours"),
+                "only a service of `kind = \"human\"` has working hours",
+            ))
+        }
+        Some(h) => {
+            let period = positive_seconds(
+                &field("working_hours.period"),
+                h.period.map_or(86_400.0, |p| p.0),
+            )?;
+            let start = non_negative_seconds(&field("working_hours.start"), h.start.0)?;
+            let end = non_negative_seconds(&field("working_hours.end"), h.end.0)?;
+            if !(start < end && end <= period) {
+                return Err(Invalid::new(
+                    field("working_hours"),
+                    format!("expected 0 <= start < end <= period, found start {start}, end {end}, period {period}"),
+                ));
+            }
+            Some(WorkingHours { start, end, period })
+        }
+    };
     Ok(Service {
+        resilience: resilience(&field("resilience"), &raw.resilience.clone().unwrap_or_default())?,
+        drop_expired: raw.drop_expired.unwrap_or(false),
+        human,
+        working_hours,
         name: check_name(&format!("services.{name}"), name)?,
         replicas: at_least_one(&field("replicas"), raw.replicas)?,
         concurrency: at_least_one(&field("concurrency"), raw.concurrency.unwrap_or(1))?,
@@ -160,8 +227,10 @@ fn service(
 
 /// Depth-first search over `calls`; a back edge is a cycle, reported in call order.
 fn check_call_graph_acyclic(services: &[Service]) -> Result<()> {
-    let edges: Vec<Vec<usize>> =
-        services.iter().map(|s| s.calls.iter().flatten().map(|id| id.index()).collect()).collect();
+    let edges: Vec<Vec<usize>> = services
+        .iter()
+        .map(|s| s.calls.iter().flat_map(|st| st.services.iter()).map(|id| id.index()).collect())
+        .collect();
     if let Some(cycle) = find_cycle(&edges) {
         let names: Vec<&str> = cycle.iter().map(|&i| services[i].name.as_str()).collect();
         return Err(Invalid::new(
@@ -183,8 +252,12 @@ fn check_units_per_job(services: &[Service], workflows: &[Workflow]) -> Result<(
         if let Some(n) = memo[service] {
             return n;
         }
-        let callees: Vec<usize> =
-            services[service].calls.iter().flatten().map(|s| s.index()).collect();
+        let callees: Vec<usize> = services[service]
+            .calls
+            .iter()
+            .flat_map(|st| st.services.iter())
+            .map(|s| s.index())
+            .collect();
         let n = callees.iter().fold(1u64, |acc, &c| acc.saturating_add(units(c, services, memo)));
         memo[service] = Some(n);
         n
@@ -256,6 +329,7 @@ fn workflow(
     name: &str,
     raw: &RawWorkflow,
     services: &BTreeMap<&str, ServiceId>,
+    raw_services: &BTreeMap<String, RawService>,
 ) -> Result<Workflow> {
     let field = format!("workflows.{name}.steps");
     if raw.steps.is_empty() {
@@ -281,7 +355,30 @@ fn workflow(
             .map(|p| lookup(&format!("{field}[{i}].after"), "step", p, &index))
             .collect::<Result<Vec<_>>>()?;
         preds.push(after.clone());
-        steps.push(Step { name: step.name.clone(), service, after });
+        let at = |k: &str| format!("{field}[{i}].{k}");
+        let merged =
+            merge(step.resilience.as_ref(), raw_services[&step.service].resilience.as_ref());
+        let resilience = resilience(&at("resilience"), &merged)?;
+        let approval = match &step.approval {
+            Some(a) => Some(Approval {
+                service: lookup(&at("approval.service"), "service", &a.service, services)?,
+                probability: probability(&at("approval.probability"), a.probability)?,
+                reject: probability(&at("approval.reject"), a.reject.unwrap_or(0.0))?,
+            }),
+            None => None,
+        };
+        let escalate = match &step.escalate {
+            Some(e) => Some(lookup(&at("escalate"), "service", e, services)?),
+            None => None,
+        };
+        steps.push(Step {
+            name: step.name.clone(),
+            service,
+            after,
+            resilience,
+            approval,
+            escalate,
+        });
     }
     // Edges from each step to the steps that wait for it.
     let mut succs = vec![Vec::new(); steps.len()];
@@ -327,6 +424,7 @@ fn class(
     name: &str,
     raw: &RawClass,
     services: &BTreeMap<&str, ServiceId>,
+    raw_services: &BTreeMap<String, RawService>,
     workflow_ids: &BTreeMap<&str, WorkflowId>,
     workflows: &mut Vec<Workflow>,
     base: &Path,
@@ -335,9 +433,24 @@ fn class(
     let workflow = match (&raw.service, &raw.workflow) {
         (Some(service), None) => {
             let service = lookup(&field("service"), "service", service, services)?;
+            let raw_service =
+                raw_services.values().nth(service.index()).expect("ids index the map");
             workflows.push(Workflow {
                 name: name.to_owned(),
-                steps: vec![Step { name: name.to_owned(), service, after: Vec::new() }],
+                steps: vec![Step {
+                    name: name.to_owned(),
+                    service,
+                    after: Vec::new(),
+                    resilience: resilience(
+                        &format!(
+                            "services.{}.resilience",
+                            raw.service.as_deref().unwrap_or_default()
+                        ),
+                        &raw_service.resilience.clone().unwrap_or_default(),
+                    )?,
+                    approval: None,
+                    escalate: None,
+                }],
             });
             WorkflowId(workflows.len() as u32 - 1)
         }
@@ -364,6 +477,276 @@ fn class(
         None => None,
     };
     Ok(JobClass { name: check_name(&format!("classes.{name}"), name)?, workflow, deadline, source })
+}
+
+/// Key-by-key override: `specific`'s keys win over `general`'s.
+fn merge(specific: Option<&RawResilience>, general: Option<&RawResilience>) -> RawResilience {
+    let (s, g) = (specific.cloned().unwrap_or_default(), general.cloned().unwrap_or_default());
+    RawResilience {
+        timeout: s.timeout.or(g.timeout),
+        retries: s.retries.or(g.retries),
+        hedge: s.hedge.or(g.hedge),
+        cancel: s.cancel.or(g.cancel),
+        circuit_breaker: s.circuit_breaker.or(g.circuit_breaker),
+        outlier_ejection: s.outlier_ejection.or(g.outlier_ejection),
+    }
+}
+
+fn resilience(field: &str, raw: &RawResilience) -> Result<Resilience> {
+    let key = |k: &str| format!("{field}.{k}");
+    let timeout = raw.timeout.map(|t| positive_seconds(&key("timeout"), t.0)).transpose()?;
+    let retries = match &raw.retries {
+        None => Retries::default(),
+        Some(r) => {
+            let base = r.base.map(|b| positive_seconds(&key("retries.base"), b.0)).transpose()?;
+            let backoff = match r.backoff.unwrap_or(if base.is_some() {
+                BackoffKind::Exponential
+            } else {
+                BackoffKind::None
+            }) {
+                BackoffKind::None => Backoff::None,
+                BackoffKind::Constant => Backoff::Constant(base.ok_or_else(|| {
+                    Invalid::new(key("retries.base"), "required by backoff `constant`")
+                })?),
+                BackoffKind::Exponential => {
+                    let base = base.ok_or_else(|| {
+                        Invalid::new(key("retries.base"), "required by backoff `exponential`")
+                    })?;
+                    let cap = match r.cap {
+                        Some(c) => positive_seconds(&key("retries.cap"), c.0)?,
+                        None => SimDuration::from_nanos(base.as_nanos().saturating_mul(1 << 10)),
+                    };
+                    if cap < base {
+                        return Err(Invalid::new(
+                            key("retries.cap"),
+                            format!("expected at least retries.base ({base}), found {cap}"),
+                        ));
+                    }
+                    Backoff::Exponential { base, cap }
+                }
+            };
+            let budget = r
+                .budget
+                .map(|b| {
+                    if b.is_finite() && b >= 0.0 {
+                        Ok(b)
+                    } else {
+                        Err(Invalid::new(
+                            key("retries.budget"),
+                            format!("expected a ratio >= 0, found {b}"),
+                        ))
+                    }
+                })
+                .transpose()?;
+            let jitter = match r.jitter.unwrap_or(JitterKind::None) {
+                JitterKind::None => Jitter::None,
+                JitterKind::Full => Jitter::Full,
+                JitterKind::Equal => Jitter::Equal,
+            };
+            if r.max > 100 {
+                return Err(Invalid::new(
+                    key("retries.max"),
+                    format!("expected at most 100 retries, found {}", r.max),
+                ));
+            }
+            Retries { max: r.max, backoff, jitter, budget }
+        }
+    };
+    let hedge = match &raw.hedge {
+        None => None,
+        Some(h) => Some(match (h.after, h.quantile) {
+            (Some(after), None) => Hedge::After(positive_seconds(&key("hedge.after"), after.0)?),
+            (None, Some(q)) if q > 0.0 && q < 1.0 => Hedge::Quantile(q),
+            (None, Some(q)) => {
+                return Err(Invalid::new(
+                    key("hedge.quantile"),
+                    format!("expected a quantile in (0, 1), found {q}"),
+                ))
+            }
+            _ => {
+                return Err(Invalid::new(
+                    key("hedge"),
+                    "expected exactly one of `after` (a delay) or `quantile` (of observed latency)",
+                ))
+            }
+        }),
+    };
+    let circuit_breaker = match &raw.circuit_breaker {
+        None => None,
+        Some(b) => Some(Breaker {
+            error_rate: probability(
+                &key("circuit_breaker.error_rate"),
+                b.error_rate.unwrap_or(0.5),
+            )?,
+            consecutive: b.consecutive.unwrap_or(5),
+            window: positive_seconds(
+                &key("circuit_breaker.window"),
+                b.window.map_or(10.0, |w| w.0),
+            )?,
+            min_requests: b.min_requests.unwrap_or(10),
+            open_for: positive_seconds(
+                &key("circuit_breaker.open_for"),
+                b.open_for.map_or(5.0, |w| w.0),
+            )?,
+            probes: at_least_one(&key("circuit_breaker.probes"), b.probes.unwrap_or(1))?,
+        }),
+    };
+    let outlier_ejection = match &raw.outlier_ejection {
+        None => None,
+        Some(e) => Some(Ejection {
+            consecutive_failures: e.consecutive_failures.unwrap_or(5),
+            latency_factor: e
+                .latency_factor
+                .map(|f| {
+                    if f.is_finite() && f > 1.0 {
+                        Ok(f)
+                    } else {
+                        Err(Invalid::new(
+                            key("outlier_ejection.latency_factor"),
+                            format!("expected a number > 1, found {f}"),
+                        ))
+                    }
+                })
+                .transpose()?,
+            min_samples: at_least_one(
+                &key("outlier_ejection.min_samples"),
+                e.min_samples.unwrap_or(20),
+            )?,
+            eject_for: positive_seconds(
+                &key("outlier_ejection.eject_for"),
+                e.eject_for.map_or(30.0, |w| w.0),
+            )?,
+            max_ejected: probability(
+                &key("outlier_ejection.max_ejected"),
+                e.max_ejected.unwrap_or(0.5),
+            )?,
+        }),
+    };
+    Ok(Resilience {
+        timeout,
+        retries,
+        hedge,
+        cancel: raw.cancel.unwrap_or(false),
+        circuit_breaker,
+        outlier_ejection,
+    })
+}
+
+fn fault(
+    i: usize,
+    raw: &RawFault,
+    services: &BTreeMap<&str, ServiceId>,
+    validated: &[Service],
+    groups: &BTreeMap<&str, usize>,
+) -> Result<Fault> {
+    let key = |k: &str| format!("faults[{i}].{k}");
+    let kind = format!("{:?}", raw.kind).to_lowercase();
+    let not_used = |k: &str| Invalid::new(key(k), format!("not used by a fault of kind `{kind}`"));
+    let target = |raw: &RawFault| -> Result<(ServiceId, Option<u32>)> {
+        let name = raw.service.as_deref().ok_or_else(|| {
+            Invalid::new(key("service"), format!("required by a fault of kind `{kind}`"))
+        })?;
+        let service = lookup(&key("service"), "service", name, services)?;
+        if let Some(r) = raw.replica {
+            let n = validated[service.index()].replicas;
+            if r >= n {
+                return Err(Invalid::new(
+                    key("replica"),
+                    format!(
+                        "expected a replica index below {n} (service `{name}` has {n}), found {r}"
+                    ),
+                ));
+            }
+        }
+        Ok((service, raw.replica))
+    };
+    let two_groups = |raw: &RawFault| -> Result<Option<[usize; 2]>> {
+        match &raw.groups {
+            None => Ok(None),
+            Some(list) => match list.as_slice() {
+                [a, b] => Ok(Some([
+                    lookup(&key("groups"), "group", a, groups)?,
+                    lookup(&key("groups"), "group", b, groups)?,
+                ])),
+                _ => Err(Invalid::new(
+                    key("groups"),
+                    format!("expected two group names, found {}", list.len()),
+                )),
+            },
+        }
+    };
+    let effect = match raw.kind {
+        FaultKind::Crash | FaultKind::Slowdown => {
+            if raw.groups.is_some() {
+                return Err(not_used("groups"));
+            }
+            if raw.loss.is_some() {
+                return Err(not_used("loss"));
+            }
+            let (service, replica) = target(raw)?;
+            if raw.kind == FaultKind::Crash {
+                if raw.factor.is_some() {
+                    return Err(not_used("factor"));
+                }
+                FaultEffect::Crash { service, replica }
+            } else {
+                let factor = raw.factor.ok_or_else(|| {
+                    Invalid::new(key("factor"), "required by a fault of kind `slowdown`")
+                })?;
+                FaultEffect::Slowdown {
+                    service,
+                    replica,
+                    factor: positive_finite(&key("factor"), factor)?,
+                }
+            }
+        }
+        FaultKind::Partition | FaultKind::MessageLoss => {
+            for (name, set) in [
+                ("service", raw.service.is_some()),
+                ("replica", raw.replica.is_some()),
+                ("factor", raw.factor.is_some()),
+            ] {
+                if set {
+                    return Err(not_used(name));
+                }
+            }
+            let pair = two_groups(raw)?;
+            if raw.kind == FaultKind::Partition {
+                if raw.loss.is_some() {
+                    return Err(not_used("loss"));
+                }
+                let groups = pair.ok_or_else(|| {
+                    Invalid::new(
+                        key("groups"),
+                        "required by a fault of kind `partition`: the two sides",
+                    )
+                })?;
+                FaultEffect::Partition { groups }
+            } else {
+                let loss = raw.loss.ok_or_else(|| {
+                    Invalid::new(key("loss"), "required by a fault of kind `message_loss`")
+                })?;
+                FaultEffect::MessageLoss { loss: probability(&key("loss"), loss)?, groups: pair }
+            }
+        }
+    };
+    let timing = match (raw.at, raw.duration, raw.mtbf, raw.mttr) {
+        (Some(at), Some(duration), None, None) => FaultTiming::Scheduled {
+            at: SimTime::ZERO + non_negative_seconds(&key("at"), at.0)?,
+            duration: positive_seconds(&key("duration"), duration.0)?,
+        },
+        (None, None, Some(mtbf), Some(mttr)) => FaultTiming::Random {
+            mtbf: positive_seconds(&key("mtbf"), mtbf.0)?,
+            mttr: positive_seconds(&key("mttr"), mttr.0)?,
+        },
+        _ => {
+            return Err(Invalid::new(
+                format!("faults[{i}]"),
+                "expected either `at` and `duration` (scheduled) or `mtbf` and `mttr` (random)",
+            ))
+        }
+    };
+    Ok(Fault { effect, timing })
 }
 
 /// Validates an arrival process. `classes` is given for the top-level process only, whose
@@ -865,7 +1248,7 @@ mod tests {
         assert_eq!(s.name, "t");
         assert_eq!(s.services[0].concurrency, 1);
         assert_eq!(s.services[0].queue_capacity, u32::MAX);
-        assert_eq!(s.services[0].calls, vec![vec![crate::ids::ServiceId(1)]]);
+        assert_eq!(s.services[0].calls[0].services, vec![crate::ids::ServiceId(1)]);
         assert_eq!(s.policies.len(), crate::policy::PolicyKind::ALL.len());
         assert!(s.network.latency.is_always_zero());
         // Named workflows first, then the single-step workflow of class `web`.

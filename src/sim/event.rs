@@ -1,7 +1,8 @@
 //! The closed set of things that happen in the simulated world, as past-tense facts.
 //!
-//! Events carry only small keys (a source index, a slab key) so that the event set stays
-//! compact; the state they refer to lives in the world's slabs.
+//! Events carry only small keys (a source index, a slab key and the low bits of the
+//! referenced object's serial number) so that the event set stays compact and a reused slab
+//! key is never mistaken for the object the event was scheduled for.
 
 use crate::engine::EventDigest;
 
@@ -16,26 +17,40 @@ pub(crate) enum Event {
     JobArrived { source: u16, client: u32 },
     /// A message in flight reached its destination (key into the message slab).
     MessageDelivered(u32),
-    /// An attempt finished its own work on its replica (key into the attempt slab).
-    WorkFinished(u32),
-    /// A job's deadline passed (job slab key and the low bits of its serial number, so a
-    /// reused slab key is not mistaken for the job).
+    /// An attempt finished its own work on its replica.
+    WorkFinished { attempt: u32, serial: u32 },
+    /// A job's deadline passed.
     DeadlinePassed { job: u32, serial: u32 },
+    /// The requester stopped waiting for an attempt.
+    AttemptTimedOut { attempt: u32, serial: u32 },
+    /// A task's backoff ended: place a retry.
+    RetryDue { task: u32, serial: u32 },
+    /// A task's first attempt has been out for the hedging delay.
+    HedgeDue { task: u32, serial: u32 },
+    /// A fault instance began (index into the fault timeline).
+    FaultStarted(u32),
+    /// A fault instance ended.
+    FaultEnded(u32),
+    /// The people of a human service start their working day.
+    ShiftStarted(u32),
 }
 
 impl EventDigest for Event {
     #[inline]
     fn digest(&self) -> u64 {
         // Kind in the top bits, payload below: distinct events give distinct digests.
+        let pair = |kind: u64, a: u32, b: u32| (kind << 60) | (u64::from(b) << 28) ^ u64::from(a);
         match *self {
-            Event::JobArrived { source, client } => {
-                (1 << 60) | (u64::from(source) << 32) | u64::from(client)
-            }
-            Event::MessageDelivered(key) => (2 << 60) | u64::from(key),
-            Event::WorkFinished(key) => (3 << 60) | u64::from(key),
-            Event::DeadlinePassed { job, serial } => {
-                (4 << 60) | (u64::from(serial) << 32) | u64::from(job)
-            }
+            Event::JobArrived { source, client } => pair(1, client, u32::from(source)),
+            Event::MessageDelivered(key) => pair(2, key, 0),
+            Event::WorkFinished { attempt, serial } => pair(3, attempt, serial),
+            Event::DeadlinePassed { job, serial } => pair(4, job, serial),
+            Event::AttemptTimedOut { attempt, serial } => pair(5, attempt, serial),
+            Event::RetryDue { task, serial } => pair(6, task, serial),
+            Event::HedgeDue { task, serial } => pair(7, task, serial),
+            Event::FaultStarted(i) => pair(8, i, 0),
+            Event::FaultEnded(i) => pair(9, i, 0),
+            Event::ShiftStarted(s) => pair(10, s, 0),
         }
     }
 }

@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use crate::ids::{AgentId, ReplicaId, ServiceId};
-use crate::scenario::{Scenario, Workflow};
+use crate::scenario::{Resilience, Scenario, Workflow};
 
 /// One unit of a job: an execution on one service, then its stages of calls.
 #[derive(Clone, Debug)]
@@ -19,6 +19,8 @@ pub(super) struct Unit {
     /// Stages of downstream calls, in sequence; each lists the units called in parallel
     /// (indices into the same workflow's unit array).
     pub(super) stages: Vec<Vec<u32>>,
+    /// How the requester treats this unit (timeouts, retries, ...).
+    pub(super) resilience: Resilience,
 }
 
 /// A workflow's steps and units, ready to run.
@@ -32,6 +34,13 @@ pub(super) struct WorkflowLayout {
     pub(super) successors: Vec<Vec<usize>>,
     /// For each step, how many predecessors it waits for.
     pub(super) predecessors: Vec<u32>,
+    /// Units a job needs when nothing goes wrong (steps and their calls; no reviews or
+    /// escalations): the denominator of `attempts_per_job`.
+    pub(super) normal_units: u32,
+    /// For each step with an approval, the unit of its human review.
+    pub(super) review_unit: Vec<Option<u32>>,
+    /// For each step that escalates, the unit of the human take-over.
+    pub(super) escalate_unit: Vec<Option<u32>>,
 }
 
 /// The compiled scenario.
@@ -75,8 +84,17 @@ impl Layout {
 fn workflow_layout(scenario: &Scenario, workflow: &Workflow) -> WorkflowLayout {
     let mut units = Vec::new();
     let mut step_unit = Vec::with_capacity(workflow.steps.len());
+    let mut review_unit = Vec::with_capacity(workflow.steps.len());
+    let mut normal_units = 0;
+    let mut escalate_unit = Vec::with_capacity(workflow.steps.len());
     for step in &workflow.steps {
-        step_unit.push(expand(scenario, step.service, &mut units));
+        let before = units.len();
+        step_unit.push(expand(scenario, step.service, step.resilience.clone(), &mut units));
+        normal_units += (units.len() - before) as u32;
+        let human = |service: ServiceId| scenario.services[service.index()].resilience.clone();
+        review_unit
+            .push(step.approval.map(|a| expand(scenario, a.service, human(a.service), &mut units)));
+        escalate_unit.push(step.escalate.map(|e| expand(scenario, e, human(e), &mut units)));
     }
     let n = workflow.steps.len();
     let mut successors = vec![Vec::new(); n];
@@ -87,16 +105,31 @@ fn workflow_layout(scenario: &Scenario, workflow: &Workflow) -> WorkflowLayout {
             successors[p].push(i);
         }
     }
-    WorkflowLayout { units, step_unit, successors, predecessors }
+    WorkflowLayout {
+        units,
+        step_unit,
+        successors,
+        predecessors,
+        normal_units,
+        review_unit,
+        escalate_unit,
+    }
 }
 
 /// Appends the unit for `service` and, after it, its call subtree; returns its index.
-fn expand(scenario: &Scenario, service: ServiceId, units: &mut Vec<Unit>) -> u32 {
+fn expand(
+    scenario: &Scenario,
+    service: ServiceId,
+    resilience: Resilience,
+    units: &mut Vec<Unit>,
+) -> u32 {
     let index = units.len();
-    units.push(Unit { service, stages: Vec::new() });
+    units.push(Unit { service, stages: Vec::new(), resilience });
     let mut stages = Vec::new();
     for stage in &scenario.services[service.index()].calls {
-        stages.push(stage.iter().map(|&callee| expand(scenario, callee, units)).collect());
+        let called = stage.services.iter().zip(&stage.resilience);
+        stages
+            .push(called.map(|(&callee, r)| expand(scenario, callee, r.clone(), units)).collect());
     }
     units[index].stages = stages;
     index as u32

@@ -1,0 +1,128 @@
+//! The fault timeline: every fault instance of a run, generated up front from the fault
+//! stream, so every policy sees the same faults at the same instants (common random
+//! numbers), plus what is active at each moment.
+//!
+//! A scheduled fault gives one instance. A random fault alternates up times (exponential,
+//! mean `mtbf`) and down times (mean `mttr`) from time zero; a random crash or slowdown of a
+//! whole service gives each replica its own independent process.
+
+use std::ops::Range;
+
+use rand::Rng;
+
+use super::StreamId;
+use crate::metrics::FaultRecord;
+use crate::scenario::{FaultEffect, FaultTiming, Scenario};
+use crate::time::{SimDuration, SimTime};
+
+/// One occurrence of a fault.
+#[derive(Clone, Debug)]
+pub(super) struct Instance {
+    pub(super) effect: FaultEffect,
+    /// Replicas it hits (crash, slowdown); empty for network faults.
+    pub(super) replicas: Range<u32>,
+    pub(super) start: SimTime,
+    pub(super) end: SimTime,
+    pub(super) touched: u64,
+    pub(super) started: bool,
+}
+
+/// Every instance of a run, in generation order (faults as listed, then time).
+pub(super) fn timeline(
+    scenario: &Scenario,
+    replication: u32,
+    service_replicas: &[Range<u32>],
+) -> Vec<Instance> {
+    let mut rng = StreamId::Faults.rng(scenario.seed, replication);
+    let end_of_run = SimTime::ZERO + scenario.duration;
+    let mut instances = Vec::new();
+    for fault in &scenario.faults {
+        let targets: Vec<Range<u32>> = match fault.effect {
+            FaultEffect::Crash { service, replica }
+            | FaultEffect::Slowdown { service, replica, .. } => {
+                let all = service_replicas[service.index()].clone();
+                match (replica, fault.timing) {
+                    (Some(r), _) => vec![all.start + r..all.start + r + 1],
+                    (None, FaultTiming::Random { .. }) => all.map(|r| r..r + 1).collect(),
+                    (None, FaultTiming::Scheduled { .. }) => vec![all],
+                }
+            }
+            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => vec![0..0],
+        };
+        for replicas in targets {
+            let mut push = |start: SimTime, end: SimTime| {
+                instances.push(Instance {
+                    effect: fault.effect.clone(),
+                    replicas: replicas.clone(),
+                    start,
+                    end,
+                    touched: 0,
+                    started: false,
+                })
+            };
+            match fault.timing {
+                FaultTiming::Scheduled { at, duration } => push(at, at + duration),
+                FaultTiming::Random { mtbf, mttr } => {
+                    let mut t = SimTime::ZERO;
+                    loop {
+                        t += exponential(mtbf, &mut rng);
+                        if t >= end_of_run {
+                            break;
+                        }
+                        let end = t + exponential(mttr, &mut rng);
+                        push(t, end);
+                        t = end;
+                    }
+                }
+            }
+        }
+    }
+    instances
+}
+
+fn exponential(mean: SimDuration, rng: &mut crate::engine::SimRng) -> SimDuration {
+    let u: f64 = rng.random();
+    // At least one nanosecond, so an instance never ends when it starts.
+    SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0 - u).ln()).max(SimDuration::from_nanos(1))
+}
+
+impl Instance {
+    /// The record kept in the run summary.
+    pub(super) fn record(
+        &self,
+        scenario: &Scenario,
+        service_replicas: &[Range<u32>],
+        end_of_run: SimTime,
+    ) -> FaultRecord {
+        let group = |g: usize| scenario.network.groups[g].name.as_str();
+        let replica_target = |service: crate::ids::ServiceId| {
+            let name = &scenario.services[service.index()].name;
+            let all = &service_replicas[service.index()];
+            if self.replicas == *all {
+                name.clone()
+            } else {
+                format!("{name}[{}]", self.replicas.start - all.start)
+            }
+        };
+        let (kind, target) = match &self.effect {
+            FaultEffect::Crash { service, .. } => ("crash", replica_target(*service)),
+            FaultEffect::Slowdown { service, .. } => ("slowdown", replica_target(*service)),
+            FaultEffect::Partition { groups } => {
+                ("partition", format!("{}<->{}", group(groups[0]), group(groups[1])))
+            }
+            FaultEffect::MessageLoss { groups: Some(g), .. } => {
+                ("message_loss", format!("{}<->{}", group(g[0]), group(g[1])))
+            }
+            FaultEffect::MessageLoss { groups: None, .. } => {
+                ("message_loss", "all links".to_owned())
+            }
+        };
+        FaultRecord {
+            kind,
+            target,
+            start: self.start,
+            end: self.end.min(end_of_run),
+            touched: self.touched,
+        }
+    }
+}

@@ -1269,7 +1269,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         if let Some(ejection) = &config.outlier_ejection {
             let peers = self.layout.service_replicas[service.index()].clone();
-            self.ejections.record(agent.0, replica.0, peers, succeeded, latency, now, ejection);
+            self.ejections.record((agent.0, replica.0), peers, succeeded, latency, now, ejection);
         }
         if succeeded && matches!(config.hedge, Some(Hedge::Quantile(_))) {
             self.latencies[service.index()].push(latency);

@@ -42,12 +42,12 @@ pub(super) fn timeline(
             | FaultEffect::Slowdown { service, replica, .. } => {
                 let all = service_replicas[service.index()].clone();
                 match (replica, fault.timing) {
-                    (Some(r), _) => vec![all.start + r..all.start + r + 1],
+                    (Some(r), _) => std::iter::once(all.start + r..all.start + r + 1).collect(),
                     (None, FaultTiming::Random { .. }) => all.map(|r| r..r + 1).collect(),
                     (None, FaultTiming::Scheduled { .. }) => vec![all],
                 }
             }
-            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => vec![0..0],
+            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => std::iter::once(0..0).collect(),
         };
         for replicas in targets {
             let mut push = |start: SimTime, end: SimTime| {

@@ -134,8 +134,7 @@ impl Ejections {
     /// Records an outcome; may eject the replica. `peers` are the service's replicas.
     pub(super) fn record(
         &mut self,
-        agent: u32,
-        replica: u32,
+        (agent, replica): (u32, u32),
         peers: std::ops::Range<u32>,
         succeeded: bool,
         latency: SimDuration,

@@ -259,8 +259,17 @@ enum Phase {
 #[derive(Debug)]
 struct Attempt {
     serial: u64,
-    task: usize,
+    /// The task it is an attempt of, or `None` for a unit without any client-side mechanism
+    /// (no timeout, retry, hedge, cancel, breaker or ejection): such a unit has exactly one
+    /// attempt, so it needs no task record (the hot path of plain scenarios).
+    task: Option<usize>,
     task_serial: u64,
+    job: usize,
+    job_serial: u64,
+    workflow: WorkflowId,
+    unit: u32,
+    parent: Parent,
+    requester: Agent,
     kind: Kind,
     replica: ReplicaId,
     placed: SimTime,
@@ -287,8 +296,10 @@ struct World<'s, 'o, O: Observer> {
     links: Links,
     loads: Vec<ReplicaLoad>,
     queues: Vec<VecDeque<usize>>,
-    /// Attempts holding a slot on each replica (working or calling).
+    /// Attempts holding a slot on each replica (working or calling), kept only when a crash
+    /// can happen (`track_running`): a crash must find them.
     running: Vec<Vec<usize>>,
+    track_running: bool,
     jobs: Slab<Job>,
     tasks: Slab<Task>,
     attempts: Slab<Attempt>,
@@ -358,6 +369,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             links: Links::new(&scenario.network, services),
             queues: (0..replicas).map(|_| VecDeque::new()).collect(),
             running: (0..replicas).map(|_| Vec::new()).collect(),
+            track_running: scenario
+                .faults
+                .iter()
+                .any(|f| matches!(f.effect, FaultEffect::Crash { .. })),
             loads,
             jobs: Slab::new(),
             tasks: Slab::new(),
@@ -429,6 +444,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     fn unit_resilience(&self, task: &Task) -> &Resilience {
         &self.layout.workflows[task.workflow.index()].units[task.unit as usize].resilience
+    }
+
+    fn unit_rules(&self, task: &Task) -> layout::Rules {
+        self.layout.workflows[task.workflow.index()].units[task.unit as usize].rules
     }
 
     fn unit_service(&self, task: &Task) -> ServiceId {
@@ -614,9 +633,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         caller: Option<ReplicaId>,
         schedule: &mut Schedule<Event>,
     ) {
-        let serial = self.serial();
         let j = &self.jobs[job];
         let requester = caller.map_or(Agent::Orchestrator(j.agent), Agent::Replica);
+        if self.layout.workflows[j.workflow.index()].units[unit as usize].rules.plain {
+            self.place_plain(job, unit, parent, requester, schedule);
+            return;
+        }
+        let serial = self.serial();
+        let j = &self.jobs[job];
         let attempts = self.spare_attempt_lists.pop().unwrap_or_default();
         let task = self.tasks.insert(Task {
             serial,
@@ -640,38 +664,96 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.place_attempt(task, Kind::Original, schedule);
     }
 
+    /// Places the single attempt of a unit without client-side mechanisms: no task record,
+    /// its result goes straight to the parent.
+    fn place_plain(
+        &mut self,
+        job: usize,
+        unit: u32,
+        parent: Parent,
+        requester: Agent,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        let j = &self.jobs[job];
+        let (job_serial, workflow) = (j.serial, j.workflow);
+        let service = self.layout.workflows[workflow.index()].units[unit as usize].service;
+        let agent = self.agent_id(requester);
+        let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+        let replica = match self.policy.place(&view, &PolicyTask { agent, service }) {
+            Decision::Place(replica) => replica,
+            Decision::Reject => {
+                self.resolve(parent, job, job_serial, now, false, schedule);
+                return;
+            }
+        };
+        debug_assert_eq!(
+            self.layout.replica_service[replica.index()],
+            service,
+            "placed on another service"
+        );
+        let speed = self.scenario.services[service.index()].speed;
+        let execution = self.jobs[job].work[unit as usize].mul_f64(1.0 / speed);
+        let serial = self.serial();
+        let attempt = self.attempts.insert(Attempt {
+            serial,
+            task: None,
+            task_serial: 0,
+            job,
+            job_serial,
+            workflow,
+            unit,
+            parent,
+            requester,
+            kind: Kind::Original,
+            replica,
+            placed: now,
+            expires: None,
+            execution,
+            started: now,
+            working_for: SimDuration::ZERO,
+            phase: Phase::Sent,
+            requester_open: true,
+            winner: false,
+            stage: 0,
+            pending_calls: 0,
+            call_failed: false,
+            executed: SimDuration::ZERO,
+        });
+        self.recorder.attempt_placed(now);
+        self.send(requester, Agent::Replica(replica), Body::Assign { attempt, serial }, schedule);
+    }
+
     /// Places one attempt of a task through the policy, unless the breaker fails it fast.
     fn place_attempt(&mut self, task: usize, kind: Kind, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         let t = &self.tasks[task];
         let service = self.unit_service(t);
         let agent = self.agent_id(t.requester);
-        let config = self.unit_resilience(t).clone();
+        let rules = self.unit_rules(t);
         let slot = agent.index() * self.scenario.services.len() + service.index();
-        if let Some(breaker) = &config.circuit_breaker {
+        if rules.breaker {
+            let unit = &self.layout.workflows[t.workflow.index()].units[t.unit as usize];
+            let breaker = unit.resilience.circuit_breaker.as_ref().expect("rules say there is one");
             if !self.breakers[slot].allows(now, breaker) {
                 // Fail fast, without retrying: the breaker exists to shed this load.
                 self.task_failed(task, schedule);
                 return;
             }
         }
-        if let (Kind::Original, Some(ratio)) = (kind, config.retries.budget) {
+        if let (Kind::Original, Some(ratio)) = (kind, rules.budget) {
             self.budgets[slot].deposit(ratio);
         }
         let range = self.layout.service_replicas[service.index()].clone();
-        if config.outlier_ejection.is_some() {
+        if rules.ejection {
             for r in range.clone() {
                 self.excluded[r as usize] = self.ejections.is_ejected(agent.0, r, now);
             }
         }
         let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
-        let view = if config.outlier_ejection.is_some() {
-            view.with_excluded(&self.excluded)
-        } else {
-            view
-        };
+        let view = if rules.ejection { view.with_excluded(&self.excluded) } else { view };
         let decision = self.policy.place(&view, &PolicyTask { agent, service });
-        if config.outlier_ejection.is_some() {
+        if rules.ejection {
             for r in range {
                 self.excluded[r as usize] = false;
             }
@@ -689,7 +771,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             "placed on another service"
         );
         let t = &self.tasks[task];
-        let (task_serial, requester) = (t.serial, t.requester);
+        let (task_serial, requester, parent) = (t.serial, t.requester, t.parent);
+        let (job, job_serial, workflow, unit) = (t.job, t.job_serial, t.workflow, t.unit);
         let speed = self.scenario.services[service.index()].speed;
         let execution = self
             .jobs
@@ -699,12 +782,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let serial = self.serial();
         let attempt = self.attempts.insert(Attempt {
             serial,
-            task,
+            task: Some(task),
             task_serial,
+            job,
+            job_serial,
+            workflow,
+            unit,
+            parent,
+            requester,
             kind,
             replica,
             placed: now,
-            expires: config.timeout.map(|d| now + d),
+            expires: rules.timeout.map(|d| now + d),
             execution,
             started: now,
             working_for: SimDuration::ZERO,
@@ -720,14 +809,16 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let t = &mut self.tasks[task];
         t.live += 1;
         t.open += 1;
-        t.attempts.push((attempt, serial));
+        if rules.cancel {
+            t.attempts.push((attempt, serial));
+        }
         let short = serial as u32;
-        if let Some(timeout) = config.timeout {
+        if let Some(timeout) = rules.timeout {
             schedule
                 .after(timeout, Event::AttemptTimedOut { attempt: attempt as u32, serial: short });
         }
         if kind == Kind::Original {
-            let delay = match config.hedge {
+            let delay = match rules.hedge {
                 Some(Hedge::After(d)) => Some(d),
                 Some(Hedge::Quantile(q)) => self.latencies[service.index()].quantile(q),
                 None => None,
@@ -749,22 +840,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             // Decided already, or another attempt (a hedge) may still succeed.
             return;
         }
-        let config = self.unit_resilience(t);
-        let retries = config.retries.clone();
-        if t.retries < retries.max {
+        if t.retries < self.unit_rules(t).max_retries {
+            let retries = &self.unit_resilience(t).retries;
+            let (budget, backoff, jitter) = (retries.budget, retries.backoff, retries.jitter);
             let slot = self.agent_id(t.requester).index() * self.scenario.services.len()
                 + self.unit_service(t).index();
-            let allowed = retries.budget.is_none() || self.budgets[slot].withdraw();
+            let allowed = budget.is_none() || self.budgets[slot].withdraw();
             if allowed {
                 let t = &mut self.tasks[task];
                 t.retries += 1;
                 t.retry_pending = true;
-                let wait = resilience::backoff(
-                    retries.backoff,
-                    retries.jitter,
-                    t.retries,
-                    &mut self.resilience_rng,
-                );
+                let wait =
+                    resilience::backoff(backoff, jitter, t.retries, &mut self.resilience_rng);
                 let event = Event::RetryDue { task: task as u32, serial: t.serial as u32 };
                 schedule.after(wait, event);
                 return;
@@ -812,7 +899,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if let Some(held) = t.held_original.take() {
             self.recorder.execution(schedule.now(), held, Some(kind.dup_source()));
         }
-        if self.unit_resilience(&self.tasks[task]).cancel {
+        if self.unit_rules(&self.tasks[task]).cancel {
             self.cancel_losers(task, attempt, schedule);
         }
         self.notify_parent(task, true, schedule);
@@ -853,11 +940,24 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     fn notify_parent(&mut self, task: usize, succeeded: bool, schedule: &mut Schedule<Event>) {
-        let now = schedule.now();
         let t = &self.tasks[task];
         let (parent, job, job_serial, first_placed) =
             (t.parent, t.job, t.job_serial, t.first_placed);
         self.remove_task_if_done(task);
+        self.resolve(parent, job, job_serial, first_placed, succeeded, schedule);
+    }
+
+    /// A unit's outcome reaches whoever needs it: a calling attempt, or the job's step logic.
+    fn resolve(
+        &mut self,
+        parent: Parent,
+        job: usize,
+        job_serial: u64,
+        first_placed: SimTime,
+        succeeded: bool,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
         if let Parent::Call { attempt, serial } = parent {
             self.call_answered(attempt, serial, succeeded, schedule);
             return;
@@ -945,8 +1045,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         } else {
             self.observer.attempt_rejected(now, replica);
             self.close_server(attempt, now);
-            let (serial, task) = (self.attempts[attempt].serial, self.attempts[attempt].task);
-            let requester = self.tasks[task].requester;
+            let (serial, requester) =
+                (self.attempts[attempt].serial, self.attempts[attempt].requester);
             self.send(
                 Agent::Replica(replica),
                 requester,
@@ -968,9 +1068,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let now = schedule.now();
         let service = self.layout.replica_service[replica.index()];
         let a = &self.attempts[attempt];
-        if self.scenario.services[service.index()].drop_expired
-            && a.expires.is_some_and(|e| e <= now)
-        {
+        let spec = &self.scenario.services[service.index()];
+        // Work that cannot finish before its caller's deadline, even at the typical speed, is
+        // work nobody will use.
+        let hopeless = |expires: SimTime| {
+            expires <= now + SimDuration::from_secs_f64(spec.service_time.mean_secs() / spec.speed)
+        };
+        if spec.drop_expired && a.expires.is_some_and(hopeless) {
             self.recorder.dropped_expired(now);
             self.close_server(attempt, now);
             return false;
@@ -986,7 +1090,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let event = Event::WorkFinished { attempt: attempt as u32, serial: a.serial as u32 };
         schedule.after(a.working_for, event);
         self.loads[replica.index()].running += 1;
-        self.running[replica.index()].push(attempt);
+        if self.track_running {
+            self.running[replica.index()].push(attempt);
+        }
         self.observer.attempt_started(now, replica, self.loads[replica.index()], from_queue);
         true
     }
@@ -1016,7 +1122,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         else {
             return; // cancelled or killed meanwhile
         };
-        let task = &self.tasks[a.task];
+        let task = a;
         let has_calls = !self.layout.workflows[task.workflow.index()].units[task.unit as usize]
             .stages
             .is_empty();
@@ -1034,8 +1140,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn begin_stage(&mut self, attempt: usize, stage: u32, schedule: &mut Schedule<Event>) {
         let a = &mut self.attempts[attempt];
         let (serial, replica) = (a.serial, a.replica);
-        let t = &self.tasks[a.task];
-        let (job, job_serial, workflow, unit) = (t.job, t.job_serial, t.workflow, t.unit);
+        let (job, job_serial, workflow, unit) = (a.job, a.job_serial, a.workflow, a.unit);
         let calls = self.layout.workflows[workflow.index()].units[unit as usize].stages
             [stage as usize]
             .len();
@@ -1080,7 +1185,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if a.pending_calls > 0 {
             return;
         }
-        let t = &self.tasks[a.task];
+        let t = &*a;
         let stages =
             self.layout.workflows[t.workflow.index()].units[t.unit as usize].stages.len() as u32;
         if a.call_failed {
@@ -1097,9 +1202,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn release_slot(&mut self, attempt: usize, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         let replica = self.attempts[attempt].replica;
-        let list = &mut self.running[replica.index()];
-        if let Some(i) = list.iter().position(|&k| k == attempt) {
-            list.swap_remove(i);
+        if self.track_running {
+            let list = &mut self.running[replica.index()];
+            if let Some(i) = list.iter().position(|&k| k == attempt) {
+                list.swap_remove(i);
+            }
         }
         self.loads[replica.index()].running -= 1;
         self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
@@ -1112,9 +1219,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.release_slot(attempt, schedule);
         let (replica, serial, task) = {
             let a = &self.attempts[attempt];
-            (a.replica, a.serial, a.task)
+            (a.replica, a.serial, a.requester)
         };
-        let requester = self.tasks[task].requester;
+        let requester = task;
         self.close_server(attempt, now);
         self.send(
             Agent::Replica(replica),
@@ -1154,7 +1261,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     /// The server side of an attempt is over; account its execution when both sides are.
     fn close_server(&mut self, attempt: usize, now: SimTime) {
-        self.attempts[attempt].phase = Phase::Closed;
+        let a = &mut self.attempts[attempt];
+        if O::ACTIVE && matches!(a.phase, Phase::Working | Phase::Calling) {
+            self.observer.execution_ended(now, a.replica, a.started, a.executed);
+        }
+        a.phase = Phase::Closed;
         self.remove_attempt_if_done(attempt, now);
     }
 
@@ -1166,7 +1277,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             return;
         }
         let a = self.attempts.remove(attempt);
-        let t = &mut self.tasks[a.task];
+        let Some(task) = a.task else {
+            // A unit without client-side mechanisms has one attempt: its execution is useful.
+            if a.executed > SimDuration::ZERO {
+                self.recorder.execution(now, a.executed, None);
+            }
+            return;
+        };
+        let t = &mut self.tasks[task];
         debug_assert_eq!(t.serial, a.task_serial, "a task outlives its attempts");
         t.open -= 1;
         if a.executed > SimDuration::ZERO {
@@ -1188,7 +1306,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 self.recorder.execution(now, a.executed, duplicate);
             }
         }
-        self.remove_task_if_done(a.task);
+        self.remove_task_if_done(task);
     }
 
     /// A result reached the requester of an attempt.
@@ -1206,7 +1324,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.remove_attempt_if_done(attempt, now);
             return;
         }
-        let (task, replica, latency) = (a.task, a.replica, now - a.placed);
+        let (replica, latency) = (a.replica, now - a.placed);
+        let Some(task) = a.task else {
+            let (parent, job, job_serial, requester, placed) =
+                (a.parent, a.job, a.job_serial, a.requester, a.placed);
+            self.attempts[attempt].requester_open = false;
+            let agent = self.agent_id(requester);
+            let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+            self.policy.on_outcome(&view, &Outcome { agent, replica, succeeded, latency });
+            self.remove_attempt_if_done(attempt, now);
+            self.resolve(parent, job, job_serial, placed, succeeded, schedule);
+            return;
+        };
         self.attempts[attempt].requester_open = false;
         self.tasks[task].live -= 1;
         self.record_outcome(task, replica, succeeded, latency, now);
@@ -1226,12 +1355,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         else {
             return;
         };
-        let (task, replica, full_serial, phase) = (a.task, a.replica, a.serial, a.phase);
+        let task = a.task.expect("only units with a task have timeouts");
+        let (replica, full_serial, phase) = (a.replica, a.serial, a.phase);
         self.attempts[attempt].requester_open = false;
         self.tasks[task].live -= 1;
         let timeout = now - self.attempts[attempt].placed;
         self.record_outcome(task, replica, false, timeout, now);
-        if self.unit_resilience(&self.tasks[task]).cancel && phase != Phase::Closed {
+        if self.unit_rules(&self.tasks[task]).cancel && phase != Phase::Closed {
             let requester = self.tasks[task].requester;
             self.send(
                 requester,
@@ -1259,19 +1389,23 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let t = &self.tasks[task];
         let agent = self.agent_id(t.requester);
         let service = self.unit_service(t);
-        let config = self.unit_resilience(t).clone();
+        let rules = self.unit_rules(t);
+        let unit = &self.layout.workflows[t.workflow.index()].units[t.unit as usize];
         let outcome = Outcome { agent, replica, succeeded, latency };
         let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
         self.policy.on_outcome(&view, &outcome);
-        if let Some(breaker) = &config.circuit_breaker {
+        if rules.plain {
+            return;
+        }
+        if let Some(breaker) = &unit.resilience.circuit_breaker {
             let slot = agent.index() * self.scenario.services.len() + service.index();
             self.breakers[slot].record(now, succeeded, breaker);
         }
-        if let Some(ejection) = &config.outlier_ejection {
+        if let Some(ejection) = &unit.resilience.outlier_ejection {
             let peers = self.layout.service_replicas[service.index()].clone();
             self.ejections.record((agent.0, replica.0), peers, succeeded, latency, now, ejection);
         }
-        if succeeded && matches!(config.hedge, Some(Hedge::Quantile(_))) {
+        if succeeded && matches!(rules.hedge, Some(Hedge::Quantile(_))) {
             self.latencies[service.index()].push(latency);
         }
     }
@@ -1288,6 +1422,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 for r in self.faults[i].replicas.clone() {
                     self.down[r as usize] += 1;
                     if self.down[r as usize] == 1 {
+                        self.observer.replica_crashed(now, ReplicaId(r), true);
                         let lost = self.crash(ReplicaId(r), now);
                         self.faults[i].touched += lost;
                     }
@@ -1306,6 +1441,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 for r in self.faults[i].replicas.clone() {
                     self.down[r as usize] -= 1;
                     if self.down[r as usize] == 0 {
+                        self.observer.replica_crashed(schedule.now(), ReplicaId(r), false);
                         // Back, empty. Work may already be waiting for it? No: it was lost.
                         self.start_queued(ReplicaId(r), schedule);
                     }
@@ -1429,6 +1565,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn send(&mut self, from: Agent, to: Agent, body: Body, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         self.recorder.message_sent(now);
+        if self.links.all_instant() && self.active_faults.is_empty() {
+            // Every link is instant and nothing is broken: deliver now, no lookups.
+            self.deliver(Message { from, to, sent: now, body }, schedule);
+            return;
+        }
         let (fc, tc) = (self.agent_class(from), self.agent_class(to));
         if !self.active_faults.is_empty()
             && (self.partitioned(fc, tc) || self.lost_to_fault(fc, tc))
@@ -1477,8 +1618,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 return;
             }
         }
-        let link = self.links.between(self.agent_class(message.from), self.agent_class(message.to));
-        self.observer.message_delivered(message.sent, now, link.latency.min());
+        if O::ACTIVE {
+            let link =
+                self.links.between(self.agent_class(message.from), self.agent_class(message.to));
+            self.observer.message_delivered(message.sent, now, link.latency.min());
+        }
         match (message.to, message.body) {
             (Agent::Replica(replica), Body::Assign { attempt, serial }) => {
                 if self.attempt(attempt, serial).is_some() {

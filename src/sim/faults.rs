@@ -47,7 +47,9 @@ pub(super) fn timeline(
                     (None, FaultTiming::Scheduled { .. }) => vec![all],
                 }
             }
-            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => std::iter::once(0..0).collect(),
+            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {
+                std::iter::once(0..0).collect()
+            }
         };
         for replicas in targets {
             let mut push = |start: SimTime, end: SimTime| {

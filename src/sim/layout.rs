@@ -10,7 +10,44 @@
 use std::ops::Range;
 
 use crate::ids::{AgentId, ReplicaId, ServiceId};
-use crate::scenario::{Resilience, Scenario, Workflow};
+use crate::scenario::{Hedge, Resilience, Scenario, Workflow};
+use crate::time::SimDuration;
+
+/// The client-side settings of a unit the hot path needs, as a small copyable summary of its
+/// [`Resilience`] (which stays available for the rarely used details).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Rules {
+    pub(super) timeout: Option<SimDuration>,
+    pub(super) hedge: Option<Hedge>,
+    pub(super) cancel: bool,
+    pub(super) breaker: bool,
+    pub(super) ejection: bool,
+    pub(super) budget: Option<f64>,
+    pub(super) max_retries: u32,
+    /// No client-side mechanism at all: outcomes only go to the policy.
+    pub(super) plain: bool,
+}
+
+impl Rules {
+    fn of(r: &Resilience) -> Rules {
+        let plain = r.timeout.is_none()
+            && r.hedge.is_none()
+            && !r.cancel
+            && r.circuit_breaker.is_none()
+            && r.outlier_ejection.is_none()
+            && r.retries.max == 0;
+        Rules {
+            timeout: r.timeout,
+            hedge: r.hedge,
+            cancel: r.cancel,
+            breaker: r.circuit_breaker.is_some(),
+            ejection: r.outlier_ejection.is_some(),
+            budget: r.retries.budget,
+            max_retries: r.retries.max,
+            plain,
+        }
+    }
+}
 
 /// One unit of a job: an execution on one service, then its stages of calls.
 #[derive(Clone, Debug)]
@@ -21,6 +58,8 @@ pub(super) struct Unit {
     pub(super) stages: Vec<Vec<u32>>,
     /// How the requester treats this unit (timeouts, retries, ...).
     pub(super) resilience: Resilience,
+    /// The same, summarised for the hot path.
+    pub(super) rules: Rules,
 }
 
 /// A workflow's steps and units, ready to run.
@@ -124,7 +163,8 @@ fn expand(
     units: &mut Vec<Unit>,
 ) -> u32 {
     let index = units.len();
-    units.push(Unit { service, stages: Vec::new(), resilience });
+    let rules = Rules::of(&resilience);
+    units.push(Unit { service, stages: Vec::new(), resilience, rules });
     let mut stages = Vec::new();
     for stage in &scenario.services[service.index()].calls {
         let called = stage.services.iter().zip(&stage.resilience);

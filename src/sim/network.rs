@@ -25,6 +25,7 @@ pub(super) struct Links {
     /// `table[from_class * classes + to_class]`: index into `specs`.
     table: Vec<u16>,
     classes: usize,
+    all_instant: bool,
 }
 
 /// The agent class of the orchestrators, for [`Links::between`]; services are `1 + index`.
@@ -58,7 +59,14 @@ impl Links {
                 table[a * classes + b] = found.map_or(0, |i| i as u16 + 1);
             }
         }
-        Links { specs, table, classes }
+        let all_instant = specs.iter().all(|s| s.instant);
+        Links { specs, table, classes, all_instant }
+    }
+
+    /// Whether every link is instant (zero latency, no loss).
+    #[inline]
+    pub(super) fn all_instant(&self) -> bool {
+        self.all_instant
     }
 
     /// The link between two agent classes.

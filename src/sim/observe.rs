@@ -10,6 +10,10 @@ use crate::time::SimTime;
 
 /// Receives a call for each mechanical step of a run.
 pub trait Observer {
+    /// Whether the world should compute observation-only arguments at all; `false` lets a
+    /// run without observation skip that work entirely.
+    const ACTIVE: bool = true;
+
     /// An attempt started executing on `replica`, straight away or (`from_queue`) after
     /// waiting in its queue; `load` is the replica's load afterwards.
     fn attempt_started(
@@ -56,6 +60,20 @@ pub trait Observer {
     /// A job ended, completed or failed.
     fn job_ended(&mut self, _at: SimTime, _completed: bool) {}
 
+    /// A replica crashed (`down`) or came back.
+    fn replica_crashed(&mut self, _at: SimTime, _replica: ReplicaId, _down: bool) {}
+
+    /// An execution ended on `replica` (finished, cancelled, or killed by a crash) having
+    /// used `executed` service time since it started at `started`.
+    fn execution_ended(
+        &mut self,
+        _at: SimTime,
+        _replica: ReplicaId,
+        _started: SimTime,
+        _executed: crate::time::SimDuration,
+    ) {
+    }
+
     /// The run stopped at `at` with these replica loads (indexed by replica) and this many
     /// jobs (measured or not) still in the system.
     fn run_ended(&mut self, _at: SimTime, _loads: &[ReplicaLoad], _jobs_in_system: usize) {}
@@ -65,4 +83,6 @@ pub trait Observer {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoObserver;
 
-impl Observer for NoObserver {}
+impl Observer for NoObserver {
+    const ACTIVE: bool = false;
+}

@@ -29,11 +29,29 @@ enum ClassPick {
 
 #[derive(Debug)]
 enum Kind {
-    Poisson { rate: f64 },
-    Deterministic { rate: f64 },
-    Mmpp { rates: [f64; 2], mean_times: [f64; 2], state: usize, state_end: SimTime },
-    Trace { times: Arc<[SimTime]>, classes: Option<Arc<[ClassId]>>, next: usize },
-    Closed { clients: u32, think: DurationDist },
+    /// `exp` draws candidate gaps at the bounding rate `rate * shape bound`.
+    Poisson {
+        rate: f64,
+        exp: Option<Exp<f64>>,
+    },
+    Deterministic {
+        rate: f64,
+    },
+    Mmpp {
+        rates: [f64; 2],
+        mean_times: [f64; 2],
+        state: usize,
+        state_end: SimTime,
+    },
+    Trace {
+        times: Arc<[SimTime]>,
+        classes: Option<Arc<[ClassId]>>,
+        next: usize,
+    },
+    Closed {
+        clients: u32,
+        think: DurationDist,
+    },
 }
 
 /// One arrival source.
@@ -87,7 +105,13 @@ impl Source {
 
     fn new(arrival: &Arrival, rng: SimRng, pick: ClassPick) -> Source {
         let kind = match &arrival.process {
-            Process::Poisson { rate } => Kind::Poisson { rate: *rate },
+            Process::Poisson { rate } => {
+                let bound: f64 = *rate * arrival.shapes.iter().map(RateShape::max).product::<f64>();
+                Kind::Poisson {
+                    rate: *rate,
+                    exp: (bound > 0.0).then(|| Exp::new(bound).expect("a positive finite rate")),
+                }
+            }
             Process::Deterministic { rate } => Kind::Deterministic { rate: *rate },
             Process::Mmpp { rate, burst_rate, normal_time, burst_time } => Kind::Mmpp {
                 rates: [*rate, *burst_rate],
@@ -149,12 +173,9 @@ impl Source {
         let multiplier =
             |shapes: &[RateShape], t: SimTime| shapes.iter().map(|s| s.at(t)).product::<f64>();
         match &mut self.kind {
-            Kind::Poisson { rate } => {
+            Kind::Poisson { rate, exp } => {
+                let exp = (*exp)?;
                 let bound = *rate * self.shape_bound;
-                if bound <= 0.0 {
-                    return None;
-                }
-                let exp = Exp::new(bound).expect("a positive finite rate");
                 let mut t = now;
                 loop {
                     t += SimDuration::from_secs_f64(exp.sample(&mut self.rng));

@@ -1044,9 +1044,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.observer.attempt_queued(now, replica, self.loads[replica.index()], capacity);
         } else {
             self.observer.attempt_rejected(now, replica);
-            self.close_server(attempt, now);
+            // Read before closing: closing may remove an attempt whose requester gave up.
             let (serial, requester) =
                 (self.attempts[attempt].serial, self.attempts[attempt].requester);
+            self.close_server(attempt, now);
             self.send(
                 Agent::Replica(replica),
                 requester,
@@ -1075,6 +1076,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             expires <= now + SimDuration::from_secs_f64(spec.service_time.mean_secs() / spec.speed)
         };
         if spec.drop_expired && a.expires.is_some_and(hopeless) {
+            if from_queue {
+                self.observer.attempt_unqueued(now, replica);
+            }
             self.recorder.dropped_expired(now);
             self.close_server(attempt, now);
             return false;
@@ -1243,6 +1247,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 if let Some(i) = queue.iter().position(|&k| k == attempt) {
                     queue.remove(i);
                     self.loads[replica.index()].queued -= 1;
+                    self.observer.attempt_unqueued(now, replica);
                 }
                 self.close_server(attempt, now);
             }
@@ -1472,9 +1477,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let queued: Vec<usize> = self.queues[replica.index()].drain(..).collect();
         for attempt in queued {
             lost += 1;
+            self.observer.attempt_unqueued(now, replica);
             self.close_server(attempt, now);
         }
         let running = std::mem::take(&mut self.running[replica.index()]);
+        let killed = running.len();
         for attempt in running {
             lost += 1;
             let a = &mut self.attempts[attempt];
@@ -1485,6 +1492,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         let slots = self.loads[replica.index()].slots;
         self.loads[replica.index()] = ReplicaLoad { running: 0, queued: 0, slots };
+        for _ in 0..killed {
+            self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
+        }
         lost
     }
 

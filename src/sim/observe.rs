@@ -35,10 +35,15 @@ pub trait Observer {
     ) {
     }
 
+    /// A queued attempt left `replica`'s queue without starting (cancelled, dropped as
+    /// expired, or lost in a crash).
+    fn attempt_unqueued(&mut self, _at: SimTime, _replica: ReplicaId) {}
+
     /// An attempt was refused by `replica` because its queue was full.
     fn attempt_rejected(&mut self, _at: SimTime, _replica: ReplicaId) {}
 
-    /// An attempt finished executing on `replica`; `load` is afterwards.
+    /// An attempt left its slot on `replica` (finished, cancelled, or killed by a crash);
+    /// `load` is afterwards.
     fn attempt_finished(&mut self, _at: SimTime, _replica: ReplicaId, _load: ReplicaLoad) {}
 
     /// A message sent at `sent` was delivered at `at`; no draw of the network's latency

@@ -11,6 +11,8 @@ mod docs;
 mod theory;
 // Workflows, calls, network links, traffic shapes, closed loops: hand calculations and theory.
 mod world;
+// Faults and resilience: the retry storm and its mitigations, hedging, breakers, people.
+mod faults;
 // Same inputs, same bytes: repeated runs, 1 vs 2 threads, the CLI's files.
 mod determinism;
 // The binary: bad input gives a clear error, exit code 2 and no result files.

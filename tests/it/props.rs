@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use crate::support::{run_checked, small_scenario, GenScenario};
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 fn the_policy(g: &GenScenario) -> PolicySpec {
@@ -28,8 +28,9 @@ proptest! {
         prop_assert_eq!(s.jobs_arrived, s.jobs_completed + s.jobs_failed + s.jobs_in_flight);
         prop_assert_eq!(c.jobs_arrived, c.jobs_ended + c.jobs_at_end);
         prop_assert_eq!(c.started - c.finished, c.running_at_end);
-        // Every queued attempt either started later or is still queued.
-        prop_assert_eq!(c.queued, c.started_from_queue + c.queued_at_end);
+        // Every queued attempt started later, left the queue without starting (cancelled,
+        // expired, crashed), or is still queued.
+        prop_assert_eq!(c.queued, c.started_from_queue + c.unqueued + c.queued_at_end);
     }
 
     /// 9.2 Capacity: no replica runs more than `concurrency` requests or queues more than
@@ -47,6 +48,38 @@ proptest! {
         let (s, c) = run_checked(&g.scenario(), the_policy(&g), rep);
         prop_assert!(c.violations.is_empty(), "{:?}", c.violations);
         prop_assert!(c.delivered + c.lost > 0 || s.jobs_arrived == 0);
+    }
+
+    /// 9.4 Accounting: without timeouts, hedges or re-placements there are no duplicates;
+    /// with them, duplicate service time never exceeds all service time observed.
+    #[test]
+    fn prop_duplicates_need_a_cause(g in small_scenario(), rep in 0u32..4) {
+        let mut plain = g.clone();
+        for s in &mut plain.services {
+            s.resilience = None;
+        }
+        let (s, _) = run_checked(&plain.scenario(), the_policy(&plain), rep);
+        prop_assert_eq!(s.dup_executions, 0);
+        prop_assert_eq!(s.dup_work_ratio, 0.0);
+        let (s, c) = run_checked(&g.scenario(), the_policy(&g), rep);
+        prop_assert!((0.0..=1.0).contains(&s.dup_work_ratio));
+        prop_assert!(s.useful_service_s + s.duplicate_service_s <= c.executed_s + 1e-6);
+        // Every execution that stopped (finished, cancelled or killed) used no service time
+        // after it stopped; no work started on a crashed replica.
+        prop_assert!(c.violations.is_empty(), "{:?}", c.violations);
+    }
+
+    /// Every injected fault that started is in the recorded timeline, with a sane span.
+    #[test]
+    fn prop_faults_are_recorded(g in small_scenario(), rep in 0u32..4) {
+        let scenario = g.scenario();
+        let (s, _) = run_checked(&scenario, the_policy(&g), rep);
+        let expected = g.faults.iter().filter(|f| f.3 * g.duration_s < g.duration_s).count();
+        prop_assert_eq!(s.faults.len(), expected);
+        prop_assert_eq!(s.faults_injected as usize, expected);
+        for f in &s.faults {
+            prop_assert!(f.start < f.end && f.end <= coordsim::time::SimTime::ZERO + scenario.duration);
+        }
     }
 
     /// 9.5 Determinism: the same scenario and seed give the same fingerprint and figures.
@@ -69,6 +102,8 @@ proptest! {
         for s in &mut g.services {
             s.queue_capacity = None;
         }
+        // Faults and resilience change no arrival either, but keep the check about policies.
+        g.faults.clear();
         // Closed-loop users send their next job when the previous one ends, which depends on
         // the policy: only open-loop arrivals are policy-free by construction.
         for c in &mut g.classes {

@@ -53,6 +53,7 @@ pub struct Checker {
     last_time: SimTime,
     pub started: u64,
     pub started_from_queue: u64,
+    pub unqueued: u64,
     pub finished: u64,
     pub queued: u64,
     pub rejected: u64,
@@ -64,6 +65,12 @@ pub struct Checker {
     pub queued_at_end: u64,
     pub jobs_at_end: u64,
     pub arrivals_by_class: Vec<u64>,
+    /// Replicas currently down, by index.
+    pub down: Vec<bool>,
+    /// Completed jobs by second of simulated time.
+    pub completions_by_second: Vec<u64>,
+    /// Service time observed through `execution_ended`, all and after `measure_from`.
+    pub executed_s: f64,
 }
 
 impl Checker {
@@ -109,6 +116,10 @@ impl Observer for Checker {
             self.violations.push(format!("{replica} queued work while a slot was free at {at}"));
         }
     }
+    fn attempt_unqueued(&mut self, at: SimTime, _replica: ReplicaId) {
+        self.tick(at, "unqueue");
+        self.unqueued += 1;
+    }
     fn attempt_rejected(&mut self, at: SimTime, _replica: ReplicaId) {
         self.tick(at, "reject");
         self.rejected += 1;
@@ -138,9 +149,37 @@ impl Observer for Checker {
         }
         self.arrivals_by_class[class.index()] += 1;
     }
-    fn job_ended(&mut self, at: SimTime, _completed: bool) {
+    fn job_ended(&mut self, at: SimTime, completed: bool) {
         self.tick(at, "job end");
         self.jobs_ended += 1;
+        if completed {
+            let second = (at.as_nanos() / 1_000_000_000) as usize;
+            if self.completions_by_second.len() <= second {
+                self.completions_by_second.resize(second + 1, 0);
+            }
+            self.completions_by_second[second] += 1;
+        }
+    }
+    fn replica_crashed(&mut self, at: SimTime, replica: ReplicaId, down: bool) {
+        self.tick(at, "crash");
+        if self.down.len() <= replica.index() {
+            self.down.resize(replica.index() + 1, false);
+        }
+        self.down[replica.index()] = down;
+    }
+    fn execution_ended(
+        &mut self,
+        at: SimTime,
+        replica: ReplicaId,
+        started: SimTime,
+        executed: SimDuration,
+    ) {
+        self.tick(at, "execution end");
+        if started + executed > at {
+            self.violations
+                .push(format!("{replica} executed {executed} from {started} but stopped at {at}"));
+        }
+        self.executed_s += executed.as_secs_f64();
     }
     fn run_ended(&mut self, at: SimTime, loads: &[ReplicaLoad], jobs_in_system: usize) {
         self.tick(at, "end");
@@ -171,6 +210,8 @@ pub struct GenService {
     pub service_time: String,
     /// Stages of calls, as offsets to later services (so the call graph is acyclic).
     pub calls: Vec<Vec<usize>>,
+    /// A `resilience = {...}` body, if any.
+    pub resilience: Option<String>,
 }
 
 /// One job class of a generated scenario.
@@ -196,6 +237,8 @@ pub struct GenScenario {
     pub services: Vec<GenService>,
     pub classes: Vec<GenClass>,
     pub policy: String,
+    /// Faults: (crash?, service index, replica or all, start share, length share of duration).
+    pub faults: Vec<(bool, usize, Option<u32>, f64, f64)>,
 }
 
 impl GenScenario {
@@ -230,6 +273,9 @@ impl GenScenario {
             if !stages.is_empty() {
                 out += &format!("calls = [{}]\n", stages.join(", "));
             }
+            if let Some(r) = &s.resilience {
+                out += &format!("resilience = {{ {r} }}\n");
+            }
         }
         for (i, c) in self.classes.iter().enumerate() {
             let steps: Vec<String> = c
@@ -259,6 +305,19 @@ impl GenScenario {
             } else {
                 out += &format!("arrival = {{ process = \"poisson\", rate = {} }}\n", c.rate);
             }
+        }
+        for &(crash, service, replica, start, length) in &self.faults {
+            let service = service % n;
+            let kind = if crash { "crash\"" } else { "slowdown\"\nfactor = 3" };
+            let replica = replica
+                .filter(|&r| r < self.services[service].replicas)
+                .map(|r| format!("\nreplica = {r}"))
+                .unwrap_or_default();
+            out += &format!(
+                "\n[[faults]]\nkind = \"{kind}\nservice = \"s{service}\"{replica}\nat = {}\nduration = {}\n",
+                start * self.duration_s,
+                (length * self.duration_s).max(0.001)
+            );
         }
         out
     }
@@ -302,19 +361,44 @@ fn latency_dist() -> impl Strategy<Value = String> {
     ]
 }
 
+fn resilience() -> impl Strategy<Value = Option<String>> {
+    prop::option::weighted(
+        0.3,
+        prop_oneof![
+            Just("timeout = \"30ms\", retries = { max = 2 }".to_owned()),
+            Just("timeout = \"20ms\", retries = { max = 1, base = \"5ms\", jitter = \"full\" }, cancel = true".to_owned()),
+            Just("hedge = { after = \"10ms\" }, cancel = true".to_owned()),
+            Just("hedge = { quantile = 0.9 }".to_owned()),
+            Just("timeout = \"40ms\", circuit_breaker = { consecutive = 3, open_for = \"100ms\" }".to_owned()),
+            Just("timeout = \"40ms\", retries = { max = 1 }, outlier_ejection = { consecutive_failures = 2, eject_for = \"200ms\" }".to_owned()),
+        ],
+    )
+}
+
 fn service() -> impl Strategy<Value = GenService> {
     let calls = prop::collection::vec(prop::collection::vec(1usize..3, 1..3), 0..3);
-    (1u32..5, 1u32..4, prop::option::weighted(0.6, 0u32..5), 1u32..5, duration_dist(), calls)
-        .prop_map(|(replicas, concurrency, queue_capacity, speed, service_time, calls)| {
-            GenService {
-                replicas,
-                concurrency,
-                queue_capacity,
-                speed: f64::from(speed) / 2.0,
-                service_time,
-                calls,
-            }
-        })
+    (
+        1u32..5,
+        1u32..4,
+        prop::option::weighted(0.6, 0u32..5),
+        1u32..5,
+        duration_dist(),
+        calls,
+        resilience(),
+    )
+        .prop_map(
+            |(replicas, concurrency, queue_capacity, speed, service_time, calls, resilience)| {
+                GenService {
+                    replicas,
+                    concurrency,
+                    queue_capacity,
+                    speed: f64::from(speed) / 2.0,
+                    service_time,
+                    calls,
+                    resilience,
+                }
+            },
+        )
 }
 
 fn class() -> impl Strategy<Value = GenClass> {
@@ -335,6 +419,10 @@ pub const POLICIES: [&str; 4] = ["random", "round_robin", "least_outstanding", "
 /// Small valid scenarios: 1-4 services with acyclic calls, 1-3 classes running random
 /// workflow DAGs (open or closed loop, some with deadlines), at most a few hundred jobs.
 pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
+    let faults = prop::collection::vec(
+        (any::<bool>(), 0usize..4, prop::option::of(0u32..4), 0.0f64..0.8, 0.01f64..0.3),
+        0..3,
+    );
     (
         prop::collection::vec(service(), 1..5),
         prop::collection::vec(class(), 1..4),
@@ -343,17 +431,21 @@ pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
         prop::sample::select(vec![0.0, 0.0, 0.05]),
         prop::sample::select(POLICIES.to_vec()),
         1u32..4,
+        faults,
     )
-        .prop_map(|(services, classes, orchestrators, latency, loss, policy, duration_s)| {
-            GenScenario {
-                duration_s: f64::from(duration_s),
-                warmup_s: f64::from(duration_s) * 0.1,
-                orchestrators,
-                latency,
-                loss,
-                services,
-                classes,
-                policy: policy.to_owned(),
-            }
-        })
+        .prop_map(
+            |(services, classes, orchestrators, latency, loss, policy, duration_s, faults)| {
+                GenScenario {
+                    duration_s: f64::from(duration_s),
+                    warmup_s: f64::from(duration_s) * 0.1,
+                    orchestrators,
+                    latency,
+                    loss,
+                    services,
+                    classes,
+                    policy: policy.to_owned(),
+                    faults,
+                }
+            },
+        )
 }

@@ -112,10 +112,30 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
     print!("{}", report::runs_table(&records));
     // The table goes to stdout, progress notes to stderr: flush so they never interleave.
     std::io::Write::flush(&mut std::io::stdout()).context("writing the table")?;
-    let path = out_dir.join("runs.csv");
-    report::write_atomic(&path, &report::runs_csv(&records))?;
-    eprintln!("wrote {}", path.display());
+    warn_untouched_faults(&records);
+    let runs = out_dir.join("runs.csv");
+    report::write_atomic(&runs, &report::runs_csv(&records))?;
+    let faults = out_dir.join("faults.csv");
+    report::write_atomic(&faults, &report::faults_csv(&records))?;
+    eprintln!("wrote {} and {}", runs.display(), faults.display());
     Ok(())
+}
+
+/// A fault that touched no request and no message tested nothing: say so, once per fault
+/// and policy, so a scenario can never silently test nothing.
+fn warn_untouched_faults(records: &[RunRecord]) {
+    for r in records.iter().filter(|r| r.replication == 0) {
+        for f in r.summary.faults.iter().filter(|f| f.touched == 0) {
+            eprintln!(
+                "warning: {} fault on {} at [{:.3} s, {:.3} s) touched no request or message under {} (replication 0)",
+                f.kind,
+                f.target,
+                f.start.as_secs_f64(),
+                f.end.as_secs_f64(),
+                r.policy
+            );
+        }
+    }
 }
 
 /// Loads the scenario with `--set`, `--policy`, `--seed` and `--replications` applied.

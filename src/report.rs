@@ -12,7 +12,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use self::csv::{runs_csv, RUNS_COLUMNS};
+pub use self::csv::{faults_csv, runs_csv, FAULTS_COLUMNS, RUNS_COLUMNS};
 pub use self::table::runs_table;
 
 use crate::metrics::RunSummary;

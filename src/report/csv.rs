@@ -7,7 +7,7 @@
 use super::RunRecord;
 
 /// The header of `runs.csv`, in order.
-pub const RUNS_COLUMNS: [&str; 18] = [
+pub const RUNS_COLUMNS: [&str; 31] = [
     "scenario",
     "policy",
     "replication",
@@ -24,9 +24,26 @@ pub const RUNS_COLUMNS: [&str; 18] = [
     "latency_p999_ms",
     "messages_total",
     "messages_per_job",
+    "dup_work_ratio",
+    "dup_executions",
+    "dup_timeout_retry",
+    "dup_hedge",
+    "attempts_per_job",
+    "jobs_shed",
+    "dropped_expired",
+    "faults_injected",
+    "faults_untouched",
+    "approvals",
+    "rejections",
+    "escalations",
+    "human_wait_mean_ms",
     "events",
     "fingerprint",
 ];
+
+/// The header of `faults.csv`, in order.
+pub const FAULTS_COLUMNS: [&str; 9] =
+    ["scenario", "policy", "replication", "seed", "kind", "target", "start_s", "end_s", "touched"];
 
 /// A float as a CSV cell: six decimals, or empty when undefined.
 pub(crate) fn float_cell(value: f64) -> String {
@@ -60,10 +77,46 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             float_cell(s.latency_p999_ms),
             s.messages_total.to_string(),
             float_cell(s.messages_per_job),
+            float_cell(s.dup_work_ratio),
+            s.dup_executions.to_string(),
+            s.dup_timeout_retry.to_string(),
+            s.dup_hedge.to_string(),
+            float_cell(s.attempts_per_job),
+            s.jobs_shed.to_string(),
+            s.dropped_expired.to_string(),
+            s.faults_injected.to_string(),
+            s.faults_untouched.to_string(),
+            s.approvals.to_string(),
+            s.rejections.to_string(),
+            s.escalations.to_string(),
+            float_cell(s.human_wait_mean_ms),
             s.events.to_string(),
             s.fingerprint.to_string(),
         ];
         out.write_record(&row).expect("writing to memory cannot fail");
+    }
+    out.into_inner().expect("flushing to memory cannot fail")
+}
+
+/// Renders every fault instance of every run as `faults.csv`, runs in the order given.
+pub fn faults_csv(records: &[RunRecord]) -> Vec<u8> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(FAULTS_COLUMNS).expect("writing to memory cannot fail");
+    for r in records {
+        for f in &r.summary.faults {
+            let row = [
+                r.scenario.clone(),
+                r.policy.name().to_owned(),
+                r.replication.to_string(),
+                r.seed.to_string(),
+                f.kind.to_owned(),
+                f.target.clone(),
+                float_cell(f.start.as_secs_f64()),
+                float_cell(f.end.as_secs_f64()),
+                f.touched.to_string(),
+            ];
+            out.write_record(&row).expect("writing to memory cannot fail");
+        }
     }
     out.into_inner().expect("flushing to memory cannot fail")
 }
@@ -104,7 +157,9 @@ pub(crate) mod tests {
         // Typed from MODEL.md section 8 and issue 2, not copied from the code's output.
         let expected = "scenario,policy,replication,seed,jobs_arrived,jobs_completed,jobs_failed,\
 jobs_in_flight,goodput_per_s,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,\
-latency_p999_ms,messages_total,messages_per_job,events,fingerprint";
+latency_p999_ms,messages_total,messages_per_job,dup_work_ratio,dup_executions,dup_timeout_retry,\
+dup_hedge,attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,approvals,\
+rejections,escalations,human_wait_mean_ms,events,fingerprint";
         let text = String::from_utf8(runs_csv(&[
             record(PolicyKind::Random),
             record(PolicyKind::PowerOfD),
@@ -119,6 +174,33 @@ latency_p999_ms,messages_total,messages_per_job,events,fingerprint";
         assert_eq!(cells[9], "20.000000", "mean of 10 and 30 ms");
         assert_eq!(cells[14], "1");
         assert_eq!(cells[15], "0.333333");
+        assert_eq!(cells.len(), RUNS_COLUMNS.len());
+    }
+
+    #[test]
+    fn faults_csv_has_one_row_per_fault_instance() {
+        let mut r = record(PolicyKind::Random);
+        r.summary.faults = vec![
+            crate::metrics::FaultRecord {
+                kind: "crash",
+                target: "db[1]".into(),
+                start: SimTime::from_nanos(1_500_000_000),
+                end: SimTime::from_nanos(2_000_000_000),
+                touched: 7,
+            },
+            crate::metrics::FaultRecord {
+                kind: "partition",
+                target: "a<->b".into(),
+                start: SimTime::ZERO,
+                end: SimTime::from_nanos(1),
+                touched: 0,
+            },
+        ];
+        let text = String::from_utf8(faults_csv(&[r])).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "scenario,policy,replication,seed,kind,target,start_s,end_s,touched");
+        assert_eq!(lines[1], "tiny,random,2,9,crash,db[1],1.500000,2.000000,7");
+        assert_eq!(lines[2], "tiny,random,2,9,partition,a<->b,0.000000,0.000000,0");
     }
 
     #[test]

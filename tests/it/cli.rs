@@ -171,3 +171,31 @@ fn policies_lists_every_policy_with_parameters() {
     }
     assert!(text.contains("d = 2"), "{text}");
 }
+
+#[test]
+fn a_fault_that_touches_nothing_is_reported_and_every_fault_is_written() {
+    let dir = scratch("faults");
+    let text = format!(
+        "{VALID}\n[services.idle]\nreplicas = 1\nservice_time = {{ dist = \"constant\", value = \"1ms\" }}\n\
+         [[faults]]\nkind = \"crash\"\nservice = \"idle\"\nat = 1\nduration = 1\n\
+         [[faults]]\nkind = \"slowdown\"\nservice = \"api\"\nreplica = 1\nfactor = 2\nat = 2\nduration = 1\n"
+    );
+    std::fs::write(dir.join("f.toml"), text).unwrap();
+    let out = coordsim(&["run", "f.toml", "--policy", "random", "--out", "out"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: crash fault on idle at [1.000 s, 2.000 s) touched no request"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("slowdown fault on api[1]"),
+        "the slowdown touches requests: {stderr}"
+    );
+    let faults = std::fs::read_to_string(dir.join("out/faults.csv")).unwrap();
+    let rows: Vec<&str> = faults.lines().collect();
+    assert_eq!(rows.len(), 3, "{faults}");
+    assert!(rows[1].starts_with("f,random,0,1,crash,idle,1.000000,2.000000,0"), "{}", rows[1]);
+    assert!(rows[2].contains(",slowdown,api[1],2.000000,3.000000,"), "{}", rows[2]);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -358,3 +358,57 @@ fn admission_control_sheds_beyond_the_limit() {
     assert!(s.latency_p999_ms <= 110.5, "{}", s.latency_p999_ms);
     assert!((s.goodput_per_s - 200.0).abs() < 5.0, "{}", s.goodput_per_s);
 }
+
+#[test]
+fn no_message_crosses_a_partition_and_only_timeouts_let_callers_recover() {
+    // Orchestrators and `api` on one side, `db` on the other; api calls db. During [10, 20)
+    // no call reaches db and no answer comes back, including calls already in flight when
+    // the partition begins (dropped at delivery), so no job completes in that window.
+    let toml = r#"
+        duration = 40
+        [network]
+        latency = { dist = "constant", value = "2ms" }
+        groups = { front = ["orchestrators", "api"], back = ["db"] }
+        [services.api]
+        replicas = 2
+        concurrency = 8
+        service_time = { dist = "constant", value = "1ms" }
+        calls = [{ services = ["db"] }]
+        [services.db]
+        replicas = 2
+        concurrency = 8
+        service_time = { dist = "exponential", mean = "1ms" }
+        [classes.c]
+        service = "api"
+        deadline = "1s"
+        arrival = { process = "poisson", rate = 200 }
+        [[faults]]
+        kind = "partition"
+        groups = ["front", "back"]
+        at = 10
+        duration = 10
+    "#;
+    let completions = |c: &crate::support::Checker, from: usize, to: usize| -> u64 {
+        (from..to).map(|s| c.completions_by_second.get(s).copied().unwrap_or(0)).sum()
+    };
+    // Without a timeout, a call lost in the partition never answers, and its caller holds
+    // its slot for ever: once api's 16 slots are stuck, nothing completes again.
+    let (s, c) = run_checked(&scenario(toml), PolicySpec::Random, 0);
+    assert!(c.violations.is_empty(), "{:?}", c.violations);
+    assert!(completions(&c, 0, 10) > 9 * 180);
+    assert_eq!(completions(&c, 10, 20), 0);
+    assert_eq!(completions(&c, 21, 40), 0, "stuck callers cannot recover without timeouts");
+    assert!(s.faults[0].touched > 0);
+    // With a 50 ms timeout on calls to db, callers give up, free their slots and recover.
+    let with = scenario::from_toml_str(
+        toml,
+        "p",
+        &["services.db.resilience.timeout=\"50ms\"".parse().unwrap()],
+    )
+    .unwrap();
+    let (s, c) = run_checked(&with, PolicySpec::Random, 0);
+    assert_eq!(completions(&c, 10, 20), 0);
+    assert!(completions(&c, 21, 40) > 18 * 180, "{}", completions(&c, 21, 40));
+    // About 10 s x 200/s jobs fail during the partition.
+    assert!((1800..2200).contains(&s.jobs_failed), "{}", s.jobs_failed);
+}

@@ -162,6 +162,19 @@ struct Message {
     body: Body,
 }
 
+/// What a timer does when it goes off; serials identify the objects it was set for.
+#[derive(Clone, Copy, Debug)]
+enum Timer {
+    /// A job's deadline passed.
+    Deadline { job: usize, serial: u64 },
+    /// The requester stops waiting for an attempt.
+    AttemptTimeout { attempt: usize, serial: u64 },
+    /// A task's backoff ended: place a retry.
+    Retry { task: usize, serial: u64 },
+    /// A task's first attempt has been out for the hedging delay.
+    Hedge { task: usize, serial: u64 },
+}
+
 /// A job in the system.
 #[derive(Debug)]
 struct Job {
@@ -304,6 +317,7 @@ struct World<'s, 'o, O: Observer> {
     tasks: Slab<Task>,
     attempts: Slab<Attempt>,
     messages: Slab<Message>,
+    timers: Slab<Timer>,
     policy: Box<dyn Policy>,
     sources: Vec<Source>,
     content_rng: SimRng,
@@ -378,6 +392,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             tasks: Slab::new(),
             attempts: Slab::new(),
             messages: Slab::new(),
+            timers: Slab::new(),
             policy: policy::build(policy, &topology, StreamId::Policy.rng(seed, replication)),
             sources: Source::all(scenario, replication),
             content_rng: StreamId::JobContent.rng(seed, replication),
@@ -401,6 +416,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             observer,
             layout,
         }
+    }
+
+    fn set_timer(&mut self, delay: SimDuration, timer: Timer, schedule: &mut Schedule<Event>) {
+        let key = self.timers.insert(timer);
+        schedule.after(delay, Event::TimerFired(key as u32));
     }
 
     fn serial(&mut self) -> u64 {
@@ -462,8 +482,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.attempts.get(key).filter(|a| a.serial == serial)
     }
 
-    fn task_by(&self, key: usize, serial: u32) -> Option<&Task> {
-        self.tasks.get(key).filter(|t| t.serial as u32 == serial)
+    fn task_by(&self, key: usize, serial: u64) -> Option<&Task> {
+        self.tasks.get(key).filter(|t| t.serial == serial)
     }
 
     // ---- jobs and steps -------------------------------------------------------------------
@@ -547,8 +567,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             reject,
         });
         if let Some(deadline) = spec.deadline {
-            schedule
-                .after(deadline, Event::DeadlinePassed { job: job as u32, serial: serial as u32 });
+            self.set_timer(deadline, Timer::Deadline { job, serial }, schedule);
         }
         for step in 0..steps {
             // A step failing at once (refused) ends the job: stop dispatching.
@@ -613,11 +632,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
-    fn on_deadline_passed(&mut self, job: u32, serial: u32, schedule: &mut Schedule<Event>) {
-        let alive = self.jobs.get(job as usize).is_some_and(|j| j.serial as u32 == serial);
-        if alive {
+    fn on_deadline_passed(&mut self, job: usize, serial: u64, schedule: &mut Schedule<Event>) {
+        if self.job_alive(job, serial) {
             let now = schedule.now();
-            self.end_job(job as usize, false, now, schedule);
+            self.end_job(job, false, now, schedule);
         }
     }
 
@@ -812,10 +830,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if rules.cancel {
             t.attempts.push((attempt, serial));
         }
-        let short = serial as u32;
         if let Some(timeout) = rules.timeout {
-            schedule
-                .after(timeout, Event::AttemptTimedOut { attempt: attempt as u32, serial: short });
+            self.set_timer(timeout, Timer::AttemptTimeout { attempt, serial }, schedule);
         }
         if kind == Kind::Original {
             let delay = match rules.hedge {
@@ -824,10 +840,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 None => None,
             };
             if let Some(delay) = delay {
-                schedule.after(
-                    delay,
-                    Event::HedgeDue { task: task as u32, serial: task_serial as u32 },
-                );
+                self.set_timer(delay, Timer::Hedge { task, serial: task_serial }, schedule);
             }
         }
         self.send(requester, Agent::Replica(replica), Body::Assign { attempt, serial }, schedule);
@@ -852,18 +865,17 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 t.retry_pending = true;
                 let wait =
                     resilience::backoff(backoff, jitter, t.retries, &mut self.resilience_rng);
-                let event = Event::RetryDue { task: task as u32, serial: t.serial as u32 };
-                schedule.after(wait, event);
+                let timer = Timer::Retry { task, serial: t.serial };
+                self.set_timer(wait, timer, schedule);
                 return;
             }
         }
         self.task_failed(task, schedule);
     }
 
-    fn on_retry_due(&mut self, task: u32, serial: u32, schedule: &mut Schedule<Event>) {
-        let Some(t) = self.task_by(task as usize, serial) else { return };
+    fn on_retry_due(&mut self, task: usize, serial: u64, schedule: &mut Schedule<Event>) {
+        let Some(t) = self.task_by(task, serial) else { return };
         let orphan = !self.job_alive(t.job, t.job_serial);
-        let task = task as usize;
         self.tasks[task].retry_pending = false;
         if self.tasks[task].outcome.is_some() {
             return;
@@ -876,16 +888,16 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
-    fn on_hedge_due(&mut self, task: u32, serial: u32, schedule: &mut Schedule<Event>) {
-        let Some(t) = self.task_by(task as usize, serial) else { return };
+    fn on_hedge_due(&mut self, task: usize, serial: u64, schedule: &mut Schedule<Event>) {
+        let Some(t) = self.task_by(task, serial) else { return };
         if t.outcome.is_none()
             && t.live == 1
             && !t.hedged
             && !t.retry_pending
             && self.job_alive(t.job, t.job_serial)
         {
-            self.tasks[task as usize].hedged = true;
-            self.place_attempt(task as usize, Kind::Hedge, schedule);
+            self.tasks[task].hedged = true;
+            self.place_attempt(task, Kind::Hedge, schedule);
         }
     }
 
@@ -1091,8 +1103,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         a.phase = Phase::Working;
         a.started = now;
         a.working_for = a.execution.mul_f64(factor);
-        let event = Event::WorkFinished { attempt: attempt as u32, serial: a.serial as u32 };
-        schedule.after(a.working_for, event);
+        schedule.after(a.working_for, Event::WorkFinished(attempt as u32));
         self.loads[replica.index()].running += 1;
         if self.track_running {
             self.running[replica.index()].push(attempt);
@@ -1117,12 +1128,16 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
-    fn on_work_finished(&mut self, attempt: u32, serial: u32, schedule: &mut Schedule<Event>) {
-        let attempt = attempt as usize;
+    fn on_work_finished(&mut self, attempt: usize, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        // The slab key may have been reused since this was scheduled (the attempt was
+        // cancelled or killed): only an attempt working and due now is the one it was for.
+        // Another attempt under the same key due at the very same instant would finish now
+        // anyway, and its own event then finds it past the working phase.
         let Some(a) = self
             .attempts
             .get(attempt)
-            .filter(|a| a.serial as u32 == serial && a.phase == Phase::Working)
+            .filter(|a| a.phase == Phase::Working && a.started + a.working_for == now)
         else {
             return; // cancelled or killed meanwhile
         };
@@ -1352,11 +1367,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.remove_attempt_if_done(attempt, now);
     }
 
-    fn on_attempt_timed_out(&mut self, attempt: u32, serial: u32, schedule: &mut Schedule<Event>) {
+    fn on_attempt_timed_out(
+        &mut self,
+        attempt: usize,
+        serial: u64,
+        schedule: &mut Schedule<Event>,
+    ) {
         let now = schedule.now();
-        let attempt = attempt as usize;
-        let Some(a) =
-            self.attempts.get(attempt).filter(|a| a.serial as u32 == serial && a.requester_open)
+        let Some(a) = self.attempts.get(attempt).filter(|a| a.serial == serial && a.requester_open)
         else {
             return;
         };
@@ -1657,15 +1675,15 @@ impl<O: Observer> Model for World<'_, '_, O> {
         match event {
             Event::JobArrived { source, client } => self.on_job_arrived(source, client, schedule),
             Event::MessageDelivered(key) => self.on_message_delivered(key, schedule),
-            Event::WorkFinished { attempt, serial } => {
-                self.on_work_finished(attempt, serial, schedule)
-            }
-            Event::DeadlinePassed { job, serial } => self.on_deadline_passed(job, serial, schedule),
-            Event::AttemptTimedOut { attempt, serial } => {
-                self.on_attempt_timed_out(attempt, serial, schedule)
-            }
-            Event::RetryDue { task, serial } => self.on_retry_due(task, serial, schedule),
-            Event::HedgeDue { task, serial } => self.on_hedge_due(task, serial, schedule),
+            Event::WorkFinished(attempt) => self.on_work_finished(attempt as usize, schedule),
+            Event::TimerFired(key) => match self.timers.remove(key as usize) {
+                Timer::Deadline { job, serial } => self.on_deadline_passed(job, serial, schedule),
+                Timer::AttemptTimeout { attempt, serial } => {
+                    self.on_attempt_timed_out(attempt, serial, schedule)
+                }
+                Timer::Retry { task, serial } => self.on_retry_due(task, serial, schedule),
+                Timer::Hedge { task, serial } => self.on_hedge_due(task, serial, schedule),
+            },
             Event::FaultStarted(i) => self.on_fault_started(i, schedule),
             Event::FaultEnded(i) => self.on_fault_ended(i, schedule),
             Event::ShiftStarted(s) => self.on_shift_started(s, schedule),

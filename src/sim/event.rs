@@ -1,8 +1,10 @@
 //! The closed set of things that happen in the simulated world, as past-tense facts.
 //!
-//! Events carry only small keys (a source index, a slab key and the low bits of the
-//! referenced object's serial number) so that the event set stays compact and a reused slab
-//! key is never mistaken for the object the event was scheduled for.
+//! Events are 8 bytes: a kind and small keys, so the event set stays compact (its entries
+//! move on every push and pop). Keys point into the world's slabs. A slab key can be reused,
+//! so every event is validated against the object's state when it fires: `WorkFinished`
+//! against the attempt's phase and finish time, timers through their own slab entry, which
+//! holds the full serial numbers of what they refer to.
 
 use crate::engine::EventDigest;
 
@@ -17,16 +19,10 @@ pub(crate) enum Event {
     JobArrived { source: u16, client: u32 },
     /// A message in flight reached its destination (key into the message slab).
     MessageDelivered(u32),
-    /// An attempt finished its own work on its replica.
-    WorkFinished { attempt: u32, serial: u32 },
-    /// A job's deadline passed.
-    DeadlinePassed { job: u32, serial: u32 },
-    /// The requester stopped waiting for an attempt.
-    AttemptTimedOut { attempt: u32, serial: u32 },
-    /// A task's backoff ended: place a retry.
-    RetryDue { task: u32, serial: u32 },
-    /// A task's first attempt has been out for the hedging delay.
-    HedgeDue { task: u32, serial: u32 },
+    /// An attempt finished its own work on its replica (key into the attempt slab).
+    WorkFinished(u32),
+    /// A timer went off (key into the timer slab: deadlines, timeouts, retries, hedges).
+    TimerFired(u32),
     /// A fault instance began (index into the fault timeline).
     FaultStarted(u32),
     /// A fault instance ended.
@@ -39,18 +35,27 @@ impl EventDigest for Event {
     #[inline]
     fn digest(&self) -> u64 {
         // Kind in the top bits, payload below: distinct events give distinct digests.
-        let pair = |kind: u64, a: u32, b: u32| (kind << 60) | (u64::from(b) << 28) ^ u64::from(a);
+        let tagged = |kind: u64, payload: u64| (kind << 56) | payload;
         match *self {
-            Event::JobArrived { source, client } => pair(1, client, u32::from(source)),
-            Event::MessageDelivered(key) => pair(2, key, 0),
-            Event::WorkFinished { attempt, serial } => pair(3, attempt, serial),
-            Event::DeadlinePassed { job, serial } => pair(4, job, serial),
-            Event::AttemptTimedOut { attempt, serial } => pair(5, attempt, serial),
-            Event::RetryDue { task, serial } => pair(6, task, serial),
-            Event::HedgeDue { task, serial } => pair(7, task, serial),
-            Event::FaultStarted(i) => pair(8, i, 0),
-            Event::FaultEnded(i) => pair(9, i, 0),
-            Event::ShiftStarted(s) => pair(10, s, 0),
+            Event::JobArrived { source, client } => {
+                tagged(1, (u64::from(source) << 32) | u64::from(client))
+            }
+            Event::MessageDelivered(key) => tagged(2, u64::from(key)),
+            Event::WorkFinished(key) => tagged(3, u64::from(key)),
+            Event::TimerFired(key) => tagged(4, u64::from(key)),
+            Event::FaultStarted(i) => tagged(5, u64::from(i)),
+            Event::FaultEnded(i) => tagged(6, u64::from(i)),
+            Event::ShiftStarted(s) => tagged(7, u64::from(s)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_eight_bytes() {
+        assert_eq!(std::mem::size_of::<Event>(), 8);
     }
 }

@@ -83,6 +83,13 @@ pub enum FaultEffect {
         /// One replica (index within the service), or all of them.
         replica: Option<u32>,
     },
+    /// An orchestrator agent stops: the jobs it coordinates are lost (they fail), results
+    /// sent to it are dropped, and jobs routed to it while it is down fail at once. It
+    /// comes back empty.
+    AgentCrash {
+        /// The orchestrator.
+        orchestrator: u32,
+    },
     /// Work started on the replicas takes `factor` times longer (a gray failure).
     Slowdown {
         /// The service.

@@ -333,6 +333,8 @@ struct World<'s, 'o, O: Observer> {
     faults: Vec<Instance>,
     active_faults: Vec<usize>,
     down: Vec<u32>,
+    /// Active crashes of each orchestrator.
+    orchestrator_down: Vec<u32>,
     slowdown: Vec<f64>,
     /// For each network class (see `network.rs`), the groups it belongs to, as a bit set.
     class_groups: Vec<u64>,
@@ -405,6 +407,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             faults: faults::timeline(scenario, replication, &layout.service_replicas),
             active_faults: Vec::new(),
             down: vec![0; replicas],
+            orchestrator_down: vec![0; scenario.orchestrators as usize],
             slowdown: vec![1.0; replicas],
             class_groups,
             breakers: vec![BreakerState::default(); agent_services],
@@ -552,6 +555,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let serial = self.serial();
         let agent = OrchestratorId(self.next_orchestrator);
         self.next_orchestrator = (self.next_orchestrator + 1) % self.scenario.orchestrators;
+        if self.orchestrator_down[agent.index()] > 0 {
+            // Routed to a crashed front end: the job is lost at once.
+            self.touch_orchestrator_fault(agent.0);
+            if measured {
+                self.recorder.job_failed();
+            }
+            self.observer.job_ended(now, false);
+            self.next_job_of(client, schedule);
+            let (work, waiting) = (work, waiting);
+            self.spare_jobs.push((work, waiting));
+            return;
+        }
         let steps = waiting.len();
         let job = self.jobs.insert(Job {
             serial,
@@ -1451,6 +1466,23 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                     }
                 }
             }
+            FaultEffect::AgentCrash { orchestrator } => {
+                let o = orchestrator as usize;
+                self.orchestrator_down[o] += 1;
+                if self.orchestrator_down[o] == 1 {
+                    // Its jobs are lost: nobody holds their state any more.
+                    let lost: Vec<usize> = self
+                        .jobs
+                        .iter()
+                        .filter(|(_, j)| j.agent.0 == orchestrator)
+                        .map(|(k, _)| k)
+                        .collect();
+                    self.faults[i].touched += lost.len() as u64;
+                    for job in lost {
+                        self.end_job(job, false, now, schedule);
+                    }
+                }
+            }
             FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
             FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {}
         }
@@ -1470,8 +1502,20 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                     }
                 }
             }
+            FaultEffect::AgentCrash { orchestrator } => {
+                self.orchestrator_down[orchestrator as usize] -= 1;
+            }
             FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
             FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {}
+        }
+    }
+
+    /// Counts a job or message against the active crash of an orchestrator.
+    fn touch_orchestrator_fault(&mut self, orchestrator: u32) {
+        for &f in &self.active_faults {
+            if self.faults[f].effect == (FaultEffect::AgentCrash { orchestrator }) {
+                self.faults[f].touched += 1;
+            }
         }
     }
 
@@ -1633,6 +1677,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     fn deliver(&mut self, message: Message, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
+        if let Agent::Orchestrator(o) = message.to {
+            if self.orchestrator_down[o.index()] > 0 {
+                self.touch_orchestrator_fault(o.0);
+                self.observer.message_lost(now);
+                return;
+            }
+        }
         if let Agent::Replica(r) = message.to {
             if self.down[r.index()] > 0 {
                 // Messages to a crashed replica are lost; so is the attempt they carried.

@@ -64,6 +64,7 @@ pub(crate) struct RawFault {
     pub kind: FaultKind,
     pub service: Option<String>,
     pub replica: Option<u32>,
+    pub agent: Option<String>,
     pub at: Option<Seconds>,
     pub duration: Option<Seconds>,
     pub mtbf: Option<Seconds>,

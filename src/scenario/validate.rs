@@ -124,7 +124,7 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         .faults
         .iter()
         .enumerate()
-        .map(|(i, f)| fault(i, f, &service_ids, &services, &group_ids))
+        .map(|(i, f)| fault(i, f, &service_ids, &services, &group_ids, orchestrators))
         .collect::<Result<Vec<_>>>()?;
     let max_in_flight = match &raw.admission {
         Some(a) => Some(at_least_one("admission.max_in_flight", a.max_in_flight)?),
@@ -638,6 +638,7 @@ fn fault(
     services: &BTreeMap<&str, ServiceId>,
     validated: &[Service],
     groups: &BTreeMap<&str, usize>,
+    orchestrators: u32,
 ) -> Result<Fault> {
     let key = |k: &str| format!("faults[{i}].{k}");
     let kind = format!("{:?}", raw.kind).to_lowercase();
@@ -683,25 +684,46 @@ fn fault(
             if raw.loss.is_some() {
                 return Err(not_used("loss"));
             }
-            let (service, replica) = target(raw)?;
-            if raw.kind == FaultKind::Crash {
-                if raw.factor.is_some() {
-                    return Err(not_used("factor"));
+            if let Some(agent) = &raw.agent {
+                if raw.kind != FaultKind::Crash {
+                    return Err(not_used("agent"));
                 }
-                FaultEffect::Crash { service, replica }
-            } else {
-                let factor = raw.factor.ok_or_else(|| {
-                    Invalid::new(key("factor"), "required by a fault of kind `slowdown`")
+                if raw.service.is_some() || raw.replica.is_some() {
+                    return Err(Invalid::new(
+                        key("agent"),
+                        "a crash targets either an agent or a service (and replica), not both",
+                    ));
+                }
+                let known: Vec<String> =
+                    (0..orchestrators).map(|o| format!("orchestrator-{o}")).collect();
+                let index = known.iter().position(|k| k == agent).ok_or_else(|| {
+                    let list =
+                        known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                    Invalid::new(key("agent"), format!("unknown agent `{agent}`; known: {list}"))
                 })?;
-                FaultEffect::Slowdown {
-                    service,
-                    replica,
-                    factor: positive_finite(&key("factor"), factor)?,
+                FaultEffect::AgentCrash { orchestrator: index as u32 }
+            } else {
+                let (service, replica) = target(raw)?;
+                if raw.kind == FaultKind::Crash {
+                    if raw.factor.is_some() {
+                        return Err(not_used("factor"));
+                    }
+                    FaultEffect::Crash { service, replica }
+                } else {
+                    let factor = raw.factor.ok_or_else(|| {
+                        Invalid::new(key("factor"), "required by a fault of kind `slowdown`")
+                    })?;
+                    FaultEffect::Slowdown {
+                        service,
+                        replica,
+                        factor: positive_finite(&key("factor"), factor)?,
+                    }
                 }
             }
         }
         FaultKind::Partition | FaultKind::MessageLoss => {
             for (name, set) in [
+                ("agent", raw.agent.is_some()),
                 ("service", raw.service.is_some()),
                 ("replica", raw.replica.is_some()),
                 ("factor", raw.factor.is_some()),

@@ -47,9 +47,9 @@ pub(super) fn timeline(
                     (None, FaultTiming::Scheduled { .. }) => vec![all],
                 }
             }
-            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {
-                std::iter::once(0..0).collect()
-            }
+            FaultEffect::AgentCrash { .. }
+            | FaultEffect::Partition { .. }
+            | FaultEffect::MessageLoss { .. } => std::iter::once(0..0).collect(),
         };
         for replicas in targets {
             let mut push = |start: SimTime, end: SimTime| {
@@ -108,6 +108,9 @@ impl Instance {
         };
         let (kind, target) = match &self.effect {
             FaultEffect::Crash { service, .. } => ("crash", replica_target(*service)),
+            FaultEffect::AgentCrash { orchestrator } => {
+                ("crash", format!("orchestrator-{orchestrator}"))
+            }
             FaultEffect::Slowdown { service, .. } => ("slowdown", replica_target(*service)),
             FaultEffect::Partition { groups } => {
                 ("partition", format!("{}<->{}", group(groups[0]), group(groups[1])))

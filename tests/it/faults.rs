@@ -412,3 +412,48 @@ fn no_message_crosses_a_partition_and_only_timeouts_let_callers_recover() {
     // About 10 s x 200/s jobs fail during the partition.
     assert!((1800..2200).contains(&s.jobs_failed), "{}", s.jobs_failed);
 }
+
+#[test]
+fn a_crashed_orchestrator_loses_its_jobs_and_the_jobs_routed_to_it() {
+    // Two front ends share the jobs round-robin; orchestrator-1 is down during [10, 20):
+    // half of the jobs arriving then are lost at once, and the ones it was coordinating when
+    // it crashed (about 200/s x 100 ms of work / 2) are lost too. The other half complete.
+    let toml = r#"
+        duration = 30
+        orchestrators = 2
+        [services.s]
+        replicas = 4
+        concurrency = 8
+        service_time = { dist = "constant", value = "100ms" }
+        [classes.c]
+        service = "s"
+        arrival = { process = "deterministic", rate = 200 }
+        [[faults]]
+        kind = "crash"
+        agent = "orchestrator-1"
+        at = 10
+        duration = 10
+    "#;
+    let (s, c) = run_checked(&scenario(toml), PolicySpec::RoundRobin, 0);
+    assert!(c.violations.is_empty(), "{:?}", c.violations);
+    // 10 s x 200/s / 2 = 1000 jobs routed to the dead front end, plus its half of the
+    // 200/s x 100 ms = 20 jobs in flight at the crash: 1010 (give or take the job on the
+    // boundary instant). Touched counts those jobs and the 10 results later sent to it.
+    assert!((1009..=1011).contains(&s.jobs_failed), "{}", s.jobs_failed);
+    assert_eq!(s.faults[0].target, "orchestrator-1");
+    let dropped_results = s.faults[0].touched - s.jobs_failed;
+    assert!((9..=11).contains(&dropped_results), "{dropped_results}");
+    let during: u64 = c.completions_by_second[11..20].iter().sum();
+    assert_eq!(during, 9 * 100, "the live front end keeps completing its half");
+    let err = scenario::from_toml_str(
+        toml,
+        "t",
+        &["faults=[{kind=\"crash\",agent=\"orchestrator-2\",at=1,duration=1}]".parse().unwrap()],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unknown agent `orchestrator-2`; known: `orchestrator-0`, `orchestrator-1`"),
+        "{err}"
+    );
+}

@@ -302,6 +302,39 @@ struct Attempt {
     executed: SimDuration,
 }
 
+impl Attempt {
+    /// The state of an attempt whose hand-off has just been sent to `replica`. Callers fill
+    /// in who it belongs to (its task, job, unit, parent and requester) with struct-update
+    /// syntax; the values given here for those are placeholders that every caller replaces.
+    fn sent(replica: ReplicaId, now: SimTime, expires: Option<SimTime>, execution: SimDuration) -> Attempt {
+        Attempt {
+            serial: 0,
+            task: None,
+            task_serial: 0,
+            job: 0,
+            job_serial: 0,
+            workflow: WorkflowId(0),
+            unit: 0,
+            parent: Parent::Step(0),
+            requester: Agent::Replica(replica),
+            kind: Kind::Original,
+            replica,
+            placed: now,
+            expires,
+            execution,
+            started: now,
+            working_for: SimDuration::ZERO,
+            phase: Phase::Sent,
+            requester_open: true,
+            winner: false,
+            stage: 0,
+            pending_calls: 0,
+            call_failed: false,
+            executed: SimDuration::ZERO,
+        }
+    }
+}
+
 /// The state of one run.
 struct World<'s, 'o, O: Observer> {
     scenario: &'s Scenario,
@@ -739,19 +772,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             parent,
             requester,
             kind: Kind::Original,
-            replica,
-            placed: now,
-            expires: None,
-            execution,
-            started: now,
-            working_for: SimDuration::ZERO,
-            phase: Phase::Sent,
-            requester_open: true,
-            winner: false,
-            stage: 0,
-            pending_calls: 0,
-            call_failed: false,
-            executed: SimDuration::ZERO,
+            ..Attempt::sent(replica, now, None, execution)
         });
         self.recorder.attempt_placed(now);
         self.send(requester, Agent::Replica(replica), Body::Assign { attempt, serial }, schedule);
@@ -824,19 +845,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             parent,
             requester,
             kind,
-            replica,
-            placed: now,
-            expires: rules.timeout.map(|d| now + d),
-            execution,
-            started: now,
-            working_for: SimDuration::ZERO,
-            phase: Phase::Sent,
-            requester_open: true,
-            winner: false,
-            stage: 0,
-            pending_calls: 0,
-            call_failed: false,
-            executed: SimDuration::ZERO,
+            ..Attempt::sent(replica, now, rules.timeout.map(|d| now + d), execution)
         });
         self.recorder.attempt_placed(now);
         let t = &mut self.tasks[task];

@@ -32,6 +32,12 @@ pub trait Policy: Send + fmt::Debug {
     /// The outcome of a task this policy placed, as seen by the agent that placed it (when
     /// the result message arrives). Latency-learning and in-flight-counting policies use it.
     fn on_outcome(&mut self, _view: &PolicyView<'_>, _outcome: &Outcome) {}
+
+    /// Whether [`Policy::on_outcome`] does anything; a policy that ignores outcomes returns
+    /// `false` so the world can skip building its view (a measurable saving per request).
+    fn wants_outcomes(&self) -> bool {
+        true
+    }
 }
 
 /// A unit of work waiting to be placed.

@@ -116,7 +116,8 @@ pub fn run_observed<O: Observer>(
     replication: u32,
     observer: &mut O,
 ) -> RunSummary {
-    let world = World::new(scenario, policy, replication, observer);
+    let mut world = World::new(scenario, policy, replication, observer);
+    world.policy_wants_outcomes = world.policy.wants_outcomes();
     let mut engine = Engine::with_capacity(world, 1024);
     {
         let (world, schedule) = engine.parts();
@@ -306,7 +307,12 @@ impl Attempt {
     /// The state of an attempt whose hand-off has just been sent to `replica`. Callers fill
     /// in who it belongs to (its task, job, unit, parent and requester) with struct-update
     /// syntax; the values given here for those are placeholders that every caller replaces.
-    fn sent(replica: ReplicaId, now: SimTime, expires: Option<SimTime>, execution: SimDuration) -> Attempt {
+    fn sent(
+        replica: ReplicaId,
+        now: SimTime,
+        expires: Option<SimTime>,
+        execution: SimDuration,
+    ) -> Attempt {
         Attempt {
             serial: 0,
             task: None,
@@ -352,6 +358,7 @@ struct World<'s, 'o, O: Observer> {
     messages: Slab<Message>,
     timers: Slab<Timer>,
     policy: Box<dyn Policy>,
+    policy_wants_outcomes: bool,
     sources: Vec<Source>,
     content_rng: SimRng,
     network_rng: SimRng,
@@ -428,6 +435,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             attempts: Slab::new(),
             messages: Slab::new(),
             timers: Slab::new(),
+            policy_wants_outcomes: true,
             policy: policy::build(policy, &topology, StreamId::Policy.rng(seed, replication)),
             sources: Source::all(scenario, replication),
             content_rng: StreamId::JobContent.rng(seed, replication),
@@ -568,7 +576,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.scenario.services[u.service.index()].service_time.sample(&mut self.content_rng)
         }));
         let (mut review, mut reject) = (0u64, 0u64);
-        for (step, s) in self.scenario.workflows[spec.workflow.index()].steps.iter().enumerate() {
+        let steps_with_reviews = if workflow.review_unit.iter().any(Option::is_some) {
+            self.scenario.workflows[spec.workflow.index()].steps.as_slice()
+        } else {
+            &[]
+        };
+        for (step, s) in steps_with_reviews.iter().enumerate() {
             if let Some(approval) = s.approval {
                 let (needs, rejects): (f64, f64) =
                     (self.content_rng.random(), self.content_rng.random());
@@ -1373,9 +1386,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             let (parent, job, job_serial, requester, placed) =
                 (a.parent, a.job, a.job_serial, a.requester, a.placed);
             self.attempts[attempt].requester_open = false;
-            let agent = self.agent_id(requester);
-            let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
-            self.policy.on_outcome(&view, &Outcome { agent, replica, succeeded, latency });
+            if self.policy_wants_outcomes {
+                let agent = self.agent_id(requester);
+                let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+                self.policy.on_outcome(&view, &Outcome { agent, replica, succeeded, latency });
+            }
             self.remove_attempt_if_done(attempt, now);
             self.resolve(parent, job, job_serial, placed, succeeded, schedule);
             return;

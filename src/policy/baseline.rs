@@ -26,6 +26,10 @@ impl RandomChoice {
 }
 
 impl Policy for RandomChoice {
+    fn wants_outcomes(&self) -> bool {
+        false
+    }
+
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
         let pick = ReplicaId(self.rng.random_range(replicas));
@@ -56,6 +60,10 @@ impl RoundRobin {
 }
 
 impl Policy for RoundRobin {
+    fn wants_outcomes(&self) -> bool {
+        false
+    }
+
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
         let n = replicas.len() as u32;
@@ -129,6 +137,10 @@ impl PowerOfD {
 }
 
 impl Policy for PowerOfD {
+    fn wants_outcomes(&self) -> bool {
+        false
+    }
+
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
         let n = replicas.len() as u32;

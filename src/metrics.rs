@@ -67,7 +67,9 @@ pub struct RunSummary {
     pub faults_injected: u64,
     /// Of those, instances that touched no request and no message.
     pub faults_untouched: u64,
-    /// Every fault instance, in start order.
+    /// Every fault instance that started, in timeline order: faults as listed in the
+    /// scenario, each in time order (and, for a random fault on a whole service, replica by
+    /// replica).
     pub faults: Vec<FaultRecord>,
     /// Human reviews that approved.
     pub approvals: u64,

@@ -100,19 +100,32 @@ pub struct PolicyView<'a> {
     service_replicas: &'a [Range<u32>],
     loads: &'a [ReplicaLoad],
     excluded: &'a [bool],
+    down: &'a [u32],
 }
 
 impl<'a> PolicyView<'a> {
     /// A view at `now` over the given topology and the loads of all replicas (indexed by
     /// [`ReplicaId`]).
     pub fn new(now: SimTime, service_replicas: &'a [Range<u32>], loads: &'a [ReplicaLoad]) -> Self {
-        PolicyView { now, service_replicas, loads, excluded: &[] }
+        PolicyView { now, service_replicas, loads, excluded: &[], down: &[] }
     }
 
     /// The same view, with replicas the deciding agent has ejected (outlier ejection)
     /// marked `true` in `excluded` (indexed by [`ReplicaId`]).
     pub fn with_excluded(self, excluded: &'a [bool]) -> Self {
         PolicyView { excluded, ..self }
+    }
+
+    /// The same view, with the replicas that are crashed (non-zero in `down`, indexed by
+    /// [`ReplicaId`]), so that a probe to them goes unanswered.
+    pub fn with_down(self, down: &'a [u32]) -> Self {
+        PolicyView { down, ..self }
+    }
+
+    /// Whether a probe to this replica would be answered (it is not crashed). Only policies
+    /// that probe use this; the others do not know which replicas are up.
+    pub fn answers_probes(&self, replica: ReplicaId) -> bool {
+        self.down.get(replica.index()).is_none_or(|&d| d == 0)
     }
 
     /// Whether the deciding agent avoids this replica (ejected as an outlier). Policies

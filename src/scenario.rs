@@ -307,8 +307,8 @@ pub struct Service {
     pub calls: Vec<CallStage>,
     /// How callers treat requests to this service, unless a step or call stage overrides it.
     pub resilience: Resilience,
-    /// Server side: a queued request whose caller has already timed out is dropped instead
-    /// of executed.
+    /// Server side: a request about to start is dropped instead of executed when its
+    /// caller's timeout has passed or will pass before one mean execution time could finish.
     pub drop_expired: bool,
     /// For a service of people: when they work (None: machines, always).
     pub working_hours: Option<WorkingHours>,

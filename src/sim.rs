@@ -526,6 +526,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.attempts.get(key).filter(|a| a.serial == serial)
     }
 
+    /// Whether nobody needs a task's outcome any more: its job ended, or the calling
+    /// attempt it answers to was cancelled, killed or finished meanwhile.
+    fn orphaned(&self, t: &Task) -> bool {
+        !self.job_alive(t.job, t.job_serial)
+            || match t.parent {
+                Parent::Call { attempt, serial } => {
+                    self.attempt(attempt, serial).is_none_or(|a| a.phase != Phase::Calling)
+                }
+                _ => false,
+            }
+    }
+
     fn task_by(&self, key: usize, serial: u64) -> Option<&Task> {
         self.tasks.get(key).filter(|t| t.serial == serial)
     }
@@ -556,16 +568,6 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if measured {
             self.recorder.job_arrived();
         }
-        if self.scenario.max_in_flight.is_some_and(|max| self.jobs.len() >= max as usize) {
-            // Admission control: refused at the entry, a failure at once.
-            if measured {
-                self.recorder.job_shed();
-                self.recorder.job_failed();
-            }
-            self.observer.job_ended(now, false);
-            self.next_job_of(client, schedule);
-            return;
-        }
         let spec = &self.scenario.classes[class.index()];
         let workflow = &self.layout.workflows[spec.workflow.index()];
         let (mut work, mut waiting) = self.spare_jobs.pop().unwrap_or_default();
@@ -595,23 +597,32 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         waiting.clear();
         waiting.extend_from_slice(&workflow.predecessors);
-        if measured {
-            self.recorder.attempts_needed(u64::from(workflow.normal_units));
-        }
+        let normal_units = u64::from(workflow.normal_units);
         let serial = self.serial();
         let agent = OrchestratorId(self.next_orchestrator);
         self.next_orchestrator = (self.next_orchestrator + 1) % self.scenario.orchestrators;
-        if self.orchestrator_down[agent.index()] > 0 {
-            // Routed to a crashed front end: the job is lost at once.
-            self.touch_orchestrator_fault(agent.0);
+        // Everything drawn so far is drawn for every job, so refusing one below never shifts
+        // the content of the next (common random numbers hold under admission control).
+        let shed = self.scenario.max_in_flight.is_some_and(|max| self.jobs.len() >= max as usize);
+        let front_end_down = self.orchestrator_down[agent.index()] > 0;
+        if shed || front_end_down {
+            // Refused at the entry, or routed to a crashed front end: a failure at once.
+            if front_end_down {
+                self.touch_orchestrator_fault(agent.0);
+            }
             if measured {
+                if shed {
+                    self.recorder.job_shed();
+                }
                 self.recorder.job_failed();
             }
             self.observer.job_ended(now, false);
             self.next_job_of(client, schedule);
-            let (work, waiting) = (work, waiting);
             self.spare_jobs.push((work, waiting));
             return;
+        }
+        if measured {
+            self.recorder.attempts_needed(normal_units);
         }
         let steps = waiting.len();
         let job = self.jobs.insert(Job {
@@ -758,7 +769,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let (job_serial, workflow) = (j.serial, j.workflow);
         let service = self.layout.workflows[workflow.index()].units[unit as usize].service;
         let agent = self.agent_id(requester);
-        let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+        let view =
+            PolicyView::new(now, &self.layout.service_replicas, &self.loads).with_down(&self.down);
         let replica = match self.policy.place(&view, &PolicyTask { agent, service }) {
             Decision::Place(replica) => replica,
             Decision::Reject => {
@@ -803,8 +815,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             let unit = &self.layout.workflows[t.workflow.index()].units[t.unit as usize];
             let breaker = unit.resilience.circuit_breaker.as_ref().expect("rules say there is one");
             if !self.breakers[slot].allows(now, breaker) {
-                // Fail fast, without retrying: the breaker exists to shed this load.
-                self.task_failed(task, schedule);
+                // Fail fast, without retrying: the breaker exists to shed this load. A hedge
+                // refused this way is simply not sent: the first attempt is still out.
+                if self.tasks[task].live == 0 {
+                    self.task_failed(task, schedule);
+                }
                 return;
             }
         }
@@ -817,7 +832,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 self.excluded[r as usize] = self.ejections.is_ejected(agent.0, r, now);
             }
         }
-        let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+        let view =
+            PolicyView::new(now, &self.layout.service_replicas, &self.loads).with_down(&self.down);
         let view = if rules.ejection { view.with_excluded(&self.excluded) } else { view };
         let decision = self.policy.place(&view, &PolicyTask { agent, service });
         if rules.ejection {
@@ -828,7 +844,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let replica = match decision {
             Decision::Place(replica) => replica,
             Decision::Reject => {
-                self.task_failed(task, schedule);
+                if self.tasks[task].live == 0 {
+                    self.task_failed(task, schedule);
+                }
                 return;
             }
         };
@@ -912,7 +930,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     fn on_retry_due(&mut self, task: usize, serial: u64, schedule: &mut Schedule<Event>) {
         let Some(t) = self.task_by(task, serial) else { return };
-        let orphan = !self.job_alive(t.job, t.job_serial);
+        let orphan = self.orphaned(t);
         self.tasks[task].retry_pending = false;
         if self.tasks[task].outcome.is_some() {
             return;
@@ -927,11 +945,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     fn on_hedge_due(&mut self, task: usize, serial: u64, schedule: &mut Schedule<Event>) {
         let Some(t) = self.task_by(task, serial) else { return };
-        if t.outcome.is_none()
-            && t.live == 1
-            && !t.hedged
-            && !t.retry_pending
-            && self.job_alive(t.job, t.job_serial)
+        if t.outcome.is_none() && t.live == 1 && !t.hedged && !t.retry_pending && !self.orphaned(t)
         {
             self.tasks[task].hedged = true;
             self.place_attempt(task, Kind::Hedge, schedule);
@@ -965,22 +979,40 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.notify_parent(task, false, schedule);
     }
 
+    /// The task is decided: the caller stops waiting for its other attempts and, with
+    /// `cancel`, tells their replicas to stop.
     fn cancel_losers(&mut self, task: usize, winner: usize, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
         let list = std::mem::take(&mut self.tasks[task].attempts);
         for &(key, serial) in &list {
             if key == winner {
                 continue;
             }
-            if let Some(a) = self.attempt(key, serial) {
-                if a.phase != Phase::Closed {
-                    let (requester, replica) = (self.tasks[task].requester, a.replica);
-                    self.send(
-                        requester,
-                        Agent::Replica(replica),
-                        Body::Cancel { attempt: key, serial },
-                        schedule,
-                    );
+            let Some(a) = self.attempt(key, serial) else { continue };
+            let (replica, phase, open, placed) = (a.replica, a.phase, a.requester_open, a.placed);
+            if open {
+                // The caller is done with it: no result will be waited for, and no verdict
+                // (breaker, ejection) is drawn from an attempt it cancelled itself.
+                self.attempts[key].requester_open = false;
+                self.tasks[task].live -= 1;
+                if self.policy_wants_outcomes {
+                    let agent = self.agent_id(self.tasks[task].requester);
+                    let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+                    let outcome =
+                        Outcome { agent, replica, succeeded: false, latency: now - placed };
+                    self.policy.on_outcome(&view, &outcome);
                 }
+            }
+            if phase == Phase::Closed {
+                self.remove_attempt_if_done(key, now);
+            } else {
+                let requester = self.tasks[task].requester;
+                self.send(
+                    requester,
+                    Agent::Replica(replica),
+                    Body::Cancel { attempt: key, serial },
+                    schedule,
+                );
             }
         }
         if let Some(t) = self.tasks.get_mut(task) {
@@ -1348,7 +1380,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             let verdict = if a.winner {
                 Some(None)
             } else if a.kind != Kind::Original {
-                Some(Some(a.kind.dup_source()))
+                // A hedge involved on either side makes it a hedging duplicate.
+                let hedged = a.kind == Kind::Hedge || t.winner_kind == Some(Kind::Hedge);
+                Some(Some(if hedged { DupSource::Hedge } else { DupSource::TimeoutRetry }))
             } else {
                 match (t.outcome, t.winner_kind) {
                     (Some(true), Some(winner)) => Some(Some(winner.dup_source())),
@@ -1670,7 +1704,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if !self.active_faults.is_empty()
             && (self.partitioned(fc, tc) || self.lost_to_fault(fc, tc))
         {
-            self.observer.message_lost(now);
+            self.message_lost(body, now);
             return;
         }
         let link = self.links.between(fc, tc);
@@ -1680,7 +1714,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             return;
         }
         if link.loss > 0.0 && self.network_rng.random::<f64>() < link.loss {
-            self.observer.message_lost(now);
+            self.message_lost(body, now);
             return;
         }
         let latency = link.latency.sample(&mut self.network_rng);
@@ -1688,12 +1722,23 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         schedule.after(latency, Event::MessageDelivered(key as u32));
     }
 
+    /// A message vanished. A lost hand-off means its attempt never reaches the replica: its
+    /// server side is over (the requester still waits, until its timeout).
+    fn message_lost(&mut self, body: Body, now: SimTime) {
+        self.observer.message_lost(now);
+        if let Body::Assign { attempt, serial } = body {
+            if self.attempt(attempt, serial).is_some() {
+                self.close_server(attempt, now);
+            }
+        }
+    }
+
     fn on_message_delivered(&mut self, key: u32, schedule: &mut Schedule<Event>) {
         let message = self.messages.remove(key as usize);
         let (fc, tc) = (self.agent_class(message.from), self.agent_class(message.to));
         if !self.active_faults.is_empty() && self.partitioned(fc, tc) {
             // A partition that began while the message was in flight.
-            self.observer.message_lost(schedule.now());
+            self.message_lost(message.body, schedule.now());
             return;
         }
         self.deliver(message, schedule);

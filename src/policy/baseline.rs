@@ -120,7 +120,8 @@ impl Policy for LeastOutstanding {
     }
 }
 
-/// Probes `d` distinct random replicas and picks the one with the least outstanding work.
+/// Probes `d` distinct random replicas and picks the one with the least outstanding work
+/// among those that answer (a crashed replica does not).
 #[derive(Debug)]
 pub struct PowerOfD {
     d: u32,
@@ -152,14 +153,16 @@ impl Policy for PowerOfD {
             let pick = if self.probed.contains(&t) { j } else { t };
             self.probed.push(pick);
         }
-        let all_excluded =
-            self.probed.iter().all(|&i| view.is_excluded(ReplicaId(replicas.start + i)));
+        // A probe to a crashed replica goes unanswered; skip those and the ones this agent
+        // ejected, unless that leaves nothing.
+        let usable = |r: u32| view.answers_probes(ReplicaId(r)) && !view.is_excluded(ReplicaId(r));
+        let any_usable = self.probed.iter().any(|&i| usable(replicas.start + i));
         let candidates = self
             .probed
             .iter()
             .map(|&i| replicas.start + i)
-            .filter(|&r| all_excluded || !view.is_excluded(ReplicaId(r)));
-        let candidates = candidates.map(|r| (r, view.load(ReplicaId(r)).outstanding()));
+            .filter(|&r| !any_usable || usable(r))
+            .map(|r| (r, view.load(ReplicaId(r)).outstanding()));
         Decision::Place(ReplicaId(argmin_random_tie(candidates, &mut self.rng)))
     }
 }

@@ -75,6 +75,12 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
     if raw.classes.is_empty() {
         return Err(Invalid::new("classes", "expected at least one [classes.<name>] table"));
     }
+    if raw.classes.len() > 60_000 {
+        return Err(Invalid::new(
+            "classes",
+            format!("expected at most 60000 classes, found {}", raw.classes.len()),
+        ));
+    }
     let class_ids: BTreeMap<&str, ClassId> = raw
         .classes
         .keys()
@@ -199,6 +205,12 @@ fn service(
                 &field("working_hours.period"),
                 h.period.map_or(86_400.0, |p| p.0),
             )?;
+            if period < SimDuration::from_secs_f64(1.0) {
+                return Err(Invalid::new(
+                    field("working_hours.period"),
+                    format!("expected at least 1 s, found {period}"),
+                ));
+            }
             let start = non_negative_seconds(&field("working_hours.start"), h.start.0)?;
             let end = non_negative_seconds(&field("working_hours.end"), h.end.0)?;
             if !(start < end && end <= period) {
@@ -212,7 +224,15 @@ fn service(
     };
     Ok(Service {
         resilience: resilience(&field("resilience"), &raw.resilience.clone().unwrap_or_default())?,
-        drop_expired: raw.drop_expired.unwrap_or(false),
+        drop_expired: match raw.drop_expired {
+            Some(true) if !dist(&field("service_time"), &raw.service_time, base)?.mean_secs().is_finite() => {
+                return Err(Invalid::new(
+                    field("drop_expired"),
+                    "needs a service time with a finite mean (it drops work that cannot finish within one mean execution time)",
+                ))
+            }
+            other => other.unwrap_or(false),
+        },
         human,
         working_hours,
         name: check_name(&format!("services.{name}"), name)?,
@@ -391,7 +411,16 @@ fn workflow(
         let names: Vec<&str> = cycle.iter().map(|&i| steps[i].name.as_str()).collect();
         return Err(Invalid::new(field, format!("the steps form a cycle: {}", names.join(" -> "))));
     }
-    Ok(Workflow { name: name.to_owned(), steps: topological_order(steps) })
+    let steps = topological_order(steps);
+    if let Some((i, step)) =
+        steps.iter().enumerate().find(|(i, st)| *i >= 64 && st.approval.is_some())
+    {
+        return Err(Invalid::new(
+            field,
+            format!("step `{}` is step {} in execution order; only the first 64 steps of a workflow may have an approval", step.name, i + 1),
+        ));
+    }
+    Ok(Workflow { name: name.to_owned(), steps })
 }
 
 /// Reorders acyclic steps so that each comes after its predecessors, keeping the written
@@ -574,7 +603,7 @@ fn resilience(field: &str, raw: &RawResilience) -> Result<Resilience> {
     let circuit_breaker = match &raw.circuit_breaker {
         None => None,
         Some(b) => Some(Breaker {
-            error_rate: probability(
+            error_rate: positive_probability(
                 &key("circuit_breaker.error_rate"),
                 b.error_rate.unwrap_or(0.5),
             )?,
@@ -846,9 +875,10 @@ fn arrival(
             Process::Trace { times: times.into(), classes: trace_classes.map(Into::into) }
         }
         ProcessKind::Closed => Process::Closed {
-            clients: at_least_one(
+            clients: at_most(
                 &key("clients"),
-                raw.clients.ok_or_else(|| required("clients"))?,
+                at_least_one(&key("clients"), raw.clients.ok_or_else(|| required("clients"))?)?,
+                10_000_000,
             )?,
             think: dist(&key("think"), raw.think.as_ref().ok_or_else(|| required("think"))?, base)?,
         },
@@ -892,6 +922,22 @@ fn arrival(
             peak: SimTime::ZERO
                 + non_negative_seconds(&key("diurnal.peak"), d.peak.map_or(0.0, |p| p.0))?,
         });
+    }
+    // The peak rate, not only the base one, must keep gaps above the clock's resolution.
+    let peak_multiplier: f64 = shapes.iter().map(RateShape::max).product();
+    let peak_base = match &process {
+        Process::Poisson { rate } | Process::Deterministic { rate } => *rate,
+        Process::Mmpp { rate, burst_rate, .. } => rate.max(*burst_rate),
+        Process::Trace { .. } | Process::Closed { .. } => 0.0,
+    };
+    if peak_base * peak_multiplier > 1e9 {
+        return Err(Invalid::new(
+            field,
+            format!(
+                "the peak rate (base rate x the largest spike, ramp and diurnal multipliers) is {}, above the limit of 1e9 per second",
+                peak_base * peak_multiplier
+            ),
+        ));
     }
     if !shapes.is_empty() && matches!(kind, ProcessKind::Trace | ProcessKind::Closed) {
         return Err(Invalid::new(
@@ -988,6 +1034,18 @@ fn network(raw: &RawNetwork, services: &BTreeMap<&str, ServiceId>) -> Result<Net
         None => DurationDist::constant(0.0).expect("zero is a valid constant"),
     };
     let loss = probability("network.loss", raw.loss.unwrap_or(0.0))?;
+    if raw.groups.len() > 64 {
+        return Err(Invalid::new(
+            "network.groups",
+            format!("expected at most 64 groups, found {}", raw.groups.len()),
+        ));
+    }
+    if raw.links.len() > 10_000 {
+        return Err(Invalid::new(
+            "network.links",
+            format!("expected at most 10000 links, found {}", raw.links.len()),
+        ));
+    }
     let mut groups = Vec::with_capacity(raw.groups.len());
     for (name, members) in &raw.groups {
         let field = format!("network.groups.{name}");
@@ -1190,6 +1248,22 @@ fn rate_per_second(field: &str, value: f64) -> Result<f64> {
     }
 }
 
+fn positive_probability(field: &str, value: f64) -> Result<f64> {
+    if value > 0.0 && value <= 1.0 {
+        Ok(value)
+    } else {
+        Err(Invalid::new(field, format!("expected a probability in (0, 1], found {value}")))
+    }
+}
+
+fn at_most(field: &str, value: u32, max: u32) -> Result<u32> {
+    if value <= max {
+        Ok(value)
+    } else {
+        Err(Invalid::new(field, format!("expected at most {max}, found {value}")))
+    }
+}
+
 fn probability(field: &str, value: f64) -> Result<f64> {
     if (0.0..=1.0).contains(&value) {
         Ok(value)
@@ -1388,6 +1462,37 @@ mod tests {
         let (field, message) = field_and_message(&err);
         assert_eq!(field, "workflows.c");
         assert!(message.contains("262143 units"), "{message}");
+    }
+
+    #[test]
+    fn limits_that_protect_the_run_are_enforced() {
+        check(
+            "classes.web.arrival={process=\"poisson\",rate=1e6,spikes=[{at=1,duration=1,factor=1e4}]}",
+            "classes.web.arrival",
+            "peak rate",
+        );
+        check("classes.web.arrival={process=\"closed\",clients=20000000,think={dist=\"constant\",value=1}}", "classes.web.arrival.clients", "at most 10000000");
+        let groups: Vec<String> = (0..65).map(|g| format!("g{g}=[\"api\"]")).collect();
+        check(
+            &format!("network.groups={{{}}}", groups.join(",")),
+            "network.groups",
+            "at most 64 groups",
+        );
+        let both = [
+            "services.api.drop_expired=true".parse().unwrap(),
+            "services.api.service_time={dist=\"pareto\",scale=0.001,shape=1}".parse().unwrap(),
+        ];
+        let (field, message) = field_and_message(&from_toml_str(VALID, "t", &both).unwrap_err());
+        assert_eq!(field, "services.api.drop_expired");
+        assert!(message.contains("finite mean"), "{message}");
+        // Either alone is fine.
+        assert!(from_toml_str(VALID, "t", &both[..1]).is_ok());
+        assert!(from_toml_str(VALID, "t", &both[1..]).is_ok());
+        check(
+            "services.api.resilience.circuit_breaker={error_rate=0}",
+            "services.api.resilience.circuit_breaker.error_rate",
+            "(0, 1]",
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub(super) struct Source {
     /// Upper bound of the product of the shapes' multipliers.
     shape_bound: f64,
     pick: ClassPick,
+    /// The end of the run: no arrival is generated past it (which also ends the search for
+    /// one while a rate multiplier stays at zero).
+    end: SimTime,
 }
 
 /// What the world should do to start a source.
@@ -78,11 +81,17 @@ impl Source {
     /// the shared process if any.
     pub(super) fn all(scenario: &Scenario, replication: u32) -> Vec<Source> {
         let seed = scenario.seed;
+        let end = SimTime::ZERO + scenario.duration;
         let mut sources = Vec::new();
         for (index, class) in scenario.classes.iter().enumerate() {
             if let ClassSource::Own(arrival) = &class.source {
                 let rng = StreamId::Arrivals(index as u32).rng(seed, replication);
-                sources.push(Source::new(arrival, rng, ClassPick::Fixed(ClassId(index as u32))));
+                sources.push(Source::new(
+                    arrival,
+                    rng,
+                    ClassPick::Fixed(ClassId(index as u32)),
+                    end,
+                ));
             }
         }
         if let Some(arrival) = &scenario.shared_arrival {
@@ -98,12 +107,12 @@ impl Source {
                 entry.0 /= total;
             }
             let rng = StreamId::Arrivals(scenario.classes.len() as u32).rng(seed, replication);
-            sources.push(Source::new(arrival, rng, ClassPick::Weighted(cumulative)));
+            sources.push(Source::new(arrival, rng, ClassPick::Weighted(cumulative), end));
         }
         sources
     }
 
-    fn new(arrival: &Arrival, rng: SimRng, pick: ClassPick) -> Source {
+    fn new(arrival: &Arrival, rng: SimRng, pick: ClassPick, end: SimTime) -> Source {
         let kind = match &arrival.process {
             Process::Poisson { rate } => {
                 let bound: f64 = *rate * arrival.shapes.iter().map(RateShape::max).product::<f64>();
@@ -127,7 +136,7 @@ impl Source {
             }
         };
         let shape_bound = arrival.shapes.iter().map(RateShape::max).product();
-        Source { rng, kind, shapes: arrival.shapes.clone(), shape_bound, pick }
+        Source { rng, kind, shapes: arrival.shapes.clone(), shape_bound, pick, end }
     }
 
     /// How to start this source at time zero.
@@ -179,6 +188,9 @@ impl Source {
                 let mut t = now;
                 loop {
                     t += SimDuration::from_secs_f64(exp.sample(&mut self.rng));
+                    if t > self.end {
+                        return None;
+                    }
                     if self.shapes.is_empty()
                         || self.rng.random::<f64>() * bound < *rate * multiplier(&self.shapes, t)
                     {
@@ -191,6 +203,9 @@ impl Source {
                 // base gap later.
                 let mut t = now;
                 loop {
+                    if t > self.end {
+                        return None;
+                    }
                     let m = multiplier(&self.shapes, t);
                     if m > 0.0 {
                         return Some(t + SimDuration::from_secs_f64(1.0 / (*rate * m)));
@@ -207,6 +222,9 @@ impl Source {
                 let mut t = now;
                 loop {
                     t += SimDuration::from_secs_f64(exp.sample(&mut self.rng));
+                    if t > self.end {
+                        return None;
+                    }
                     // Advance the modulating chain to the candidate's instant.
                     while *state_end <= t {
                         *state = 1 - *state;

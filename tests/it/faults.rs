@@ -457,3 +457,65 @@ fn a_crashed_orchestrator_loses_its_jobs_and_the_jobs_routed_to_it() {
         "{err}"
     );
 }
+
+#[test]
+fn cancelled_hedge_losers_are_accounted_and_released() {
+    // One replica in four is 20x slow; hedging after 15 ms with cancel. Every execution that
+    // ran (including the cancelled losers, stopped part-way) must appear as useful or
+    // duplicate service time: the accounting may miss only what is still running at the end.
+    let toml = r#"
+        duration = 60
+        [services.api]
+        replicas = 4
+        concurrency = 4
+        service_time = { dist = "exponential", mean = "5ms" }
+        resilience = { hedge = { after = "15ms" }, cancel = true }
+        [classes.c]
+        service = "api"
+        arrival = { process = "poisson", rate = 300 }
+        [[faults]]
+        kind = "slowdown"
+        service = "api"
+        replica = 2
+        factor = 20
+        at = 0
+        duration = 60
+    "#;
+    let (s, c) = run_checked(&scenario(toml), PolicySpec::RoundRobin, 0);
+    assert!(c.violations.is_empty(), "{:?}", c.violations);
+    let accounted = s.useful_service_s + s.duplicate_service_s;
+    assert!(s.dup_hedge > 1000, "{}", s.dup_hedge);
+    assert!(accounted > 0.99 * c.executed_s, "accounted {accounted} of {} executed", c.executed_s);
+    // Without cancel, losers run to completion: more duplicate work.
+    let uncancelled = scenario::from_toml_str(
+        toml,
+        "h",
+        &["services.api.resilience.cancel=false".parse().unwrap()],
+    )
+    .unwrap();
+    let u = sim::run(&uncancelled, PolicySpec::RoundRobin, 0);
+    assert!(u.dup_work_ratio > s.dup_work_ratio, "{} vs {}", u.dup_work_ratio, s.dup_work_ratio);
+}
+
+#[test]
+fn a_rate_that_ramps_down_to_zero_stops_arrivals_and_the_run_ends() {
+    let toml = r#"
+        duration = 30
+        [services.s]
+        replicas = 1
+        service_time = { dist = "constant", value = "1ms" }
+        [classes.c]
+        service = "s"
+        arrival = { process = "poisson", rate = 100, ramp = { start = 0, end = 10, to = 0 } }
+        [classes.d]
+        service = "s"
+        arrival = { process = "deterministic", rate = 100, ramp = { start = 0, end = 10, to = 0 } }
+    "#;
+    // Each class: the rate falls linearly from 100/s to 0 over 10 s: 500 arrivals expected
+    // (exactly, up to rounding, for the deterministic one), then none.
+    let (s, c) = run_checked(&scenario(toml), PolicySpec::Random, 0);
+    let (poisson, deterministic) = (c.arrivals_by_class[0] as f64, c.arrivals_by_class[1] as f64);
+    assert!((poisson - 500.0).abs() < 4.0 * 500f64.sqrt(), "{poisson}");
+    assert!((deterministic - 500.0).abs() < 15.0, "{deterministic}");
+    assert_eq!(s.jobs_arrived, c.jobs_arrived);
+}

@@ -109,6 +109,17 @@ pub fn run(scenario: &Scenario, policy: PolicySpec, replication: u32) -> RunSumm
     run_observed(scenario, policy, replication, &mut NoObserver)
 }
 
+/// Runs one replication of `scenario` under a policy built by `build`, which receives the
+/// world's topology and the policy's own random stream. This is how a policy written outside
+/// this crate runs (see `examples/custom_policy.rs`): nothing in the engine changes.
+pub fn run_with_policy(
+    scenario: &Scenario,
+    build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
+    replication: u32,
+) -> RunSummary {
+    drive(World::new(scenario, build, replication, &mut NoObserver))
+}
+
 /// Like [`run`], reporting every mechanical step to `observer`.
 pub fn run_observed<O: Observer>(
     scenario: &Scenario,
@@ -116,7 +127,13 @@ pub fn run_observed<O: Observer>(
     replication: u32,
     observer: &mut O,
 ) -> RunSummary {
-    let mut world = World::new(scenario, policy, replication, observer);
+    let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
+    drive(World::new(scenario, build, replication, observer))
+}
+
+/// Seeds a world's first events, drains the engine to the end of the run, and summarises.
+fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunSummary {
+    let scenario = world.scenario;
     world.policy_wants_outcomes = world.policy.wants_outcomes();
     let mut engine = Engine::with_capacity(world, 1024);
     {
@@ -391,7 +408,7 @@ struct World<'s, 'o, O: Observer> {
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn new(
         scenario: &'s Scenario,
-        policy: PolicySpec,
+        build_policy: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
         replication: u32,
         observer: &'o mut O,
     ) -> Self {
@@ -436,7 +453,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             messages: Slab::new(),
             timers: Slab::new(),
             policy_wants_outcomes: true,
-            policy: policy::build(policy, &topology, StreamId::Policy.rng(seed, replication)),
+            policy: build_policy(&topology, StreamId::Policy.rng(seed, replication)),
             sources: Source::all(scenario, replication),
             content_rng: StreamId::JobContent.rng(seed, replication),
             network_rng: StreamId::Network.rng(seed, replication),

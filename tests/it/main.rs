@@ -17,5 +17,7 @@ mod faults;
 mod determinism;
 // The binary: bad input gives a clear error, exit code 2 and no result files.
 mod cli;
+// A policy written outside the crate, through the public API only.
+mod custom;
 // MODEL.md section 9 invariants on random small scenarios; the loader never panics.
 mod props;

@@ -12,6 +12,7 @@
 //! [`build`]. No engine code changes.
 
 mod baseline;
+mod peak_ewma;
 
 use std::fmt;
 use std::ops::Range;
@@ -23,6 +24,7 @@ use crate::ids::{AgentId, ReplicaId, ServiceId};
 use crate::time::{SimDuration, SimTime};
 
 pub use baseline::{LeastOutstanding, PowerOfD, RandomChoice, RoundRobin};
+pub use peak_ewma::PeakEwma;
 
 /// A coordination strategy.
 pub trait Policy: Send + fmt::Debug {
@@ -186,15 +188,18 @@ pub enum PolicyKind {
     LeastOutstanding,
     /// Least loaded of `d` randomly probed replicas.
     PowerOfD,
+    /// Least expected latency (peak-sensitive moving average) of two random replicas.
+    PeakEwma,
 }
 
 impl PolicyKind {
     /// Every built-in policy, in catalog order.
-    pub const ALL: [PolicyKind; 4] = [
+    pub const ALL: [PolicyKind; 5] = [
         PolicyKind::Random,
         PolicyKind::RoundRobin,
         PolicyKind::LeastOutstanding,
         PolicyKind::PowerOfD,
+        PolicyKind::PeakEwma,
     ];
 
     /// The name used in files, on the CLI and in CSV.
@@ -204,6 +209,7 @@ impl PolicyKind {
             PolicyKind::RoundRobin => "round_robin",
             PolicyKind::LeastOutstanding => "least_outstanding",
             PolicyKind::PowerOfD => "power_of_d",
+            PolicyKind::PeakEwma => "peak_ewma",
         }
     }
 
@@ -218,6 +224,9 @@ impl PolicyKind {
             PolicyKind::PowerOfD => {
                 "baseline: probe d random replicas, pick the one with the least work outstanding"
             }
+            PolicyKind::PeakEwma => {
+                "baseline: of two random replicas, the one with the least expected latency (own peak-sensitive moving average x own requests in flight)"
+            }
         }
     }
 
@@ -225,6 +234,9 @@ impl PolicyKind {
     pub fn parameters(self) -> &'static [(&'static str, &'static str, &'static str)] {
         match self {
             PolicyKind::PowerOfD => &[("d", "2", "replicas probed per placement (>= 1)")],
+            PolicyKind::PeakEwma => {
+                &[("decay", "10s", "time constant of the latency average (> 0)")]
+            }
             _ => &[],
         }
     }
@@ -251,6 +263,11 @@ pub enum PolicySpec {
         /// Replicas probed per placement (>= 1; capped at the service's replica count).
         d: u32,
     },
+    /// See [`PolicyKind::PeakEwma`].
+    PeakEwma {
+        /// Time constant of the latency average.
+        decay: SimDuration,
+    },
 }
 
 impl PolicySpec {
@@ -261,6 +278,7 @@ impl PolicySpec {
             PolicySpec::RoundRobin => PolicyKind::RoundRobin,
             PolicySpec::LeastOutstanding => PolicyKind::LeastOutstanding,
             PolicySpec::PowerOfD { .. } => PolicyKind::PowerOfD,
+            PolicySpec::PeakEwma { .. } => PolicyKind::PeakEwma,
         }
     }
 }
@@ -272,5 +290,6 @@ pub fn build(spec: PolicySpec, topology: &Topology, rng: SimRng) -> Box<dyn Poli
         PolicySpec::RoundRobin => Box::new(RoundRobin::new(topology)),
         PolicySpec::LeastOutstanding => Box::new(LeastOutstanding::new(topology, rng)),
         PolicySpec::PowerOfD { d } => Box::new(PowerOfD::new(d, rng)),
+        PolicySpec::PeakEwma { decay } => Box::new(PeakEwma::new(decay, topology, rng)),
     }
 }

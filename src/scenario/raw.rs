@@ -178,6 +178,14 @@ pub(crate) struct RawApproval {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPolicyParams {
     pub power_of_d: Option<RawPowerOfD>,
+    pub peak_ewma: Option<RawPeakEwma>,
+}
+
+/// `[policy.peak_ewma]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPeakEwma {
+    pub decay: Option<Seconds>,
 }
 
 /// `[policy.power_of_d]`.

@@ -1126,6 +1126,10 @@ fn policies(
                 let d = params.power_of_d.as_ref().and_then(|p| p.d).unwrap_or(2);
                 PolicySpec::PowerOfD { d: at_least_one("policy.power_of_d.d", d)? }
             }
+            PolicyKind::PeakEwma => {
+                let decay = params.peak_ewma.as_ref().and_then(|p| p.decay).map_or(10.0, |d| d.0);
+                PolicySpec::PeakEwma { decay: positive_seconds("policy.peak_ewma.decay", decay)? }
+            }
         });
     }
     Ok(specs)

@@ -519,3 +519,26 @@ fn a_rate_that_ramps_down_to_zero_stops_arrivals_and_the_run_ends() {
     assert!((deterministic - 500.0).abs() < 15.0, "{deterministic}");
     assert_eq!(s.jobs_arrived, c.jobs_arrived);
 }
+
+#[test]
+fn peak_ewma_learns_to_avoid_a_slow_replica() {
+    // gray-failure.toml: one replica of eight turns 10x slow at 20 s. Placement that does not
+    // learn (random) keeps sending it an eighth of the traffic, whose requests miss their
+    // deadline; peak_ewma's agents see its latency jump and send it almost nothing.
+    let s = scenario::load(Path::new("scenarios/gray-failure.toml")).unwrap();
+    let random = sim::run(&s, PolicySpec::Random, 0);
+    let peak = sim::run(
+        &s,
+        coordsim::policy::PolicySpec::PeakEwma {
+            decay: coordsim::time::SimDuration::from_secs_f64(10.0),
+        },
+        0,
+    );
+    assert!(random.jobs_failed > 10_000, "{}", random.jobs_failed);
+    assert!(
+        peak.jobs_failed * 100 < random.jobs_failed,
+        "{} vs {}",
+        peak.jobs_failed,
+        random.jobs_failed
+    );
+}

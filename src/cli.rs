@@ -184,6 +184,7 @@ pub fn run_all(scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<RunRecord
         plan.par_iter()
             .map(|&(policy, replication)| RunRecord {
                 scenario: scenario.name.clone(),
+                cell: String::new(),
                 policy: policy.kind(),
                 replication,
                 seed: scenario.seed,

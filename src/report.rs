@@ -23,6 +23,9 @@ use crate::policy::PolicyKind;
 pub struct RunRecord {
     /// Scenario name.
     pub scenario: String,
+    /// The sweep cell: the swept keys and their values, as `key=value` joined by `;` in the
+    /// sweep's order (empty outside a sweep).
+    pub cell: String,
     /// Policy the run used.
     pub policy: PolicyKind,
     /// Replication index (0-based).

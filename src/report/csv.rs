@@ -7,8 +7,9 @@
 use super::RunRecord;
 
 /// The header of `runs.csv`, in order.
-pub const RUNS_COLUMNS: [&str; 31] = [
+pub const RUNS_COLUMNS: [&str; 32] = [
     "scenario",
+    "cell",
     "policy",
     "replication",
     "seed",
@@ -42,8 +43,18 @@ pub const RUNS_COLUMNS: [&str; 31] = [
 ];
 
 /// The header of `faults.csv`, in order.
-pub const FAULTS_COLUMNS: [&str; 9] =
-    ["scenario", "policy", "replication", "seed", "kind", "target", "start_s", "end_s", "touched"];
+pub const FAULTS_COLUMNS: [&str; 10] = [
+    "scenario",
+    "cell",
+    "policy",
+    "replication",
+    "seed",
+    "kind",
+    "target",
+    "start_s",
+    "end_s",
+    "touched",
+];
 
 /// A float as a CSV cell: six decimals, or empty when undefined.
 pub(crate) fn float_cell(value: f64) -> String {
@@ -62,6 +73,7 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
         let s = &r.summary;
         let row = [
             r.scenario.clone(),
+            r.cell.clone(),
             r.policy.name().to_owned(),
             r.replication.to_string(),
             r.seed.to_string(),
@@ -106,6 +118,7 @@ pub fn faults_csv(records: &[RunRecord]) -> Vec<u8> {
         for f in &r.summary.faults {
             let row = [
                 r.scenario.clone(),
+                r.cell.clone(),
                 r.policy.name().to_owned(),
                 r.replication.to_string(),
                 r.seed.to_string(),
@@ -145,6 +158,7 @@ pub(crate) mod tests {
         };
         RunRecord {
             scenario: "tiny".into(),
+            cell: String::new(),
             policy,
             replication: 2,
             seed: 9,
@@ -155,7 +169,8 @@ pub(crate) mod tests {
     #[test]
     fn header_is_the_model_names_and_rows_follow_records() {
         // Typed from MODEL.md section 8 and issue 2, not copied from the code's output.
-        let expected = "scenario,policy,replication,seed,jobs_arrived,jobs_completed,jobs_failed,\
+        let expected =
+            "scenario,cell,policy,replication,seed,jobs_arrived,jobs_completed,jobs_failed,\
 jobs_in_flight,goodput_per_s,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,\
 latency_p999_ms,messages_total,messages_per_job,dup_work_ratio,dup_executions,dup_timeout_retry,\
 dup_hedge,attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,approvals,\
@@ -169,11 +184,11 @@ rejections,escalations,human_wait_mean_ms,events,fingerprint";
         assert_eq!(lines[0], expected);
         assert_eq!(lines.len(), 3);
         let cells: Vec<&str> = lines[2].split(',').collect();
-        assert_eq!(&cells[..8], &["tiny", "power_of_d", "2", "9", "3", "2", "0", "1"]);
-        assert_eq!(cells[8], "0.500000", "2 completions over 4 s");
-        assert_eq!(cells[9], "20.000000", "mean of 10 and 30 ms");
-        assert_eq!(cells[14], "1");
-        assert_eq!(cells[15], "0.333333");
+        assert_eq!(&cells[..9], &["tiny", "", "power_of_d", "2", "9", "3", "2", "0", "1"]);
+        assert_eq!(cells[9], "0.500000", "2 completions over 4 s");
+        assert_eq!(cells[10], "20.000000", "mean of 10 and 30 ms");
+        assert_eq!(cells[15], "1");
+        assert_eq!(cells[16], "0.333333");
         assert_eq!(cells.len(), RUNS_COLUMNS.len());
     }
 
@@ -198,9 +213,12 @@ rejections,escalations,human_wait_mean_ms,events,fingerprint";
         ];
         let text = String::from_utf8(faults_csv(&[r])).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "scenario,policy,replication,seed,kind,target,start_s,end_s,touched");
-        assert_eq!(lines[1], "tiny,random,2,9,crash,db[1],1.500000,2.000000,7");
-        assert_eq!(lines[2], "tiny,random,2,9,partition,a<->b,0.000000,0.000000,0");
+        assert_eq!(
+            lines[0],
+            "scenario,cell,policy,replication,seed,kind,target,start_s,end_s,touched"
+        );
+        assert_eq!(lines[1], "tiny,,random,2,9,crash,db[1],1.500000,2.000000,7");
+        assert_eq!(lines[2], "tiny,,random,2,9,partition,a<->b,0.000000,0.000000,0");
     }
 
     #[test]

@@ -118,7 +118,7 @@ fn run_prints_a_table_and_writes_runs_csv_in_the_default_place() {
     let csv = std::fs::read_to_string(dir.join("results/tiny/runs.csv")).unwrap();
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 3);
-    assert_eq!(&rows[1][..4], &["tiny", "random", "0", "42"]);
+    assert_eq!(&rows[1][..5], &["tiny", "", "random", "0", "42"]);
     // Conservation in the file itself.
     let col = |name: &str| rows[0].iter().position(|c| *c == name).unwrap();
     for row in &rows[1..] {
@@ -195,7 +195,7 @@ fn a_fault_that_touches_nothing_is_reported_and_every_fault_is_written() {
     let faults = std::fs::read_to_string(dir.join("out/faults.csv")).unwrap();
     let rows: Vec<&str> = faults.lines().collect();
     assert_eq!(rows.len(), 3, "{faults}");
-    assert!(rows[1].starts_with("f,random,0,1,crash,idle,1.000000,2.000000,0"), "{}", rows[1]);
+    assert!(rows[1].starts_with("f,,random,0,1,crash,idle,1.000000,2.000000,0"), "{}", rows[1]);
     assert!(rows[2].contains(",slowdown,api[1],2.000000,3.000000,"), "{}", rows[2]);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -9,6 +9,7 @@
 use hdrhistogram::Histogram;
 
 use crate::engine::{EngineStats, Fingerprint};
+use crate::policy::MessageKind;
 use crate::time::{SimDuration, SimTime};
 
 /// Largest latency the histogram resolves (longer ones are clamped to it): 10^7 s, the
@@ -52,6 +53,21 @@ pub struct RunSummary {
     pub dup_timeout_retry: u64,
     /// Duplicate executions caused by hedging.
     pub dup_hedge: u64,
+    /// Duplicate executions caused by re-auctions (retries of auctioned tasks).
+    pub dup_reauction: u64,
+    /// Duplicate executions caused by conflicting claims (no built-in policy claims work).
+    pub dup_conflicting_claim: u64,
+    /// Duplicate executions caused by work re-placed after a false suspicion (no built-in
+    /// policy re-places work on suspicion).
+    pub dup_false_suspicion: u64,
+    /// Messages sent after the warm-up, by kind, in [`MessageKind::ALL`] order.
+    pub messages_by_kind: [u64; MessageKind::ALL.len()],
+    /// Mean time a deferred placement waited for the policy's protocol (request to
+    /// decision), in ms (NaN when no placement was deferred).
+    pub placement_wait_mean_ms: f64,
+    /// Mean time a placement request waited in the scheduler's queue before being served,
+    /// in ms (`central` only; NaN otherwise).
+    pub scheduler_queue_mean_ms: f64,
     /// Service-seconds executed by executions whose result was used (or that a failed
     /// request needed anyway).
     pub useful_service_s: f64,
@@ -107,6 +123,8 @@ pub enum DupSource {
     TimeoutRetry,
     /// A hedged request.
     Hedge,
+    /// A re-auction.
+    Reauction,
 }
 
 /// Accumulates a run's figures as the world reports what happens.
@@ -123,6 +141,12 @@ pub struct Recorder {
     duplicate_ns: u128,
     dup_timeout_retry: u64,
     dup_hedge: u64,
+    dup_reauction: u64,
+    messages_by_kind: [u64; MessageKind::ALL.len()],
+    placement_waits: u64,
+    placement_wait_ns: u128,
+    scheduler_waits: u64,
+    scheduler_wait_ns: u128,
     attempts: u64,
     attempts_needed: u64,
     shed: u64,
@@ -150,6 +174,12 @@ impl Recorder {
             duplicate_ns: 0,
             dup_timeout_retry: 0,
             dup_hedge: 0,
+            dup_reauction: 0,
+            messages_by_kind: [0; MessageKind::ALL.len()],
+            placement_waits: 0,
+            placement_wait_ns: 0,
+            scheduler_waits: 0,
+            scheduler_wait_ns: 0,
             attempts: 0,
             attempts_needed: 0,
             shed: 0,
@@ -175,6 +205,7 @@ impl Recorder {
                 match source {
                     DupSource::TimeoutRetry => self.dup_timeout_retry += 1,
                     DupSource::Hedge => self.dup_hedge += 1,
+                    DupSource::Reauction => self.dup_reauction += 1,
                 }
             }
         }
@@ -251,11 +282,28 @@ impl Recorder {
         self.failed += 1;
     }
 
-    /// A message was sent at `at`.
+    /// A message of `kind` was sent at `at`.
     #[inline]
-    pub fn message_sent(&mut self, at: SimTime) {
+    pub fn message_sent(&mut self, at: SimTime, kind: MessageKind) {
         if self.measures(at) {
             self.messages += 1;
+            self.messages_by_kind[kind.index()] += 1;
+        }
+    }
+
+    /// A deferred placement was decided at `at` after waiting `wait`.
+    pub fn placement_wait(&mut self, at: SimTime, wait: SimDuration) {
+        if self.measures(at) {
+            self.placement_waits += 1;
+            self.placement_wait_ns += u128::from(wait.as_nanos());
+        }
+    }
+
+    /// A scheduler started serving a request at `at` after it waited `wait` in its queue.
+    pub fn scheduler_wait(&mut self, at: SimTime, wait: SimDuration) {
+        if self.measures(at) {
+            self.scheduler_waits += 1;
+            self.scheduler_wait_ns += u128::from(wait.as_nanos());
         }
     }
 
@@ -302,9 +350,15 @@ impl Recorder {
             } else {
                 self.duplicate_ns as f64 / executed as f64
             },
-            dup_executions: self.dup_timeout_retry + self.dup_hedge,
+            dup_executions: self.dup_timeout_retry + self.dup_hedge + self.dup_reauction,
             dup_timeout_retry: self.dup_timeout_retry,
             dup_hedge: self.dup_hedge,
+            dup_reauction: self.dup_reauction,
+            dup_conflicting_claim: 0,
+            dup_false_suspicion: 0,
+            messages_by_kind: self.messages_by_kind,
+            placement_wait_mean_ms: mean_ms(self.placement_wait_ns, self.placement_waits),
+            scheduler_queue_mean_ms: mean_ms(self.scheduler_wait_ns, self.scheduler_waits),
             useful_service_s: self.useful_ns as f64 * 1e-9,
             duplicate_service_s: self.duplicate_ns as f64 * 1e-9,
             attempts_per_job: if self.attempts_needed == 0 {
@@ -328,6 +382,15 @@ impl Recorder {
             events: engine.events,
             fingerprint: engine.fingerprint,
         }
+    }
+}
+
+/// A mean of nanosecond sums in milliseconds, NaN when there is nothing to average.
+fn mean_ms(sum_ns: u128, count: u64) -> f64 {
+    if count == 0 {
+        f64::NAN
+    } else {
+        sum_ns as f64 / count as f64 * 1e-6
     }
 }
 
@@ -378,8 +441,8 @@ mod tests {
     #[test]
     fn messages_before_the_warmup_do_not_count() {
         let mut r = Recorder::new(SimTime::from_nanos(10));
-        r.message_sent(SimTime::from_nanos(9));
-        r.message_sent(SimTime::from_nanos(10));
+        r.message_sent(SimTime::from_nanos(9), MessageKind::Assign);
+        r.message_sent(SimTime::from_nanos(10), MessageKind::Bid);
         assert_eq!(r.finish(stats(1), 0, Vec::new()).messages_total, 1);
     }
 }

@@ -7,13 +7,24 @@
 //! mechanics and only its decisions differ. Each policy owns its random stream (given at
 //! construction), so its draws never shift the workload (common random numbers).
 //!
+//! Policies that coordinate through messages (`central`, `auction`, `gossip`) also act
+//! through the view: they send their own messages, set timers and may defer a placement
+//! ([`Decision::Defer`]) until their protocol has an answer ([`PolicyView::commit`]). The
+//! world carries these commands out after the policy returns, over the same simulated
+//! network, so coordination costs messages, time and exposure to faults like everything else.
+//!
 //! Adding a policy: implement [`Policy`], add a [`PolicyKind`] variant with its name and
 //! description, a [`PolicySpec`] variant with its validated parameters, and a line in
 //! [`build`]. No engine code changes.
 
+mod auction;
 mod baseline;
+mod central;
+mod gossip;
+mod messaging;
 mod peak_ewma;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Range;
 
@@ -23,8 +34,14 @@ use crate::engine::SimRng;
 use crate::ids::{AgentId, ReplicaId, ServiceId};
 use crate::time::{SimDuration, SimTime};
 
+pub use auction::Auction;
 pub use baseline::{LeastOutstanding, PowerOfD, RandomChoice, RoundRobin};
+pub use central::Central;
+pub use gossip::Gossip;
+pub use messaging::{AuditRecord, Delivery, Endpoint, MessageKind, Outbox, Ticket};
 pub use peak_ewma::PeakEwma;
+
+pub(crate) use messaging::Command;
 
 /// A coordination strategy.
 pub trait Policy: Send + fmt::Debug {
@@ -40,6 +57,38 @@ pub trait Policy: Send + fmt::Debug {
     fn wants_outcomes(&self) -> bool {
         true
     }
+
+    /// Called once when the run starts: a policy with periodic activity (heartbeats, gossip
+    /// rounds) sets its first timers here.
+    fn start(&mut self, _view: &PolicyView<'_>) {}
+
+    /// One of the policy's own messages arrived (never called for a crashed receiver).
+    fn on_message(&mut self, _view: &PolicyView<'_>, _message: &Delivery) {}
+
+    /// A timer the policy set went off.
+    fn on_timer(&mut self, _view: &PolicyView<'_>, _token: u64) {}
+
+    /// An agent crashed (`down`) or came back; a crashed agent's state is lost, and it
+    /// comes back empty. Reported for replica workers and control agents.
+    fn on_crash(&mut self, _view: &PolicyView<'_>, _agent: Endpoint, _down: bool) {}
+
+    /// The kind the world counts the hand-off of a placed task as.
+    fn handoff_kind(&self) -> MessageKind {
+        MessageKind::Assign
+    }
+
+    /// Whether a retry of a task this policy placed is a re-auction (its duplicates are then
+    /// counted as `reauction`, not `timeout_retry`).
+    fn retries_are_reauctions(&self) -> bool {
+        false
+    }
+
+    /// Whether the world should write an audit record for each of this policy's synchronous
+    /// decisions (options with their load, and the choice); policies that explain their own
+    /// decisions through [`PolicyView::audit`] return `false`.
+    fn world_audits(&self) -> bool {
+        true
+    }
 }
 
 /// A unit of work waiting to be placed.
@@ -50,6 +99,8 @@ pub struct Task {
     pub agent: AgentId,
     /// The service that must execute it.
     pub service: ServiceId,
+    /// How to finish the placement later, if the policy defers it.
+    pub ticket: Ticket,
 }
 
 /// What a policy decided for a task.
@@ -59,6 +110,9 @@ pub enum Decision {
     Place(ReplicaId),
     /// Refuse the task: it fails at once without using any replica.
     Reject,
+    /// Decide later: the policy will call [`PolicyView::commit`] with the task's ticket
+    /// (once its protocol has an answer). Until then the task waits, holding nothing.
+    Defer,
 }
 
 /// The result of a placed task, reported back to the agent that placed it.
@@ -103,13 +157,97 @@ pub struct PolicyView<'a> {
     loads: &'a [ReplicaLoad],
     excluded: &'a [bool],
     down: &'a [u32],
+    control_down: &'a [u32],
+    slowdown: &'a [f64],
+    outbox: Option<&'a RefCell<Outbox>>,
 }
 
 impl<'a> PolicyView<'a> {
     /// A view at `now` over the given topology and the loads of all replicas (indexed by
     /// [`ReplicaId`]).
     pub fn new(now: SimTime, service_replicas: &'a [Range<u32>], loads: &'a [ReplicaLoad]) -> Self {
-        PolicyView { now, service_replicas, loads, excluded: &[], down: &[] }
+        PolicyView {
+            now,
+            service_replicas,
+            loads,
+            excluded: &[],
+            down: &[],
+            control_down: &[],
+            slowdown: &[],
+            outbox: None,
+        }
+    }
+
+    /// The same view, able to act: commands go to `outbox`, which the world carries out.
+    pub fn with_outbox(self, outbox: &'a RefCell<Outbox>) -> Self {
+        PolicyView { outbox: Some(outbox), ..self }
+    }
+
+    /// The same view, with the crash state of control agents and each replica's current
+    /// slowdown factor (for a replica's estimate of its own speed).
+    pub fn with_health(self, control_down: &'a [u32], slowdown: &'a [f64]) -> Self {
+        PolicyView { control_down, slowdown, ..self }
+    }
+
+    /// Whether an endpoint is up. Policies use it for their own agents' timers: a crashed
+    /// agent does nothing (the world also drops what it sends and what is sent to it).
+    pub fn is_up(&self, endpoint: Endpoint) -> bool {
+        match endpoint {
+            Endpoint::Control(c) => self.control_down.get(c as usize).is_none_or(|&d| d == 0),
+            Endpoint::Agent(_) => true,
+        }
+    }
+
+    /// Whether a replica is up (what its own worker knows of itself).
+    pub fn replica_up(&self, replica: ReplicaId) -> bool {
+        self.answers_probes(replica)
+    }
+
+    /// How much slower than nominal the replica currently works (1 when healthy); what a
+    /// replica knows of its own speed.
+    pub fn slowdown(&self, replica: ReplicaId) -> f64 {
+        self.slowdown.get(replica.index()).copied().unwrap_or(1.0)
+    }
+
+    fn command(&self, command: Command) {
+        let outbox = self.outbox.expect("this view cannot act: the world passed no outbox");
+        outbox.borrow_mut().commands.push(command);
+    }
+
+    /// Sends a policy message; `token` is the policy's own reference to its content.
+    pub fn send(&self, from: Endpoint, to: Endpoint, kind: MessageKind, token: u64) {
+        self.command(Command::Send { from, to, kind, token });
+    }
+
+    /// Sets a timer: [`Policy::on_timer`] gets `token` after `delay`.
+    pub fn set_timer(&self, delay: SimDuration, token: u64) {
+        self.command(Command::Timer { delay, token });
+    }
+
+    /// Finishes a deferred placement: place on `replica`, or reject with `None`. A ticket
+    /// whose task is gone (its job ended meanwhile) is ignored.
+    pub fn commit(&self, ticket: Ticket, replica: Option<ReplicaId>) {
+        self.command(Command::Commit { ticket, replica });
+    }
+
+    /// Reports how long a placement request waited in a scheduler's queue before being
+    /// served (the `scheduler_queue_mean_ms` metric).
+    pub fn record_scheduler_wait(&self, wait: SimDuration) {
+        self.command(Command::SchedulerWait(wait));
+    }
+
+    /// Whether decisions are being audited (build [`AuditRecord`]s only then).
+    pub fn auditing(&self) -> bool {
+        self.outbox.is_some_and(|o| o.borrow().audit.is_some())
+    }
+
+    /// Adds a record to the audit log, if auditing.
+    pub fn audit(&self, record: AuditRecord) {
+        if let Some(outbox) = self.outbox {
+            if let Some(log) = outbox.borrow_mut().audit.as_mut() {
+                log.push(record);
+            }
+        }
     }
 
     /// The same view, with replicas the deciding agent has ejected (outlier ejection)
@@ -163,16 +301,33 @@ impl<'a> PolicyView<'a> {
 /// The shape of the world a policy is built for.
 #[derive(Clone, Debug)]
 pub struct Topology {
-    /// Agents that may place tasks (orchestrators and replica workers), numbered densely.
+    /// Agents that may place tasks (orchestrators and replica workers), numbered densely:
+    /// orchestrators first, then one worker per replica in replica order.
     pub agents: u32,
+    /// Orchestrators (agents `0..orchestrators`).
+    pub orchestrators: u32,
     /// For each service, its replicas.
     pub service_replicas: Vec<Range<u32>>,
+    /// Each replica's concurrency slots.
+    pub slots: Vec<u32>,
+    /// Each replica's nominal speed (work per second of service time).
+    pub speeds: Vec<f64>,
 }
 
 impl Topology {
     /// Replicas over all services.
     pub fn total_replicas(&self) -> u32 {
         self.service_replicas.last().map_or(0, |r| r.end)
+    }
+
+    /// The worker agent of a replica.
+    pub fn worker(&self, replica: ReplicaId) -> AgentId {
+        AgentId(self.orchestrators + replica.0)
+    }
+
+    /// The replica an agent works for, or `None` for an orchestrator.
+    pub fn replica_of(&self, agent: AgentId) -> Option<ReplicaId> {
+        agent.0.checked_sub(self.orchestrators).map(ReplicaId)
     }
 }
 
@@ -190,11 +345,20 @@ pub enum PolicyKind {
     PowerOfD,
     /// Least expected latency (peak-sensitive moving average) of two random replicas.
     PeakEwma,
+    /// A scheduler agent fed by heartbeats places every task.
+    Central,
+    /// Contract net: announce, collect bids, award the best.
+    Auction,
+    /// Stale views spread by push-pull gossip; power of d choices over them.
+    Gossip,
 }
 
 impl PolicyKind {
     /// Every built-in policy, in catalog order.
-    pub const ALL: [PolicyKind; 5] = [
+    pub const ALL: [PolicyKind; 8] = [
+        PolicyKind::Central,
+        PolicyKind::Auction,
+        PolicyKind::Gossip,
         PolicyKind::Random,
         PolicyKind::RoundRobin,
         PolicyKind::LeastOutstanding,
@@ -210,6 +374,9 @@ impl PolicyKind {
             PolicyKind::LeastOutstanding => "least_outstanding",
             PolicyKind::PowerOfD => "power_of_d",
             PolicyKind::PeakEwma => "peak_ewma",
+            PolicyKind::Central => "central",
+            PolicyKind::Auction => "auction",
+            PolicyKind::Gossip => "gossip",
         }
     }
 
@@ -227,6 +394,15 @@ impl PolicyKind {
             PolicyKind::PeakEwma => {
                 "baseline: of two random replicas, the one with the least expected latency (own peak-sensitive moving average x own requests in flight)"
             }
+            PolicyKind::Central => {
+                "a scheduler agent, fed by replica heartbeats and its own assignments, places every task (request and reply messages), one decision at a time; optional standby"
+            }
+            PolicyKind::Auction => {
+                "contract net: announce the task to k replicas, each live one bids its expected completion time, the best bid by the deadline wins the award"
+            }
+            PolicyKind::Gossip => {
+                "every agent keeps a view of all replicas' load and heartbeats, spread by push-pull gossip; picks the least loaded of d unsuspected replicas in its stale view"
+            }
         }
     }
 
@@ -237,6 +413,25 @@ impl PolicyKind {
             PolicyKind::PeakEwma => {
                 &[("decay", "10s", "time constant of the latency average (> 0)")]
             }
+            PolicyKind::Central => &[
+                ("heartbeat", "100ms", "period of each replica's load report (> 0)"),
+                ("missed", "3", "heartbeats missed before a replica is treated as dead (>= 1)"),
+                ("decision_time", "100us", "scheduler time per placement, served one at a time"),
+                ("standby", "false", "a standby scheduler takes over when the primary is silent"),
+                ("detection_timeout", "500ms", "standby's silence threshold before taking over (> 0)"),
+                ("request_timeout", "1s", "a requester re-sends an unanswered request after this (> 0)"),
+            ],
+            PolicyKind::Auction => &[
+                ("k", "0", "replicas announced to per task (0: all of the service's replicas)"),
+                ("bid_deadline", "20ms", "how long the announcer waits for bids (> 0)"),
+                ("backoff", "20ms", "wait before re-announcing when no bid came (> 0)"),
+            ],
+            PolicyKind::Gossip => &[
+                ("period", "100ms", "time between an agent's gossip rounds (> 0)"),
+                ("fanout", "1", "peers contacted per round (>= 1)"),
+                ("d", "2", "candidates compared per placement (>= 1)"),
+                ("suspect_timeout", "1s", "a replica whose heartbeat counter has not grown for this long is suspected (> 0)"),
+            ],
             _ => &[],
         }
     }
@@ -268,6 +463,87 @@ pub enum PolicySpec {
         /// Time constant of the latency average.
         decay: SimDuration,
     },
+    /// See [`PolicyKind::Central`].
+    Central(CentralParams),
+    /// See [`PolicyKind::Auction`].
+    Auction(AuctionParams),
+    /// See [`PolicyKind::Gossip`].
+    Gossip(GossipParams),
+}
+
+/// Parameters of `central`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CentralParams {
+    /// Period of each replica's heartbeat.
+    pub heartbeat: SimDuration,
+    /// Heartbeats missed before a replica is treated as dead.
+    pub missed: u32,
+    /// Scheduler time per decision.
+    pub decision_time: SimDuration,
+    /// Whether a standby scheduler exists.
+    pub standby: bool,
+    /// Silence after which the standby takes over.
+    pub detection_timeout: SimDuration,
+    /// A requester re-sends an unanswered request after this.
+    pub request_timeout: SimDuration,
+}
+
+impl Default for CentralParams {
+    fn default() -> Self {
+        CentralParams {
+            heartbeat: SimDuration::from_millis(100),
+            missed: 3,
+            decision_time: SimDuration::from_micros(100),
+            standby: false,
+            detection_timeout: SimDuration::from_millis(500),
+            request_timeout: SimDuration::from_secs(1),
+        }
+    }
+}
+
+/// Parameters of `auction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuctionParams {
+    /// Replicas announced to per task; 0 means all of the service's replicas.
+    pub k: u32,
+    /// How long the announcer waits for bids.
+    pub bid_deadline: SimDuration,
+    /// Wait before re-announcing when no bid came.
+    pub backoff: SimDuration,
+}
+
+impl Default for AuctionParams {
+    fn default() -> Self {
+        AuctionParams {
+            k: 0,
+            bid_deadline: SimDuration::from_millis(20),
+            backoff: SimDuration::from_millis(20),
+        }
+    }
+}
+
+/// Parameters of `gossip`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GossipParams {
+    /// Time between an agent's rounds.
+    pub period: SimDuration,
+    /// Peers contacted per round.
+    pub fanout: u32,
+    /// Candidates compared per placement.
+    pub d: u32,
+    /// Silence of a replica's heartbeat counter before it is suspected.
+    pub suspect_timeout: SimDuration,
+}
+
+impl Default for GossipParams {
+    fn default() -> Self {
+        GossipParams {
+            period: SimDuration::from_millis(100),
+            fanout: 1,
+            d: 2,
+            suspect_timeout: SimDuration::from_secs(1),
+        }
+    }
 }
 
 impl PolicySpec {
@@ -279,6 +555,9 @@ impl PolicySpec {
             PolicySpec::LeastOutstanding => PolicyKind::LeastOutstanding,
             PolicySpec::PowerOfD { .. } => PolicyKind::PowerOfD,
             PolicySpec::PeakEwma { .. } => PolicyKind::PeakEwma,
+            PolicySpec::Central(_) => PolicyKind::Central,
+            PolicySpec::Auction(_) => PolicyKind::Auction,
+            PolicySpec::Gossip(_) => PolicyKind::Gossip,
         }
     }
 }
@@ -291,5 +570,8 @@ pub fn build(spec: PolicySpec, topology: &Topology, rng: SimRng) -> Box<dyn Poli
         PolicySpec::LeastOutstanding => Box::new(LeastOutstanding::new(topology, rng)),
         PolicySpec::PowerOfD { d } => Box::new(PowerOfD::new(d, rng)),
         PolicySpec::PeakEwma { decay } => Box::new(PeakEwma::new(decay, topology, rng)),
+        PolicySpec::Central(params) => Box::new(Central::new(params, topology, rng)),
+        PolicySpec::Auction(params) => Box::new(Auction::new(params, topology, rng)),
+        PolicySpec::Gossip(params) => Box::new(Gossip::new(params, topology, rng)),
     }
 }

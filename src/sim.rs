@@ -37,6 +37,7 @@ mod observe;
 mod resilience;
 mod traffic;
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use rand::Rng;
@@ -48,8 +49,8 @@ use crate::engine::{derive_stream, Engine, Model, Schedule, SimRng};
 use crate::ids::{AgentId, ClassId, OrchestratorId, ReplicaId, ServiceId, WorkflowId};
 use crate::metrics::{DupSource, Recorder, RunSummary};
 use crate::policy::{
-    self, Decision, Outcome, Policy, PolicySpec, PolicyView, ReplicaLoad, Task as PolicyTask,
-    Topology,
+    self, AuditRecord, Command, Decision, Delivery, Endpoint, MessageKind, Outbox, Outcome, Policy,
+    PolicySpec, PolicyView, ReplicaLoad, Task as PolicyTask, Ticket, Topology,
 };
 use crate::scenario::{FaultEffect, Hedge, Resilience, Scenario};
 use crate::time::{SimDuration, SimTime};
@@ -59,6 +60,21 @@ use layout::Layout;
 use network::Links;
 use resilience::{BreakerState, Ejections, LatencyWindow, RetryBudget};
 use traffic::{Source, Start};
+
+/// Low bits of a [`Ticket`] that hold the pending placement's serial number (the slab key
+/// is above them).
+const TICKET_SERIAL_BITS: u32 = 40;
+
+/// The policy's view of the world, able to act through the world's outbox. A macro rather
+/// than a method so that it borrows only the fields it reads, leaving `self.policy` free.
+macro_rules! acting_view {
+    ($world:expr, $now:expr) => {
+        PolicyView::new($now, &$world.layout.service_replicas, &$world.loads)
+            .with_down(&$world.down)
+            .with_health(&$world.control_down, &$world.slowdown)
+            .with_outbox(&$world.outbox)
+    };
+}
 
 /// The purposes that get their own random stream (MODEL.md section 2).
 ///
@@ -120,6 +136,22 @@ pub fn run_with_policy(
     drive(World::new(scenario, build, replication, &mut NoObserver))
 }
 
+/// Like [`run`], also returning the audit log: one record per decision (at most `limit`),
+/// explained by the policy (options with their estimates, the choice and the reason).
+pub fn run_audited(
+    scenario: &Scenario,
+    policy: PolicySpec,
+    replication: u32,
+    limit: usize,
+) -> (RunSummary, Vec<AuditRecord>) {
+    let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
+    let mut observer = NoObserver;
+    let mut world = World::new(scenario, build, replication, &mut observer);
+    world.outbox = Outbox::new(true);
+    world.audit_limit = limit;
+    drive_audited(world)
+}
+
 /// Like [`run`], reporting every mechanical step to `observer`.
 pub fn run_observed<O: Observer>(
     scenario: &Scenario,
@@ -132,9 +164,16 @@ pub fn run_observed<O: Observer>(
 }
 
 /// Seeds a world's first events, drains the engine to the end of the run, and summarises.
-fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunSummary {
+fn drive<O: Observer>(world: World<'_, '_, O>) -> RunSummary {
+    drive_audited(world).0
+}
+
+fn drive_audited<O: Observer>(mut world: World<'_, '_, O>) -> (RunSummary, Vec<AuditRecord>) {
     let scenario = world.scenario;
     world.policy_wants_outcomes = world.policy.wants_outcomes();
+    world.handoff_kind = world.policy.handoff_kind();
+    world.reauctions = world.policy.retries_are_reauctions();
+    world.world_audits = world.policy.world_audits();
     let mut engine = Engine::with_capacity(world, 1024);
     {
         let (world, schedule) = engine.parts();
@@ -142,7 +181,7 @@ fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunSummary {
     }
     let end = SimTime::ZERO + scenario.duration;
     let stats = engine.run_until(end);
-    let world = engine.into_model();
+    let mut world = engine.into_model();
     world.observer.run_ended(stats.now, &world.loads, world.jobs.len());
     let in_flight = world.jobs.iter().filter(|(_, job)| job.measured).count() as u64;
     let records = world
@@ -151,7 +190,8 @@ fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunSummary {
         .filter(|f| f.started)
         .map(|f| f.record(scenario, &world.layout.service_replicas, end))
         .collect();
-    world.recorder.finish(stats, in_flight, records)
+    let audit = std::mem::take(&mut world.audit_log);
+    (world.recorder.finish(stats, in_flight, records), audit)
 }
 
 /// Who sends and receives messages.
@@ -159,6 +199,8 @@ fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunSummary {
 enum Agent {
     Orchestrator(OrchestratorId),
     Replica(ReplicaId),
+    /// A control agent of the policy (see [`Endpoint::Control`]).
+    Control(u32),
 }
 
 /// What a message says. Attempts are named by slab key and serial number.
@@ -170,6 +212,8 @@ enum Body {
     Result { attempt: usize, serial: u64, succeeded: bool },
     /// "Stop this attempt", from the requester to the replica.
     Cancel { attempt: usize, serial: u64 },
+    /// One of the policy's own messages; only the policy reads its content.
+    Policy { kind: MessageKind, token: u64 },
 }
 
 #[derive(Debug)]
@@ -191,6 +235,24 @@ enum Timer {
     Retry { task: usize, serial: u64 },
     /// A task's first attempt has been out for the hedging delay.
     Hedge { task: usize, serial: u64 },
+    /// A timer the policy set.
+    Policy { token: u64 },
+}
+
+/// A placement the policy deferred, with what is needed to carry it out later.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    serial: u64,
+    since: SimTime,
+    what: Deferred,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Deferred {
+    /// A unit without a task record (see `place_plain`).
+    Plain { job: usize, job_serial: u64, unit: u32, parent: Parent, requester: Agent },
+    /// An attempt of a task.
+    Attempt { task: usize, task_serial: u64, kind: Kind },
 }
 
 /// A job in the system.
@@ -233,12 +295,15 @@ enum Kind {
     Original,
     Retry,
     Hedge,
+    /// A retry of a task placed by auction: a new auction.
+    Reauction,
 }
 
 impl Kind {
     fn dup_source(self) -> DupSource {
         match self {
             Kind::Hedge => DupSource::Hedge,
+            Kind::Reauction => DupSource::Reauction,
             Kind::Original | Kind::Retry => DupSource::TimeoutRetry,
         }
     }
@@ -374,8 +439,16 @@ struct World<'s, 'o, O: Observer> {
     attempts: Slab<Attempt>,
     messages: Slab<Message>,
     timers: Slab<Timer>,
+    pending: Slab<Pending>,
     policy: Box<dyn Policy>,
     policy_wants_outcomes: bool,
+    /// Commands the policy issued in its current call (see `policy/messaging.rs`).
+    outbox: RefCell<Outbox>,
+    audit_log: Vec<AuditRecord>,
+    audit_limit: usize,
+    handoff_kind: MessageKind,
+    reauctions: bool,
+    world_audits: bool,
     sources: Vec<Source>,
     content_rng: SimRng,
     network_rng: SimRng,
@@ -392,6 +465,8 @@ struct World<'s, 'o, O: Observer> {
     down: Vec<u32>,
     /// Active crashes of each orchestrator.
     orchestrator_down: Vec<u32>,
+    /// Active crashes of each control agent of the policy (scheduler, standby).
+    control_down: Vec<u32>,
     slowdown: Vec<f64>,
     /// For each network class (see `network.rs`), the groups it belongs to, as a bit set.
     class_groups: Vec<u64>,
@@ -424,8 +499,17 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             })
             .collect::<Vec<_>>();
         let replicas = loads.len();
-        let topology =
-            Topology { agents: layout.agents(), service_replicas: layout.service_replicas.clone() };
+        let topology = Topology {
+            agents: layout.agents(),
+            orchestrators: scenario.orchestrators,
+            service_replicas: layout.service_replicas.clone(),
+            slots: loads.iter().map(|l| l.slots).collect(),
+            speeds: layout
+                .replica_service
+                .iter()
+                .map(|s| scenario.services[s.index()].speed)
+                .collect(),
+        };
         let services = scenario.services.len();
         let agent_services = layout.agents() as usize * services;
         let mut class_groups = vec![0u64; services + 1];
@@ -452,6 +536,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             attempts: Slab::new(),
             messages: Slab::new(),
             timers: Slab::new(),
+            pending: Slab::new(),
+            outbox: Outbox::new(false),
+            audit_log: Vec::new(),
+            audit_limit: 0,
+            handoff_kind: MessageKind::Assign,
+            reauctions: false,
+            world_audits: true,
             policy_wants_outcomes: true,
             policy: build_policy(&topology, StreamId::Policy.rng(seed, replication)),
             sources: Source::all(scenario, replication),
@@ -466,6 +557,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             active_faults: Vec::new(),
             down: vec![0; replicas],
             orchestrator_down: vec![0; scenario.orchestrators as usize],
+            control_down: vec![0; 2],
             slowdown: vec![1.0; replicas],
             class_groups,
             breakers: vec![BreakerState::default(); agent_services],
@@ -489,8 +581,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.next_serial
     }
 
-    /// Seeds the first events: arrivals, the fault timeline, human shifts.
+    /// Seeds the first events: arrivals, the fault timeline, human shifts, and whatever the
+    /// policy starts with (its first heartbeats or gossip rounds).
     fn seed_events(&mut self, schedule: &mut Schedule<Event>) {
+        let view = acting_view!(self, SimTime::ZERO);
+        self.policy.start(&view);
+        self.apply_outbox(schedule);
         for index in 0..self.sources.len() {
             let source = index as u16;
             match self.sources[index].start() {
@@ -520,7 +616,173 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         match agent {
             Agent::Orchestrator(o) => AgentId(o.0),
             Agent::Replica(r) => self.layout.replica_agent(r),
+            Agent::Control(_) => unreachable!("control agents place no tasks"),
         }
+    }
+
+    /// How a policy names an agent.
+    fn endpoint(&self, agent: Agent) -> Endpoint {
+        match agent {
+            Agent::Control(c) => Endpoint::Control(c),
+            other => Endpoint::Agent(self.agent_id(other)),
+        }
+    }
+
+    /// The agent a policy names.
+    fn agent_of(&self, endpoint: Endpoint) -> Agent {
+        match endpoint {
+            Endpoint::Control(c) => Agent::Control(c),
+            Endpoint::Agent(a) => match a.0.checked_sub(self.scenario.orchestrators) {
+                Some(r) => Agent::Replica(ReplicaId(r)),
+                None => Agent::Orchestrator(OrchestratorId(a.0)),
+            },
+        }
+    }
+
+    /// Whether an agent is crashed.
+    fn agent_down(&self, agent: Agent) -> bool {
+        match agent {
+            Agent::Orchestrator(o) => self.orchestrator_down[o.index()] > 0,
+            Agent::Replica(r) => self.down[r.index()] > 0,
+            Agent::Control(c) => self.control_down[c as usize] > 0,
+        }
+    }
+
+    // ---- the policy's own actions ---------------------------------------------------------
+
+    /// A ticket for a placement the policy may defer.
+    fn next_ticket(&mut self) -> Ticket {
+        let key = self.pending.vacant_key() as u64;
+        let serial = self.serial() & ((1 << TICKET_SERIAL_BITS) - 1);
+        Ticket((key << TICKET_SERIAL_BITS) | serial)
+    }
+
+    /// Records a deferred placement under the ticket just handed out.
+    fn defer(&mut self, ticket: Ticket, what: Deferred, now: SimTime) {
+        let key = self.pending.insert(Pending {
+            serial: ticket.0 & ((1 << TICKET_SERIAL_BITS) - 1),
+            since: now,
+            what,
+        });
+        debug_assert_eq!(key as u64, ticket.0 >> TICKET_SERIAL_BITS, "ticket key was vacant");
+    }
+
+    /// Carries out what the policy asked for during its last call, then anything those
+    /// actions made it ask for, until nothing is left.
+    fn apply_outbox(&mut self, schedule: &mut Schedule<Event>) {
+        loop {
+            let mut outbox = self.outbox.borrow_mut();
+            if let Some(records) = outbox.audit.as_mut() {
+                let room = self.audit_limit.saturating_sub(self.audit_log.len());
+                self.audit_log.extend(records.drain(..).take(room));
+            }
+            if outbox.commands.is_empty() {
+                return;
+            }
+            let commands = std::mem::take(&mut outbox.commands);
+            drop(outbox);
+            for command in commands {
+                self.execute(command, schedule);
+            }
+        }
+    }
+
+    fn execute(&mut self, command: Command, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        match command {
+            Command::Send { from, to, kind, token } => {
+                let (from, to) = (self.agent_of(from), self.agent_of(to));
+                // A crashed agent sends nothing.
+                if !self.agent_down(from) {
+                    self.send(from, to, Body::Policy { kind, token }, schedule);
+                }
+            }
+            Command::Timer { delay, token } => {
+                self.set_timer(delay, Timer::Policy { token }, schedule)
+            }
+            Command::Commit { ticket, replica } => self.commit(ticket, replica, schedule),
+            Command::SchedulerWait(wait) => self.recorder.scheduler_wait(now, wait),
+        }
+    }
+
+    /// Finishes a deferred placement.
+    fn commit(
+        &mut self,
+        ticket: Ticket,
+        replica: Option<ReplicaId>,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        let key = (ticket.0 >> TICKET_SERIAL_BITS) as usize;
+        let serial = ticket.0 & ((1 << TICKET_SERIAL_BITS) - 1);
+        if self.pending.get(key).is_none_or(|p| p.serial != serial) {
+            return;
+        }
+        let pending = self.pending.remove(key);
+        self.recorder.placement_wait(now, now - pending.since);
+        let decision = replica.map_or(Decision::Reject, Decision::Place);
+        match pending.what {
+            Deferred::Plain { job, job_serial, unit, parent, requester } => {
+                if self.job_alive(job, job_serial) {
+                    self.place_plain_on(job, unit, parent, requester, decision, schedule);
+                } else {
+                    // Nobody needs the work any more; a caller still waiting is answered.
+                    self.resolve(parent, job, job_serial, pending.since, false, schedule);
+                }
+            }
+            Deferred::Attempt { task, task_serial, kind } => {
+                let Some(t) = self.task_by(task, task_serial) else { return };
+                if t.outcome.is_some() {
+                    return;
+                }
+                if self.orphaned(t) {
+                    if self.tasks[task].live == 0 {
+                        self.task_failed(task, schedule);
+                    }
+                } else {
+                    self.place_attempt_on(task, kind, decision, schedule);
+                }
+            }
+        }
+    }
+
+    /// An audit record for a decision the policy made on the spot, when the policy leaves
+    /// explaining to the world: the options with their load per slot, and the choice.
+    fn audit_on_the_spot(&mut self, now: SimTime, task: &PolicyTask, decision: Decision) {
+        if self.audit_log.len() >= self.audit_limit {
+            return;
+        }
+        let options = self.layout.service_replicas[task.service.index()]
+            .clone()
+            .map(|r| {
+                let load = self.loads[r as usize];
+                (ReplicaId(r), f64::from(load.outstanding()) / f64::from(load.slots))
+            })
+            .collect();
+        self.audit_log.push(AuditRecord {
+            at: now,
+            agent: Endpoint::Agent(task.agent),
+            service: task.service,
+            ticket: None,
+            options,
+            choice: match decision {
+                Decision::Place(r) => Some(r),
+                _ => None,
+            },
+            reason: "decided on the spot; estimates are the true requests per slot".into(),
+        });
+    }
+
+    /// Asks the policy where a task goes, auditing the answer if asked to.
+    fn decide(&mut self, now: SimTime, task: &PolicyTask, excluded: bool) -> Decision {
+        let view = acting_view!(self, now);
+        let view = if excluded { view.with_excluded(&self.excluded) } else { view };
+        let decision = self.policy.place(&view, task);
+        if self.world_audits && self.outbox.borrow().audit.is_some() && decision != Decision::Defer
+        {
+            self.audit_on_the_spot(now, task, decision);
+        }
+        decision
     }
 
     fn unit_resilience(&self, task: &Task) -> &Resilience {
@@ -786,14 +1048,38 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let (job_serial, workflow) = (j.serial, j.workflow);
         let service = self.layout.workflows[workflow.index()].units[unit as usize].service;
         let agent = self.agent_id(requester);
-        let view =
-            PolicyView::new(now, &self.layout.service_replicas, &self.loads).with_down(&self.down);
-        let replica = match self.policy.place(&view, &PolicyTask { agent, service }) {
+        let ticket = self.next_ticket();
+        let decision = self.decide(now, &PolicyTask { agent, service, ticket }, false);
+        if decision == Decision::Defer {
+            let what = Deferred::Plain { job, job_serial, unit, parent, requester };
+            self.defer(ticket, what, now);
+        } else {
+            self.place_plain_on(job, unit, parent, requester, decision, schedule);
+        }
+        self.apply_outbox(schedule);
+    }
+
+    /// Carries out the policy's decision for a unit without a task record.
+    fn place_plain_on(
+        &mut self,
+        job: usize,
+        unit: u32,
+        parent: Parent,
+        requester: Agent,
+        decision: Decision,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        let j = &self.jobs[job];
+        let (job_serial, workflow) = (j.serial, j.workflow);
+        let service = self.layout.workflows[workflow.index()].units[unit as usize].service;
+        let replica = match decision {
             Decision::Place(replica) => replica,
             Decision::Reject => {
                 self.resolve(parent, job, job_serial, now, false, schedule);
                 return;
             }
+            Decision::Defer => unreachable!("a deferred placement is carried out on commit"),
         };
         debug_assert_eq!(
             self.layout.replica_service[replica.index()],
@@ -849,15 +1135,34 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 self.excluded[r as usize] = self.ejections.is_ejected(agent.0, r, now);
             }
         }
-        let view =
-            PolicyView::new(now, &self.layout.service_replicas, &self.loads).with_down(&self.down);
-        let view = if rules.ejection { view.with_excluded(&self.excluded) } else { view };
-        let decision = self.policy.place(&view, &PolicyTask { agent, service });
+        let ticket = self.next_ticket();
+        let decision = self.decide(now, &PolicyTask { agent, service, ticket }, rules.ejection);
         if rules.ejection {
             for r in range {
                 self.excluded[r as usize] = false;
             }
         }
+        if decision == Decision::Defer {
+            let task_serial = self.tasks[task].serial;
+            self.defer(ticket, Deferred::Attempt { task, task_serial, kind }, now);
+        } else {
+            self.place_attempt_on(task, kind, decision, schedule);
+        }
+        self.apply_outbox(schedule);
+    }
+
+    /// Carries out the policy's decision for an attempt of a task.
+    fn place_attempt_on(
+        &mut self,
+        task: usize,
+        kind: Kind,
+        decision: Decision,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        let t = &self.tasks[task];
+        let service = self.unit_service(t);
+        let rules = self.unit_rules(t);
         let replica = match decision {
             Decision::Place(replica) => replica,
             Decision::Reject => {
@@ -866,6 +1171,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 }
                 return;
             }
+            Decision::Defer => unreachable!("a deferred placement is carried out on commit"),
         };
         debug_assert_eq!(
             self.layout.replica_service[replica.index()],
@@ -956,7 +1262,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             // The job ended meanwhile: nobody needs this work any more.
             self.task_failed(task, schedule);
         } else {
-            self.place_attempt(task, Kind::Retry, schedule);
+            let kind = if self.reauctions { Kind::Reauction } else { Kind::Retry };
+            self.place_attempt(task, kind, schedule);
         }
     }
 
@@ -1538,6 +1845,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                         self.observer.replica_crashed(now, ReplicaId(r), true);
                         let lost = self.crash(ReplicaId(r), now);
                         self.faults[i].touched += lost;
+                        self.tell_policy_crash(Agent::Replica(ReplicaId(r)), true, schedule);
                     }
                 }
             }
@@ -1558,8 +1866,31 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                     }
                 }
             }
+            FaultEffect::ControlCrash { control } => {
+                self.control_down[control as usize] += 1;
+                if self.control_down[control as usize] == 1 {
+                    self.tell_policy_crash(Agent::Control(control), true, schedule);
+                }
+            }
             FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
             FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {}
+        }
+    }
+
+    /// Tells the policy an agent crashed or came back (its state is the policy's to lose).
+    fn tell_policy_crash(&mut self, agent: Agent, down: bool, schedule: &mut Schedule<Event>) {
+        let endpoint = self.endpoint(agent);
+        let view = acting_view!(self, schedule.now());
+        self.policy.on_crash(&view, endpoint, down);
+        self.apply_outbox(schedule);
+    }
+
+    /// Counts a message against the active crash of a control agent.
+    fn touch_control_fault(&mut self, control: u32) {
+        for &f in &self.active_faults {
+            if self.faults[f].effect == (FaultEffect::ControlCrash { control }) {
+                self.faults[f].touched += 1;
+            }
         }
     }
 
@@ -1574,11 +1905,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                         self.observer.replica_crashed(schedule.now(), ReplicaId(r), false);
                         // Back, empty. Work may already be waiting for it? No: it was lost.
                         self.start_queued(ReplicaId(r), schedule);
+                        self.tell_policy_crash(Agent::Replica(ReplicaId(r)), false, schedule);
                     }
                 }
             }
             FaultEffect::AgentCrash { orchestrator } => {
                 self.orchestrator_down[orchestrator as usize] -= 1;
+            }
+            FaultEffect::ControlCrash { control } => {
+                self.control_down[control as usize] -= 1;
+                if self.control_down[control as usize] == 0 {
+                    self.tell_policy_crash(Agent::Control(control), false, schedule);
+                }
             }
             FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
             FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {}
@@ -1668,7 +2006,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     /// The network class of an agent: orchestrators, or the service of a replica.
     fn agent_class(&self, agent: Agent) -> usize {
         match agent {
-            Agent::Orchestrator(_) => network::ORCHESTRATORS,
+            // Control agents sit with the orchestrators.
+            Agent::Orchestrator(_) | Agent::Control(_) => network::ORCHESTRATORS,
             Agent::Replica(r) => 1 + self.layout.replica_service[r.index()].index(),
         }
     }
@@ -1709,10 +2048,20 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     /// Sends a message: counts it, maybe loses it, and delivers it after the link's latency
     /// (within this event when the link is instant and no fault is active).
+    ///
+    /// A policy's own message always goes through the event queue, even over an instant
+    /// link, so a protocol's steps are events of their own and never nest.
     fn send(&mut self, from: Agent, to: Agent, body: Body, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
-        self.recorder.message_sent(now);
-        if self.links.all_instant() && self.active_faults.is_empty() {
+        let kind = match body {
+            Body::Assign { .. } => self.handoff_kind,
+            Body::Result { .. } => MessageKind::Result,
+            Body::Cancel { .. } => MessageKind::Cancel,
+            Body::Policy { kind, .. } => kind,
+        };
+        self.recorder.message_sent(now, kind);
+        let queued = matches!(body, Body::Policy { .. });
+        if !queued && self.links.all_instant() && self.active_faults.is_empty() {
             // Every link is instant and nothing is broken: deliver now, no lookups.
             self.deliver(Message { from, to, sent: now, body }, schedule);
             return;
@@ -1726,7 +2075,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         let link = self.links.between(fc, tc);
         let message = Message { from, to, sent: now, body };
-        if link.instant {
+        if link.instant && !queued {
             self.deliver(message, schedule);
             return;
         }
@@ -1734,7 +2083,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.message_lost(body, now);
             return;
         }
-        let latency = link.latency.sample(&mut self.network_rng);
+        let latency = if link.instant {
+            SimDuration::ZERO
+        } else {
+            link.latency.sample(&mut self.network_rng)
+        };
         let key = self.messages.insert(message);
         schedule.after(latency, Event::MessageDelivered(key as u32));
     }
@@ -1763,6 +2116,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     fn deliver(&mut self, message: Message, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
+        if let Agent::Control(c) = message.to {
+            if self.control_down[c as usize] > 0 {
+                self.touch_control_fault(c);
+                self.observer.message_lost(now);
+                return;
+            }
+        }
         if let Agent::Orchestrator(o) = message.to {
             if self.orchestrator_down[o.index()] > 0 {
                 self.touch_orchestrator_fault(o.0);
@@ -1800,6 +2160,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             (_, Body::Result { attempt, serial, succeeded }) => {
                 self.on_result(attempt, serial, succeeded, schedule)
             }
+            (to, Body::Policy { kind, token }) => {
+                let delivery = Delivery {
+                    from: self.endpoint(message.from),
+                    to: self.endpoint(to),
+                    kind,
+                    token,
+                    sent: message.sent,
+                };
+                let view = acting_view!(self, now);
+                self.policy.on_message(&view, &delivery);
+                self.apply_outbox(schedule);
+            }
             (to, body) => unreachable!("message {body:?} cannot be addressed to {to:?}"),
         }
     }
@@ -1820,6 +2192,11 @@ impl<O: Observer> Model for World<'_, '_, O> {
                 }
                 Timer::Retry { task, serial } => self.on_retry_due(task, serial, schedule),
                 Timer::Hedge { task, serial } => self.on_hedge_due(task, serial, schedule),
+                Timer::Policy { token } => {
+                    let view = acting_view!(self, schedule.now());
+                    self.policy.on_timer(&view, token);
+                    self.apply_outbox(schedule);
+                }
             },
             Event::FaultStarted(i) => self.on_fault_started(i, schedule),
             Event::FaultEnded(i) => self.on_fault_ended(i, schedule),

@@ -55,6 +55,21 @@ impl SimDuration {
         SimDuration(nanos)
     }
 
+    /// A span of `micros` microseconds.
+    pub const fn from_micros(micros: u64) -> Self {
+        SimDuration(micros * 1_000)
+    }
+
+    /// A span of `millis` milliseconds.
+    pub const fn from_millis(millis: u64) -> Self {
+        SimDuration(millis * 1_000_000)
+    }
+
+    /// A span of `secs` seconds.
+    pub const fn from_secs(secs: u64) -> Self {
+        SimDuration(secs * 1_000_000_000)
+    }
+
     /// Converts seconds to the nearest nanosecond.
     ///
     /// Negative values and NaN become zero and values past the end of time saturate: callers

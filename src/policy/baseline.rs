@@ -195,11 +195,17 @@ mod tests {
     use super::*;
     use crate::engine::derive_stream;
     use crate::ids::{AgentId, ServiceId};
-    use crate::policy::ReplicaLoad;
+    use crate::policy::{ReplicaLoad, Ticket};
     use crate::time::SimTime;
 
     fn topology() -> Topology {
-        Topology { agents: 2, service_replicas: vec![0..3, 3..7] }
+        Topology {
+            agents: 2,
+            orchestrators: 2,
+            service_replicas: vec![0..3, 3..7],
+            slots: vec![1; 7],
+            speeds: vec![1.0; 7],
+        }
     }
 
     fn place_many(policy: &mut dyn Policy, loads: &[u32], agent: u32, n: usize) -> Vec<u32> {
@@ -207,11 +213,11 @@ mod tests {
         let loads: Vec<ReplicaLoad> =
             loads.iter().map(|&running| ReplicaLoad { running, queued: 0, slots: 1 }).collect();
         let view = PolicyView::new(SimTime::ZERO, &topo.service_replicas, &loads);
-        let task = Task { agent: AgentId(agent), service: ServiceId(1) };
+        let task = Task { agent: AgentId(agent), service: ServiceId(1), ticket: Ticket(0) };
         (0..n)
             .map(|_| match policy.place(&view, &task) {
                 Decision::Place(r) => r.0,
-                Decision::Reject => panic!("baselines never reject"),
+                other => panic!("baselines always place, not {other:?}"),
             })
             .collect()
     }

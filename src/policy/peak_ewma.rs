@@ -94,7 +94,7 @@ mod tests {
     use super::*;
     use crate::engine::derive_stream;
     use crate::ids::{AgentId, ServiceId};
-    use crate::policy::ReplicaLoad;
+    use crate::policy::{ReplicaLoad, Ticket};
 
     fn outcome(replica: u32, latency_ms: u64) -> Outcome {
         Outcome {
@@ -107,7 +107,13 @@ mod tests {
 
     #[test]
     fn a_slow_sample_counts_at_once_and_fast_ones_forgive_gradually() {
-        let topology = Topology { agents: 1, service_replicas: std::iter::once(0..2).collect() };
+        let topology = Topology {
+            agents: 1,
+            orchestrators: 1,
+            service_replicas: std::iter::once(0..2).collect(),
+            slots: vec![1; 2],
+            speeds: vec![1.0; 2],
+        };
         let mut p = PeakEwma::new(
             SimDuration::from_nanos(1_000_000_000),
             &topology,
@@ -127,7 +133,13 @@ mod tests {
 
     #[test]
     fn two_choices_avoid_the_replica_that_was_slow() {
-        let topology = Topology { agents: 1, service_replicas: std::iter::once(0..2).collect() };
+        let topology = Topology {
+            agents: 1,
+            orchestrators: 1,
+            service_replicas: std::iter::once(0..2).collect(),
+            slots: vec![1; 2],
+            speeds: vec![1.0; 2],
+        };
         let mut p = PeakEwma::new(
             SimDuration::from_nanos(10_000_000_000),
             &topology,
@@ -137,13 +149,13 @@ mod tests {
         let view = PolicyView::new(SimTime::ZERO, &topology.service_replicas, &loads);
         p.on_outcome(&view, &outcome(0, 10));
         p.on_outcome(&view, &outcome(1, 400));
-        let task = Task { agent: AgentId(0), service: ServiceId(0) };
+        let task = Task { agent: AgentId(0), service: ServiceId(0), ticket: Ticket(0) };
         // With 2 replicas both are always compared: replica 0 wins until its in-flight count
         // makes it dearer than replica 1 (10 ms x (n + 1) > 400 ms once n >= 40).
         let picks: Vec<u32> = (0..50)
             .map(|_| match p.place(&view, &task) {
                 Decision::Place(r) => r.0,
-                Decision::Reject => unreachable!(),
+                other => unreachable!("{other:?}"),
             })
             .collect();
         assert!(picks[..40].iter().all(|&r| r == 0), "{picks:?}");

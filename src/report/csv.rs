@@ -7,7 +7,7 @@
 use super::RunRecord;
 
 /// The header of `runs.csv`, in order.
-pub const RUNS_COLUMNS: [&str; 32] = [
+pub const RUNS_COLUMNS: [&str; 48] = [
     "scenario",
     "cell",
     "policy",
@@ -25,10 +25,26 @@ pub const RUNS_COLUMNS: [&str; 32] = [
     "latency_p999_ms",
     "messages_total",
     "messages_per_job",
+    "messages_assign",
+    "messages_result",
+    "messages_cancel",
+    "messages_heartbeat",
+    "messages_request",
+    "messages_reply",
+    "messages_leader",
+    "messages_announce",
+    "messages_bid",
+    "messages_award",
+    "messages_gossip",
+    "placement_wait_mean_ms",
+    "scheduler_queue_mean_ms",
     "dup_work_ratio",
     "dup_executions",
     "dup_timeout_retry",
     "dup_hedge",
+    "dup_reauction",
+    "dup_conflicting_claim",
+    "dup_false_suspicion",
     "attempts_per_job",
     "jobs_shed",
     "dropped_expired",
@@ -89,10 +105,19 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             float_cell(s.latency_p999_ms),
             s.messages_total.to_string(),
             float_cell(s.messages_per_job),
+        ]
+        .into_iter()
+        .chain(s.messages_by_kind.iter().map(u64::to_string))
+        .chain([
+            float_cell(s.placement_wait_mean_ms),
+            float_cell(s.scheduler_queue_mean_ms),
             float_cell(s.dup_work_ratio),
             s.dup_executions.to_string(),
             s.dup_timeout_retry.to_string(),
             s.dup_hedge.to_string(),
+            s.dup_reauction.to_string(),
+            s.dup_conflicting_claim.to_string(),
+            s.dup_false_suspicion.to_string(),
             float_cell(s.attempts_per_job),
             s.jobs_shed.to_string(),
             s.dropped_expired.to_string(),
@@ -104,7 +129,8 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             float_cell(s.human_wait_mean_ms),
             s.events.to_string(),
             s.fingerprint.to_string(),
-        ];
+        ])
+        .collect::<Vec<_>>();
         out.write_record(&row).expect("writing to memory cannot fail");
     }
     out.into_inner().expect("flushing to memory cannot fail")
@@ -150,7 +176,7 @@ pub(crate) mod tests {
             recorder.job_completed(SimDuration::from_nanos(ms * 1_000_000));
         }
         recorder.job_arrived();
-        recorder.message_sent(SimTime::ZERO);
+        recorder.message_sent(SimTime::ZERO, crate::policy::MessageKind::Assign);
         let stats = EngineStats {
             events: 7,
             fingerprint: Fingerprint::new(),
@@ -172,8 +198,11 @@ pub(crate) mod tests {
         let expected =
             "scenario,cell,policy,replication,seed,jobs_arrived,jobs_completed,jobs_failed,\
 jobs_in_flight,goodput_per_s,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,\
-latency_p999_ms,messages_total,messages_per_job,dup_work_ratio,dup_executions,dup_timeout_retry,\
-dup_hedge,attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,approvals,\
+latency_p999_ms,messages_total,messages_per_job,messages_assign,messages_result,messages_cancel,\
+messages_heartbeat,messages_request,messages_reply,messages_leader,messages_announce,messages_bid,\
+messages_award,messages_gossip,placement_wait_mean_ms,scheduler_queue_mean_ms,dup_work_ratio,\
+dup_executions,dup_timeout_retry,dup_hedge,dup_reauction,dup_conflicting_claim,dup_false_suspicion,\
+attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,approvals,\
 rejections,escalations,human_wait_mean_ms,events,fingerprint";
         let text = String::from_utf8(runs_csv(&[
             record(PolicyKind::Random),
@@ -219,6 +248,14 @@ rejections,escalations,human_wait_mean_ms,events,fingerprint";
         );
         assert_eq!(lines[1], "tiny,,random,2,9,crash,db[1],1.500000,2.000000,7");
         assert_eq!(lines[2], "tiny,,random,2,9,partition,a<->b,0.000000,0.000000,0");
+    }
+
+    #[test]
+    fn message_kind_columns_follow_the_kinds() {
+        let first = RUNS_COLUMNS.iter().position(|c| *c == "messages_assign").unwrap();
+        for (i, kind) in crate::policy::MessageKind::ALL.iter().enumerate() {
+            assert_eq!(RUNS_COLUMNS[first + i], format!("messages_{}", kind.name()));
+        }
     }
 
     #[test]

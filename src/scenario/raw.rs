@@ -179,6 +179,40 @@ pub(crate) struct RawApproval {
 pub(crate) struct RawPolicyParams {
     pub power_of_d: Option<RawPowerOfD>,
     pub peak_ewma: Option<RawPeakEwma>,
+    pub central: Option<RawCentral>,
+    pub auction: Option<RawAuction>,
+    pub gossip: Option<RawGossip>,
+}
+
+/// `[policy.central]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCentral {
+    pub heartbeat: Option<Seconds>,
+    pub missed: Option<u32>,
+    pub decision_time: Option<Seconds>,
+    pub standby: Option<bool>,
+    pub detection_timeout: Option<Seconds>,
+    pub request_timeout: Option<Seconds>,
+}
+
+/// `[policy.auction]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuction {
+    pub k: Option<u32>,
+    pub bid_deadline: Option<Seconds>,
+    pub backoff: Option<Seconds>,
+}
+
+/// `[policy.gossip]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGossip {
+    pub period: Option<Seconds>,
+    pub fanout: Option<u32>,
+    pub d: Option<u32>,
+    pub suspect_timeout: Option<Seconds>,
 }
 
 /// `[policy.peak_ewma]`.

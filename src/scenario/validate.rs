@@ -20,7 +20,7 @@ use super::{
     WorkingHours,
 };
 use crate::dist::DurationDist;
-use crate::policy::{PolicyKind, PolicySpec};
+use crate::policy::{AuctionParams, CentralParams, GossipParams, PolicyKind, PolicySpec};
 use crate::time::{SimDuration, SimTime};
 
 type Result<T> = std::result::Result<T, Invalid>;
@@ -723,14 +723,18 @@ fn fault(
                         "a crash targets either an agent or a service (and replica), not both",
                     ));
                 }
-                let known: Vec<String> =
+                let mut known: Vec<String> =
                     (0..orchestrators).map(|o| format!("orchestrator-{o}")).collect();
+                known.extend(["scheduler".to_owned(), "standby".to_owned()]);
                 let index = known.iter().position(|k| k == agent).ok_or_else(|| {
                     let list =
                         known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
                     Invalid::new(key("agent"), format!("unknown agent `{agent}`; known: {list}"))
-                })?;
-                FaultEffect::AgentCrash { orchestrator: index as u32 }
+                })? as u32;
+                match index.checked_sub(orchestrators) {
+                    Some(control) => FaultEffect::ControlCrash { control },
+                    None => FaultEffect::AgentCrash { orchestrator: index },
+                }
             } else {
                 let (service, replica) = target(raw)?;
                 if raw.kind == FaultKind::Crash {
@@ -1130,9 +1134,86 @@ fn policies(
                 let decay = params.peak_ewma.as_ref().and_then(|p| p.decay).map_or(10.0, |d| d.0);
                 PolicySpec::PeakEwma { decay: positive_seconds("policy.peak_ewma.decay", decay)? }
             }
+            PolicyKind::Central => PolicySpec::Central(central(params.central.as_ref())?),
+            PolicyKind::Auction => PolicySpec::Auction(auction(params.auction.as_ref())?),
+            PolicyKind::Gossip => PolicySpec::Gossip(gossip(params.gossip.as_ref())?),
         });
     }
     Ok(specs)
+}
+
+/// A duration parameter of a policy: the raw value if given (checked > 0 or >= 0), else the
+/// default.
+fn param_duration(
+    field: &str,
+    raw: Option<super::raw::Seconds>,
+    default: SimDuration,
+    allow_zero: bool,
+) -> Result<SimDuration> {
+    match raw {
+        None => Ok(default),
+        Some(secs) if allow_zero => non_negative_seconds(field, secs.0),
+        Some(secs) => positive_seconds(field, secs.0),
+    }
+}
+
+fn central(raw: Option<&super::raw::RawCentral>) -> Result<CentralParams> {
+    let d = CentralParams::default();
+    let Some(raw) = raw else { return Ok(d) };
+    Ok(CentralParams {
+        heartbeat: param_duration("policy.central.heartbeat", raw.heartbeat, d.heartbeat, false)?,
+        missed: at_least_one("policy.central.missed", raw.missed.unwrap_or(d.missed))?,
+        decision_time: param_duration(
+            "policy.central.decision_time",
+            raw.decision_time,
+            d.decision_time,
+            true,
+        )?,
+        standby: raw.standby.unwrap_or(d.standby),
+        detection_timeout: param_duration(
+            "policy.central.detection_timeout",
+            raw.detection_timeout,
+            d.detection_timeout,
+            false,
+        )?,
+        request_timeout: param_duration(
+            "policy.central.request_timeout",
+            raw.request_timeout,
+            d.request_timeout,
+            false,
+        )?,
+    })
+}
+
+fn auction(raw: Option<&super::raw::RawAuction>) -> Result<AuctionParams> {
+    let d = AuctionParams::default();
+    let Some(raw) = raw else { return Ok(d) };
+    Ok(AuctionParams {
+        k: raw.k.unwrap_or(d.k),
+        bid_deadline: param_duration(
+            "policy.auction.bid_deadline",
+            raw.bid_deadline,
+            d.bid_deadline,
+            false,
+        )?,
+        backoff: param_duration("policy.auction.backoff", raw.backoff, d.backoff, false)?,
+    })
+}
+
+fn gossip(raw: Option<&super::raw::RawGossip>) -> Result<GossipParams> {
+    let d = GossipParams::default();
+    let Some(raw) = raw else { return Ok(d) };
+    Ok(GossipParams {
+        period: param_duration("policy.gossip.period", raw.period, d.period, false)?,
+        fanout: at_least_one("policy.gossip.fanout", raw.fanout.unwrap_or(d.fanout))?,
+        d: at_least_one("policy.gossip.d", raw.d.unwrap_or(d.d))?,
+        suspect_timeout: param_duration(
+            "policy.gossip.suspect_timeout",
+            raw.suspect_timeout,
+            d.suspect_timeout,
+            false,
+        )?,
+    })
 }
 
 fn dist(field: &str, raw: &RawDist, base: &Path) -> Result<DurationDist> {

@@ -48,6 +48,7 @@ pub(super) fn timeline(
                 }
             }
             FaultEffect::AgentCrash { .. }
+            | FaultEffect::ControlCrash { .. }
             | FaultEffect::Partition { .. }
             | FaultEffect::MessageLoss { .. } => std::iter::once(0..0).collect(),
         };
@@ -110,6 +111,9 @@ impl Instance {
             FaultEffect::Crash { service, .. } => ("crash", replica_target(*service)),
             FaultEffect::AgentCrash { orchestrator } => {
                 ("crash", format!("orchestrator-{orchestrator}"))
+            }
+            FaultEffect::ControlCrash { control } => {
+                ("crash", if *control == 0 { "scheduler".to_owned() } else { "standby".to_owned() })
             }
             FaultEffect::Slowdown { service, .. } => ("slowdown", replica_target(*service)),
             FaultEffect::Partition { groups } => {

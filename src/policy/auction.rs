@@ -1,0 +1,222 @@
+//! `auction`: the contract net protocol, one auction per placement.
+//!
+//! Protocol (every arrow is a message over the simulated network):
+//! - the deciding agent (the manager) sends an `announce` to each candidate replica's worker:
+//!   all replicas of the service, or `k` of them drawn at random; it defers the placement;
+//! - each worker that receives it (a crashed replica receives nothing) answers with a `bid`:
+//!   its expected completion time for the task in units of the service's work, from what it
+//!   knows of itself: `(requests running and queued + 1) / slots x slowdown / speed`;
+//! - the manager awards the task to the lowest bid (ties: the first received) when every
+//!   candidate has bid or at `bid_deadline`, whichever comes first; the award is the
+//!   hand-off itself (counted as `award`, not `assign`). Late bids are ignored;
+//! - with no bid by the deadline, the manager announces again after `backoff`, to a fresh
+//!   sample.
+//!
+//! An award that is lost, or whose result never comes back, is detected by the unit's
+//! `timeout` (a resilience setting); its retry is a new auction (a re-auction), and the work
+//! the first winner may still be doing counts as duplicated, from source `reauction`.
+//!
+//! Per placement, without loss: k announcements, at most k bids and one award.
+
+use std::collections::BTreeMap;
+
+use rand::seq::index::sample;
+
+use super::messaging::{pack, unpack};
+use super::{
+    AuctionParams, AuditRecord, Decision, Delivery, Endpoint, MessageKind, Policy, PolicyView,
+    Task, Ticket, Topology,
+};
+use crate::engine::SimRng;
+use crate::ids::{AgentId, ReplicaId, ServiceId};
+
+// Timer tags.
+const DEADLINE: u8 = 1;
+const AGAIN: u8 = 2;
+// Message tags.
+const ANNOUNCE: u8 = 10;
+const BID: u8 = 11;
+
+/// An open auction.
+#[derive(Debug)]
+struct Open {
+    ticket: Ticket,
+    manager: AgentId,
+    service: ServiceId,
+    /// Announcements of the current round.
+    announced: u32,
+    /// Bids received this round, in arrival order.
+    bids: Vec<(ReplicaId, f32)>,
+}
+
+/// The contract net policy.
+#[derive(Debug)]
+pub struct Auction {
+    params: AuctionParams,
+    orchestrators: u32,
+    capacity: Vec<f64>,
+    auctions: BTreeMap<u32, Open>,
+    next_auction: u32,
+    rng: SimRng,
+}
+
+impl Auction {
+    /// The policy for this topology, drawing samples from `rng`.
+    pub fn new(params: AuctionParams, topology: &Topology, rng: SimRng) -> Self {
+        let replicas = topology.total_replicas() as usize;
+        Auction {
+            params,
+            orchestrators: topology.orchestrators,
+            capacity: (0..replicas)
+                .map(|r| f64::from(topology.slots[r]) * topology.speeds[r])
+                .collect(),
+            auctions: BTreeMap::new(),
+            next_auction: 0,
+            rng,
+        }
+    }
+
+    fn new_id(&mut self) -> u32 {
+        let id = self.next_auction;
+        self.next_auction = self.next_auction.wrapping_add(1);
+        id
+    }
+
+    /// Announces auction `id` to a fresh set of candidates and sets its deadline.
+    fn announce(&mut self, view: &PolicyView<'_>, id: u32) {
+        let open = self.auctions.get_mut(&id).expect("announcing an open auction");
+        let candidates: Vec<ReplicaId> = view.candidates(open.service).collect();
+        let n = candidates.len();
+        let k = if self.params.k == 0 { n } else { (self.params.k as usize).min(n) };
+        open.announced = k as u32;
+        open.bids.clear();
+        let manager = Endpoint::Agent(open.manager);
+        let mut send = |r: ReplicaId| {
+            let worker = Endpoint::Agent(AgentId(self.orchestrators + r.0));
+            view.send(manager, worker, MessageKind::Announce, pack(ANNOUNCE, 0, id));
+        };
+        if k == n {
+            candidates.iter().copied().for_each(&mut send);
+        } else {
+            // Sorted, so the announcement order does not depend on the sampling algorithm.
+            let mut picked: Vec<usize> = sample(&mut self.rng, n, k).into_vec();
+            picked.sort_unstable();
+            picked.into_iter().for_each(|i| send(candidates[i]));
+        }
+        view.set_timer(self.params.bid_deadline, pack(DEADLINE, 0, id));
+    }
+
+    /// Closes the current round of auction `id`: award the best bid, or try again later.
+    fn close(&mut self, view: &PolicyView<'_>, id: u32) {
+        let open = self.auctions.get_mut(&id).expect("closing an open auction");
+        let best =
+            open.bids.iter().copied().reduce(|best, bid| if bid.1 < best.1 { bid } else { best });
+        if view.auditing() {
+            view.audit(AuditRecord {
+                at: view.now(),
+                agent: Endpoint::Agent(open.manager),
+                service: open.service,
+                ticket: Some(open.ticket),
+                options: open.bids.iter().map(|&(r, b)| (r, f64::from(b))).collect(),
+                choice: best.map(|b| b.0),
+                reason: match best {
+                    Some(_) => format!(
+                        "lowest bid (expected completion in service times) of {} received, {} announced",
+                        open.bids.len(),
+                        open.announced
+                    ),
+                    None => format!("no bid by the deadline from {} announced: announce again after the backoff", open.announced),
+                },
+            });
+        }
+        match best {
+            Some((replica, _)) => {
+                let open = self.auctions.remove(&id).expect("still open");
+                view.commit(open.ticket, Some(replica));
+            }
+            None => {
+                // The next round is a new auction id, so late bids of this one are ignored.
+                let open = self.auctions.remove(&id).expect("still open");
+                let next = self.new_id();
+                self.auctions.insert(next, open);
+                view.set_timer(self.params.backoff, pack(AGAIN, 0, next));
+            }
+        }
+    }
+}
+
+impl Policy for Auction {
+    fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
+        let id = self.new_id();
+        let open = Open {
+            ticket: task.ticket,
+            manager: task.agent,
+            service: task.service,
+            announced: 0,
+            bids: Vec::new(),
+        };
+        self.auctions.insert(id, open);
+        self.announce(view, id);
+        Decision::Defer
+    }
+
+    fn wants_outcomes(&self) -> bool {
+        false
+    }
+
+    fn world_audits(&self) -> bool {
+        false
+    }
+
+    fn handoff_kind(&self) -> MessageKind {
+        MessageKind::Award
+    }
+
+    fn retries_are_reauctions(&self) -> bool {
+        true
+    }
+
+    fn on_timer(&mut self, view: &PolicyView<'_>, token: u64) {
+        let (tag, _, id) = unpack(token);
+        if !self.auctions.contains_key(&id) {
+            return;
+        }
+        match tag {
+            DEADLINE => self.close(view, id),
+            AGAIN => self.announce(view, id),
+            _ => unreachable!("unknown auction timer {token:#x}"),
+        }
+    }
+
+    fn on_message(&mut self, view: &PolicyView<'_>, message: &Delivery) {
+        let (tag, a, id) = unpack(message.token);
+        match tag {
+            ANNOUNCE => {
+                let Endpoint::Agent(worker) = message.to else {
+                    unreachable!("announce to {:?}", message.to)
+                };
+                let replica = ReplicaId(worker.0 - self.orchestrators);
+                let load = view.load(replica).outstanding();
+                let bid =
+                    f64::from(load + 1) / self.capacity[replica.index()] * view.slowdown(replica);
+                // The bid travels in the token's 24-bit field: an f32 without its 8 lowest
+                // mantissa bits (relative precision 2^-15, plenty to rank bids).
+                let bits = (bid as f32).to_bits() >> 8;
+                view.send(message.to, message.from, MessageKind::Bid, pack(BID, bits, id));
+            }
+            BID => {
+                let Some(open) = self.auctions.get_mut(&id) else { return };
+                let Endpoint::Agent(worker) = message.from else {
+                    unreachable!("bid from {:?}", message.from)
+                };
+                let replica = ReplicaId(worker.0 - self.orchestrators);
+                let bid = f32::from_bits(a << 8);
+                open.bids.push((replica, bid));
+                if open.bids.len() as u32 >= open.announced {
+                    self.close(view, id);
+                }
+            }
+            _ => unreachable!("unknown auction message {message:?}"),
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! `central`: one scheduler agent places every task, from a global view fed by heartbeats.
+//!
+//! Protocol (every arrow is a message over the simulated network):
+//! - each replica's worker sends a `heartbeat` with its load (requests running and queued)
+//!   to the scheduler it knows, every `heartbeat` period (phases staggered by replica);
+//! - a deciding agent sends a `request` to the scheduler and defers the placement; the
+//!   scheduler serves requests one at a time, `decision_time` each, choosing among the live
+//!   replicas of the service (a heartbeat within the last `missed` periods) the one with the
+//!   least expected work per unit of capacity, `(reported load + own assignments since that
+//!   report + 1) / (slots x speed)`, ties at random; it answers with a `reply`, and the
+//!   agent hands the task to that replica;
+//! - an agent re-sends a request unanswered after `request_timeout`;
+//! - with `standby`, the active scheduler sends a heartbeat to the standby every period; after
+//!   `detection_timeout` of silence the standby takes over: it sends `leader` to every agent
+//!   (workers first), which re-send their open requests to it, and workers report at once,
+//!   so it rebuilds its view from heartbeats. Without a standby, placement stops while the
+//!   scheduler is down and resumes when it comes back (empty, rebuilding from heartbeats).
+//!
+//! A crashed scheduler loses its queue and its view. A scheduler that comes back while the
+//! other one is active becomes the standby. A request that reaches a scheduler which is not
+//! active is answered with `leader`, naming the active one as far as it knows.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
+
+use rand::Rng;
+
+use super::messaging::{pack, unpack};
+use super::{
+    AuditRecord, CentralParams, Decision, Delivery, Endpoint, MessageKind, Policy, PolicyView,
+    Task, Ticket, Topology,
+};
+use crate::engine::SimRng;
+use crate::ids::{AgentId, ReplicaId, ServiceId};
+use crate::time::{SimDuration, SimTime};
+
+// Timer tags.
+const BEAT: u8 = 1;
+const PING: u8 = 2;
+const WATCH: u8 = 3;
+const DECIDE: u8 = 4;
+const RESEND: u8 = 5;
+// Message tags.
+const REQUEST: u8 = 10;
+const REPLY: u8 = 11;
+const LEADER: u8 = 12;
+const REPORT: u8 = 13;
+const ALIVE: u8 = 14;
+
+/// What a scheduler knows of one replica.
+#[derive(Clone, Copy, Debug, Default)]
+struct ReplicaView {
+    reported: u32,
+    assigned_since: u32,
+    last_beat: Option<SimTime>,
+}
+
+/// One scheduler agent (the primary, or the standby).
+#[derive(Debug)]
+struct Scheduler {
+    active: bool,
+    /// Bumped at each crash, so timers set before it are ignored.
+    epoch: u32,
+    view: Vec<ReplicaView>,
+    queue: VecDeque<(u32, SimTime)>,
+    /// Requests with no live candidate, waiting for a heartbeat.
+    blocked: Vec<u32>,
+    /// The request being decided.
+    serving: Option<u32>,
+    /// When the standby last heard the active scheduler.
+    last_heard: SimTime,
+}
+
+impl Scheduler {
+    fn new(active: bool, replicas: usize, known: bool) -> Self {
+        let beat = if known { Some(SimTime::ZERO) } else { None };
+        Scheduler {
+            active,
+            epoch: 0,
+            view: vec![ReplicaView { last_beat: beat, ..ReplicaView::default() }; replicas],
+            queue: VecDeque::new(),
+            blocked: Vec::new(),
+            serving: None,
+            last_heard: SimTime::ZERO,
+        }
+    }
+}
+
+/// A placement request, as its agent and the scheduler know it.
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    ticket: Ticket,
+    requester: AgentId,
+    service: ServiceId,
+    sends: u32,
+}
+
+/// The central scheduler policy.
+#[derive(Debug)]
+pub struct Central {
+    params: CentralParams,
+    orchestrators: u32,
+    agents: u32,
+    service_replicas: Vec<Range<u32>>,
+    replica_service: Vec<ServiceId>,
+    capacity: Vec<f64>,
+    schedulers: Vec<Scheduler>,
+    /// The scheduler each agent sends its requests (and heartbeats) to.
+    leader_of: Vec<u32>,
+    requests: BTreeMap<u32, Request>,
+    next_request: u32,
+    rng: SimRng,
+}
+
+impl Central {
+    /// The policy for this topology.
+    pub fn new(params: CentralParams, topology: &Topology, rng: SimRng) -> Self {
+        let replicas = topology.total_replicas() as usize;
+        let mut replica_service = vec![ServiceId(0); replicas];
+        for (s, range) in topology.service_replicas.iter().enumerate() {
+            for r in range.clone() {
+                replica_service[r as usize] = ServiceId(s as u32);
+            }
+        }
+        let count = if params.standby { 2 } else { 1 };
+        Central {
+            params,
+            orchestrators: topology.orchestrators,
+            agents: topology.agents,
+            service_replicas: topology.service_replicas.clone(),
+            replica_service,
+            capacity: (0..replicas)
+                .map(|r| f64::from(topology.slots[r]) * topology.speeds[r])
+                .collect(),
+            // At the start every replica is known, as registered at deployment.
+            schedulers: (0..count).map(|c| Scheduler::new(c == 0, replicas, c == 0)).collect(),
+            leader_of: vec![0; topology.agents as usize],
+            requests: BTreeMap::new(),
+            next_request: 0,
+            rng,
+        }
+    }
+
+    fn worker(&self, replica: u32) -> AgentId {
+        AgentId(self.orchestrators + replica)
+    }
+
+    fn other(c: u32) -> u32 {
+        1 - c
+    }
+
+    /// Sends (or re-sends) a request to the scheduler its agent knows.
+    fn send_request(&mut self, view: &PolicyView<'_>, id: u32) {
+        let Some(request) = self.requests.get_mut(&id) else { return };
+        request.sends += 1;
+        let leader = self.leader_of[request.requester.index()];
+        view.send(
+            Endpoint::Agent(request.requester),
+            Endpoint::Control(leader),
+            MessageKind::Request,
+            pack(REQUEST, 0, id),
+        );
+        view.set_timer(self.params.request_timeout, pack(RESEND, request.sends, id));
+    }
+
+    fn report(&self, view: &PolicyView<'_>, replica: u32) {
+        let r = ReplicaId(replica);
+        let worker = self.worker(replica);
+        let load = view.load(r).outstanding();
+        view.send(
+            Endpoint::Agent(worker),
+            Endpoint::Control(self.leader_of[worker.index()]),
+            MessageKind::Heartbeat,
+            pack(REPORT, replica, load),
+        );
+    }
+
+    /// Serves queued requests until one needs decision time (or none is left).
+    fn serve(&mut self, view: &PolicyView<'_>, c: u32) {
+        let now = view.now();
+        loop {
+            let s = &mut self.schedulers[c as usize];
+            if s.serving.is_some() {
+                return;
+            }
+            let Some((id, arrived)) = s.queue.pop_front() else { return };
+            if !self.requests.contains_key(&id) {
+                continue; // Answered already (a re-sent duplicate).
+            }
+            view.record_scheduler_wait(now - arrived);
+            if self.params.decision_time == SimDuration::ZERO {
+                self.decide(view, c, id);
+            } else {
+                let s = &mut self.schedulers[c as usize];
+                s.serving = Some(id);
+                view.set_timer(self.params.decision_time, pack(DECIDE, s.epoch, c));
+                return;
+            }
+        }
+    }
+
+    /// Decides one request at scheduler `c` and replies, or parks it until a heartbeat.
+    fn decide(&mut self, view: &PolicyView<'_>, c: u32, id: u32) {
+        let Some(&request) = self.requests.get(&id) else { return };
+        let now = view.now();
+        let horizon = self.params.heartbeat.as_nanos() * u64::from(self.params.missed);
+        let s = &self.schedulers[c as usize];
+        let live = |r: u32| {
+            s.view[r as usize]
+                .last_beat
+                .is_some_and(|t| now.saturating_since(t).as_nanos() <= horizon)
+        };
+        let estimate = |r: u32| {
+            let v = &s.view[r as usize];
+            f64::from(v.reported + v.assigned_since + 1) / self.capacity[r as usize]
+        };
+        let range = self.service_replicas[request.service.index()].clone();
+        let mut best: Option<(f64, u32)> = None;
+        let mut ties = 0u32;
+        for r in range.clone().filter(|&r| live(r)) {
+            let e = estimate(r);
+            match best {
+                Some((b, _)) if e > b => {}
+                Some((b, _)) if e == b => {
+                    ties += 1;
+                    if self.rng.random_range(0..ties) == 0 {
+                        best = Some((e, r));
+                    }
+                }
+                _ => {
+                    best = Some((e, r));
+                    ties = 1;
+                }
+            }
+        }
+        if view.auditing() {
+            view.audit(AuditRecord {
+                at: now,
+                agent: Endpoint::Control(c),
+                service: request.service,
+                ticket: Some(request.ticket),
+                options: range.clone().filter(|&r| live(r)).map(|r| (ReplicaId(r), estimate(r))).collect(),
+                choice: best.map(|(_, r)| ReplicaId(r)),
+                reason: match best {
+                    Some(_) => "least expected work per unit of capacity among live replicas (heartbeat loads + own assignments since)".into(),
+                    None => "no live replica in the view: waiting for a heartbeat".into(),
+                },
+            });
+        }
+        let s = &mut self.schedulers[c as usize];
+        let Some((_, chosen)) = best else {
+            s.blocked.push(id);
+            return;
+        };
+        s.view[chosen as usize].assigned_since += 1;
+        view.send(
+            Endpoint::Control(c),
+            Endpoint::Agent(request.requester),
+            MessageKind::Reply,
+            pack(REPLY, chosen, id),
+        );
+    }
+
+    fn take_over(&mut self, view: &PolicyView<'_>, c: u32) {
+        let replicas = self.capacity.len();
+        let s = &mut self.schedulers[c as usize];
+        s.active = true;
+        s.view = vec![ReplicaView::default(); replicas];
+        let epoch = s.epoch;
+        // Workers first, so their heartbeats come before the requests re-sent to it.
+        let order = (self.orchestrators..self.agents).chain(0..self.orchestrators);
+        for agent in order {
+            view.send(
+                Endpoint::Control(c),
+                Endpoint::Agent(AgentId(agent)),
+                MessageKind::Leader,
+                pack(LEADER, c, 0),
+            );
+        }
+        view.set_timer(self.params.heartbeat, pack(PING, epoch, c));
+        if view.auditing() {
+            view.audit(AuditRecord {
+                at: view.now(),
+                agent: Endpoint::Control(c),
+                service: ServiceId(0),
+                ticket: None,
+                options: Vec::new(),
+                choice: None,
+                reason:
+                    "takes over as scheduler: the active one was silent for the detection timeout"
+                        .into(),
+            });
+        }
+    }
+
+    fn arm_watch(&self, view: &PolicyView<'_>, c: u32) {
+        let s = &self.schedulers[c as usize];
+        let due = (s.last_heard + self.params.detection_timeout).saturating_since(view.now());
+        view.set_timer(due, pack(WATCH, s.epoch, c));
+    }
+}
+
+impl Policy for Central {
+    fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
+        let id = self.next_request;
+        self.next_request = self.next_request.wrapping_add(1);
+        self.requests.insert(
+            id,
+            Request { ticket: task.ticket, requester: task.agent, service: task.service, sends: 0 },
+        );
+        self.send_request(view, id);
+        Decision::Defer
+    }
+
+    fn wants_outcomes(&self) -> bool {
+        false
+    }
+
+    fn world_audits(&self) -> bool {
+        false
+    }
+
+    fn start(&mut self, view: &PolicyView<'_>) {
+        let n = self.capacity.len() as u64;
+        let period = self.params.heartbeat.as_nanos();
+        for r in 0..n {
+            // Staggered phases, so heartbeats do not all arrive at once.
+            let phase = SimDuration::from_nanos(period * (r + 1) / (n + 1));
+            view.set_timer(phase, pack(BEAT, r as u32, 0));
+        }
+        if self.schedulers.len() == 2 {
+            view.set_timer(self.params.heartbeat, pack(PING, 0, 0));
+            self.arm_watch(view, 1);
+        }
+    }
+
+    fn on_timer(&mut self, view: &PolicyView<'_>, token: u64) {
+        let (tag, a, b) = unpack(token);
+        match tag {
+            BEAT => {
+                if view.replica_up(ReplicaId(a)) {
+                    self.report(view, a);
+                }
+                view.set_timer(self.params.heartbeat, token);
+            }
+            PING => {
+                let s = &self.schedulers[b as usize];
+                if s.epoch == a && s.active && view.is_up(Endpoint::Control(b)) {
+                    view.send(
+                        Endpoint::Control(b),
+                        Endpoint::Control(Self::other(b)),
+                        MessageKind::Heartbeat,
+                        pack(ALIVE, b, 0),
+                    );
+                    view.set_timer(self.params.heartbeat, token);
+                }
+            }
+            WATCH => {
+                let s = &self.schedulers[b as usize];
+                if s.epoch != a || s.active || !view.is_up(Endpoint::Control(b)) {
+                    return;
+                }
+                if view.now() >= s.last_heard + self.params.detection_timeout {
+                    self.take_over(view, b);
+                } else {
+                    self.arm_watch(view, b);
+                }
+            }
+            DECIDE => {
+                let s = &mut self.schedulers[b as usize];
+                if s.epoch != a {
+                    return;
+                }
+                if let Some(id) = s.serving.take() {
+                    self.decide(view, b, id);
+                }
+                self.serve(view, b);
+            }
+            RESEND => {
+                if self.requests.get(&b).is_some_and(|r| r.sends == a) {
+                    self.send_request(view, b);
+                }
+            }
+            _ => unreachable!("unknown central timer {token:#x}"),
+        }
+    }
+
+    fn on_message(&mut self, view: &PolicyView<'_>, message: &Delivery) {
+        let (tag, a, b) = unpack(message.token);
+        let now = view.now();
+        match (message.to, tag) {
+            (Endpoint::Control(c), REQUEST) => {
+                let s = &mut self.schedulers[c as usize];
+                if s.active {
+                    s.queue.push_back((b, now));
+                    self.serve(view, c);
+                } else if let Endpoint::Agent(agent) = message.from {
+                    // Not the scheduler (any more): redirect to the one that is.
+                    view.send(
+                        Endpoint::Control(c),
+                        Endpoint::Agent(agent),
+                        MessageKind::Leader,
+                        pack(LEADER, Self::other(c), 0),
+                    );
+                }
+            }
+            (Endpoint::Control(c), REPORT) => {
+                let s = &mut self.schedulers[c as usize];
+                if !s.active {
+                    return;
+                }
+                s.view[a as usize] =
+                    ReplicaView { reported: b, assigned_since: 0, last_beat: Some(now) };
+                // Requests waiting for a live replica of this service get another chance.
+                let service = self.replica_service[a as usize];
+                let requests = &self.requests;
+                let (ready, still): (Vec<u32>, Vec<u32>) = std::mem::take(&mut s.blocked)
+                    .into_iter()
+                    .partition(|id| requests.get(id).is_some_and(|r| r.service == service));
+                s.blocked = still;
+                for id in ready {
+                    s.queue.push_back((id, now));
+                }
+                self.serve(view, c);
+            }
+            (Endpoint::Control(c), ALIVE) => {
+                self.schedulers[c as usize].last_heard = now;
+            }
+            (Endpoint::Agent(_), REPLY) => {
+                if let Some(request) = self.requests.remove(&b) {
+                    view.commit(request.ticket, Some(ReplicaId(a)));
+                }
+            }
+            (Endpoint::Agent(agent), LEADER) => {
+                if self.leader_of[agent.index()] == a {
+                    return;
+                }
+                self.leader_of[agent.index()] = a;
+                if let Some(replica) = agent.0.checked_sub(self.orchestrators) {
+                    if view.replica_up(ReplicaId(replica)) {
+                        self.report(view, replica);
+                    }
+                }
+                let open: Vec<u32> = self
+                    .requests
+                    .iter()
+                    .filter(|(_, r)| r.requester == agent)
+                    .map(|(&id, _)| id)
+                    .collect();
+                for id in open {
+                    self.send_request(view, id);
+                }
+            }
+            _ => unreachable!("central message {message:?} to the wrong agent"),
+        }
+    }
+
+    fn on_crash(&mut self, view: &PolicyView<'_>, agent: Endpoint, down: bool) {
+        let Endpoint::Control(c) = agent else { return };
+        let replicas = self.capacity.len();
+        let standby = self.schedulers.len() == 2;
+        if down {
+            let s = &mut self.schedulers[c as usize];
+            s.epoch += 1;
+            s.queue.clear();
+            s.blocked.clear();
+            s.serving = None;
+            s.view = vec![ReplicaView::default(); replicas];
+            return;
+        }
+        // Back, empty. It schedules again unless the other one took over meanwhile.
+        let other_active = standby && self.schedulers[Self::other(c) as usize].active;
+        let s = &mut self.schedulers[c as usize];
+        if other_active {
+            s.active = false;
+            s.last_heard = view.now();
+            self.arm_watch(view, c);
+        } else if s.active {
+            if standby {
+                view.set_timer(self.params.heartbeat, pack(PING, s.epoch, c));
+            }
+        } else {
+            s.last_heard = view.now();
+            self.arm_watch(view, c);
+        }
+    }
+}

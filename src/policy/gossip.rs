@@ -1,0 +1,298 @@
+//! `gossip`: every agent places work from its own, stale view of the replicas, spread by
+//! push-pull gossip.
+//!
+//! Every agent (orchestrators and replica workers) keeps, for every replica, a versioned
+//! entry: the replica's heartbeat counter, its load (requests running and queued) when that
+//! counter was current, and the local time the counter last grew. Every `period` (phases
+//! staggered by agent) an agent runs a round:
+//! - a replica's worker increments its own counter and writes its current load;
+//! - it sends its whole view (`gossip`, a push) to `fanout` peers drawn at random among all
+//!   agents; each peer merges it (per replica, the higher counter wins) and answers with its
+//!   own view (`gossip`, a pull), which the sender merges.
+//!
+//! Placement needs no message: the agent draws `d` candidates among the replicas of the
+//! service it does not suspect and takes the least loaded per unit of capacity in its view
+//! (ties: the first drawn); it then counts one more request on that replica in its own view,
+//! so it does not herd onto it until fresher news arrives. A replica whose counter has not
+//! grown for `suspect_timeout` is suspected (if every replica is suspected, all are
+//! candidates). Views are stale by up to a few rounds, which is the family's weakness: a
+//! long period makes agents herd onto replicas that were idle when last heard of.
+//!
+//! A crashed worker loses its view and comes back with an empty one; its heartbeat counter
+//! is kept (in stable storage), so its first round after recovery is news to everyone.
+//! Messages carry a snapshot of the view as it was when sent.
+
+use std::ops::Range;
+
+use rand::seq::index::sample;
+
+use super::messaging::{pack, unpack};
+use super::{
+    AuditRecord, Decision, Delivery, Endpoint, GossipParams, MessageKind, Policy, PolicyView, Task,
+    Topology,
+};
+use crate::engine::SimRng;
+use crate::ids::{AgentId, ReplicaId, ServiceId};
+use crate::time::{SimDuration, SimTime};
+
+// Timer tag.
+const ROUND: u8 = 1;
+// Message tags.
+const PUSH: u8 = 10;
+const PULL: u8 = 11;
+
+/// What an agent knows of one replica.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    beat: u64,
+    load: u32,
+    /// When this agent last saw the counter grow.
+    seen: SimTime,
+}
+
+/// A view as sent: counters and loads.
+type Snapshot = Vec<(u64, u32)>;
+
+/// The gossip policy.
+#[derive(Debug)]
+pub struct Gossip {
+    params: GossipParams,
+    orchestrators: u32,
+    agents: u32,
+    replicas: usize,
+    service_replicas: Vec<Range<u32>>,
+    capacity: Vec<f64>,
+    /// `views[agent * replicas + replica]`.
+    views: Vec<Entry>,
+    /// Each replica's own heartbeat counter.
+    counters: Vec<u64>,
+    /// Snapshots in flight, in a ring reused slot by slot; a message whose slot was reused
+    /// meanwhile (it was in flight for longer than a full turn of the ring) is dropped.
+    ring: Vec<(u32, Snapshot)>,
+    next_slot: usize,
+    /// For the audit log only: whether each agent suspected each replica at its last round.
+    suspected: Vec<bool>,
+    rng: SimRng,
+}
+
+impl Gossip {
+    /// The policy for this topology, drawing peers and candidates from `rng`.
+    pub fn new(params: GossipParams, topology: &Topology, rng: SimRng) -> Self {
+        let replicas = topology.total_replicas() as usize;
+        let agents = topology.agents;
+        let ring = (agents as usize * params.fanout as usize * 2).max(64);
+        Gossip {
+            params,
+            orchestrators: topology.orchestrators,
+            agents,
+            replicas,
+            service_replicas: topology.service_replicas.clone(),
+            capacity: (0..replicas)
+                .map(|r| f64::from(topology.slots[r]) * topology.speeds[r])
+                .collect(),
+            views: vec![Entry::default(); replicas * agents as usize],
+            counters: vec![0; replicas],
+            ring: (0..ring).map(|_| (0, Vec::new())).collect(),
+            next_slot: 0,
+            suspected: Vec::new(),
+            rng,
+        }
+    }
+
+    fn row(&self, agent: AgentId) -> Range<usize> {
+        let base = agent.index() * self.replicas;
+        base..base + self.replicas
+    }
+
+    fn suspects(&self, entry: &Entry, now: SimTime) -> bool {
+        now.saturating_since(entry.seen) > self.params.suspect_timeout
+    }
+
+    /// Copies `agent`'s view into a ring slot; returns the message token.
+    fn snapshot(&mut self, tag: u8, agent: AgentId) -> u64 {
+        let slot = self.next_slot;
+        self.next_slot = (self.next_slot + 1) % self.ring.len();
+        let row = self.row(agent);
+        let (generation, snapshot) = &mut self.ring[slot];
+        *generation = (*generation + 1) & 0xff_ffff;
+        snapshot.clear();
+        snapshot.extend(self.views[row].iter().map(|e| (e.beat, e.load)));
+        pack(tag, *generation, slot as u32)
+    }
+
+    /// Merges the snapshot a token names into `agent`'s view; false if it was overwritten.
+    fn merge(&mut self, agent: AgentId, token: u64, now: SimTime) -> bool {
+        let (_, generation, slot) = unpack(token);
+        let row = self.row(agent);
+        let (current, snapshot) = &self.ring[slot as usize];
+        if *current != generation {
+            return false;
+        }
+        for (mine, &(beat, load)) in self.views[row].iter_mut().zip(snapshot) {
+            if beat > mine.beat {
+                *mine = Entry { beat, load, seen: now };
+            }
+        }
+        true
+    }
+
+    /// Audits the replicas `agent` starts or stops suspecting.
+    fn audit_suspicions(&mut self, view: &PolicyView<'_>, agent: AgentId) {
+        if self.suspected.is_empty() {
+            self.suspected = vec![false; self.views.len()];
+        }
+        let now = view.now();
+        let row = self.row(agent);
+        for (r, i) in row.enumerate() {
+            let now_suspected = self.suspects(&self.views[i], now);
+            if now_suspected != self.suspected[i] {
+                self.suspected[i] = now_suspected;
+                let entry = self.views[i];
+                view.audit(AuditRecord {
+                    at: now,
+                    agent: Endpoint::Agent(agent),
+                    service: self.service_of(r as u32),
+                    ticket: None,
+                    options: Vec::new(),
+                    choice: Some(ReplicaId(r as u32)),
+                    reason: if now_suspected {
+                        format!(
+                            "suspects the replica: its heartbeat counter ({}) has not grown since {:.6} s",
+                            entry.beat,
+                            entry.seen.as_secs_f64()
+                        )
+                    } else {
+                        format!("trusts the replica again: heartbeat counter {}", entry.beat)
+                    },
+                });
+            }
+        }
+    }
+
+    fn service_of(&self, replica: u32) -> ServiceId {
+        let s = self.service_replicas.iter().position(|r| r.contains(&replica));
+        ServiceId(s.expect("every replica serves a service") as u32)
+    }
+
+    fn round(&mut self, view: &PolicyView<'_>, agent: AgentId) {
+        let now = view.now();
+        if let Some(replica) = agent.0.checked_sub(self.orchestrators) {
+            if !view.replica_up(ReplicaId(replica)) {
+                return;
+            }
+            let r = replica as usize;
+            self.counters[r] += 1;
+            let load = view.load(ReplicaId(replica)).outstanding();
+            let i = agent.index() * self.replicas + r;
+            self.views[i] = Entry { beat: self.counters[r], load, seen: now };
+        }
+        if view.auditing() {
+            self.audit_suspicions(view, agent);
+        }
+        let others = self.agents as usize - 1;
+        let fanout = (self.params.fanout as usize).min(others);
+        let picked = sample(&mut self.rng, others, fanout).into_vec();
+        for p in picked {
+            // Skip over the agent itself.
+            let peer = if p >= agent.index() { p + 1 } else { p } as u32;
+            let token = self.snapshot(PUSH, agent);
+            view.send(
+                Endpoint::Agent(agent),
+                Endpoint::Agent(AgentId(peer)),
+                MessageKind::Gossip,
+                token,
+            );
+        }
+    }
+}
+
+impl Policy for Gossip {
+    fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
+        let now = view.now();
+        let base = task.agent.index() * self.replicas;
+        let candidates: Vec<ReplicaId> = view.candidates(task.service).collect();
+        let trusted: Vec<ReplicaId> = candidates
+            .iter()
+            .copied()
+            .filter(|r| !self.suspects(&self.views[base + r.index()], now))
+            .collect();
+        let pool = if trusted.is_empty() { &candidates } else { &trusted };
+        let d = (self.params.d as usize).min(pool.len());
+        let drawn = sample(&mut self.rng, pool.len(), d).into_vec();
+        let estimate =
+            |r: ReplicaId| f64::from(self.views[base + r.index()].load) / self.capacity[r.index()];
+        let chosen = drawn
+            .iter()
+            .map(|&i| pool[i])
+            .reduce(|best, r| if estimate(r) < estimate(best) { r } else { best })
+            .expect("a service has at least one replica");
+        if view.auditing() {
+            view.audit(AuditRecord {
+                at: now,
+                agent: Endpoint::Agent(task.agent),
+                service: task.service,
+                ticket: None,
+                options: drawn.iter().map(|&i| (pool[i], estimate(pool[i]))).collect(),
+                choice: Some(chosen),
+                reason: format!(
+                    "least loaded per unit of capacity of {d} drawn among {} unsuspected replicas, in this agent's gossiped view",
+                    trusted.len()
+                ),
+            });
+        }
+        self.views[base + chosen.index()].load += 1;
+        Decision::Place(chosen)
+    }
+
+    fn wants_outcomes(&self) -> bool {
+        false
+    }
+
+    fn world_audits(&self) -> bool {
+        false
+    }
+
+    fn start(&mut self, view: &PolicyView<'_>) {
+        let n = u64::from(self.agents);
+        let period = self.params.period.as_nanos();
+        for a in 0..n {
+            let phase = SimDuration::from_nanos(period * (a + 1) / (n + 1));
+            view.set_timer(phase, pack(ROUND, 0, a as u32));
+        }
+    }
+
+    fn on_timer(&mut self, view: &PolicyView<'_>, token: u64) {
+        let (tag, _, agent) = unpack(token);
+        debug_assert_eq!(tag, ROUND, "gossip sets only round timers");
+        self.round(view, AgentId(agent));
+        view.set_timer(self.params.period, token);
+    }
+
+    fn on_message(&mut self, view: &PolicyView<'_>, message: &Delivery) {
+        let (Endpoint::Agent(from), Endpoint::Agent(to)) = (message.from, message.to) else {
+            unreachable!("gossip runs between agents only: {message:?}")
+        };
+        let now = view.now();
+        let (tag, _, _) = unpack(message.token);
+        if !self.merge(to, message.token, now) {
+            return;
+        }
+        if tag == PUSH {
+            let token = self.snapshot(PULL, to);
+            view.send(message.to, Endpoint::Agent(from), MessageKind::Gossip, token);
+        }
+    }
+
+    fn on_crash(&mut self, view: &PolicyView<'_>, agent: Endpoint, down: bool) {
+        let Endpoint::Agent(agent) = agent else { return };
+        if down {
+            return;
+        }
+        // Back with an empty view: nobody is suspected until the timeout passes again.
+        let now = view.now();
+        let row = self.row(agent);
+        for entry in &mut self.views[row] {
+            *entry = Entry { beat: 0, load: 0, seen: now };
+        }
+    }
+}

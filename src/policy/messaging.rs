@@ -1,0 +1,181 @@
+//! What a policy can do besides answering: send its own messages over the simulated network,
+//! set timers, finish a placement it deferred, and explain its decisions for the audit log.
+//!
+//! A policy never acts on the world directly. It writes commands into the [`Outbox`] that
+//! its [`PolicyView`](super::PolicyView) carries; the world carries them out once the policy
+//! returns, so a message sent by a policy crosses the same links, partitions, loss and
+//! crashes as the world's own hand-offs and results, and costs what they cost.
+
+use std::cell::RefCell;
+
+use crate::ids::{AgentId, ReplicaId, ServiceId};
+use crate::time::{SimDuration, SimTime};
+
+/// Who sends or receives a policy message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// An agent of the world: an orchestrator or a replica's worker.
+    Agent(AgentId),
+    /// A control agent the policy owns (for `central`: 0 is the scheduler, 1 its standby).
+    /// Control agents sit with the orchestrators on the network and can be crashed by a
+    /// fault (`agent = "scheduler"` or `"standby"`).
+    Control(u32),
+}
+
+/// Every kind of message, for counting the cost of coordination by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MessageKind {
+    /// The world's hand-off of a request to a replica.
+    Assign,
+    /// The world's answer to a request.
+    Result,
+    /// The world's cancellation of a request.
+    Cancel,
+    /// A replica's periodic load report (`central`).
+    Heartbeat,
+    /// A placement request to a scheduler (`central`).
+    Request,
+    /// A scheduler's placement answer (`central`).
+    Reply,
+    /// A new scheduler telling the agents where to send requests (`central`).
+    Leader,
+    /// A call for bids (`auction`).
+    Announce,
+    /// A replica's bid (`auction`).
+    Bid,
+    /// The hand-off to an auction's winner, in place of `assign` (`auction`).
+    Award,
+    /// A push or pull of a gossip exchange (`gossip`).
+    Gossip,
+}
+
+impl MessageKind {
+    /// Every kind, in column order.
+    pub const ALL: [MessageKind; 11] = [
+        MessageKind::Assign,
+        MessageKind::Result,
+        MessageKind::Cancel,
+        MessageKind::Heartbeat,
+        MessageKind::Request,
+        MessageKind::Reply,
+        MessageKind::Leader,
+        MessageKind::Announce,
+        MessageKind::Bid,
+        MessageKind::Award,
+        MessageKind::Gossip,
+    ];
+
+    /// The name used in `runs.csv` (`messages_<name>`) and the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Assign => "assign",
+            MessageKind::Result => "result",
+            MessageKind::Cancel => "cancel",
+            MessageKind::Heartbeat => "heartbeat",
+            MessageKind::Request => "request",
+            MessageKind::Reply => "reply",
+            MessageKind::Leader => "leader",
+            MessageKind::Announce => "announce",
+            MessageKind::Bid => "bid",
+            MessageKind::Award => "award",
+            MessageKind::Gossip => "gossip",
+        }
+    }
+
+    /// Position in [`MessageKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A placement the policy deferred ([`Decision::Defer`](super::Decision::Defer)); it
+/// finishes it later with [`PolicyView::commit`](super::PolicyView::commit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ticket(pub u64);
+
+/// A policy message arriving at its destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Who sent it.
+    pub from: Endpoint,
+    /// Who receives it.
+    pub to: Endpoint,
+    /// What kind of message it is.
+    pub kind: MessageKind,
+    /// The policy's own reference to the content (the world never reads it).
+    pub token: u64,
+    /// When it was sent.
+    pub sent: SimTime,
+}
+
+/// One decision, explained: a line of `audit.jsonl`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRecord {
+    /// When it was decided.
+    pub at: SimTime,
+    /// Who decided.
+    pub agent: Endpoint,
+    /// The task's service.
+    pub service: ServiceId,
+    /// The placement it answers, when deferred.
+    pub ticket: Option<Ticket>,
+    /// The options seen, with the estimate each was judged by (lower is better).
+    pub options: Vec<(ReplicaId, f64)>,
+    /// The replica chosen, if any.
+    pub choice: Option<ReplicaId>,
+    /// Why, in a few words.
+    pub reason: String,
+}
+
+/// A command from a policy to the world.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Command {
+    Send { from: Endpoint, to: Endpoint, kind: MessageKind, token: u64 },
+    Timer { delay: SimDuration, token: u64 },
+    Commit { ticket: Ticket, replica: Option<ReplicaId> },
+    SchedulerWait(SimDuration),
+}
+
+/// Commands a policy issued during one call, and its audit records.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub(crate) commands: Vec<Command>,
+    pub(crate) audit: Option<Vec<AuditRecord>>,
+}
+
+impl Outbox {
+    /// An outbox that keeps audit records only when `audit` is true.
+    pub fn new(audit: bool) -> RefCell<Outbox> {
+        RefCell::new(Outbox { commands: Vec::new(), audit: audit.then(Vec::new) })
+    }
+}
+
+/// Packs a tag (8 bits) and two fields (24 and 32 bits) into a token or timer key.
+pub(crate) fn pack(tag: u8, a: u32, b: u32) -> u64 {
+    debug_assert!(a < 1 << 24, "field too wide for a token");
+    (u64::from(tag) << 56) | (u64::from(a & 0xff_ffff) << 32) | u64::from(b)
+}
+
+/// The tag and two fields of a token made by [`pack`].
+pub(crate) fn unpack(token: u64) -> (u8, u32, u32) {
+    ((token >> 56) as u8, ((token >> 32) & 0xff_ffff) as u32, token as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        for (tag, a, b) in [(0, 0, 0), (7, 0xff_ffff, u32::MAX), (255, 12, 34)] {
+            assert_eq!(unpack(pack(tag, a, b)), (tag, a, b));
+        }
+    }
+
+    #[test]
+    fn kinds_are_indexed_in_column_order() {
+        for (i, kind) in MessageKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), i);
+        }
+    }
+}

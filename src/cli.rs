@@ -69,6 +69,13 @@ pub struct RunArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Also write DIR/audit.jsonl: every decision of replication 0 of each policy, with the
+    /// options seen, their estimates, the choice and the reason.
+    #[arg(long)]
+    pub audit: bool,
+    /// Most decisions audited per policy.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub audit_limit: usize,
 }
 
 fn parse_override(text: &str) -> std::result::Result<Override, String> {
@@ -118,6 +125,19 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
     let faults = out_dir.join("faults.csv");
     report::write_atomic(&faults, &report::faults_csv(&records))?;
     eprintln!("wrote {} and {}", runs.display(), faults.display());
+    if args.audit {
+        let audits: Vec<_> = scenario
+            .policies
+            .par_iter()
+            .map(|&policy| {
+                (policy.kind(), sim::run_audited(&scenario, policy, 0, args.audit_limit).1)
+            })
+            .collect();
+        let path = out_dir.join("audit.jsonl");
+        report::write_atomic(&path, &report::audit_jsonl(&scenario, &audits))?;
+        let lines: usize = audits.iter().map(|(_, a)| a.len()).sum();
+        eprintln!("wrote {} ({lines} decisions)", path.display());
+    }
     Ok(())
 }
 

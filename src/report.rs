@@ -5,6 +5,7 @@
 //! to a temporary file in the target directory followed by a rename, so a reader (or a
 //! crash) never sees a half-written result.
 
+mod audit;
 mod csv;
 mod table;
 
@@ -12,6 +13,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use self::audit::audit_jsonl;
 pub use self::csv::{faults_csv, runs_csv, FAULTS_COLUMNS, RUNS_COLUMNS};
 pub use self::table::runs_table;
 

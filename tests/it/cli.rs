@@ -199,3 +199,43 @@ fn a_fault_that_touches_nothing_is_reported_and_every_fault_is_written() {
     assert!(rows[2].contains(",slowdown,api[1],2.000000,3.000000,"), "{}", rows[2]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn audit_writes_one_explained_json_line_per_decision() {
+    let dir = scratch("audit");
+    std::fs::write(dir.join("tiny.toml"), VALID).unwrap();
+    let args = [
+        "run",
+        "tiny.toml",
+        "--policy",
+        "central",
+        "--policy",
+        "power_of_d",
+        "--audit",
+        "--audit-limit",
+        "40",
+        "--out",
+        "out",
+    ];
+    let out = coordsim(&args, &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(dir.join("out/audit.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    // About 400 jobs of one step each: both policies reach the limit.
+    assert_eq!(lines.len(), 80);
+    for (policy, agent) in [("central", "scheduler"), ("power_of_d", "orchestrator-")] {
+        let mine: Vec<_> = lines.iter().filter(|l| l["policy"] == policy).collect();
+        assert_eq!(mine.len(), 40, "{policy}");
+        for line in mine {
+            assert!(line["agent"].as_str().unwrap().starts_with(agent), "{line}");
+            assert_eq!(line["task"]["service"], "api");
+            let choice = line["choice"].as_str().unwrap();
+            let options = line["options"].as_array().unwrap();
+            assert!(options.iter().any(|o| o["replica"] == choice), "choice among options: {line}");
+            assert!(!line["reason"].as_str().unwrap().is_empty());
+            assert!(line["time_s"].as_f64().unwrap() >= 0.0);
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -20,4 +20,5 @@ mod cli;
 // A policy written outside the crate, through the public API only.
 mod custom;
 // MODEL.md section 9 invariants on random small scenarios; the loader never panics.
+mod policies;
 mod props;

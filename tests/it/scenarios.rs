@@ -1,7 +1,8 @@
-//! Every file in scenarios/ loads, validates, and runs briefly under each of its policies.
+//! Every file in scenarios/ loads, validates, and runs briefly under every policy.
 
 use std::path::Path;
 
+use coordsim::policy::PolicyKind;
 use coordsim::scenario::{self, Override};
 
 fn shipped() -> Vec<std::path::PathBuf> {
@@ -24,13 +25,18 @@ fn every_shipped_scenario_validates() {
 }
 
 #[test]
-fn every_shipped_scenario_runs_briefly_under_each_policy() {
+fn every_shipped_scenario_runs_briefly_under_every_policy() {
     for file in shipped() {
         let full = scenario::load(&file).unwrap();
         // The warm-up plus two measured seconds keeps this quick whatever the file says.
         let short = format!("{}s", full.warmup.as_secs_f64() + 2.0);
-        let overrides: Vec<Override> = vec![format!("duration=\"{short}\"").parse().unwrap()];
+        let all = PolicyKind::ALL.map(|k| format!("\"{}\"", k.name())).join(",");
+        let overrides: Vec<Override> = vec![
+            format!("duration=\"{short}\"").parse().unwrap(),
+            format!("policies=[{all}]").parse().unwrap(),
+        ];
         let s = scenario::load_with(Path::new(&file), &overrides).unwrap();
+        assert_eq!(s.policies.len(), PolicyKind::ALL.len());
         for &policy in &s.policies {
             let summary = coordsim::sim::run(&s, policy, 0);
             assert!(

@@ -1,0 +1,80 @@
+//! `audit.jsonl`: the decision audit log, one JSON object per line, so "why did the agent do
+//! that?" has an answer.
+//!
+//! Each line names the policy, the time, the deciding agent, the task (its service, and the
+//! ticket of a deferred placement), the options the agent saw with the estimate each was
+//! judged by (lower is better, in the policy's own unit), the choice and the reason. Agents
+//! and replicas are named as in the scenario: `orchestrator-0`, `api[2]` (a replica's
+//! worker), `scheduler`, `standby`.
+
+use serde_json::json;
+
+use crate::ids::ReplicaId;
+use crate::policy::{AuditRecord, Endpoint, PolicyKind};
+use crate::scenario::Scenario;
+
+/// Names replicas and agents as the scenario does.
+struct Names {
+    orchestrators: u32,
+    /// For each replica: its service's name and its index within the service.
+    replicas: Vec<(String, u32)>,
+    services: Vec<String>,
+}
+
+impl Names {
+    fn new(scenario: &Scenario) -> Names {
+        let mut replicas = Vec::new();
+        for service in &scenario.services {
+            replicas.extend((0..service.replicas).map(|i| (service.name.clone(), i)));
+        }
+        Names {
+            orchestrators: scenario.orchestrators,
+            replicas,
+            services: scenario.services.iter().map(|s| s.name.clone()).collect(),
+        }
+    }
+
+    fn replica(&self, replica: ReplicaId) -> String {
+        let (service, index) = &self.replicas[replica.index()];
+        format!("{service}[{index}]")
+    }
+
+    fn agent(&self, endpoint: Endpoint) -> String {
+        match endpoint {
+            Endpoint::Control(0) => "scheduler".into(),
+            Endpoint::Control(_) => "standby".into(),
+            Endpoint::Agent(a) => match a.0.checked_sub(self.orchestrators) {
+                Some(r) => self.replica(ReplicaId(r)),
+                None => format!("orchestrator-{}", a.0),
+            },
+        }
+    }
+}
+
+/// Renders the audit records of one run per policy as JSON lines, in the order given.
+pub fn audit_jsonl(scenario: &Scenario, runs: &[(PolicyKind, Vec<AuditRecord>)]) -> Vec<u8> {
+    let names = Names::new(scenario);
+    let mut out = Vec::new();
+    for (policy, records) in runs {
+        for r in records {
+            let line = json!({
+                "policy": policy.name(),
+                "time_s": r.at.as_secs_f64(),
+                "agent": names.agent(r.agent),
+                "task": {
+                    "service": names.services[r.service.index()],
+                    "ticket": r.ticket.map(|t| t.0),
+                },
+                "options": r.options.iter().map(|&(replica, estimate)| json!({
+                    "replica": names.replica(replica),
+                    "estimate": if estimate.is_finite() { Some(estimate) } else { None },
+                })).collect::<Vec<_>>(),
+                "choice": r.choice.map(|c| names.replica(c)),
+                "reason": r.reason,
+            });
+            serde_json::to_writer(&mut out, &line).expect("writing JSON to memory cannot fail");
+            out.push(b'\n');
+        }
+    }
+    out
+}

@@ -33,7 +33,8 @@ pub struct Args {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a scenario once per policy (and replication); print a table, write DIR/runs.csv.
+    /// Run a scenario once per policy (and replication); print a table, write DIR/runs.csv,
+    /// faults.csv, classes.csv and timeseries.csv.
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate {
@@ -117,7 +118,17 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
     report::write_atomic(&runs, &report::runs_csv(&records))?;
     let faults = out_dir.join("faults.csv");
     report::write_atomic(&faults, &report::faults_csv(&records))?;
-    eprintln!("wrote {} and {}", runs.display(), faults.display());
+    let classes = out_dir.join("classes.csv");
+    report::write_atomic(&classes, &report::classes_csv(&records))?;
+    let timeseries = out_dir.join("timeseries.csv");
+    report::write_atomic(&timeseries, &report::timeseries_csv(&records))?;
+    eprintln!(
+        "wrote {}, {}, {} and {}",
+        runs.display(),
+        faults.display(),
+        classes.display(),
+        timeseries.display()
+    );
     Ok(())
 }
 

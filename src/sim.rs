@@ -645,6 +645,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         let steps = waiting.len();
         self.recorder.job_entered(now, true);
+        self.observer.job_entered(now, serial, class, agent.0);
         let job = self.jobs.insert(Job {
             serial,
             class,
@@ -713,6 +714,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
         }
         self.recorder.job_left(now, completed);
+        self.observer.job_left(now, job.serial, completed, now - job.arrived, job.measured);
         self.observer.job_ended(now, completed);
         self.next_job_of(job.client, schedule);
         self.spare_jobs.push((job.work, job.waiting));
@@ -1211,6 +1213,22 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.running[replica.index()].push(attempt);
         }
         self.observer.attempt_started(now, replica, self.loads[replica.index()], from_queue);
+        if O::ACTIVE {
+            let a = &self.attempts[attempt];
+            let caller = match a.parent {
+                Parent::Call { serial, .. } => Some(serial),
+                _ => None,
+            };
+            self.observer.execution_began(
+                now,
+                replica,
+                service,
+                a.serial,
+                a.job_serial,
+                a.placed,
+                caller,
+            );
+        }
         true
     }
 
@@ -1394,6 +1412,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let a = &mut self.attempts[attempt];
         if O::ACTIVE && matches!(a.phase, Phase::Working | Phase::Calling) {
             self.observer.execution_ended(now, a.replica, a.started, a.executed);
+            self.observer.execution_closed(now, a.replica, a.serial);
         }
         a.phase = Phase::Closed;
         self.remove_attempt_if_done(attempt, now);
@@ -1559,6 +1578,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let i = index as usize;
         self.faults[i].started = true;
         self.active_faults.push(i);
+        self.observer.fault_changed(now, index, &self.faults[i].effect, true);
         match self.faults[i].effect {
             FaultEffect::Crash { .. } => {
                 for r in self.faults[i].replicas.clone() {
@@ -1595,6 +1615,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn on_fault_ended(&mut self, index: u32, schedule: &mut Schedule<Event>) {
         let i = index as usize;
         self.active_faults.retain(|&f| f != i);
+        self.observer.fault_changed(schedule.now(), index, &self.faults[i].effect, false);
         match self.faults[i].effect {
             FaultEffect::Crash { .. } => {
                 for r in self.faults[i].replicas.clone() {

@@ -7,6 +7,7 @@
 //! number of jobs.
 
 mod cascade;
+pub mod trace;
 mod windows;
 
 use hdrhistogram::Histogram;

@@ -134,15 +134,24 @@ impl Level {
     }
 }
 
+/// The current window of one service.
+#[derive(Clone, Copy, Debug, Default)]
+struct Live {
+    counts: ServiceCounts,
+    slo_ns: u64,
+    running: Level,
+    queued: Level,
+}
+
 /// Per-window accumulation for one run.
 #[derive(Debug)]
 pub(crate) struct Windows {
     pub(crate) spec: WindowSpec,
     start: SimTime,
     end: SimTime,
-    current: Vec<ServiceCounts>,
-    running: Vec<Level>,
-    queued: Vec<Level>,
+    /// Everything the hot path touches for one service, together (one lookup, one or two
+    /// cache lines).
+    live: Vec<Live>,
     jobs: JobCounts,
     jobs_level: Level,
     /// Flushed rows: `services` rows per window, window-major.
@@ -152,13 +161,10 @@ pub(crate) struct Windows {
 
 impl Windows {
     pub(crate) fn new(spec: WindowSpec) -> Self {
-        let services = spec.service_names.len();
         Windows {
             start: SimTime::ZERO,
             end: SimTime::ZERO + spec.window,
-            current: vec![ServiceCounts::default(); services],
-            running: vec![Level::default(); services],
-            queued: vec![Level::default(); services],
+            live: spec.slo_ns.iter().map(|&slo_ns| Live { slo_ns, ..Live::default() }).collect(),
             jobs: JobCounts::default(),
             jobs_level: Level::default(),
             service_rows: Vec::new(),
@@ -168,7 +174,7 @@ impl Windows {
     }
 
     /// Brings the current window up to `now`, flushing every window that ended before it.
-    #[inline]
+    #[inline(always)]
     fn at(&mut self, now: SimTime) {
         if now >= self.end {
             self.roll(now);
@@ -189,10 +195,11 @@ impl Windows {
     fn flush(&mut self, end: SimTime) {
         let length = (end - self.start).as_nanos().max(1) as f64;
         let (mut all_queued, mut all_busy, mut all_slots) = (0u128, 0u128, 0u64);
-        for s in 0..self.current.len() {
-            let mut row = std::mem::take(&mut self.current[s]);
-            let busy = self.running[s].close(end);
-            let queued = self.queued[s].close(end);
+        for s in 0..self.live.len() {
+            let live = &mut self.live[s];
+            let mut row = std::mem::take(&mut live.counts);
+            let busy = live.running.close(end);
+            let queued = live.queued.close(end);
             row.queue_length = queued as f64 / length;
             row.utilisation = busy as f64 / (length * self.spec.slots[s] as f64);
             all_queued += queued;
@@ -222,7 +229,7 @@ impl Windows {
     #[inline]
     pub(crate) fn request_arrived(&mut self, now: SimTime, service: ServiceId) {
         self.at(now);
-        self.current[service.index()].arrivals += 1;
+        self.live[service.index()].counts.arrivals += 1;
     }
 
     /// A request ended on `service`: `succeeded` or not, `response` after its placement.
@@ -235,14 +242,12 @@ impl Windows {
         response: SimDuration,
     ) {
         self.at(now);
-        let c = &mut self.current[service.index()];
+        let live = &mut self.live[service.index()];
         if succeeded {
-            c.completions += 1;
-            if response.as_nanos() > self.spec.slo_ns[service.index()] {
-                c.slo_missed += 1;
-            }
+            live.counts.completions += 1;
+            live.counts.slo_missed += u32::from(response.as_nanos() > live.slo_ns);
         } else {
-            c.failures += 1;
+            live.counts.failures += 1;
         }
     }
 
@@ -256,11 +261,12 @@ impl Windows {
         queued: i64,
     ) {
         self.at(now);
+        let live = &mut self.live[service.index()];
         if running != 0 {
-            self.running[service.index()].change(now, running);
+            live.running.change(now, running);
         }
         if queued != 0 {
-            self.queued[service.index()].change(now, queued);
+            live.queued.change(now, queued);
         }
     }
 

@@ -268,3 +268,59 @@ fn per_class_latency_splits_the_jobs() {
         (b.latency_mean_ms - 30.0).abs() < 1e-6 && (b.latency_p50_ms / 30.0 - 1.0).abs() < 1e-3
     );
 }
+
+#[test]
+fn the_trace_is_chrome_trace_json_with_paired_flows_and_bounded() {
+    use coordsim::metrics::trace::{TraceBounds, TraceObserver};
+    let sc = scenario::load_with(
+        Path::new("scenarios/checkout.toml"),
+        &[
+            "duration=\"40s\"".parse::<Override>().unwrap(),
+            r#"faults=[{kind="slowdown",service="fraud",replica=0,factor=3,at="30.01s",duration="1s"}]"#
+                .parse()
+                .unwrap(),
+        ],
+    )
+    .unwrap();
+    let mut bounds = TraceBounds::first_measured_jobs(&sc);
+    bounds.max_jobs = Some(50);
+    let mut observer = TraceObserver::new(&sc, bounds);
+    let summary = sim::run_observed(&sc, PolicySpec::Random, 0, &mut observer);
+    let plain = sim::run(&sc, PolicySpec::Random, 0);
+    assert_eq!(summary.fingerprint, plain.fingerprint, "observing changes nothing");
+    let doc: serde_json::Value = serde_json::from_slice(&observer.into_json()).unwrap();
+    let events = doc["traceEvents"].as_array().unwrap();
+    let mut flows = std::collections::BTreeMap::<u64, (u32, u32)>::new();
+    let (mut jobs, mut executions, mut faults) = (0, 0, 0);
+    for e in events {
+        let ph = e["ph"].as_str().unwrap();
+        assert!(e["pid"].is_u64() && e["tid"].is_u64(), "{e}");
+        if ph != "M" {
+            assert!(e["ts"].as_f64().unwrap() >= 0.0, "{e}");
+        }
+        match ph {
+            "X" => {
+                assert!(e["dur"].as_f64().unwrap() >= 0.0, "{e}");
+                match e["cat"].as_str().unwrap() {
+                    "job" => jobs += 1,
+                    "execution" => executions += 1,
+                    other => panic!("unexpected slice category {other}"),
+                }
+            }
+            "s" => flows.entry(e["id"].as_u64().unwrap()).or_default().0 += 1,
+            "f" => {
+                assert_eq!(e["bp"], "e");
+                flows.entry(e["id"].as_u64().unwrap()).or_default().1 += 1;
+            }
+            "i" => faults += 1,
+            "M" => assert!(e["args"]["name"].is_string() || e["args"]["sort_index"].is_u64()),
+            other => panic!("unexpected phase {other}"),
+        }
+    }
+    // 50 jobs of 5 steps and 5 calls each: 500 executions when nothing is retried.
+    assert_eq!(jobs, 50);
+    assert_eq!(executions, 500);
+    assert_eq!(flows.len(), 500, "one arrow per execution");
+    assert!(flows.values().all(|&(s, f)| (s, f) == (1, 1)), "every flow starts and ends once");
+    assert_eq!(faults, 2, "the slowdown's start and end");
+}

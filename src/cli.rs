@@ -10,10 +10,12 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
+use crate::metrics::trace::{TraceBounds, TraceObserver};
 use crate::policy::PolicyKind;
 use crate::report::{self, RunRecord};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim;
+use crate::time::{SimDuration, SimTime};
 
 /// Exit code for bad input: a scenario that does not load or validate, a bad flag.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -33,7 +35,8 @@ pub struct Args {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a scenario once per policy (and replication); print a table, write DIR/runs.csv.
+    /// Run a scenario once per policy (and replication); print a table, write DIR/runs.csv,
+    /// faults.csv, classes.csv and timeseries.csv.
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate {
@@ -76,6 +79,37 @@ pub struct RunArgs {
     /// Most decisions audited per policy.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub audit_limit: usize,
+    /// Also write DIR/trace.json (Chrome trace format; open it in ui.perfetto.dev): replication
+    /// 0 of the first policy, re-run observed. Without --trace-window or --trace-jobs it
+    /// follows the first 200 jobs that arrive after the warm-up.
+    #[arg(long)]
+    pub trace: bool,
+    /// Trace only jobs arriving in this span of simulated seconds, e.g. 60..62 (implies
+    /// --trace).
+    #[arg(long, value_name = "START..END", value_parser = parse_span)]
+    pub trace_window: Option<(f64, f64)>,
+    /// Trace at most this many jobs (implies --trace).
+    #[arg(long, value_name = "N")]
+    pub trace_jobs: Option<u64>,
+}
+
+fn parse_span(text: &str) -> std::result::Result<(f64, f64), String> {
+    let (start, end) = text
+        .split_once("..")
+        .ok_or_else(|| format!("expected START..END in seconds, found {text:?}"))?;
+    let number = |t: &str| {
+        t.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 1e7)
+            .ok_or_else(|| format!("{t:?} in {text:?} is not a number of seconds in [0, 1e7]"))
+    };
+    let (start, end) = (number(start)?, number(end)?);
+    if start < end {
+        Ok((start, end))
+    } else {
+        Err(format!("the trace window {text:?} is empty: START must be below END"))
+    }
 }
 
 fn parse_override(text: &str) -> std::result::Result<Override, String> {
@@ -124,7 +158,22 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
     report::write_atomic(&runs, &report::runs_csv(&records))?;
     let faults = out_dir.join("faults.csv");
     report::write_atomic(&faults, &report::faults_csv(&records))?;
-    eprintln!("wrote {} and {}", runs.display(), faults.display());
+    let classes = out_dir.join("classes.csv");
+    report::write_atomic(&classes, &report::classes_csv(&records))?;
+    let timeseries = out_dir.join("timeseries.csv");
+    report::write_atomic(&timeseries, &report::timeseries_csv(&records))?;
+    eprintln!(
+        "wrote {}, {}, {} and {}",
+        runs.display(),
+        faults.display(),
+        classes.display(),
+        timeseries.display()
+    );
+    if args.trace || args.trace_window.is_some() || args.trace_jobs.is_some() {
+        let trace = out_dir.join("trace.json");
+        report::write_atomic(&trace, &trace_json(&scenario, args))?;
+        eprintln!("wrote {} (open it in https://ui.perfetto.dev)", trace.display());
+    }
     if args.audit {
         let audits: Vec<_> = scenario
             .policies
@@ -139,6 +188,23 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
         eprintln!("wrote {} ({lines} decisions)", path.display());
     }
     Ok(())
+}
+
+/// Re-runs replication 0 of the first policy with the trace observer (the run is the same
+/// run: observation changes nothing) and renders the trace.
+fn trace_json(scenario: &Scenario, args: &RunArgs) -> Vec<u8> {
+    let mut bounds = TraceBounds::first_measured_jobs(scenario);
+    if let Some((start, end)) = args.trace_window {
+        bounds.from = SimTime::ZERO + SimDuration::from_secs_f64(start);
+        bounds.until = Some(SimTime::ZERO + SimDuration::from_secs_f64(end));
+        bounds.max_jobs = None;
+    }
+    if let Some(n) = args.trace_jobs {
+        bounds.max_jobs = Some(n);
+    }
+    let mut observer = TraceObserver::new(scenario, bounds);
+    sim::run_observed(scenario, scenario.policies[0], 0, &mut observer);
+    observer.into_json()
 }
 
 /// A fault that touched no request and no message tested nothing: say so, once per fault

@@ -6,11 +6,18 @@
 //! error at most 0.1%); the mean is exact, from a running sum. Memory does not grow with the
 //! number of jobs.
 
+mod cascade;
+pub mod trace;
+mod windows;
+
 use hdrhistogram::Histogram;
 
 use crate::engine::{EngineStats, Fingerprint};
+use crate::ids::{ClassId, ServiceId};
 use crate::policy::MessageKind;
+use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
+use windows::{WindowSpec, Windows};
 
 /// Largest latency the histogram resolves (longer ones are clamped to it): 10^7 s, the
 /// longest run a scenario may ask for.
@@ -83,6 +90,16 @@ pub struct RunSummary {
     pub faults_injected: u64,
     /// Of those, instances that touched no request and no message.
     pub faults_untouched: u64,
+    /// Share of fault instances whose cascade is empty (1 when none was injected).
+    pub cascades_contained: f64,
+    /// Mean cascade size over fault instances, in services (0 when none was injected).
+    pub blast_radius_mean: f64,
+    /// Service-seconds of impairment outside directly faulted services.
+    pub secondary_impaired_s: f64,
+    /// Latency of completed jobs per job class, in class order.
+    pub classes: Vec<ClassFigures>,
+    /// Per-window figures, overall and per service.
+    pub timeseries: TimeSeries,
     /// Every fault instance that started, in timeline order: faults as listed in the
     /// scenario, each in time order (and, for a random fault on a whole service, replica by
     /// replica).
@@ -114,6 +131,120 @@ pub struct FaultRecord {
     pub end: SimTime,
     /// Requests and messages it affected; 0 means the fault tested nothing.
     pub touched: u64,
+    /// Services it faults directly (see docs/model.md, "Cascades").
+    pub faulted_services: Vec<ServiceId>,
+    /// How many other services its cascade holds.
+    pub cascade_size: u64,
+    /// Names of the services in its cascade, in service order.
+    pub cascade_services: Vec<String>,
+}
+
+/// Latency of one job class's completed (measured) jobs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassFigures {
+    /// Class name.
+    pub class: String,
+    /// Measured jobs of the class that completed.
+    pub jobs_completed: u64,
+    /// Mean latency in ms (NaN when none completed).
+    pub latency_mean_ms: f64,
+    /// Median latency in ms (NaN when none).
+    pub latency_p50_ms: f64,
+    /// 90th percentile in ms (NaN when none).
+    pub latency_p90_ms: f64,
+    /// 99th percentile in ms (NaN when none).
+    pub latency_p99_ms: f64,
+    /// 99.9th percentile in ms (NaN when none).
+    pub latency_p999_ms: f64,
+}
+
+/// Figures per window: one [`Window`] per window (all services together) and one
+/// [`ServiceWindow`] per window and service.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimeSeries {
+    /// Window length.
+    pub window: SimDuration,
+    /// Service names, in service order.
+    pub services: Vec<String>,
+    /// Windows from time zero; the last one ends with the run (it may be shorter).
+    pub windows: Vec<Window>,
+    /// `services.len()` rows per window, window-major, services in order.
+    pub service_windows: Vec<ServiceWindow>,
+}
+
+/// One window, all services together.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    /// Start of the window.
+    pub start: SimTime,
+    /// End of the window.
+    pub end: SimTime,
+    /// Jobs that arrived (measured or not, refused at the entry included).
+    pub arrivals: u64,
+    /// Jobs that completed.
+    pub completions: u64,
+    /// Jobs that failed (refused at the entry included).
+    pub failures: u64,
+    /// Time average of jobs in the system.
+    pub jobs_in_system: f64,
+    /// Time average of requests queued on all replicas.
+    pub queue_length: f64,
+    /// Time average of busy slots over all slots.
+    pub utilisation: f64,
+    /// Whether some service was impaired.
+    pub impaired: bool,
+    /// Whether some injected fault was active.
+    pub fault_active: bool,
+    /// Whether a traffic shape raised an arrival rate above its base (at the midpoint).
+    pub spike_active: bool,
+}
+
+/// One service in one window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceWindow {
+    /// Requests that reached its replicas (admitted or refused).
+    pub arrivals: u64,
+    /// Requests that ended there successfully.
+    pub completions: u64,
+    /// Requests that ended there failed (failed, refused, killed, dropped, timed out).
+    pub failures: u64,
+    /// Of the completions, those slower than the service's SLO.
+    pub slo_missed: u64,
+    /// Time average of requests queued on its replicas.
+    pub queue_length: f64,
+    /// Time average of busy slots over its slots.
+    pub utilisation: f64,
+    /// Whether it was impaired.
+    pub impaired: bool,
+    /// Whether an injected fault directly faulted it (grace not included).
+    pub fault_active: bool,
+}
+
+/// Latency accumulation of one class.
+#[derive(Debug)]
+struct ClassLatency {
+    completed: u64,
+    sum_ns: u128,
+    /// Created at the first completion.
+    histogram: Option<Histogram<u64>>,
+}
+
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3).expect("constant histogram bounds are valid")
+}
+
+/// Mean and quantiles of a latency accumulation, in ms (NaN when empty).
+fn latency_figures(completed: u64, sum_ns: u128, histogram: Option<&Histogram<u64>>) -> [f64; 5] {
+    match histogram {
+        Some(h) if completed > 0 => [
+            sum_ns as f64 / completed as f64 * 1e-6,
+            h.value_at_quantile(0.5) as f64 * 1e-6,
+            h.value_at_quantile(0.9) as f64 * 1e-6,
+            h.value_at_quantile(0.99) as f64 * 1e-6,
+            h.value_at_quantile(0.999) as f64 * 1e-6,
+        ],
+        _ => [f64::NAN; 5],
+    }
 }
 
 /// Why a duplicate execution exists.
@@ -156,9 +287,26 @@ pub struct Recorder {
     escalations: u64,
     human_waits: u64,
     human_wait_ns: u128,
+    class_names: Vec<String>,
+    /// Per-class latency; empty when there is a single class (it equals the overall).
+    classes: Vec<ClassLatency>,
+    windows: Windows,
 }
 
 impl Recorder {
+    /// A recorder for a run of `scenario`: its warm-up, classes, services and `[metrics]`.
+    pub fn for_scenario(scenario: &Scenario) -> Self {
+        let mut r = Recorder::new(SimTime::ZERO + scenario.warmup);
+        r.class_names = scenario.classes.iter().map(|c| c.name.clone()).collect();
+        if r.class_names.len() > 1 {
+            r.classes = (0..r.class_names.len())
+                .map(|_| ClassLatency { completed: 0, sum_ns: 0, histogram: None })
+                .collect();
+        }
+        r.windows = Windows::new(WindowSpec::from_scenario(scenario));
+        r
+    }
+
     /// A recorder that ignores everything before `warmup_end`.
     pub fn new(warmup_end: SimTime) -> Self {
         Recorder {
@@ -167,8 +315,7 @@ impl Recorder {
             completed: 0,
             failed: 0,
             messages: 0,
-            latency: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)
-                .expect("constant histogram bounds are valid"),
+            latency: latency_histogram(),
             latency_sum_ns: 0,
             useful_ns: 0,
             duplicate_ns: 0,
@@ -189,6 +336,9 @@ impl Recorder {
             escalations: 0,
             human_waits: 0,
             human_wait_ns: 0,
+            class_names: Vec::new(),
+            classes: Vec::new(),
+            windows: Windows::new(WindowSpec::empty()),
         }
     }
 
@@ -268,12 +418,56 @@ impl Recorder {
         self.arrived += 1;
     }
 
-    /// A measured job completed after `latency`.
+    /// A measured job of `class` completed after `latency`.
     #[inline]
-    pub fn job_completed(&mut self, latency: SimDuration) {
+    pub fn job_completed(&mut self, class: ClassId, latency: SimDuration) {
         self.completed += 1;
         self.latency_sum_ns += u128::from(latency.as_nanos());
         self.latency.saturating_record(latency.as_nanos());
+        if let Some(c) = self.classes.get_mut(class.index()) {
+            c.completed += 1;
+            c.sum_ns += u128::from(latency.as_nanos());
+            c.histogram.get_or_insert_with(latency_histogram).saturating_record(latency.as_nanos());
+        }
+    }
+
+    /// A request reached a replica of `service` at `now` (admitted or refused).
+    #[inline]
+    pub fn request_arrived(&mut self, now: SimTime, service: ServiceId) {
+        self.windows.request_arrived(now, service);
+    }
+
+    /// A request ended on `service` at `now`, `succeeded` or not, `response` after it was
+    /// placed. Each attempt ends once (see docs/model.md, "Cascades").
+    #[inline]
+    pub fn request_ended(
+        &mut self,
+        now: SimTime,
+        service: ServiceId,
+        succeeded: bool,
+        response: SimDuration,
+    ) {
+        self.windows.request_ended(now, service, succeeded, response);
+    }
+
+    /// The busy slots (`running`) and queued requests (`queued`) of `service` changed by
+    /// these amounts at `now`.
+    #[inline]
+    pub fn load_changed(&mut self, now: SimTime, service: ServiceId, running: i64, queued: i64) {
+        self.windows.load_changed(now, service, running, queued);
+    }
+
+    /// A job arrived at `now` (measured or not); `entered` is false when it was refused at
+    /// once (which counts as a failure in its window).
+    #[inline]
+    pub fn job_entered(&mut self, now: SimTime, entered: bool) {
+        self.windows.job_arrived(now, entered);
+    }
+
+    /// A job in the system (measured or not) ended at `now`.
+    #[inline]
+    pub fn job_left(&mut self, now: SimTime, completed: bool) {
+        self.windows.job_left(now, completed);
     }
 
     /// A measured job failed.
@@ -310,11 +504,40 @@ impl Recorder {
     /// Closes the run: `in_flight` measured jobs are still unfinished at `engine.now`;
     /// `faults` are the fault instances that started.
     pub fn finish(
-        self,
+        mut self,
         engine: EngineStats,
         in_flight: u64,
-        faults: Vec<FaultRecord>,
+        mut faults: Vec<FaultRecord>,
     ) -> RunSummary {
+        self.windows.close(engine.now);
+        let (timeseries, cascades) = cascade::analyse(
+            &self.windows.spec,
+            &self.windows.service_rows,
+            &self.windows.job_rows,
+            engine.now,
+            &mut faults,
+        );
+        let classes = self
+            .class_names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let (completed, sum, histogram) = match self.classes.get(i) {
+                    Some(c) => (c.completed, c.sum_ns, c.histogram.as_ref()),
+                    None => (self.completed, self.latency_sum_ns, Some(&self.latency)),
+                };
+                let [mean, p50, p90, p99, p999] = latency_figures(completed, sum, histogram);
+                ClassFigures {
+                    class: name.clone(),
+                    jobs_completed: completed,
+                    latency_mean_ms: mean,
+                    latency_p50_ms: p50,
+                    latency_p90_ms: p90,
+                    latency_p99_ms: p99,
+                    latency_p999_ms: p999,
+                }
+            })
+            .collect();
         let executed = self.useful_ns + self.duplicate_ns;
         let span = engine.now.saturating_since(self.warmup_end).as_secs_f64();
         let quantile_ms = |q: f64| {
@@ -370,6 +593,11 @@ impl Recorder {
             dropped_expired: self.dropped_expired,
             faults_injected: faults.len() as u64,
             faults_untouched: faults.iter().filter(|f| f.touched == 0).count() as u64,
+            cascades_contained: cascades.cascades_contained,
+            blast_radius_mean: cascades.blast_radius_mean,
+            secondary_impaired_s: cascades.secondary_impaired_s,
+            classes,
+            timeseries,
             faults,
             approvals: self.approvals,
             rejections: self.rejections,
@@ -411,7 +639,7 @@ mod tests {
         let mut r = Recorder::new(SimTime::from_nanos(1_000_000_000));
         for ms in 1..=1000u64 {
             r.job_arrived();
-            r.job_completed(SimDuration::from_nanos(ms * 1_000_000));
+            r.job_completed(ClassId(0), SimDuration::from_nanos(ms * 1_000_000));
         }
         r.job_arrived();
         r.job_failed();

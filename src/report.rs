@@ -14,7 +14,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use self::audit::audit_jsonl;
-pub use self::csv::{faults_csv, runs_csv, FAULTS_COLUMNS, RUNS_COLUMNS};
+pub use self::csv::{
+    classes_csv, faults_csv, runs_csv, timeseries_csv, CLASSES_COLUMNS, FAULTS_COLUMNS,
+    RUNS_COLUMNS, TIMESERIES_COLUMNS,
+};
 pub use self::table::runs_table;
 
 use crate::metrics::RunSummary;

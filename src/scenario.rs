@@ -59,6 +59,32 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Jobs in the system beyond which arriving jobs are refused at the entry (fail at once).
     pub max_in_flight: Option<u32>,
+    /// Windows and impairment, for the cascade figures and the time series.
+    pub metrics: MetricsSettings,
+}
+
+/// `[metrics]`: how time is cut into windows and when a service counts as impaired
+/// (MODEL.md section 8).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct MetricsSettings {
+    /// Length of one window (> 0).
+    pub window: SimDuration,
+    /// A service is impaired in a window when more than this share of the requests it
+    /// finished there failed or missed its SLO; in [0, 1).
+    pub impaired_error_ratio: f64,
+    /// How long a service stays directly faulted after a fault on it ends.
+    pub grace: SimDuration,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            window: SimDuration::from_nanos(1_000_000_000),
+            impaired_error_ratio: 0.05,
+            grace: SimDuration::from_nanos(2_000_000_000),
+        }
+    }
 }
 
 /// An injected fault.
@@ -321,6 +347,9 @@ pub struct Service {
     pub working_hours: Option<WorkingHours>,
     /// Whether this is a service of people (`kind = "human"`).
     pub human: bool,
+    /// Latency objective of one request, placement to result (None: only failures count
+    /// against the service).
+    pub slo: Option<SimDuration>,
 }
 
 /// One stage of calls.

@@ -259,6 +259,7 @@ enum Deferred {
 #[derive(Debug)]
 struct Job {
     serial: u64,
+    class: ClassId,
     workflow: WorkflowId,
     arrived: SimTime,
     /// Whether it arrived after the warm-up and so counts in the figures.
@@ -565,7 +566,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             budgets: vec![RetryBudget::default(); agent_services],
             latencies: (0..services).map(|_| LatencyWindow::default()).collect(),
             excluded: vec![false; replicas],
-            recorder: Recorder::new(SimTime::ZERO + scenario.warmup),
+            recorder: Recorder::for_scenario(scenario),
             observer,
             layout,
         }
@@ -895,6 +896,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 }
                 self.recorder.job_failed();
             }
+            self.recorder.job_entered(now, false);
             self.observer.job_ended(now, false);
             self.next_job_of(client, schedule);
             self.spare_jobs.push((work, waiting));
@@ -904,8 +906,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.recorder.attempts_needed(normal_units);
         }
         let steps = waiting.len();
+        self.recorder.job_entered(now, true);
+        self.observer.job_entered(now, serial, class, agent.0);
         let job = self.jobs.insert(Job {
             serial,
+            class,
             workflow: spec.workflow,
             arrived: now,
             measured,
@@ -965,11 +970,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let job = self.jobs.remove(job);
         if job.measured {
             if completed {
-                self.recorder.job_completed(now - job.arrived);
+                self.recorder.job_completed(job.class, now - job.arrived);
             } else {
                 self.recorder.job_failed();
             }
         }
+        self.recorder.job_left(now, completed);
+        self.observer.job_left(now, job.serial, completed, now - job.arrived, job.measured);
         self.observer.job_ended(now, completed);
         self.next_job_of(job.client, schedule);
         self.spare_jobs.push((job.work, job.waiting));
@@ -1437,7 +1444,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             return;
         }
         let load = self.loads[replica.index()];
-        let service = &self.scenario.services[self.layout.replica_service[replica.index()].index()];
+        let service_id = self.layout.replica_service[replica.index()];
+        self.recorder.request_arrived(now, service_id);
+        let service = &self.scenario.services[service_id.index()];
         let capacity = service.queue_capacity;
         let working = service.working_hours.is_none_or(|h| h.working(now));
         if working && load.running < load.slots {
@@ -1446,12 +1455,16 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.queues[replica.index()].push_back(attempt);
             self.loads[replica.index()].queued += 1;
             self.attempts[attempt].phase = Phase::Queued;
+            self.recorder.load_changed(now, service_id, 0, 1);
             self.observer.attempt_queued(now, replica, self.loads[replica.index()], capacity);
         } else {
             self.observer.attempt_rejected(now, replica);
             // Read before closing: closing may remove an attempt whose requester gave up.
-            let (serial, requester) =
-                (self.attempts[attempt].serial, self.attempts[attempt].requester);
+            let a = &self.attempts[attempt];
+            let (serial, requester) = (a.serial, a.requester);
+            if a.requester_open {
+                self.recorder.request_ended(now, service_id, false, now - a.placed);
+            }
             self.close_server(attempt, now);
             self.send(
                 Agent::Replica(replica),
@@ -1482,7 +1495,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         };
         if spec.drop_expired && a.expires.is_some_and(hopeless) {
             if from_queue {
+                self.recorder.load_changed(now, service, 0, -1);
                 self.observer.attempt_unqueued(now, replica);
+            }
+            if a.requester_open {
+                self.recorder.request_ended(now, service, false, now - a.placed);
             }
             self.recorder.dropped_expired(now);
             self.close_server(attempt, now);
@@ -1498,10 +1515,27 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         a.working_for = a.execution.mul_f64(factor);
         schedule.after(a.working_for, Event::WorkFinished(attempt as u32));
         self.loads[replica.index()].running += 1;
+        self.recorder.load_changed(now, service, 1, -i64::from(from_queue));
         if self.track_running {
             self.running[replica.index()].push(attempt);
         }
         self.observer.attempt_started(now, replica, self.loads[replica.index()], from_queue);
+        if O::ACTIVE {
+            let a = &self.attempts[attempt];
+            let caller = match a.parent {
+                Parent::Call { serial, .. } => Some(serial),
+                _ => None,
+            };
+            self.observer.execution_began(
+                now,
+                replica,
+                service,
+                a.serial,
+                a.job_serial,
+                a.placed,
+                caller,
+            );
+        }
         true
     }
 
@@ -1621,6 +1655,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
         }
         self.loads[replica.index()].running -= 1;
+        let service = self.layout.replica_service[replica.index()];
+        self.recorder.load_changed(now, service, -1, 0);
         self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
         self.start_queued(replica, schedule);
     }
@@ -1631,6 +1667,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.release_slot(attempt, schedule);
         let (replica, serial, task) = {
             let a = &self.attempts[attempt];
+            if a.requester_open {
+                let service = self.layout.replica_service[a.replica.index()];
+                self.recorder.request_ended(now, service, succeeded, now - a.placed);
+            }
             (a.replica, a.serial, a.requester)
         };
         let requester = task;
@@ -1655,6 +1695,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 if let Some(i) = queue.iter().position(|&k| k == attempt) {
                     queue.remove(i);
                     self.loads[replica.index()].queued -= 1;
+                    let service = self.layout.replica_service[replica.index()];
+                    self.recorder.load_changed(now, service, 0, -1);
                     self.observer.attempt_unqueued(now, replica);
                 }
                 self.close_server(attempt, now);
@@ -1677,6 +1719,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let a = &mut self.attempts[attempt];
         if O::ACTIVE && matches!(a.phase, Phase::Working | Phase::Calling) {
             self.observer.execution_ended(now, a.replica, a.started, a.executed);
+            self.observer.execution_closed(now, a.replica, a.serial);
         }
         a.phase = Phase::Closed;
         self.remove_attempt_if_done(attempt, now);
@@ -1777,6 +1820,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         };
         let task = a.task.expect("only units with a task have timeouts");
         let (replica, full_serial, phase) = (a.replica, a.serial, a.phase);
+        if phase != Phase::Closed {
+            // The service has not ended it yet: it ends there now, as a failure.
+            let service = self.layout.replica_service[replica.index()];
+            self.recorder.request_ended(now, service, false, now - a.placed);
+        }
         self.attempts[attempt].requester_open = false;
         self.tasks[task].live -= 1;
         let timeout = now - self.attempts[attempt].placed;
@@ -1837,6 +1885,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let i = index as usize;
         self.faults[i].started = true;
         self.active_faults.push(i);
+        self.observer.fault_changed(now, index, &self.faults[i].effect, true);
         match self.faults[i].effect {
             FaultEffect::Crash { .. } => {
                 for r in self.faults[i].replicas.clone() {
@@ -1897,6 +1946,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn on_fault_ended(&mut self, index: u32, schedule: &mut Schedule<Event>) {
         let i = index as usize;
         self.active_faults.retain(|&f| f != i);
+        self.observer.fault_changed(schedule.now(), index, &self.faults[i].effect, false);
         match self.faults[i].effect {
             FaultEffect::Crash { .. } => {
                 for r in self.faults[i].replicas.clone() {
@@ -1949,16 +1999,21 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     /// Kills everything on a replica; returns how many attempts were lost.
     fn crash(&mut self, replica: ReplicaId, now: SimTime) -> u64 {
         let mut lost = 0;
+        let service = self.layout.replica_service[replica.index()];
         let queued: Vec<usize> = self.queues[replica.index()].drain(..).collect();
+        self.recorder.load_changed(now, service, 0, -(queued.len() as i64));
         for attempt in queued {
             lost += 1;
             self.observer.attempt_unqueued(now, replica);
+            self.crash_ended(attempt, service, now);
             self.close_server(attempt, now);
         }
         let running = std::mem::take(&mut self.running[replica.index()]);
         let killed = running.len();
+        self.recorder.load_changed(now, service, -(killed as i64), 0);
         for attempt in running {
             lost += 1;
+            self.crash_ended(attempt, service, now);
             let a = &mut self.attempts[attempt];
             if a.phase == Phase::Working {
                 a.executed = now - a.started;
@@ -1971,6 +2026,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
         }
         lost
+    }
+
+    /// An attempt killed by a crash ends, failed, on its service (if its requester waits).
+    fn crash_ended(&mut self, attempt: usize, service: ServiceId, now: SimTime) {
+        let a = &self.attempts[attempt];
+        if a.requester_open {
+            self.recorder.request_ended(now, service, false, now - a.placed);
+        }
     }
 
     /// Counts a request or message against the active crash (`crash`) or slowdown faults

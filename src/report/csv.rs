@@ -7,7 +7,7 @@
 use super::RunRecord;
 
 /// The header of `runs.csv`, in order.
-pub const RUNS_COLUMNS: [&str; 48] = [
+pub const RUNS_COLUMNS: [&str; 51] = [
     "scenario",
     "cell",
     "policy",
@@ -50,6 +50,9 @@ pub const RUNS_COLUMNS: [&str; 48] = [
     "dropped_expired",
     "faults_injected",
     "faults_untouched",
+    "cascades_contained",
+    "blast_radius_mean",
+    "secondary_impaired_s",
     "approvals",
     "rejections",
     "escalations",
@@ -59,7 +62,7 @@ pub const RUNS_COLUMNS: [&str; 48] = [
 ];
 
 /// The header of `faults.csv`, in order.
-pub const FAULTS_COLUMNS: [&str; 10] = [
+pub const FAULTS_COLUMNS: [&str; 12] = [
     "scenario",
     "cell",
     "policy",
@@ -70,6 +73,45 @@ pub const FAULTS_COLUMNS: [&str; 10] = [
     "start_s",
     "end_s",
     "touched",
+    "cascade_size",
+    "cascade_services",
+];
+
+/// The header of `classes.csv`, in order.
+pub const CLASSES_COLUMNS: [&str; 12] = [
+    "scenario",
+    "cell",
+    "policy",
+    "replication",
+    "seed",
+    "class",
+    "jobs_completed",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "latency_p999_ms",
+];
+
+/// The header of `timeseries.csv`, in order.
+pub const TIMESERIES_COLUMNS: [&str; 17] = [
+    "scenario",
+    "cell",
+    "policy",
+    "replication",
+    "seed",
+    "window_start_s",
+    "service",
+    "arrivals",
+    "completions",
+    "failures",
+    "queue_length",
+    "utilisation",
+    "impaired",
+    "fault_active",
+    "spike_active",
+    "slo_missed",
+    "jobs_in_system",
 ];
 
 /// A float as a CSV cell: six decimals, or empty when undefined.
@@ -123,6 +165,9 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             s.dropped_expired.to_string(),
             s.faults_injected.to_string(),
             s.faults_untouched.to_string(),
+            float_cell(s.cascades_contained),
+            float_cell(s.blast_radius_mean),
+            float_cell(s.secondary_impaired_s),
             s.approvals.to_string(),
             s.rejections.to_string(),
             s.escalations.to_string(),
@@ -153,8 +198,93 @@ pub fn faults_csv(records: &[RunRecord]) -> Vec<u8> {
                 float_cell(f.start.as_secs_f64()),
                 float_cell(f.end.as_secs_f64()),
                 f.touched.to_string(),
+                f.cascade_size.to_string(),
+                f.cascade_services.join(";"),
             ];
             out.write_record(&row).expect("writing to memory cannot fail");
+        }
+    }
+    out.into_inner().expect("flushing to memory cannot fail")
+}
+
+/// The five key columns of a run.
+fn key(r: &RunRecord) -> [String; 5] {
+    [
+        r.scenario.clone(),
+        r.cell.clone(),
+        r.policy.name().to_owned(),
+        r.replication.to_string(),
+        r.seed.to_string(),
+    ]
+}
+
+/// Renders the per-class latency of every run as `classes.csv`, runs in the order given.
+pub fn classes_csv(records: &[RunRecord]) -> Vec<u8> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(CLASSES_COLUMNS).expect("writing to memory cannot fail");
+    for r in records {
+        let key = key(r);
+        for c in &r.summary.classes {
+            let row = key.iter().cloned().chain([
+                c.class.clone(),
+                c.jobs_completed.to_string(),
+                float_cell(c.latency_mean_ms),
+                float_cell(c.latency_p50_ms),
+                float_cell(c.latency_p90_ms),
+                float_cell(c.latency_p99_ms),
+                float_cell(c.latency_p999_ms),
+            ]);
+            out.write_record(row).expect("writing to memory cannot fail");
+        }
+    }
+    out.into_inner().expect("flushing to memory cannot fail")
+}
+
+/// Renders the time series of every run as `timeseries.csv`: per window, one row for all
+/// services together (`service` = `*`, with `jobs_in_system`; its arrivals, completions and
+/// failures are jobs) and one per service (requests). Flags are 0 or 1.
+pub fn timeseries_csv(records: &[RunRecord]) -> Vec<u8> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(TIMESERIES_COLUMNS).expect("writing to memory cannot fail");
+    let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+    for r in records {
+        let key = key(r);
+        let ts = &r.summary.timeseries;
+        let n = ts.services.len();
+        for (k, w) in ts.windows.iter().enumerate() {
+            let start = float_cell(w.start.as_secs_f64());
+            let row = key.iter().cloned().chain([
+                start.clone(),
+                "*".to_owned(),
+                w.arrivals.to_string(),
+                w.completions.to_string(),
+                w.failures.to_string(),
+                float_cell(w.queue_length),
+                float_cell(w.utilisation),
+                flag(w.impaired),
+                flag(w.fault_active),
+                flag(w.spike_active),
+                String::new(),
+                float_cell(w.jobs_in_system),
+            ]);
+            out.write_record(row).expect("writing to memory cannot fail");
+            for (s, sw) in ts.service_windows[k * n..(k + 1) * n].iter().enumerate() {
+                let row = key.iter().cloned().chain([
+                    start.clone(),
+                    ts.services[s].clone(),
+                    sw.arrivals.to_string(),
+                    sw.completions.to_string(),
+                    sw.failures.to_string(),
+                    float_cell(sw.queue_length),
+                    float_cell(sw.utilisation),
+                    flag(sw.impaired),
+                    flag(sw.fault_active),
+                    flag(w.spike_active),
+                    sw.slo_missed.to_string(),
+                    String::new(),
+                ]);
+                out.write_record(row).expect("writing to memory cannot fail");
+            }
         }
     }
     out.into_inner().expect("flushing to memory cannot fail")
@@ -173,7 +303,7 @@ pub(crate) mod tests {
         let mut recorder = Recorder::new(SimTime::ZERO);
         for ms in [10, 30] {
             recorder.job_arrived();
-            recorder.job_completed(SimDuration::from_nanos(ms * 1_000_000));
+            recorder.job_completed(crate::ids::ClassId(0), SimDuration::from_nanos(ms * 1_000_000));
         }
         recorder.job_arrived();
         recorder.message_sent(SimTime::ZERO, crate::policy::MessageKind::Assign);
@@ -202,8 +332,9 @@ latency_p999_ms,messages_total,messages_per_job,messages_assign,messages_result,
 messages_heartbeat,messages_request,messages_reply,messages_leader,messages_announce,messages_bid,\
 messages_award,messages_gossip,placement_wait_mean_ms,scheduler_queue_mean_ms,dup_work_ratio,\
 dup_executions,dup_timeout_retry,dup_hedge,dup_reauction,dup_conflicting_claim,dup_false_suspicion,\
-attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,approvals,\
-rejections,escalations,human_wait_mean_ms,events,fingerprint";
+attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,\
+cascades_contained,blast_radius_mean,secondary_impaired_s,approvals,rejections,\
+escalations,human_wait_mean_ms,events,fingerprint";
         let text = String::from_utf8(runs_csv(&[
             record(PolicyKind::Random),
             record(PolicyKind::PowerOfD),
@@ -231,6 +362,9 @@ rejections,escalations,human_wait_mean_ms,events,fingerprint";
                 start: SimTime::from_nanos(1_500_000_000),
                 end: SimTime::from_nanos(2_000_000_000),
                 touched: 7,
+                faulted_services: Vec::new(),
+                cascade_size: 2,
+                cascade_services: vec!["api".into(), "web".into()],
             },
             crate::metrics::FaultRecord {
                 kind: "partition",
@@ -238,16 +372,20 @@ rejections,escalations,human_wait_mean_ms,events,fingerprint";
                 start: SimTime::ZERO,
                 end: SimTime::from_nanos(1),
                 touched: 0,
+                faulted_services: Vec::new(),
+                cascade_size: 0,
+                cascade_services: Vec::new(),
             },
         ];
         let text = String::from_utf8(faults_csv(&[r])).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "scenario,cell,policy,replication,seed,kind,target,start_s,end_s,touched"
+            "scenario,cell,policy,replication,seed,kind,target,start_s,end_s,touched,cascade_size,\
+cascade_services"
         );
-        assert_eq!(lines[1], "tiny,,random,2,9,crash,db[1],1.500000,2.000000,7");
-        assert_eq!(lines[2], "tiny,,random,2,9,partition,a<->b,0.000000,0.000000,0");
+        assert_eq!(lines[1], "tiny,,random,2,9,crash,db[1],1.500000,2.000000,7,2,api;web");
+        assert_eq!(lines[2], "tiny,,random,2,9,partition,a<->b,0.000000,0.000000,0,0,");
     }
 
     #[test]

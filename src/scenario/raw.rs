@@ -38,6 +38,17 @@ pub(crate) struct RawScenario {
     pub faults: Vec<RawFault>,
     /// Load shedding at the entry.
     pub admission: Option<RawAdmission>,
+    /// How the cascade figures and the time series cut and judge time.
+    pub metrics: Option<RawMetrics>,
+}
+
+/// `[metrics]`: windows and impairment (MODEL.md section 8).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMetrics {
+    pub window: Option<Seconds>,
+    pub impaired_error_ratio: Option<f64>,
+    pub grace: Option<Seconds>,
 }
 
 /// `[admission]`: jobs refused at the entry.
@@ -271,6 +282,8 @@ pub(crate) struct RawService {
     pub drop_expired: Option<bool>,
     pub kind: Option<ServiceKindRaw>,
     pub working_hours: Option<RawHours>,
+    /// Latency objective of one request (placement to result), for impairment.
+    pub slo: Option<Seconds>,
 }
 
 /// One stage of downstream calls.

@@ -11,13 +11,14 @@ use std::path::Path;
 
 use super::raw::{
     BackoffKind, FaultKind, JitterKind, ProcessKind, RawArrival, RawClass, RawDist, RawFault,
-    RawLink, RawNetwork, RawResilience, RawScenario, RawService, RawWorkflow, ServiceKindRaw,
+    RawLink, RawMetrics, RawNetwork, RawResilience, RawScenario, RawService, RawWorkflow,
+    ServiceKindRaw,
 };
 use super::{
     closest, Approval, Arrival, Backoff, Breaker, CallStage, ClassId, ClassSource, Ejection, Fault,
-    FaultEffect, FaultTiming, Group, Hedge, Invalid, Jitter, JobClass, Link, Network, Process,
-    RateShape, Resilience, Retries, Scenario, Service, ServiceId, Step, Workflow, WorkflowId,
-    WorkingHours,
+    FaultEffect, FaultTiming, Group, Hedge, Invalid, Jitter, JobClass, Link, MetricsSettings,
+    Network, Process, RateShape, Resilience, Retries, Scenario, Service, ServiceId, Step, Workflow,
+    WorkflowId, WorkingHours,
 };
 use crate::dist::DurationDist;
 use crate::policy::{AuctionParams, CentralParams, GossipParams, PolicyKind, PolicySpec};
@@ -136,6 +137,7 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         Some(a) => Some(at_least_one("admission.max_in_flight", a.max_in_flight)?),
         None => None,
     };
+    let metrics = metrics(raw.metrics.as_ref())?;
 
     Ok(Scenario {
         name,
@@ -153,7 +155,32 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         shared_arrival,
         faults,
         max_in_flight,
+        metrics,
     })
+}
+
+fn metrics(raw: Option<&RawMetrics>) -> Result<MetricsSettings> {
+    let defaults = MetricsSettings::default();
+    let Some(raw) = raw else { return Ok(defaults) };
+    let window = match raw.window {
+        Some(w) => positive_seconds("metrics.window", w.0)?,
+        None => defaults.window,
+    };
+    let impaired_error_ratio = match raw.impaired_error_ratio {
+        Some(r) if (0.0..1.0).contains(&r) => r,
+        Some(r) => {
+            return Err(Invalid::new(
+                "metrics.impaired_error_ratio",
+                format!("expected a share in [0, 1), found {r}"),
+            ))
+        }
+        None => defaults.impaired_error_ratio,
+    };
+    let grace = match raw.grace {
+        Some(g) => non_negative_seconds("metrics.grace", g.0)?,
+        None => defaults.grace,
+    };
+    Ok(MetricsSettings { window, impaired_error_ratio, grace })
 }
 
 fn service(
@@ -235,6 +262,10 @@ fn service(
         },
         human,
         working_hours,
+        slo: match raw.slo {
+            Some(slo) => Some(positive_seconds(&field("slo"), slo.0)?),
+            None => None,
+        },
         name: check_name(&format!("services.{name}"), name)?,
         replicas: at_least_one(&field("replicas"), raw.replicas)?,
         concurrency: at_least_one(&field("concurrency"), raw.concurrency.unwrap_or(1))?,

@@ -11,6 +11,7 @@ use std::ops::Range;
 use rand::Rng;
 
 use super::StreamId;
+use crate::ids::ServiceId;
 use crate::metrics::FaultRecord;
 use crate::scenario::{FaultEffect, FaultTiming, Scenario};
 use crate::time::{SimDuration, SimTime};
@@ -98,7 +99,7 @@ impl Instance {
         end_of_run: SimTime,
     ) -> FaultRecord {
         let group = |g: usize| scenario.network.groups[g].name.as_str();
-        let replica_target = |service: crate::ids::ServiceId| {
+        let replica_target = |service: ServiceId| {
             let name = &scenario.services[service.index()].name;
             let all = &service_replicas[service.index()];
             if self.replicas == *all {
@@ -126,12 +127,40 @@ impl Instance {
                 ("message_loss", "all links".to_owned())
             }
         };
+        // Services directly faulted: the target of a crash or slowdown; the services of both
+        // groups of a partition or a loss between groups; every service for loss on all
+        // links; none for the crash of an orchestrator (it hosts no service).
+        let in_groups = |groups: &[usize; 2]| {
+            let mut services: Vec<ServiceId> = groups
+                .iter()
+                .flat_map(|&g| scenario.network.groups[g].services.iter().copied())
+                .collect();
+            services.sort_unstable();
+            services.dedup();
+            services
+        };
+        let faulted_services = match &self.effect {
+            FaultEffect::Crash { service, .. } | FaultEffect::Slowdown { service, .. } => {
+                vec![*service]
+            }
+            // An agent is no service: its crash directly faults none, so every service it
+            // impairs is in its cascade.
+            FaultEffect::AgentCrash { .. } | FaultEffect::ControlCrash { .. } => Vec::new(),
+            FaultEffect::Partition { groups }
+            | FaultEffect::MessageLoss { groups: Some(groups), .. } => in_groups(groups),
+            FaultEffect::MessageLoss { groups: None, .. } => {
+                (0..scenario.services.len() as u32).map(ServiceId).collect()
+            }
+        };
         FaultRecord {
             kind,
             target,
             start: self.start,
             end: self.end.min(end_of_run),
             touched: self.touched,
+            faulted_services,
+            cascade_size: 0,
+            cascade_services: Vec::new(),
         }
     }
 }

@@ -4,9 +4,10 @@
 //! Every method has an empty default, and runs that need no observation use [`NoObserver`],
 //! which the compiler removes entirely (the world is generic over its observer).
 
-use crate::ids::ReplicaId;
+use crate::ids::{ClassId, ReplicaId, ServiceId};
 use crate::policy::ReplicaLoad;
-use crate::time::SimTime;
+use crate::scenario::FaultEffect;
+use crate::time::{SimDuration, SimTime};
 
 /// Receives a call for each mechanical step of a run.
 pub trait Observer {
@@ -60,7 +61,7 @@ pub trait Observer {
     fn message_lost(&mut self, _at: SimTime) {}
 
     /// A job of `class` arrived (whether or not it falls in the measured span).
-    fn job_arrived(&mut self, _at: SimTime, _class: crate::ids::ClassId) {}
+    fn job_arrived(&mut self, _at: SimTime, _class: ClassId) {}
 
     /// A job ended, completed or failed.
     fn job_ended(&mut self, _at: SimTime, _completed: bool) {}
@@ -78,6 +79,45 @@ pub trait Observer {
         _executed: crate::time::SimDuration,
     ) {
     }
+
+    /// A job entered the system: `job` is its serial number (unique in the run), placed
+    /// with `orchestrator`. Jobs refused at the entry never enter.
+    fn job_entered(&mut self, _at: SimTime, _job: u64, _class: ClassId, _orchestrator: u32) {}
+
+    /// A job in the system ended, `completed` or failed, `latency` after it arrived;
+    /// `measured` says whether it arrived after the warm-up (and so counts in the figures).
+    fn job_left(
+        &mut self,
+        _at: SimTime,
+        _job: u64,
+        _completed: bool,
+        _latency: SimDuration,
+        _measured: bool,
+    ) {
+    }
+
+    /// An execution began on `replica`: attempt `attempt` (its serial number, unique in the
+    /// run) of a unit of job `job` on `service`, placed at `placed` by the job's orchestrator
+    /// (`caller` None) or by the executing attempt `caller` (a call).
+    #[allow(clippy::too_many_arguments)]
+    fn execution_began(
+        &mut self,
+        _at: SimTime,
+        _replica: ReplicaId,
+        _service: ServiceId,
+        _attempt: u64,
+        _job: u64,
+        _placed: SimTime,
+        _caller: Option<u64>,
+    ) {
+    }
+
+    /// The execution of attempt `attempt` on `replica` is over (finished, cancelled or
+    /// killed), whether or not it succeeded.
+    fn execution_closed(&mut self, _at: SimTime, _replica: ReplicaId, _attempt: u64) {}
+
+    /// Fault instance `index` (in timeline order) started (`started`) or ended.
+    fn fault_changed(&mut self, _at: SimTime, _index: u32, _effect: &FaultEffect, _started: bool) {}
 
     /// The run stopped at `at` with these replica loads (indexed by replica) and this many
     /// jobs (measured or not) still in the system.

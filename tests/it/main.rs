@@ -19,6 +19,8 @@ mod determinism;
 mod cli;
 // A policy written outside the crate, through the public API only.
 mod custom;
+// Cascades, time series, per-class latency, Little's law, histogram vs exact quantiles.
+mod metrics;
 // MODEL.md section 9 invariants on random small scenarios; the loader never panics.
 mod policies;
 mod props;

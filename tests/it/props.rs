@@ -116,6 +116,18 @@ proptest! {
             scenario.policies.iter().map(|&p| coordsim::sim::run(&scenario, p, rep).jobs_arrived).collect();
         prop_assert!(arrived.windows(2).all(|w| w[0] == w[1]), "{:?}", arrived);
     }
+
+    /// 9.6 Neutrality: with no faults, every cascade is contained and none has a radius.
+    #[test]
+    fn prop_no_faults_no_cascades(g in small_scenario(), rep in 0u32..2) {
+        let mut g = g;
+        g.faults.clear();
+        let (s, _) = run_checked(&g.scenario(), the_policy(&g), rep);
+        prop_assert_eq!(s.faults_injected, 0);
+        prop_assert_eq!(s.cascades_contained, 1.0);
+        prop_assert_eq!(s.blast_radius_mean, 0.0);
+        prop_assert!(s.timeseries.windows.iter().all(|w| !w.fault_active));
+    }
 }
 
 /// A valid document covering every key the loader knows.

@@ -445,6 +445,7 @@ struct World<'s, 'o, O: Observer> {
     policy_wants_outcomes: bool,
     /// Commands the policy issued in its current call (see `policy/messaging.rs`).
     outbox: RefCell<Outbox>,
+    spare_commands: Vec<Command>,
     audit_log: Vec<AuditRecord>,
     audit_limit: usize,
     handoff_kind: MessageKind,
@@ -539,6 +540,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             timers: Slab::new(),
             pending: Slab::new(),
             outbox: Outbox::new(false),
+            spare_commands: Vec::new(),
             audit_log: Vec::new(),
             audit_limit: 0,
             handoff_kind: MessageKind::Assign,
@@ -680,11 +682,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             if outbox.commands.is_empty() {
                 return;
             }
-            let commands = std::mem::take(&mut outbox.commands);
+            // Swap in the spare buffer, so that steady state allocates nothing.
+            let spare = std::mem::take(&mut self.spare_commands);
+            let mut commands = std::mem::replace(&mut outbox.commands, spare);
             drop(outbox);
-            for command in commands {
+            for command in commands.drain(..) {
                 self.execute(command, schedule);
             }
+            self.spare_commands = commands;
         }
     }
 

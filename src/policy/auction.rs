@@ -55,8 +55,12 @@ pub struct Auction {
     params: AuctionParams,
     orchestrators: u32,
     capacity: Vec<f64>,
+    /// Open auctions by id (ids are never reused, so a late bid finds nothing).
     auctions: BTreeMap<u32, Open>,
     next_auction: u32,
+    /// Bid lists of closed auctions, reused.
+    spare_bids: Vec<Vec<(ReplicaId, f32)>>,
+    candidates: Vec<ReplicaId>,
     rng: SimRng,
 }
 
@@ -72,6 +76,8 @@ impl Auction {
                 .collect(),
             auctions: BTreeMap::new(),
             next_auction: 0,
+            spare_bids: Vec::new(),
+            candidates: Vec::new(),
             rng,
         }
     }
@@ -85,7 +91,9 @@ impl Auction {
     /// Announces auction `id` to a fresh set of candidates and sets its deadline.
     fn announce(&mut self, view: &PolicyView<'_>, id: u32) {
         let open = self.auctions.get_mut(&id).expect("announcing an open auction");
-        let candidates: Vec<ReplicaId> = view.candidates(open.service).collect();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        candidates.extend(view.candidates(open.service));
         let n = candidates.len();
         let k = if self.params.k == 0 { n } else { (self.params.k as usize).min(n) };
         open.announced = k as u32;
@@ -103,6 +111,7 @@ impl Auction {
             picked.sort_unstable();
             picked.into_iter().for_each(|i| send(candidates[i]));
         }
+        self.candidates = candidates;
         view.set_timer(self.params.bid_deadline, pack(DEADLINE, 0, id));
     }
 
@@ -133,6 +142,7 @@ impl Auction {
             Some((replica, _)) => {
                 let open = self.auctions.remove(&id).expect("still open");
                 view.commit(open.ticket, Some(replica));
+                self.spare_bids.push(open.bids);
             }
             None => {
                 // The next round is a new auction id, so late bids of this one are ignored.
@@ -153,7 +163,7 @@ impl Policy for Auction {
             manager: task.agent,
             service: task.service,
             announced: 0,
-            bids: Vec::new(),
+            bids: self.spare_bids.pop().unwrap_or_default(),
         };
         self.auctions.insert(id, open);
         self.announce(view, id);

@@ -41,4 +41,5 @@ pub mod policy;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod time;

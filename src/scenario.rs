@@ -808,21 +808,19 @@ impl SweepFile {
         all.extend_from_slice(overrides);
         from_document(self.document.clone(), &self.path, &self.default_name, &all)
     }
-
 }
 
 /// The sweep's `policies` and `replications` as overrides of the base document.
 fn sweep_overrides(sweep: &Sweep) -> Vec<Override> {
-        let mut all = Vec::new();
-        if let Some(policies) = &sweep.policies {
-            let names =
-                policies.iter().map(|p| toml::Value::String(p.name().to_owned())).collect();
-            all.push(Override::new("policies", toml::Value::Array(names)));
-        }
-        if let Some(replications) = sweep.replications {
-            all.push(Override::new("replications", toml::Value::Integer(i64::from(replications))));
-        }
-        all
+    let mut all = Vec::new();
+    if let Some(policies) = &sweep.policies {
+        let names = policies.iter().map(|p| toml::Value::String(p.name().to_owned())).collect();
+        all.push(Override::new("policies", toml::Value::Array(names)));
+    }
+    if let Some(replications) = sweep.replications {
+        all.push(Override::new("replications", toml::Value::Integer(i64::from(replications))));
+    }
+    all
 }
 
 /// Loads a scenario file with a `[sweep]` section.
@@ -833,8 +831,9 @@ fn sweep_overrides(sweep: &Sweep) -> Vec<Override> {
 pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
     let text = fs::read_to_string(path)
         .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
-    let default_name =
-        path.file_stem().map_or_else(|| "scenario".to_owned(), |s| s.to_string_lossy().into_owned());
+    let default_name = path
+        .file_stem()
+        .map_or_else(|| "scenario".to_owned(), |s| s.to_string_lossy().into_owned());
     let mut document = parse_document(&text, path)?;
     // The whole file first, so every key (the sweep's included) is checked as usual.
     let raw: raw::RawScenario = deserialize(document.clone(), path)?;
@@ -858,7 +857,11 @@ pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
             let compared: Vec<_> = file.base.policies.iter().map(|p| p.kind().name()).collect();
             return Err(in_file(Invalid::new(
                 "sweep.reference",
-                format!("`{}` is not one of the compared policies ({})", reference.name(), compared.join(", ")),
+                format!(
+                    "`{}` is not one of the compared policies ({})",
+                    reference.name(),
+                    compared.join(", ")
+                ),
             )));
         }
     }

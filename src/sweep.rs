@@ -110,8 +110,13 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
         BTreeMap::new()
     };
     let shard_note = options.shard.filter(|s| s.count > 1);
-    Manifest::new(&plan.info, &file.path().display().to_string(), options.command_line.clone(), shard_note)
-        .write(out)?;
+    Manifest::new(
+        &plan.info,
+        &file.path().display().to_string(),
+        options.command_line.clone(),
+        shard_note,
+    )
+    .write(out)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs.unwrap_or(0))
         .build()
@@ -359,7 +364,9 @@ impl LatencySeries {
             batch_len: 0,
             batch_means: Vec::new(),
             batch_ends: Vec::new(),
-            histogram: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            // Up to 10^7 s, the longest run a scenario may ask for, as `metrics` does.
+            histogram: Histogram::new_with_bounds(1, 10_000_000 * 1_000_000_000, 3)
+                .expect("the bounds and 3 significant digits are valid"),
         }
     }
 
@@ -394,4 +401,48 @@ impl Observer for LatencySeries {
             self.histogram.saturating_record(latency.as_nanos().max(1));
         }
     }
+}
+
+/// A terminal table of a summary: per (cell, policy), the runs and the key figures with
+/// their 95% intervals.
+pub fn summary_table(summary: &[u8]) -> String {
+    let mut reader = csv::Reader::from_reader(summary);
+    let Ok(header) = reader.headers().cloned() else { return String::new() };
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let columns = [
+        ("p99 ms", "latency_p99_ms"),
+        ("mean ms", "latency_mean_ms"),
+        ("goodput/s", "goodput_per_s"),
+        ("dup work", "dup_work_ratio"),
+    ];
+    let rows: Vec<csv::StringRecord> = reader.records().filter_map(Result::ok).collect();
+    let text = |r: &csv::StringRecord, c: Option<usize>| {
+        c.and_then(|c| r.get(c)).unwrap_or_default().to_owned()
+    };
+    let cell_width = rows.iter().map(|r| text(r, col("cell")).len()).max().unwrap_or(0).max(4);
+    let mut out = format!("{:<cell_width$}  {:<18} {:>4}", "cell", "policy", "n");
+    for (title, _) in columns {
+        out.push_str(&format!("  {title:>22}"));
+    }
+    out.push('\n');
+    for r in &rows {
+        out.push_str(&format!(
+            "{:<cell_width$}  {:<18} {:>4}",
+            text(r, col("cell")),
+            text(r, col("policy")),
+            text(r, col("n"))
+        ));
+        for (_, metric) in columns {
+            let number =
+                |suffix: &str| text(r, col(&format!("{metric}_{suffix}"))).parse::<f64>().ok();
+            let figure = match (number("mean"), number("ci95_lo"), number("ci95_hi")) {
+                (Some(m), Some(lo), Some(hi)) => format!("{m:.3} +- {:.3}", (hi - lo) / 2.0),
+                (Some(m), _, _) => format!("{m:.3}"),
+                _ => "-".to_owned(),
+            };
+            out.push_str(&format!("  {figure:>22}"));
+        }
+        out.push('\n');
+    }
+    out
 }

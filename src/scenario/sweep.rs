@@ -76,12 +76,7 @@ pub(super) fn sweep(raw: &RawSweep) -> Result<Sweep> {
 
 /// Checks one precision target: a metric column of `runs.csv` and a relative half-width
 /// in (0, 1].
-pub(crate) fn check_precision(
-    field: &str,
-    metric: &str,
-    rel: f64,
-    metrics: &[&str],
-) -> Result<()> {
+pub(crate) fn check_precision(field: &str, metric: &str, rel: f64, metrics: &[&str]) -> Result<()> {
     if !metrics.contains(&metric) {
         let hint = super::closest(metric, metrics.iter().copied())
             .map(|m| format!("; did you mean `{m}`?"))
@@ -169,7 +164,8 @@ fn tidy(value: f64) -> f64 {
 }
 
 fn range_values(field: &str, range: &toml::Table) -> Result<Vec<toml::Value>> {
-    if let Some(key) = range.keys().find(|k| !matches!(k.as_str(), "from" | "to" | "step" | "count"))
+    if let Some(key) =
+        range.keys().find(|k| !matches!(k.as_str(), "from" | "to" | "step" | "count"))
     {
         return Err(Invalid::new(
             format!("{field}.{key}"),
@@ -226,18 +222,15 @@ fn range_values(field: &str, range: &toml::Table) -> Result<Vec<toml::Value>> {
             if n == 1 {
                 vec![lo]
             } else {
-                let values: Vec<f64> = (0..n)
-                    .map(|i| tidy(lo + (hi - lo) * i as f64 / (n - 1) as f64))
-                    .collect();
+                let values: Vec<f64> =
+                    (0..n).map(|i| tidy(lo + (hi - lo) * i as f64 / (n - 1) as f64)).collect();
                 if integers && values.iter().all(|v| v.fract() == 0.0) {
                     return Ok(to_integers(values));
                 }
                 values
             }
         }
-        _ => {
-            return Err(Invalid::new(field, "a range needs exactly one of `step` and `count`"))
-        }
+        _ => return Err(Invalid::new(field, "a range needs exactly one of `step` and `count`")),
     };
     Ok(values.into_iter().map(toml::Value::Float).collect())
 }
@@ -266,12 +259,14 @@ mod tests {
             [2, 4, 6, 8].map(toml::Value::Integer).to_vec()
         );
         // 0.1 steps land exactly on the written decimals, and `to` is kept.
-        assert_eq!(floats(&axis("{ from = 0.1, to = 0.5, step = 0.1 }").unwrap()), [
-            0.1, 0.2, 0.3, 0.4, 0.5
-        ]);
-        assert_eq!(floats(&axis("{ from = 0, to = 1, count = 5 }").unwrap()), [
-            0.0, 0.25, 0.5, 0.75, 1.0
-        ]);
+        assert_eq!(
+            floats(&axis("{ from = 0.1, to = 0.5, step = 0.1 }").unwrap()),
+            [0.1, 0.2, 0.3, 0.4, 0.5]
+        );
+        assert_eq!(
+            floats(&axis("{ from = 0, to = 1, count = 5 }").unwrap()),
+            [0.0, 0.25, 0.5, 0.75, 1.0]
+        );
         assert_eq!(
             axis("{ from = 10, to = 40, count = 4 }").unwrap(),
             [10, 20, 30, 40].map(toml::Value::Integer).to_vec()

@@ -87,8 +87,8 @@ impl Manifest {
     /// A missing or unreadable file, or one that does not parse.
     pub fn read(dir: &Path) -> Result<Manifest, StoreError> {
         let path = dir.join("manifest.json");
-        let bytes =
-            std::fs::read(&path).map_err(|source| StoreError::Read { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path)
+            .map_err(|source| StoreError::Read { path: path.clone(), source })?;
         serde_json::from_slice(&bytes)
             .map_err(|e| StoreError::Format { path, message: e.to_string() })
     }

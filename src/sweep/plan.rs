@@ -104,7 +104,10 @@ impl SweepPlan {
             let seed = scenario.as_ref().map_or(file.base.seed, |s| s.seed);
             if let Ok(s) = &scenario {
                 let kinds: Vec<_> = s.policies.iter().map(|p| p.kind()).collect();
-                assert_eq!(kinds, policies, "`policies` cannot be swept, so every cell has the base's");
+                assert_eq!(
+                    kinds, policies,
+                    "`policies` cannot be swept, so every cell has the base's"
+                );
             }
             infos.push(CellInfo { label, values: texts, seed });
             cells.push(scenario);
@@ -197,23 +200,20 @@ mod tests {
 
     #[test]
     fn cartesian_varies_the_first_key_slowest() {
-        assert_eq!(cartesian(&[2, 3]), vec![
-            vec![0, 0],
-            vec![0, 1],
-            vec![0, 2],
-            vec![1, 0],
-            vec![1, 1],
-            vec![1, 2]
-        ]);
+        assert_eq!(
+            cartesian(&[2, 3]),
+            vec![vec![0, 0], vec![0, 1], vec![0, 2], vec![1, 0], vec![1, 1], vec![1, 2]]
+        );
         assert_eq!(cartesian(&[]), vec![Vec::<usize>::new()]);
     }
 
     #[test]
     fn shards_deal_runs_round_robin() {
-        let shards = [Shard { index: 0, count: 3 }, Shard { index: 1, count: 3 }, Shard {
-            index: 2,
-            count: 3,
-        }];
+        let shards = [
+            Shard { index: 0, count: 3 },
+            Shard { index: 1, count: 3 },
+            Shard { index: 2, count: 3 },
+        ];
         for position in 0..30 {
             assert_eq!(shards.iter().filter(|s| s.owns(position)).count(), 1);
         }

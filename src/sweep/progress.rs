@@ -1,5 +1,5 @@
 //! Progress of a sweep on stderr: a bar (runs done, runs per second, time left) when stderr
-//! is a terminal, plain lines every 5% otherwise, nothing at all when asked for quiet.
+//! is a terminal, plain lines every 5% (at most one a second) otherwise, nothing at all when asked for quiet.
 //! Never stdout, so piping a sweep's table stays clean.
 
 use std::io::IsTerminal;
@@ -21,6 +21,7 @@ struct Plain {
     total: u64,
     next_report: u64,
     start: Instant,
+    last_report: Instant,
 }
 
 impl Progress {
@@ -39,7 +40,9 @@ impl Progress {
             );
             return Progress { bar: Some(bar), plain: None };
         }
-        let plain = Plain { done: 0, total, next_report: step(total), start: Instant::now() };
+        let now = Instant::now();
+        let plain =
+            Plain { done: 0, total, next_report: step(total), start: now, last_report: now };
         Progress { bar: None, plain: Some(Mutex::new(plain)) }
     }
 
@@ -62,7 +65,10 @@ impl Progress {
         if let Some(plain) = &self.plain {
             let mut p = plain.lock().expect("progress lock is never poisoned");
             p.done += 1;
-            if p.done >= p.next_report || p.done == p.total {
+            // Every 5% but at most once a second, and always the last run.
+            let due = p.done >= p.next_report && p.last_report.elapsed().as_secs_f64() >= 1.0;
+            if due || p.done == p.total {
+                p.last_report = Instant::now();
                 let secs = p.start.elapsed().as_secs_f64().max(1e-9);
                 let rate = p.done as f64 / secs;
                 let left = p.total.saturating_sub(p.done) as f64 / rate.max(1e-9);

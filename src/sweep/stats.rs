@@ -48,12 +48,8 @@ pub fn interval(values: &[f64]) -> Interval {
 /// With common random numbers, `a[i]` and `b[i]` saw the same workload, so the noise they
 /// share cancels and this interval is much tighter than the two unpaired ones.
 pub fn paired_difference(a: &[f64], b: &[f64]) -> Interval {
-    let diffs: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter(|(x, y)| !x.is_nan() && !y.is_nan())
-        .map(|(x, y)| x - y)
-        .collect();
+    let diffs: Vec<f64> =
+        a.iter().zip(b).filter(|(x, y)| !x.is_nan() && !y.is_nan()).map(|(x, y)| x - y).collect();
     interval(&diffs)
 }
 

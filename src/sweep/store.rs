@@ -207,8 +207,7 @@ fn cell(value: f64) -> String {
 
 /// Parses a run's `runs.csv` row into its metric values (NaN for an empty cell).
 fn metric_values(row: &str, metrics: &[(usize, &str)]) -> Vec<f64> {
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).from_reader(row.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(row.as_bytes());
     let record = reader.records().next().and_then(Result::ok);
     metrics
         .iter()
@@ -313,10 +312,8 @@ fn summary_csv(
     runs: &BTreeMap<RunKey, RunFile>,
 ) -> (Vec<u8>, Vec<(String, String, f64)>) {
     let metrics = metric_positions();
-    let paired: Vec<usize> = PAIRED_METRICS
-        .iter()
-        .filter_map(|p| metrics.iter().position(|(_, m)| m == p))
-        .collect();
+    let paired: Vec<usize> =
+        PAIRED_METRICS.iter().filter_map(|p| metrics.iter().position(|(_, m)| m == p)).collect();
     let mut header = vec!["scenario".to_owned(), "cell".to_owned()];
     header.extend(plan.keys.iter().cloned());
     header.extend(["policy".to_owned(), "n".to_owned()]);
@@ -365,8 +362,11 @@ fn summary_csv(
             }
             let mut mser: Vec<f64> = runs
                 .range(
-                    RunKey { cell: c, policy: p as u16, replication: 0 }
-                        ..=RunKey { cell: c, policy: p as u16, replication: u32::MAX },
+                    RunKey { cell: c, policy: p as u16, replication: 0 }..=RunKey {
+                        cell: c,
+                        policy: p as u16,
+                        replication: u32::MAX,
+                    },
                 )
                 .filter_map(|(_, r)| r.mser5_truncation_s)
                 .collect();
@@ -454,9 +454,10 @@ mod tests {
         let get = |row: usize, col: &str| {
             rows[row].get(header.iter().position(|h| h == col).unwrap()).unwrap().to_owned()
         };
-        assert_eq!(&header.iter().take(5).collect::<Vec<_>>(), &[
-            "scenario", "cell", "a.b", "policy", "n"
-        ]);
+        assert_eq!(
+            &header.iter().take(5).collect::<Vec<_>>(),
+            &["scenario", "cell", "a.b", "policy", "n"]
+        );
         assert_eq!(get(1, "n"), "2");
         // 12 and 21: mean 16.5, s = 6.364, half-width 12.706 * 6.364 / sqrt 2 = 57.18.
         assert_eq!(get(1, "latency_p99_ms_mean"), "16.500000");

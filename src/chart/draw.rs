@@ -143,8 +143,8 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn titled<'a, DB: DrawingBackend>(
-    root: &'a DrawingArea<DB, Shift>,
+fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
     title: &str,
     subtitle: &str,
 ) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
@@ -263,7 +263,9 @@ fn time_series_chart<DB: DrawingBackend>(
     let subtitle =
         format!("windows of {} s; red shading: fault active, yellow: traffic spike", t.window_s);
     let area = titled(root, &format!("Time series of one {}", t.title), &subtitle)?;
-    let mut panels: Vec<(&str, Vec<(String, &Vec<f64>)>)> = Vec::new();
+    // (axis name, named lines) per panel.
+    type Panel<'a> = (&'a str, Vec<(String, &'a Vec<f64>)>);
+    let mut panels: Vec<Panel<'_>> = Vec::new();
     let mut rates = vec![("completions/s".to_owned(), &t.goodput)];
     if let Some(f) = &t.failures {
         rates.push(("failures/s".to_owned(), f));

@@ -127,7 +127,7 @@ fn axis_values(field: &str, value: &toml::Value) -> Result<Vec<toml::Value>> {
         other => Err(Invalid::new(
             field,
             format!(
-                "expected an array of values or a range {{ from, to, step }} or {{ from, to, count }}, found a {}",
+                "expected an array of values or a range {{ from, to, step }} or {{ from, to, count }}, found a value of type {}",
                 other.type_str()
             ),
         )),
@@ -140,7 +140,7 @@ fn number(field: &str, range: &toml::Table, key: &str) -> Result<Option<toml::Va
         Some(v @ (toml::Value::Integer(_) | toml::Value::Float(_))) => Ok(Some(v.clone())),
         Some(other) => Err(Invalid::new(
             format!("{field}.{key}"),
-            format!("expected a number, found a {}", other.type_str()),
+            format!("expected a number, found a value of type {}", other.type_str()),
         )),
     }
 }

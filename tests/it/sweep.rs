@@ -96,7 +96,10 @@ fn files_are_identical_at_one_and_two_jobs_and_follow_plan_order() {
     assert_eq!(rows[12][cell], "services.api.replicas=4;classes.web.arrival.rate=100");
     let policy = header.iter().position(|h| h == "policy").unwrap();
     let order: Vec<&str> = rows[..6].iter().map(|r| r[policy].as_str()).collect();
-    assert_eq!(order, ["random", "random", "round_robin", "round_robin", "power_of_d", "power_of_d"]);
+    assert_eq!(
+        order,
+        ["random", "random", "round_robin", "round_robin", "power_of_d", "power_of_d"]
+    );
     // Common random numbers: every policy of a cell sees the same arrivals (no loss, and
     // admission does not depend on the policy: jobs_arrived counts arrivals).
     let arrived = header.iter().position(|h| h == "jobs_arrived").unwrap();
@@ -105,7 +108,10 @@ fn files_are_identical_at_one_and_two_jobs_and_follow_plan_order() {
     // summary.csv: one row per (cell, policy), the swept keys as columns.
     let (header, rows) = csv_rows(&dir.join("one/summary.csv"));
     assert_eq!(rows.len(), 12);
-    assert_eq!(&header[..5], ["scenario", "cell", "services.api.replicas", "classes.web.arrival.rate", "policy"]);
+    assert_eq!(
+        &header[..5],
+        ["scenario", "cell", "services.api.replicas", "classes.web.arrival.rate", "policy"]
+    );
     assert!(header.contains(&"latency_p99_ms_diff_ci95_lo".to_owned()));
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -156,7 +162,11 @@ fn a_killed_sweep_resumes_to_identical_results() {
     let runs = dir.join("part/runs");
     let finished = || {
         std::fs::read_dir(&runs)
-            .map(|d| d.filter_map(Result::ok).filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .count()
+            })
             .unwrap_or(0)
     };
     let start = std::time::Instant::now();
@@ -168,7 +178,8 @@ fn a_killed_sweep_resumes_to_identical_results() {
     let kept = finished();
     assert!((3..24).contains(&kept), "killed after {kept} runs");
     assert!(!dir.join("part/runs.csv").exists(), "killed before the end");
-    let stderr = ok(&coordsim(&["sweep", "s.toml", "--jobs", "2", "--resume", "--out", "part"], &dir));
+    let stderr =
+        ok(&coordsim(&["sweep", "s.toml", "--jobs", "2", "--resume", "--out", "part"], &dir));
     assert!(stderr.contains(&format!("{} run now, {kept} found", 24 - kept)), "{stderr}");
     assert_eq!(files(&dir.join("part")), files(&dir.join("whole")));
     // Resuming with another scenario in the same directory is refused.
@@ -198,7 +209,11 @@ fn an_invalid_cell_is_recorded_and_the_others_run() {
 fn a_bad_sweep_section_is_bad_input_and_writes_nothing() {
     for (name, text, expected) in [
         ("typo", SWEEP.replace("grid =", "gird ="), "sweep.gird: unknown field `gird`"),
-        ("range", SWEEP.replace("count = 2", "count = 0"), "sweep.grid.\"classes.web.arrival.rate\".count"),
+        (
+            "range",
+            SWEEP.replace("count = 2", "count = 0"),
+            "sweep.grid.\"classes.web.arrival.rate\".count",
+        ),
         ("none", SWEEP.split("[sweep]").next().unwrap().to_owned(), "no [sweep] section"),
     ] {
         let dir = setup(name, &text);
@@ -233,7 +248,10 @@ fn precision_targets_add_replications_until_met_or_capped() {
         let lo: f64 = row[col("latency_mean_ms_ci95_lo")].parse().unwrap();
         let hi: f64 = row[col("latency_mean_ms_ci95_hi")].parse().unwrap();
         // Met, or stopped by the cap.
-        assert!(n == 12 || (hi - lo) / 2.0 <= 0.05 * mean + 1e-6, "n {n}: {lo}..{hi} around {mean}");
+        assert!(
+            n == 12 || (hi - lo) / 2.0 <= 0.05 * mean + 1e-6,
+            "n {n}: {lo}..{hi} around {mean}"
+        );
     }
     assert!(grew, "a 5% target on 4 s runs needs more than 3 replications somewhere");
     let _ = std::fs::remove_dir_all(dir);
@@ -244,7 +262,9 @@ fn charts_are_valid_png_and_svg_and_plot_redraws_them() {
     let dir = setup("charts", SWEEP);
     ok(&coordsim(&["sweep", "s.toml", "--out", "out"], &dir));
     let charts = dir.join("out/charts");
-    for name in ["latency_p99_ms", "goodput_per_s", "dup_work_ratio", "messages_per_job", "latency_cdf"] {
+    for name in
+        ["latency_p99_ms", "goodput_per_s", "dup_work_ratio", "messages_per_job", "latency_cdf"]
+    {
         let png = std::fs::read(charts.join(format!("{name}.png"))).unwrap();
         let image = image::load_from_memory_with_format(&png, image::ImageFormat::Png)
             .unwrap_or_else(|e| panic!("{name}.png: {e}"));
@@ -262,7 +282,12 @@ fn charts_are_valid_png_and_svg_and_plot_redraws_them() {
     let mut ts = String::from("scenario,cell,policy,replication,seed,window_start_s,service,arrivals,completions,failures,queue_length,utilisation,impaired,fault_active,spike_active\n");
     for w in 0..10 {
         let fault = u8::from((3..5).contains(&w));
-        ts.push_str(&format!("s,,random,0,1,{w},api,100,{},{},{},0.5,0,{fault},0\n", 100 - 10 * fault, 5 * fault, 2 + 20 * fault));
+        ts.push_str(&format!(
+            "s,,random,0,1,{w},api,100,{},{},{},0.5,0,{fault},0\n",
+            100 - 10 * fault,
+            5 * fault,
+            2 + 20 * fault
+        ));
     }
     std::fs::write(dir.join("out/timeseries.csv"), ts).unwrap();
     ok(&coordsim(&["plot", "out"], &dir));

@@ -10,11 +10,13 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
+use crate::chart;
 use crate::metrics::trace::{TraceBounds, TraceObserver};
 use crate::policy::PolicyKind;
 use crate::report::{self, RunRecord};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim;
+use crate::sweep::{self, plan::Shard, SweepOptions};
 use crate::time::{SimDuration, SimTime};
 
 /// Exit code for bad input: a scenario that does not load or validate, a bad flag.
@@ -46,6 +48,69 @@ pub enum Command {
     },
     /// List the policies with a description and their parameters.
     Policies,
+    /// Run the `[sweep]` grid of a scenario: every cell x policy x replication, in parallel;
+    /// write DIR/runs.csv, summary.csv, charts/ and more.
+    Sweep(SweepArgs),
+    /// Combine the directories of sharded sweeps into the output of one unsharded sweep.
+    Merge {
+        /// Shard result directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Draw the charts of a sweep directory again (DIR/charts/*.png and *.svg).
+    Plot {
+        /// A sweep's result directory.
+        dir: PathBuf,
+    },
+}
+
+/// Arguments of `coordsim sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file (TOML) with a `[sweep]` section.
+    pub scenario: PathBuf,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Output directory [default: results/<scenario file stem>-sweep].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Keep the runs already in DIR and run only the missing ones.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only slice K of N (1-based), or `auto`: from SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX (0-based) with --shard-count or
+    /// COORDSIM_SHARD_COUNT.
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<String>,
+    /// Number of shards for `--shard auto` under a Kubernetes Indexed Job.
+    #[arg(long, value_name = "N")]
+    pub shard_count: Option<u32>,
+    /// Add replications to each cell until the 95% interval of METRIC is within REL of its
+    /// mean, e.g. latency_p99_ms=0.05 (repeatable; replaces the file's sweep.precision).
+    #[arg(long = "precision", value_name = "METRIC=REL", value_parser = parse_precision)]
+    pub precision: Vec<(String, f64)>,
+}
+
+fn parse_precision(text: &str) -> std::result::Result<(String, f64), String> {
+    let (metric, rel) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not METRIC=REL (for example latency_p99_ms=0.05)"))?;
+    let metrics = report::metric_columns();
+    if !metrics.contains(&metric) {
+        return Err(format!(
+            "`{metric}` is not a metric column of runs.csv (one of {})",
+            metrics.join(", ")
+        ));
+    }
+    let rel: f64 = rel.parse().map_err(|_| format!("`{rel}` is not a number"))?;
+    if !(rel > 0.0 && rel <= 1.0) {
+        return Err(format!("expected a relative half-width in (0, 1], found {rel}"));
+    }
+    Ok((metric.to_owned(), rel))
 }
 
 /// Arguments of `coordsim run`.
@@ -129,7 +194,157 @@ pub fn run(args: Args) -> Result<()> {
             print!("{}", policies_text());
             Ok(())
         }
+        Command::Sweep(sweep_args) => run_sweep(&sweep_args),
+        Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Plot { dir } => plot(&dir),
     }
+}
+
+fn run_sweep(args: &SweepArgs) -> Result<()> {
+    let shard =
+        resolve_shard(args.shard.as_deref(), args.shard_count, |name| std::env::var(name).ok())
+            .map_err(BadInput)?;
+    let file = scenario::load_sweep(&args.scenario)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let mut dir = default_out_dir(&args.scenario).into_os_string();
+        dir.push("-sweep");
+        dir.into()
+    });
+    let options = SweepOptions {
+        out: out.clone(),
+        jobs: args.jobs,
+        resume: args.resume,
+        shard,
+        precision: args.precision.clone(),
+        command_line: std::env::args().collect(),
+        quiet: false,
+    };
+    let outcome = sweep::run(&file, &options)?;
+    eprintln!(
+        "sweep: {} runs ({} run now, {} found) in {:.1} s, {:.1} runs/s",
+        outcome.total,
+        outcome.executed,
+        outcome.total - outcome.executed,
+        outcome.elapsed_s,
+        outcome.executed as f64 / outcome.elapsed_s.max(1e-9)
+    );
+    match &outcome.assembled {
+        Some(assembled) => finish_results(&out, assembled)?,
+        None => eprintln!(
+            "wrote this shard's runs to {}; combine the shards with `coordsim merge`",
+            out.join("runs").display()
+        ),
+    }
+    fail_if_runs_failed(outcome.failed, outcome.total, &out)
+}
+
+/// The table on stdout, warnings, charts: what every complete sweep and merge ends with.
+fn finish_results(out: &Path, assembled: &sweep::store::Assembled) -> Result<()> {
+    print!("{}", sweep::summary_table(&assembled.summary));
+    std::io::Write::flush(&mut std::io::stdout()).context("writing the table")?;
+    for (cell, policy, median) in assembled.warmup_warnings.iter().take(5) {
+        eprintln!(
+            "warning: {cell} {policy}: median MSER-5 truncation point {median:.3} s is past the configured warm-up; consider a longer `warmup`"
+        );
+    }
+    if assembled.warmup_warnings.len() > 5 {
+        eprintln!(
+            "warning: {} more (cell, policy) pairs with a warm-up shorter than MSER-5 suggests (see summary.csv, warmup_warning)",
+            assembled.warmup_warnings.len() - 5
+        );
+    }
+    let charts = chart::plot_dir(out).context("drawing the charts")?;
+    eprintln!(
+        "wrote {}/{{runs,faults,runs_extra,errors,summary,timing}}.csv, manifest.json and {} charts",
+        out.display(),
+        charts.len()
+    );
+    Ok(())
+}
+
+fn fail_if_runs_failed(failed: usize, total: usize, out: &Path) -> Result<()> {
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {total} runs failed; their errors are in {}",
+            out.join("errors.csv").display()
+        );
+    }
+    Ok(())
+}
+
+fn merge(dirs: &[PathBuf], out: &Path) -> Result<()> {
+    let (assembled, missing) = sweep::merge(dirs, out, std::env::args().collect())?;
+    finish_results(out, &assembled)?;
+    if missing > 0 {
+        eprintln!("warning: {missing} runs of the plan are in none of the directories");
+    }
+    let total = String::from_utf8_lossy(&assembled.timing).lines().count().saturating_sub(1);
+    fail_if_runs_failed(assembled.failed, total, out)
+}
+
+fn plot(dir: &Path) -> Result<()> {
+    let charts = chart::plot_dir(dir)?;
+    for c in &charts {
+        eprintln!("wrote {}", c.display());
+    }
+    Ok(())
+}
+
+/// The shard to run: `K/N` (1-based K), or `auto` from the environment (`env` looks a
+/// variable up): Slurm job arrays (SLURM_ARRAY_TASK_ID, normalised by
+/// SLURM_ARRAY_TASK_MIN, and SLURM_ARRAY_TASK_COUNT) or Kubernetes Indexed Jobs
+/// (JOB_COMPLETION_INDEX, 0-based, with `count` or COORDSIM_SHARD_COUNT).
+fn resolve_shard(
+    arg: Option<&str>,
+    count: Option<u32>,
+    env: impl Fn(&str) -> Option<String>,
+) -> std::result::Result<Option<Shard>, String> {
+    let number = |name: &str, text: &str| {
+        text.trim().parse::<u32>().map_err(|_| format!("{name}={text:?} is not a whole number"))
+    };
+    let Some(arg) = arg else { return Ok(None) };
+    let (index, total) = if arg == "auto" {
+        if let Some(id) = env("SLURM_ARRAY_TASK_ID") {
+            let id = number("SLURM_ARRAY_TASK_ID", &id)?;
+            let min = match env("SLURM_ARRAY_TASK_MIN") {
+                Some(m) => number("SLURM_ARRAY_TASK_MIN", &m)?,
+                None => 0,
+            };
+            let total = env("SLURM_ARRAY_TASK_COUNT").ok_or(
+                "--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not",
+            )?;
+            let index = id.checked_sub(min).ok_or_else(|| {
+                format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")
+            })?;
+            (index, number("SLURM_ARRAY_TASK_COUNT", &total)?)
+        } else if let Some(index) = env("JOB_COMPLETION_INDEX") {
+            let total = match (count, env("COORDSIM_SHARD_COUNT")) {
+                (Some(n), _) => n,
+                (None, Some(n)) => number("COORDSIM_SHARD_COUNT", &n)?,
+                (None, None) => {
+                    return Err("--shard auto under JOB_COMPLETION_INDEX needs --shard-count or COORDSIM_SHARD_COUNT (the Job's completions)".into())
+                }
+            };
+            (number("JOB_COMPLETION_INDEX", &index)?, total)
+        } else {
+            return Err(
+                "--shard auto: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set".into(),
+            );
+        }
+    } else {
+        let (k, n) = arg
+            .split_once('/')
+            .ok_or_else(|| format!("--shard {arg:?}: expected K/N (for example 2/8) or auto"))?;
+        let (k, n) = (number("K", k)?, number("N", n)?);
+        if k == 0 || k > n {
+            return Err(format!("--shard {arg}: expected 1 <= K <= N"));
+        }
+        (k - 1, n)
+    };
+    if total == 0 || index >= total {
+        return Err(format!("shard index {index} (0-based) is not below the shard count {total}"));
+    }
+    Ok(Some(Shard { index, count: total }))
 }
 
 /// The process exit code for an error returned by [`run`].
@@ -317,4 +532,44 @@ fn policies_text() -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn shards_come_from_the_flag_or_the_scheduler() {
+        let none = env(&[]);
+        assert_eq!(resolve_shard(Some("2/8"), None, &none), Ok(Some(Shard { index: 1, count: 8 })));
+        assert!(resolve_shard(Some("0/8"), None, &none).is_err());
+        assert!(resolve_shard(Some("9/8"), None, &none).is_err());
+        assert!(resolve_shard(Some("auto"), None, &none).is_err());
+        assert_eq!(resolve_shard(None, None, &none), Ok(None));
+        // Slurm arrays numbered 1..=4: task 1 is the first shard.
+        let slurm = env(&[
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(
+            resolve_shard(Some("auto"), None, &slurm),
+            Ok(Some(Shard { index: 0, count: 4 }))
+        );
+        // Kubernetes indices are 0-based; the count comes from the flag or the variable.
+        let k8s = env(&[("JOB_COMPLETION_INDEX", "3"), ("COORDSIM_SHARD_COUNT", "4")]);
+        assert_eq!(resolve_shard(Some("auto"), None, &k8s), Ok(Some(Shard { index: 3, count: 4 })));
+        assert!(resolve_shard(Some("auto"), Some(3), &k8s).is_err(), "index 3 of 3");
+    }
+
+    #[test]
+    fn precision_flags_name_metric_columns() {
+        assert_eq!(parse_precision("latency_p99_ms=0.05"), Ok(("latency_p99_ms".to_owned(), 0.05)));
+        assert!(parse_precision("latency=0.05").unwrap_err().contains("not a metric column"));
+        assert!(parse_precision("goodput_per_s=2").is_err());
+    }
 }

@@ -32,6 +32,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod chart;
 pub mod cli;
 pub mod dist;
 pub mod engine;
@@ -41,4 +42,5 @@ pub mod policy;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod time;

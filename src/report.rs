@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use self::audit::audit_jsonl;
+pub(crate) use self::csv::float_cell;
 pub use self::csv::{
     classes_csv, faults_csv, runs_csv, timeseries_csv, CLASSES_COLUMNS, FAULTS_COLUMNS,
     RUNS_COLUMNS, TIMESERIES_COLUMNS,
@@ -22,6 +23,19 @@ pub use self::table::runs_table;
 
 use crate::metrics::RunSummary;
 use crate::policy::PolicyKind;
+
+/// Columns of `runs.csv` that identify a run rather than measure it.
+pub const KEY_COLUMNS: [&str; 5] = ["scenario", "cell", "policy", "replication", "seed"];
+
+/// The numeric metric columns of `runs.csv`, in order: every column but the key columns
+/// and the `fingerprint` (a hash, not a quantity).
+pub fn metric_columns() -> Vec<&'static str> {
+    RUNS_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !KEY_COLUMNS.contains(c) && *c != "fingerprint")
+        .collect()
+}
 
 /// One finished run and what identifies it.
 #[derive(Clone, Debug, PartialEq)]

@@ -982,6 +982,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         self.recorder.job_left(now, completed);
         self.observer.job_left(now, job.serial, completed, now - job.arrived, job.measured);
+        if completed {
+            self.observer.job_completed_latency(now, now - job.arrived);
+        }
         self.observer.job_ended(now, completed);
         self.next_job_of(job.client, schedule);
         self.spare_jobs.push((job.work, job.waiting));

@@ -40,6 +40,8 @@ pub(crate) struct RawScenario {
     pub admission: Option<RawAdmission>,
     /// How the cascade figures and the time series cut and judge time.
     pub metrics: Option<RawMetrics>,
+    /// A grid of variants of this scenario, run by `coordsim sweep`.
+    pub sweep: Option<RawSweep>,
 }
 
 /// `[metrics]`: windows and impairment (MODEL.md section 8).
@@ -49,6 +51,22 @@ pub(crate) struct RawMetrics {
     pub window: Option<Seconds>,
     pub impaired_error_ratio: Option<f64>,
     pub grace: Option<Seconds>,
+}
+
+/// `[sweep]`: the grid of cells, the policies and the replications of `coordsim sweep`.
+/// Grid values stay raw TOML: each is written into the document as an override and
+/// validated with the rest of the cell.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSweep {
+    #[serde(default)]
+    pub grid: BTreeMap<String, toml::Value>,
+    pub policies: Option<Vec<PolicyKind>>,
+    pub replications: Option<u32>,
+    pub reference: Option<PolicyKind>,
+    #[serde(default)]
+    pub precision: BTreeMap<String, f64>,
+    pub max_replications: Option<u32>,
 }
 
 /// `[admission]`: jobs refused at the entry.

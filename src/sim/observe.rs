@@ -66,6 +66,10 @@ pub trait Observer {
     /// A job ended, completed or failed.
     fn job_ended(&mut self, _at: SimTime, _completed: bool) {}
 
+    /// A job completed at `at` after `latency` (arrival to completion), whether or not it
+    /// arrived in the measured span (it did when `at - latency` is past the warm-up).
+    fn job_completed_latency(&mut self, _at: SimTime, _latency: crate::time::SimDuration) {}
+
     /// A replica crashed (`down`) or came back.
     fn replica_crashed(&mut self, _at: SimTime, _replica: ReplicaId, _down: bool) {}
 

@@ -15,6 +15,8 @@ mod world;
 mod faults;
 // Same inputs, same bytes: repeated runs, 1 vs 2 threads, the CLI's files.
 mod determinism;
+// Sweeps: --jobs, shards and resume give identical files; failures recorded; precision; charts.
+mod sweep;
 // The binary: bad input gives a clear error, exit code 2 and no result files.
 mod cli;
 // A policy written outside the crate, through the public API only.

@@ -1,0 +1,448 @@
+//! Sweeps: a scenario's `[sweep]` grid x policies x replications, run in parallel, each run
+//! stored the moment it ends, then assembled into result files in plan order.
+//!
+//! This is the only module that runs many simulations at once (with rayon). The plan is
+//! fixed before any run starts (`plan.rs`); each run seeds its streams from its cell's master
+//! seed and its replication only, so all policies of a cell share the workload (common
+//! random numbers) and no result depends on the thread count or on the order runs finish.
+//! Under a precision target the cells grow in rounds, each decision a function of the
+//! results so far, so even that is deterministic. Files are written through `report`:
+//! one per run under `DIR/runs/` (`store.rs`), then `runs.csv`, `faults.csv`,
+//! `runs_extra.csv`, `errors.csv`, `summary.csv`, `timing.csv` and `manifest.json`.
+
+pub mod manifest;
+pub mod plan;
+pub mod progress;
+pub mod stats;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+use rayon::prelude::*;
+
+use self::manifest::Manifest;
+use self::plan::{PlanInfo, RunKey, Shard, SweepPlan};
+use self::progress::Progress;
+use self::store::{RunFile, StoreError, LATENCY_PERCENTILES};
+use crate::report::{self, RunRecord};
+use crate::scenario::{Scenario, SweepFile};
+use crate::sim::{self, Observer};
+use crate::time::{SimDuration, SimTime};
+
+/// How to run a sweep.
+#[derive(Clone, Debug, Default)]
+pub struct SweepOptions {
+    /// Result directory.
+    pub out: PathBuf,
+    /// Worker threads (`None`: all cores).
+    pub jobs: Option<usize>,
+    /// Keep the run files already in `out` and run only the missing ones.
+    pub resume: bool,
+    /// Run only this slice of the plan.
+    pub shard: Option<Shard>,
+    /// Precision targets replacing the file's (metric, relative half-width).
+    pub precision: Vec<(String, f64)>,
+    /// The command line, for the manifest.
+    pub command_line: Vec<String>,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// What a sweep did.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    /// Runs executed now (not found on disk).
+    pub executed: usize,
+    /// Runs of the plan (or shard) in all, executed now or before.
+    pub total: usize,
+    /// Runs that failed.
+    pub failed: usize,
+    /// Wall-clock seconds spent running.
+    pub elapsed_s: f64,
+    /// The assembled files, unless this was a shard.
+    pub assembled: Option<store::Assembled>,
+}
+
+/// Why a sweep or a merge stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// Reading or writing results failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing results failed.
+    #[error(transparent)]
+    Write(#[from] report::ReportError),
+    /// The result directory holds another sweep, or merged directories disagree.
+    #[error("{0}")]
+    Mismatch(String),
+    /// The thread pool could not start.
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}
+
+/// Runs (or resumes) the sweep of `file` into `options.out`.
+///
+/// # Errors
+/// A result directory holding another sweep, or a file that cannot be read or written. A
+/// failing run is not an error: it is recorded and counted in [`SweepOutcome::failed`].
+pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, SweepError> {
+    let plan = SweepPlan::new(file, &options.precision);
+    let out = &options.out;
+    let mut done = if options.resume {
+        if let Ok(previous) = Manifest::read(out) {
+            if previous.plan != plan.info {
+                return Err(SweepError::Mismatch(format!(
+                    "{} holds results of another sweep (scenario hash {} vs {}, or another grid); \
+                     resume needs the same scenario file",
+                    out.display(),
+                    previous.plan.scenario_hash,
+                    plan.info.scenario_hash
+                )));
+            }
+        }
+        store::read_runs(out, &plan.info)?
+    } else {
+        store::clear_runs(out)?;
+        BTreeMap::new()
+    };
+    let shard_note = options.shard.filter(|s| s.count > 1);
+    Manifest::new(
+        &plan.info,
+        &file.path().display().to_string(),
+        options.command_line.clone(),
+        shard_note,
+    )
+    .write(out)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| SweepError::Threads(e.to_string()))?;
+    let start = Instant::now();
+    let mut executed = 0;
+    let mut replications = vec![plan.info.replications; plan.cells.len()];
+    let owned = |position: usize, key: RunKey| match shard_note {
+        None => true,
+        // Under a precision target a cell's replications depend on its own results, so a
+        // whole cell must live in one shard.
+        Some(s) if !plan.info.precision.is_empty() => s.owns(key.cell as usize),
+        Some(s) => s.owns(position),
+    };
+    let progress = Progress::new(0, options.quiet);
+    loop {
+        let todo: Vec<RunKey> = (0..plan.cells.len() as u32)
+            .flat_map(|c| plan.cell_runs(c, replications[c as usize]))
+            .enumerate()
+            .filter(|&(i, key)| owned(i, key))
+            .map(|(_, key)| key)
+            .filter(|key| !done.contains_key(key))
+            .collect();
+        progress.add_total(todo.len() as u64);
+        let results: Vec<Result<(RunKey, RunFile), report::ReportError>> = pool.install(|| {
+            todo.par_iter()
+                .map(|&key| {
+                    let run = run_one(&plan, key);
+                    store::write_run(out, key, &run)?;
+                    progress.inc();
+                    Ok((key, run))
+                })
+                .collect()
+        });
+        executed += todo.len();
+        for result in results {
+            let (key, run) = result?;
+            done.insert(key, run);
+        }
+        if plan.info.precision.is_empty() || !grow(&plan, &done, &mut replications, &owned) {
+            break;
+        }
+    }
+    progress.finish();
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let total = done.len();
+    let failed = done.values().filter(|r| r.error.is_some()).count();
+    let assembled = match shard_note {
+        Some(_) => None,
+        None => Some(write_results(out, &plan.info, &done)?),
+    };
+    Ok(SweepOutcome { executed, total, failed, elapsed_s, assembled })
+}
+
+/// Under a precision target, raises the replications of every cell whose interval is still
+/// too wide; returns whether any cell grew.
+fn grow(
+    plan: &SweepPlan,
+    done: &BTreeMap<RunKey, RunFile>,
+    replications: &mut [u32],
+    owned: &impl Fn(usize, RunKey) -> bool,
+) -> bool {
+    let metrics = store::metric_positions();
+    let cap = plan.info.max_replications;
+    let mut grew = false;
+    for (c, n) in replications.iter_mut().enumerate() {
+        if *n >= cap || !owned(usize::MAX, RunKey { cell: c as u32, policy: 0, replication: 0 }) {
+            continue;
+        }
+        let mut needed = *n;
+        for p in 0..plan.policies.len() as u16 {
+            let values = store::cell_policy_values(done, c as u32, p, &metrics);
+            for (metric, rel) in &plan.info.precision {
+                let m = metrics.iter().position(|(_, name)| name == metric).expect("validated");
+                let column: Vec<f64> = values.values().map(|v| v[m]).collect();
+                let i = stats::interval(&column);
+                if i.n < 2 {
+                    continue;
+                }
+                let target = rel * i.mean.abs();
+                if i.half_width() > target {
+                    // The half-width shrinks as 1/sqrt(n): aim straight at the target.
+                    let ratio = i.half_width() / target.max(f64::MIN_POSITIVE);
+                    let aim = (i.n as f64 * ratio * ratio).ceil().min(f64::from(cap)) as u32;
+                    needed = needed.max(aim).max(*n + 1);
+                }
+            }
+        }
+        if needed > *n {
+            *n = needed.min(cap);
+            grew = true;
+        }
+    }
+    grew
+}
+
+/// Assembles and writes the result files of a complete sweep.
+fn write_results(
+    out: &Path,
+    plan: &PlanInfo,
+    runs: &BTreeMap<RunKey, RunFile>,
+) -> Result<store::Assembled, report::ReportError> {
+    let a = store::assemble(plan, runs);
+    report::write_atomic(&out.join("runs.csv"), &a.runs)?;
+    report::write_atomic(&out.join("faults.csv"), &a.faults)?;
+    report::write_atomic(&out.join("runs_extra.csv"), &a.extra)?;
+    report::write_atomic(&out.join("errors.csv"), &a.errors)?;
+    report::write_atomic(&out.join("summary.csv"), &a.summary)?;
+    report::write_atomic(&out.join("timing.csv"), &a.timing)?;
+    Ok(a)
+}
+
+/// Combines shard directories into `out`: the same files an unsharded sweep writes.
+///
+/// # Errors
+/// A directory without a manifest, directories of different sweeps, or an IO failure.
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    command_line: Vec<String>,
+) -> Result<(store::Assembled, usize), SweepError> {
+    let mut manifests = Vec::new();
+    for dir in dirs {
+        manifests.push(Manifest::read(dir)?);
+    }
+    let first = manifests.first().ok_or_else(|| SweepError::Mismatch("nothing to merge".into()))?;
+    for (m, dir) in manifests.iter().zip(dirs).skip(1) {
+        if m.plan != first.plan {
+            return Err(SweepError::Mismatch(format!(
+                "{} and {} hold different sweeps (scenario hash {} vs {}, or another grid)",
+                dirs[0].display(),
+                dir.display(),
+                first.plan.scenario_hash,
+                m.plan.scenario_hash
+            )));
+        }
+    }
+    let mut runs = BTreeMap::new();
+    for dir in dirs {
+        for (key, run) in store::read_runs(dir, &first.plan)? {
+            runs.entry(key).or_insert(run);
+        }
+    }
+    let expected = if first.plan.precision.is_empty() {
+        first.plan.cells.len() * first.plan.policies.len() * first.plan.replications as usize
+    } else {
+        runs.len()
+    };
+    // The merged directory keeps its own copy of every run, so it can be resumed or merged.
+    for (&key, run) in &runs {
+        store::write_run(out, key, run)?;
+    }
+    let mut manifest = first.clone();
+    manifest.command_line = command_line;
+    manifest.shard = None;
+    manifest.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
+    manifest.write(out)?;
+    let assembled = write_results(out, &first.plan, &runs)?;
+    Ok((assembled, expected.saturating_sub(runs.len())))
+}
+
+/// Runs one run of the plan; never panics: a panic or an invalid cell becomes the error of
+/// the returned record.
+fn run_one(plan: &SweepPlan, key: RunKey) -> RunFile {
+    let info = &plan.info.cells[key.cell as usize];
+    let policy = plan.info.policies[key.policy as usize].clone();
+    let start = Instant::now();
+    let mut file = RunFile {
+        cell: key.cell,
+        policy,
+        replication: key.replication,
+        seed: info.seed,
+        runs_row: String::new(),
+        faults_rows: String::new(),
+        mser5_truncation_s: None,
+        latency_percentiles_ms: Vec::new(),
+        error: None,
+        wall_s: 0.0,
+    };
+    match &plan.cells[key.cell as usize] {
+        Err(message) => file.error = Some(format!("invalid cell: {message}")),
+        Ok(scenario) => {
+            let result = catch_unwind(AssertUnwindSafe(|| simulate(scenario, key, &info.label)));
+            match result {
+                Ok((record, extra)) => {
+                    let (runs_row, faults_rows) = store::render_rows(&record);
+                    file.runs_row = runs_row;
+                    file.faults_rows = faults_rows;
+                    file.mser5_truncation_s = extra.mser5_truncation_s;
+                    file.latency_percentiles_ms = extra.percentiles_ms;
+                }
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".to_owned());
+                    file.error = Some(format!("panicked: {message}"));
+                }
+            }
+        }
+    }
+    file.wall_s = start.elapsed().as_secs_f64();
+    file
+}
+
+/// What a sweep records per run beyond `runs.csv`.
+struct Extra {
+    mser5_truncation_s: Option<f64>,
+    percentiles_ms: Vec<Option<f64>>,
+}
+
+fn simulate(scenario: &Scenario, key: RunKey, label: &str) -> (RunRecord, Extra) {
+    let spec = scenario.policies[key.policy as usize];
+    let mut observer = LatencySeries::new(scenario.warmup);
+    let summary = sim::run_observed(scenario, spec, key.replication, &mut observer);
+    let record = RunRecord {
+        scenario: scenario.name.clone(),
+        cell: label.to_owned(),
+        policy: spec.kind(),
+        replication: key.replication,
+        seed: scenario.seed,
+        summary,
+    };
+    (record, observer.finish())
+}
+
+/// Collects, during a run, the batch means of 5 successive completion latencies (all jobs,
+/// warm-up included, in completion order) for MSER-5, and a histogram of the measured jobs'
+/// latencies for the percentiles of the CDF.
+struct LatencySeries {
+    warmup: SimTime,
+    batch_sum: f64,
+    batch_len: u32,
+    batch_means: Vec<f64>,
+    batch_ends: Vec<SimTime>,
+    histogram: Histogram<u64>,
+}
+
+impl LatencySeries {
+    fn new(warmup: SimDuration) -> Self {
+        LatencySeries {
+            warmup: SimTime::ZERO + warmup,
+            batch_sum: 0.0,
+            batch_len: 0,
+            batch_means: Vec::new(),
+            batch_ends: Vec::new(),
+            // Up to 10^7 s, the longest run a scenario may ask for, as `metrics` does.
+            histogram: Histogram::new_with_bounds(1, 10_000_000 * 1_000_000_000, 3)
+                .expect("the bounds and 3 significant digits are valid"),
+        }
+    }
+
+    fn finish(self) -> Extra {
+        let d = stats::mser_batches(&self.batch_means);
+        let mser5_truncation_s =
+            Some(if d == 0 { 0.0 } else { self.batch_ends[d - 1].as_secs_f64() });
+        let percentiles_ms = LATENCY_PERCENTILES
+            .iter()
+            .map(|&p| {
+                (!self.histogram.is_empty())
+                    .then(|| self.histogram.value_at_quantile(p / 100.0) as f64 / 1e6)
+            })
+            .collect();
+        Extra { mser5_truncation_s, percentiles_ms }
+    }
+}
+
+impl Observer for LatencySeries {
+    fn job_completed_latency(&mut self, at: SimTime, latency: SimDuration) {
+        let ms = latency.as_secs_f64() * 1e3;
+        self.batch_sum += ms;
+        self.batch_len += 1;
+        if self.batch_len == 5 {
+            self.batch_means.push(self.batch_sum / 5.0);
+            self.batch_ends.push(at);
+            self.batch_sum = 0.0;
+            self.batch_len = 0;
+        }
+        if self.warmup + latency <= at {
+            // Saturates rather than fails: a latency beyond the histogram's range is clamped.
+            self.histogram.saturating_record(latency.as_nanos().max(1));
+        }
+    }
+}
+
+/// A terminal table of a summary: per (cell, policy), the runs and the key figures with
+/// their 95% intervals.
+pub fn summary_table(summary: &[u8]) -> String {
+    let mut reader = csv::Reader::from_reader(summary);
+    let Ok(header) = reader.headers().cloned() else { return String::new() };
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let columns = [
+        ("p99 ms", "latency_p99_ms"),
+        ("mean ms", "latency_mean_ms"),
+        ("goodput/s", "goodput_per_s"),
+        ("dup work", "dup_work_ratio"),
+    ];
+    let rows: Vec<csv::StringRecord> = reader.records().filter_map(Result::ok).collect();
+    let text = |r: &csv::StringRecord, c: Option<usize>| {
+        c.and_then(|c| r.get(c)).unwrap_or_default().to_owned()
+    };
+    let cell_width = rows.iter().map(|r| text(r, col("cell")).len()).max().unwrap_or(0).max(4);
+    let mut out = format!("{:<cell_width$}  {:<18} {:>4}", "cell", "policy", "n");
+    for (title, _) in columns {
+        out.push_str(&format!("  {title:>22}"));
+    }
+    out.push('\n');
+    for r in &rows {
+        out.push_str(&format!(
+            "{:<cell_width$}  {:<18} {:>4}",
+            text(r, col("cell")),
+            text(r, col("policy")),
+            text(r, col("n"))
+        ));
+        for (_, metric) in columns {
+            let number =
+                |suffix: &str| text(r, col(&format!("{metric}_{suffix}"))).parse::<f64>().ok();
+            let figure = match (number("mean"), number("ci95_lo"), number("ci95_hi")) {
+                (Some(m), Some(lo), Some(hi)) => format!("{m:.3} +- {:.3}", (hi - lo) / 2.0),
+                (Some(m), _, _) => format!("{m:.3}"),
+                _ => "-".to_owned(),
+            };
+            out.push_str(&format!("  {figure:>22}"));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,111 @@
+//! `DIR/manifest.json`: what produced a result directory (scenario content hash, crate
+//! version, git commit when known, command line, seeds, shard) and the plan that assembling
+//! its run files needs. `merge` refuses directories whose plans differ.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::{PlanInfo, Shard};
+use super::store::StoreError;
+use crate::report::{self, ReportError};
+
+/// The manifest of a sweep directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Version of coordsim that wrote it.
+    pub coordsim_version: String,
+    /// Git commit of the source, when the binary runs from a checkout.
+    pub git_commit: Option<String>,
+    /// The command line, as given.
+    pub command_line: Vec<String>,
+    /// The scenario file, as given.
+    pub scenario_file: String,
+    /// How each run's random streams are seeded.
+    pub seed_rule: String,
+    /// Master seed of each cell, in cell order.
+    pub seeds: Vec<u64>,
+    /// The slice this directory holds (1-based `index`), or `None` for a whole sweep.
+    pub shard: Option<ShardNote>,
+    /// Directories merged into this one (`merge` only).
+    pub merged_from: Vec<String>,
+    /// The plan.
+    pub plan: PlanInfo,
+}
+
+/// A shard as a person reads it: `index` of `count`, 1-based.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardNote {
+    /// 1-based index.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl From<Shard> for ShardNote {
+    fn from(s: Shard) -> Self {
+        ShardNote { index: s.index + 1, count: s.count }
+    }
+}
+
+impl Manifest {
+    /// A manifest for `plan`, written by this binary.
+    pub fn new(
+        plan: &PlanInfo,
+        scenario_file: &str,
+        command_line: Vec<String>,
+        shard: Option<Shard>,
+    ) -> Self {
+        Manifest {
+            coordsim_version: env!("CARGO_PKG_VERSION").to_owned(),
+            git_commit: git_commit(),
+            command_line,
+            scenario_file: scenario_file.to_owned(),
+            seed_rule: "every random stream of a run derives from (cell seed, replication, \
+                        stream purpose): all policies of a cell share the workload"
+                .to_owned(),
+            seeds: plan.cells.iter().map(|c| c.seed).collect(),
+            shard: shard.map(ShardNote::from),
+            merged_from: Vec::new(),
+            plan: plan.clone(),
+        }
+    }
+
+    /// Writes `dir/manifest.json` atomically.
+    ///
+    /// # Errors
+    /// The path that could not be written.
+    pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest always serialises");
+        bytes.push(b'\n');
+        report::write_atomic(&dir.join("manifest.json"), &bytes)
+    }
+
+    /// Reads `dir/manifest.json`.
+    ///
+    /// # Errors
+    /// A missing or unreadable file, or one that does not parse.
+    pub fn read(dir: &Path) -> Result<Manifest, StoreError> {
+        let path = dir.join("manifest.json");
+        let bytes = std::fs::read(&path)
+            .map_err(|source| StoreError::Read { path: path.clone(), source })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Format { path, message: e.to_string() })
+    }
+}
+
+/// The commit of the checkout the running binary was built in, if git can tell: the binary
+/// normally lives under `target/` inside it.
+fn git_commit() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(exe.parent()?)
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let commit = text.trim();
+    (out.status.success() && commit.len() == 40).then(|| commit.to_owned())
+}

@@ -69,7 +69,7 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
             let chart = draw::LineChart {
                 title: format!("{}: {label} vs {key}", plan.scenario),
                 subtitle: format!("mean and 95% interval over replications{others}"),
-                x_label: key.clone(),
+                x_label: axis_label(key),
                 y_label: label.to_owned(),
                 series,
                 x_categories,
@@ -111,4 +111,37 @@ fn save(dir: &Path, name: &str, chart: &draw::Chart) -> Result<Vec<PathBuf>, Cha
     report::write_atomic(&png_path, &png)?;
     report::write_atomic(&svg_path, svg.as_bytes())?;
     Ok(vec![png_path, svg_path])
+}
+
+/// A swept key as an axis name, with its unit when the key's name says it (a rate, a count
+/// of replicas or slots, a probability); other keys are named as they are.
+fn axis_label(key: &str) -> String {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let unit = match last {
+        "rate" => Some("per second"),
+        "replicas" => Some("replicas"),
+        "concurrency" => Some("slots per replica"),
+        "loss" | "probability" | "reject" => Some("probability"),
+        "factor" => Some("multiplier"),
+        _ => None,
+    };
+    match unit {
+        Some(unit) => format!("{key} ({unit})"),
+        None => key.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod axis_tests {
+    use super::axis_label;
+
+    #[test]
+    fn known_keys_get_their_unit() {
+        assert_eq!(
+            axis_label("classes.order.arrival.rate"),
+            "classes.order.arrival.rate (per second)"
+        );
+        assert_eq!(axis_label("services.api.replicas"), "services.api.replicas (replicas)");
+        assert_eq!(axis_label("seed"), "seed");
+    }
 }

@@ -256,6 +256,8 @@ pub enum DupSource {
     Hedge,
     /// A re-auction.
     Reauction,
+    /// A conflicting claim.
+    ConflictingClaim,
 }
 
 /// Accumulates a run's figures as the world reports what happens.
@@ -273,6 +275,7 @@ pub struct Recorder {
     dup_timeout_retry: u64,
     dup_hedge: u64,
     dup_reauction: u64,
+    dup_conflicting_claim: u64,
     messages_by_kind: [u64; MessageKind::ALL.len()],
     placement_waits: u64,
     placement_wait_ns: u128,
@@ -322,6 +325,7 @@ impl Recorder {
             dup_timeout_retry: 0,
             dup_hedge: 0,
             dup_reauction: 0,
+            dup_conflicting_claim: 0,
             messages_by_kind: [0; MessageKind::ALL.len()],
             placement_waits: 0,
             placement_wait_ns: 0,
@@ -356,6 +360,7 @@ impl Recorder {
                     DupSource::TimeoutRetry => self.dup_timeout_retry += 1,
                     DupSource::Hedge => self.dup_hedge += 1,
                     DupSource::Reauction => self.dup_reauction += 1,
+                    DupSource::ConflictingClaim => self.dup_conflicting_claim += 1,
                 }
             }
         }
@@ -573,11 +578,14 @@ impl Recorder {
             } else {
                 self.duplicate_ns as f64 / executed as f64
             },
-            dup_executions: self.dup_timeout_retry + self.dup_hedge + self.dup_reauction,
+            dup_executions: self.dup_timeout_retry
+                + self.dup_hedge
+                + self.dup_reauction
+                + self.dup_conflicting_claim,
             dup_timeout_retry: self.dup_timeout_retry,
             dup_hedge: self.dup_hedge,
             dup_reauction: self.dup_reauction,
-            dup_conflicting_claim: 0,
+            dup_conflicting_claim: self.dup_conflicting_claim,
             dup_false_suspicion: 0,
             messages_by_kind: self.messages_by_kind,
             placement_wait_mean_ms: mean_ms(self.placement_wait_ns, self.placement_waits),

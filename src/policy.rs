@@ -83,6 +83,17 @@ pub trait Policy: Send + fmt::Debug {
         false
     }
 
+    /// A replica finished work and has a free slot with nothing queued (called only for
+    /// policies that [need tasks](Policy::needs_tasks), which pull work).
+    fn on_idle(&mut self, _view: &PolicyView<'_>, _replica: ReplicaId) {}
+
+    /// Whether the policy may place a task more than once ([`PolicyView::claim`]) and
+    /// withdraw one of its attempts ([`PolicyView::withdraw`]); the world then keeps a task
+    /// record for every unit.
+    fn needs_tasks(&self) -> bool {
+        false
+    }
+
     /// Whether the world should write an audit record for each of this policy's synchronous
     /// decisions (options with their load, and the choice); policies that explain their own
     /// decisions through [`PolicyView::audit`] return `false`.
@@ -228,6 +239,19 @@ impl<'a> PolicyView<'a> {
     /// whose task is gone (its job ended meanwhile) is ignored.
     pub fn commit(&self, ticket: Ticket, replica: Option<ReplicaId>) {
         self.command(Command::Commit { ticket, replica });
+    }
+
+    /// Places one more attempt of a task whose deferred placement was committed already (a
+    /// conflicting claim: its execution counts as duplicated work, `conflicting_claim`,
+    /// unless its result is the one used). Needs [`Policy::needs_tasks`].
+    pub fn claim(&self, ticket: Ticket, replica: ReplicaId) {
+        self.command(Command::Claim { ticket, replica });
+    }
+
+    /// The requester stops waiting for the task's attempt on `replica` and tells the replica
+    /// to stop it (a claim that lost). Needs [`Policy::needs_tasks`].
+    pub fn withdraw(&self, ticket: Ticket, replica: ReplicaId) {
+        self.command(Command::Withdraw { ticket, replica });
     }
 
     /// Reports how long a placement request waited in a scheduler's queue before being
@@ -431,6 +455,7 @@ impl PolicyKind {
                 ("fanout", "1", "peers contacted per round (>= 1)"),
                 ("d", "2", "candidates compared per placement (>= 1)"),
                 ("suspect_timeout", "1s", "a replica whose heartbeat counter has not grown for this long is suspected (> 0)"),
+                ("mode", "place", "`place`: from the view; `claim`: post on a gossiped board, idle replicas claim"),
             ],
             _ => &[],
         }
@@ -533,6 +558,18 @@ pub struct GossipParams {
     pub d: u32,
     /// Silence of a replica's heartbeat counter before it is suspected.
     pub suspect_timeout: SimDuration,
+    /// How work is assigned: placed from the view, or claimed from a gossiped board.
+    pub mode: GossipMode,
+}
+
+/// How `gossip` assigns work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GossipMode {
+    /// The deciding agent places the task from its view (power of d choices).
+    Place,
+    /// The deciding agent posts the task on a gossiped board; idle replicas claim it.
+    Claim,
 }
 
 impl Default for GossipParams {
@@ -542,6 +579,7 @@ impl Default for GossipParams {
             fanout: 1,
             d: 2,
             suspect_timeout: SimDuration::from_secs(1),
+            mode: GossipMode::Place,
         }
     }
 }

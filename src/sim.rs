@@ -174,6 +174,7 @@ fn drive_audited<O: Observer>(mut world: World<'_, '_, O>) -> (RunSummary, Vec<A
     world.handoff_kind = world.policy.handoff_kind();
     world.reauctions = world.policy.retries_are_reauctions();
     world.world_audits = world.policy.world_audits();
+    world.force_tasks = world.policy.needs_tasks();
     let mut engine = Engine::with_capacity(world, 1024);
     {
         let (world, schedule) = engine.parts();
@@ -298,6 +299,8 @@ enum Kind {
     Hedge,
     /// A retry of a task placed by auction: a new auction.
     Reauction,
+    /// A further claim of a task already claimed elsewhere.
+    Claim,
 }
 
 impl Kind {
@@ -305,6 +308,7 @@ impl Kind {
         match self {
             Kind::Hedge => DupSource::Hedge,
             Kind::Reauction => DupSource::Reauction,
+            Kind::Claim => DupSource::ConflictingClaim,
             Kind::Original | Kind::Retry => DupSource::TimeoutRetry,
         }
     }
@@ -336,6 +340,9 @@ struct Task {
     held_original: Option<SimDuration>,
     /// Its attempts (key, serial), for cancelling losers.
     attempts: Vec<(usize, u64)>,
+    /// The ticket its deferred placement was committed under, when the policy may claim it
+    /// again (see `Policy::needs_tasks`).
+    ticket: Option<Ticket>,
 }
 
 /// Where an attempt is on its replica.
@@ -451,6 +458,11 @@ struct World<'s, 'o, O: Observer> {
     handoff_kind: MessageKind,
     reauctions: bool,
     world_audits: bool,
+    /// Every unit gets a task record, so that the policy can claim it more than once.
+    force_tasks: bool,
+    /// Tasks whose deferred placement was committed, by ticket, while the policy may still
+    /// claim or withdraw them.
+    claimed: std::collections::BTreeMap<Ticket, (usize, u64)>,
     sources: Vec<Source>,
     content_rng: SimRng,
     network_rng: SimRng,
@@ -546,6 +558,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             handoff_kind: MessageKind::Assign,
             reauctions: false,
             world_audits: true,
+            force_tasks: false,
+            claimed: std::collections::BTreeMap::new(),
             policy_wants_outcomes: true,
             policy: build_policy(&topology, StreamId::Policy.rng(seed, replication)),
             sources: Source::all(scenario, replication),
@@ -707,6 +721,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 self.set_timer(delay, Timer::Policy { token }, schedule)
             }
             Command::Commit { ticket, replica } => self.commit(ticket, replica, schedule),
+            Command::Claim { ticket, replica } => self.claim_again(ticket, replica, schedule),
+            Command::Withdraw { ticket, replica } => self.withdraw(ticket, replica, schedule),
             Command::SchedulerWait(wait) => self.recorder.scheduler_wait(now, wait),
         }
     }
@@ -746,9 +762,50 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                         self.task_failed(task, schedule);
                     }
                 } else {
+                    if self.force_tasks {
+                        self.tasks[task].ticket = Some(ticket);
+                        self.claimed.insert(ticket, (task, task_serial));
+                    }
                     self.place_attempt_on(task, kind, decision, schedule);
                 }
             }
+        }
+    }
+
+    /// Places one more attempt of a committed task (a conflicting claim).
+    fn claim_again(&mut self, ticket: Ticket, replica: ReplicaId, schedule: &mut Schedule<Event>) {
+        let Some(&(task, serial)) = self.claimed.get(&ticket) else { return };
+        let Some(t) = self.task_by(task, serial) else { return };
+        if t.outcome.is_none() && !self.orphaned(t) {
+            self.place_attempt_on(task, Kind::Claim, Decision::Place(replica), schedule);
+        }
+    }
+
+    /// The requester stops waiting for a task's attempt on `replica` and tells the replica to
+    /// stop it (a claim that lost).
+    fn withdraw(&mut self, ticket: Ticket, replica: ReplicaId, schedule: &mut Schedule<Event>) {
+        let Some(&(task, serial)) = self.claimed.get(&ticket) else { return };
+        if self.task_by(task, serial).is_none() {
+            return;
+        }
+        let now = schedule.now();
+        let found = self.tasks[task].attempts.iter().copied().find(|&(a, s)| {
+            self.attempt(a, s).is_some_and(|a| a.replica == replica && a.requester_open)
+        });
+        let Some((attempt, attempt_serial)) = found else { return };
+        self.attempts[attempt].requester_open = false;
+        self.tasks[task].live -= 1;
+        let requester = self.tasks[task].requester;
+        if self.tasks[task].live == 0 {
+            // The winner is gone too (it failed meanwhile): retry or give up as usual.
+            self.attempt_failed(task, schedule);
+        }
+        if self.attempt(attempt, attempt_serial).is_some_and(|a| a.phase != Phase::Closed) {
+            let cancel = Body::Cancel { attempt, serial: attempt_serial };
+            self.send(requester, Agent::Replica(replica), cancel, schedule);
+        }
+        if self.attempt(attempt, attempt_serial).is_some() {
+            self.remove_attempt_if_done(attempt, now);
         }
     }
 
@@ -1019,7 +1076,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     ) {
         let j = &self.jobs[job];
         let requester = caller.map_or(Agent::Orchestrator(j.agent), Agent::Replica);
-        if self.layout.workflows[j.workflow.index()].units[unit as usize].rules.plain {
+        if self.layout.workflows[j.workflow.index()].units[unit as usize].rules.plain
+            && !self.force_tasks
+        {
             self.place_plain(job, unit, parent, requester, schedule);
             return;
         }
@@ -1044,6 +1103,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             winner_kind: None,
             held_original: None,
             attempts,
+            ticket: None,
         });
         self.place_attempt(task, Kind::Original, schedule);
     }
@@ -1220,7 +1280,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let t = &mut self.tasks[task];
         t.live += 1;
         t.open += 1;
-        if rules.cancel {
+        if rules.cancel || self.force_tasks {
             t.attempts.push((attempt, serial));
         }
         if let Some(timeout) = rules.timeout {
@@ -1436,6 +1496,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let t = &self.tasks[task];
         if t.outcome.is_some() && t.open == 0 && !t.retry_pending {
             let mut t = self.tasks.remove(task);
+            if let Some(ticket) = t.ticket {
+                self.claimed.remove(&ticket);
+            }
             t.attempts.clear();
             self.spare_attempt_lists.push(t.attempts);
         }
@@ -1667,6 +1730,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.recorder.load_changed(now, service, -1, 0);
         self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
         self.start_queued(replica, schedule);
+        if self.force_tasks
+            && self.loads[replica.index()].outstanding() < self.loads[replica.index()].slots
+        {
+            // A policy that pulls work hears at once that a worker has room.
+            let view = acting_view!(self, now);
+            self.policy.on_idle(&view, replica);
+            self.apply_outbox(schedule);
+        }
     }
 
     /// An attempt is done on its replica: free the slot and report to the requester.
@@ -1757,7 +1828,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             } else if a.kind != Kind::Original {
                 // A hedge involved on either side makes it a hedging duplicate.
                 let hedged = a.kind == Kind::Hedge || t.winner_kind == Some(Kind::Hedge);
-                Some(Some(if hedged { DupSource::Hedge } else { DupSource::TimeoutRetry }))
+                Some(Some(if hedged { DupSource::Hedge } else { a.kind.dup_source() }))
             } else {
                 match (t.outcome, t.winner_kind) {
                     (Some(true), Some(winner)) => Some(Some(winner.dup_source())),

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use rand::seq::index::sample;
 
-use super::messaging::{pack, unpack};
+use super::messaging::{pack, unpack, DeadlineQueue};
 use super::{
     AuctionParams, AuditRecord, Decision, Delivery, Endpoint, MessageKind, Policy, PolicyView,
     Task, Ticket, Topology,
@@ -61,6 +61,8 @@ pub struct Auction {
     /// Bid lists of closed auctions, reused.
     spare_bids: Vec<Vec<(ReplicaId, f32)>>,
     candidates: Vec<ReplicaId>,
+    /// Bid deadlines of the open auctions, with one timer in the world.
+    deadlines: DeadlineQueue,
     rng: SimRng,
 }
 
@@ -78,6 +80,7 @@ impl Auction {
             next_auction: 0,
             spare_bids: Vec::new(),
             candidates: Vec::new(),
+            deadlines: DeadlineQueue::new(pack(DEADLINE, 0, 0)),
             rng,
         }
     }
@@ -112,7 +115,7 @@ impl Auction {
             picked.into_iter().for_each(|i| send(candidates[i]));
         }
         self.candidates = candidates;
-        view.set_timer(self.params.bid_deadline, pack(DEADLINE, 0, id));
+        self.deadlines.push(view, view.now() + self.params.bid_deadline, id, 0);
     }
 
     /// Closes the current round of auction `id`: award the best bid, or try again later.
@@ -188,11 +191,19 @@ impl Policy for Auction {
 
     fn on_timer(&mut self, view: &PolicyView<'_>, token: u64) {
         let (tag, _, id) = unpack(token);
-        if !self.auctions.contains_key(&id) {
+        if tag == AGAIN && !self.auctions.contains_key(&id) {
             return;
         }
         match tag {
-            DEADLINE => self.close(view, id),
+            DEADLINE => {
+                while let Some((id, _)) = self.deadlines.pop_due(view.now()) {
+                    // An auction that closed early is gone; one re-announced has a new id.
+                    if self.auctions.contains_key(&id) {
+                        self.close(view, id);
+                    }
+                }
+                self.deadlines.rearm(view);
+            }
             AGAIN => self.announce(view, id),
             _ => unreachable!("unknown auction timer {token:#x}"),
         }

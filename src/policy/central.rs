@@ -25,7 +25,7 @@ use std::ops::Range;
 
 use rand::Rng;
 
-use super::messaging::{pack, unpack};
+use super::messaging::{pack, unpack, DeadlineQueue};
 use super::{
     AuditRecord, CentralParams, Decision, Delivery, Endpoint, MessageKind, Policy, PolicyView,
     Task, Ticket, Topology,
@@ -109,6 +109,8 @@ pub struct Central {
     leader_of: Vec<u32>,
     requests: BTreeMap<u32, Request>,
     next_request: u32,
+    /// Re-send deadlines of the open requests, with one timer in the world.
+    resends: DeadlineQueue,
     rng: SimRng,
 }
 
@@ -137,6 +139,7 @@ impl Central {
             leader_of: vec![0; topology.agents as usize],
             requests: BTreeMap::new(),
             next_request: 0,
+            resends: DeadlineQueue::new(pack(RESEND, 0, 0)),
             rng,
         }
     }
@@ -160,7 +163,8 @@ impl Central {
             MessageKind::Request,
             pack(REQUEST, 0, id),
         );
-        view.set_timer(self.params.request_timeout, pack(RESEND, request.sends, id));
+        let sends = request.sends;
+        self.resends.push(view, view.now() + self.params.request_timeout, id, sends);
     }
 
     fn report(&self, view: &PolicyView<'_>, replica: u32) {
@@ -377,9 +381,13 @@ impl Policy for Central {
                 self.serve(view, b);
             }
             RESEND => {
-                if self.requests.get(&b).is_some_and(|r| r.sends == a) {
-                    self.send_request(view, b);
+                while let Some((id, sends)) = self.resends.pop_due(view.now()) {
+                    // Answered requests are gone; one re-sent since has a later deadline.
+                    if self.requests.get(&id).is_some_and(|r| r.sends == sends) {
+                        self.send_request(view, id);
+                    }
                 }
+                self.resends.rearm(view);
             }
             _ => unreachable!("unknown central timer {token:#x}"),
         }

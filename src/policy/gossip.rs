@@ -21,19 +21,33 @@
 //! A crashed worker loses its view and comes back with an empty one; its heartbeat counter
 //! is kept (in stable storage), so its first round after recovery is news to everyone.
 //! Messages carry a snapshot of the view as it was when sent.
+//!
+//! In `claim` mode work is pulled instead of pushed. The deciding agent posts the task on its
+//! board and pushes its view at once; boards spread with the views. A replica's worker with
+//! a free slot claims the oldest unclaimed post of its service it knows of (when it merges
+//! news and at each round): its claim, stamped with the time, joins its board, and the task
+//! goes to it. Two workers that learn of a post before learning of each other's claim both
+//! execute it; when their views meet, the earlier claim (then the lower replica) wins and the
+//! loser withdraws, its work counted as duplicated (`conflicting_claim`). Posts leave the
+//! boards ten rounds after their first claim.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use rand::seq::index::sample;
 
 use super::messaging::{pack, unpack};
 use super::{
-    AuditRecord, Decision, Delivery, Endpoint, GossipParams, MessageKind, Policy, PolicyView, Task,
-    Topology,
+    AuditRecord, Decision, Delivery, Endpoint, GossipMode, GossipParams, MessageKind, Policy,
+    PolicyView, Task, Ticket, Topology,
 };
 use crate::engine::SimRng;
 use crate::ids::{AgentId, ReplicaId, ServiceId};
 use crate::time::{SimDuration, SimTime};
+
+/// Most posts one gossip message carries (claim mode), so that a backlog cannot make every
+/// message grow without bound.
+const BOARD_DIGEST: usize = 256;
 
 // Timer tag.
 const ROUND: u8 = 1;
@@ -53,6 +67,22 @@ struct Entry {
 /// A view as sent: counters and loads.
 type Snapshot = Vec<(u64, u32)>;
 
+/// The earliest claim an agent knows of a post: when, and by which replica.
+type Claim = Option<(SimTime, u32)>;
+
+/// A board as sent: posts and their earliest known claims.
+type BoardSnapshot = Vec<(u32, Claim)>;
+
+/// A task posted on the board (claim mode).
+#[derive(Debug)]
+struct Post {
+    ticket: Ticket,
+    service: ServiceId,
+    /// Replicas executing it under a claim not yet withdrawn.
+    claimants: Vec<u32>,
+    first_claim: Option<SimTime>,
+}
+
 /// The gossip policy.
 #[derive(Debug)]
 pub struct Gossip {
@@ -68,8 +98,13 @@ pub struct Gossip {
     counters: Vec<u64>,
     /// Snapshots in flight, in a ring reused slot by slot; a message whose slot was reused
     /// meanwhile (it was in flight for longer than a full turn of the ring) is dropped.
-    ring: Vec<(u32, Snapshot)>,
+    ring: Vec<(u32, Snapshot, BoardSnapshot)>,
     next_slot: usize,
+    /// Claim mode: the posts not yet forgotten, and what each agent knows of them.
+    posts: BTreeMap<u32, Post>,
+    next_post: u32,
+    boards: Vec<BTreeMap<u32, Claim>>,
+    slots: Vec<u32>,
     /// For the audit log only: whether each agent suspected each replica at its last round.
     suspected: Vec<bool>,
     rng: SimRng,
@@ -92,8 +127,12 @@ impl Gossip {
                 .collect(),
             views: vec![Entry::default(); replicas * agents as usize],
             counters: vec![0; replicas],
-            ring: (0..ring).map(|_| (0, Vec::new())).collect(),
+            ring: (0..ring).map(|_| (0, Vec::new(), Vec::new())).collect(),
             next_slot: 0,
+            posts: BTreeMap::new(),
+            next_post: 0,
+            boards: vec![BTreeMap::new(); agents as usize],
+            slots: topology.slots.clone(),
             suspected: Vec::new(),
             rng,
         }
@@ -113,18 +152,27 @@ impl Gossip {
         let slot = self.next_slot;
         self.next_slot = (self.next_slot + 1) % self.ring.len();
         let row = self.row(agent);
-        let (generation, snapshot) = &mut self.ring[slot];
+        let (generation, snapshot, board) = &mut self.ring[slot];
         *generation = (*generation + 1) & 0xff_ffff;
         snapshot.clear();
         snapshot.extend(self.views[row].iter().map(|e| (e.beat, e.load)));
+        board.clear();
+        let posts = &self.posts;
+        // A message carries at most BOARD_DIGEST posts: the known claims first (so conflicts
+        // are found), then the unclaimed posts, oldest first.
+        let known = self.boards[agent.index()].iter().filter(|(p, _)| posts.contains_key(p));
+        board.extend(known.clone().filter(|(_, c)| c.is_some()).map(|(&p, &c)| (p, c)));
+        board.extend(known.filter(|(_, c)| c.is_none()).map(|(&p, &c)| (p, c)));
+        board.truncate(BOARD_DIGEST);
         pack(tag, *generation, slot as u32)
     }
 
     /// Merges the snapshot a token names into `agent`'s view; false if it was overwritten.
-    fn merge(&mut self, agent: AgentId, token: u64, now: SimTime) -> bool {
+    fn merge(&mut self, view: &PolicyView<'_>, agent: AgentId, token: u64) -> bool {
+        let now = view.now();
         let (_, generation, slot) = unpack(token);
         let row = self.row(agent);
-        let (current, snapshot) = &self.ring[slot as usize];
+        let (current, snapshot, board) = &self.ring[slot as usize];
         if *current != generation {
             return false;
         }
@@ -133,7 +181,83 @@ impl Gossip {
                 *mine = Entry { beat, load, seen: now };
             }
         }
+        if self.params.mode == GossipMode::Claim {
+            let me = agent.0.checked_sub(self.orchestrators);
+            for &(p, claim) in board {
+                let Some(post) = self.posts.get_mut(&p) else { continue };
+                let known = self.boards[agent.index()].entry(p).or_insert(None);
+                let best = match (*known, claim) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                *known = best;
+                // The views met: a claim of this replica that lost stops.
+                if let (Some(r), Some((_, winner))) = (me, best) {
+                    if winner != r && post.claimants.contains(&r) {
+                        post.claimants.retain(|&c| c != r);
+                        view.withdraw(post.ticket, ReplicaId(r));
+                    }
+                }
+            }
+            self.try_claim(view, agent);
+        }
         true
+    }
+
+    /// Claim mode: a worker with free slots claims the oldest unclaimed posts of its service
+    /// it knows of.
+    fn try_claim(&mut self, view: &PolicyView<'_>, agent: AgentId) {
+        let Some(r) = agent.0.checked_sub(self.orchestrators) else { return };
+        let replica = ReplicaId(r);
+        if !view.replica_up(replica) {
+            return;
+        }
+        let mut free = self.slots[r as usize].saturating_sub(view.load(replica).outstanding());
+        if free == 0 {
+            return;
+        }
+        let service = self.service_of(r);
+        let now = view.now();
+        let posts = &mut self.posts;
+        let board = &mut self.boards[agent.index()];
+        board.retain(|p, _| posts.contains_key(p));
+        for (p, claim) in board.iter_mut() {
+            if free == 0 {
+                break;
+            }
+            let post = posts.get_mut(p).expect("kept above");
+            if claim.is_some() || post.service != service {
+                continue;
+            }
+            *claim = Some((now, r));
+            post.claimants.push(r);
+            if post.first_claim.is_none() {
+                post.first_claim = Some(now);
+                view.commit(post.ticket, Some(replica));
+            } else {
+                // Someone claimed it already, unknown to this worker: a conflicting claim.
+                view.claim(post.ticket, replica);
+            }
+            free -= 1;
+        }
+    }
+
+    /// Sends `agent`'s view (and board) to `fanout` random peers.
+    fn push(&mut self, view: &PolicyView<'_>, agent: AgentId) {
+        let others = self.agents as usize - 1;
+        let fanout = (self.params.fanout as usize).min(others);
+        let picked = sample(&mut self.rng, others, fanout).into_vec();
+        for p in picked {
+            // Skip over the agent itself.
+            let peer = if p >= agent.index() { p + 1 } else { p } as u32;
+            let token = self.snapshot(PUSH, agent);
+            view.send(
+                Endpoint::Agent(agent),
+                Endpoint::Agent(AgentId(peer)),
+                MessageKind::Gossip,
+                token,
+            );
+        }
     }
 
     /// Audits the replicas `agent` starts or stops suspecting.
@@ -189,26 +313,36 @@ impl Gossip {
         if view.auditing() {
             self.audit_suspicions(view, agent);
         }
-        let others = self.agents as usize - 1;
-        let fanout = (self.params.fanout as usize).min(others);
-        let picked = sample(&mut self.rng, others, fanout).into_vec();
-        for p in picked {
-            // Skip over the agent itself.
-            let peer = if p >= agent.index() { p + 1 } else { p } as u32;
-            let token = self.snapshot(PUSH, agent);
-            view.send(
-                Endpoint::Agent(agent),
-                Endpoint::Agent(AgentId(peer)),
-                MessageKind::Gossip,
-                token,
-            );
+        if self.params.mode == GossipMode::Claim {
+            if agent.0 == 0 {
+                // Forget posts claimed ten rounds ago: the claim has spread by then.
+                let horizon = self.params.period.mul_f64(10.0);
+                self.posts.retain(|_, p| p.first_claim.is_none_or(|t| now < t + horizon));
+            }
+            self.try_claim(view, agent);
         }
+        self.push(view, agent);
     }
 }
 
 impl Policy for Gossip {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let now = view.now();
+        if self.params.mode == GossipMode::Claim {
+            let id = self.next_post;
+            self.next_post = self.next_post.wrapping_add(1);
+            let post = Post {
+                ticket: task.ticket,
+                service: task.service,
+                claimants: Vec::new(),
+                first_claim: None,
+            };
+            self.posts.insert(id, post);
+            self.boards[task.agent.index()].insert(id, None);
+            self.try_claim(view, task.agent);
+            self.push(view, task.agent);
+            return Decision::Defer;
+        }
         let base = task.agent.index() * self.replicas;
         let candidates: Vec<ReplicaId> = view.candidates(task.service).collect();
         let trusted: Vec<ReplicaId> = candidates
@@ -252,6 +386,15 @@ impl Policy for Gossip {
         false
     }
 
+    fn needs_tasks(&self) -> bool {
+        self.params.mode == GossipMode::Claim
+    }
+
+    fn on_idle(&mut self, view: &PolicyView<'_>, replica: ReplicaId) {
+        let agent = AgentId(self.orchestrators + replica.0);
+        self.try_claim(view, agent);
+    }
+
     fn start(&mut self, view: &PolicyView<'_>) {
         let n = u64::from(self.agents);
         let period = self.params.period.as_nanos();
@@ -272,9 +415,8 @@ impl Policy for Gossip {
         let (Endpoint::Agent(from), Endpoint::Agent(to)) = (message.from, message.to) else {
             unreachable!("gossip runs between agents only: {message:?}")
         };
-        let now = view.now();
         let (tag, _, _) = unpack(message.token);
-        if !self.merge(to, message.token, now) {
+        if !self.merge(view, to, message.token) {
             return;
         }
         if tag == PUSH {
@@ -293,6 +435,13 @@ impl Policy for Gossip {
         let row = self.row(agent);
         for entry in &mut self.views[row] {
             *entry = Entry { beat: 0, load: 0, seen: now };
+        }
+        self.boards[agent.index()].clear();
+        if let Some(r) = agent.0.checked_sub(self.orchestrators) {
+            // Its claims died with it.
+            for post in self.posts.values_mut() {
+                post.claimants.retain(|&c| c != r);
+            }
         }
     }
 }

@@ -133,6 +133,8 @@ pub(crate) enum Command {
     Send { from: Endpoint, to: Endpoint, kind: MessageKind, token: u64 },
     Timer { delay: SimDuration, token: u64 },
     Commit { ticket: Ticket, replica: Option<ReplicaId> },
+    Claim { ticket: Ticket, replica: ReplicaId },
+    Withdraw { ticket: Ticket, replica: ReplicaId },
     SchedulerWait(SimDuration),
 }
 
@@ -147,6 +149,64 @@ impl Outbox {
     /// An outbox that keeps audit records only when `audit` is true.
     pub fn new(audit: bool) -> RefCell<Outbox> {
         RefCell::new(Outbox { commands: Vec::new(), audit: audit.then(Vec::new) })
+    }
+}
+
+/// Deadlines of one fixed length, in the order they were set, with at most one timer in the
+/// world at a time (for the earliest).
+///
+/// A protocol that sets a deadline per placement and nearly always finishes before it (an
+/// auction's bid deadline, a scheduler request's re-send timeout) would otherwise fill the
+/// event queue with timers that go off to find nothing, which makes every event dearer.
+/// Here the policy keeps its deadlines in a queue and the world holds one timer.
+#[derive(Debug)]
+pub(crate) struct DeadlineQueue {
+    entries: std::collections::VecDeque<(SimTime, u32, u32)>,
+    armed: bool,
+    token: u64,
+}
+
+impl DeadlineQueue {
+    /// An empty queue whose timer carries `token`.
+    pub(crate) fn new(token: u64) -> Self {
+        DeadlineQueue { entries: std::collections::VecDeque::new(), armed: false, token }
+    }
+
+    /// Adds a deadline at `due` for `(id, extra)`; deadlines come in time order.
+    pub(crate) fn push(&mut self, view: &super::PolicyView<'_>, due: SimTime, id: u32, extra: u32) {
+        debug_assert!(self.entries.back().is_none_or(|e| e.0 <= due), "deadlines out of order");
+        self.entries.push_back((due, id, extra));
+        if !self.armed {
+            self.armed = true;
+            view.set_timer(due.saturating_since(view.now()), self.token);
+        }
+    }
+
+    /// After the timer went off: the next deadline that has passed, if any. Call
+    /// [`DeadlineQueue::rearm`] once they are all taken.
+    pub(crate) fn pop_due(&mut self, now: SimTime) -> Option<(u32, u32)> {
+        self.armed = false;
+        match self.entries.front() {
+            Some(&(due, id, extra)) if due <= now => {
+                self.entries.pop_front();
+                Some((id, extra))
+            }
+            _ => None,
+        }
+    }
+
+    /// Sets the timer for the earliest deadline left, if any and if none is set.
+    pub(crate) fn rearm(&mut self, view: &super::PolicyView<'_>) {
+        if let (false, Some(&(due, ..))) = (self.armed, self.entries.front()) {
+            self.armed = true;
+            view.set_timer(due.saturating_since(view.now()), self.token);
+        }
+    }
+
+    /// Forgets every deadline (the agent that held them crashed).
+    #[allow(dead_code)]
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
     }
 }
 

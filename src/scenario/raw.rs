@@ -242,6 +242,7 @@ pub(crate) struct RawGossip {
     pub fanout: Option<u32>,
     pub d: Option<u32>,
     pub suspect_timeout: Option<Seconds>,
+    pub mode: Option<crate::policy::GossipMode>,
 }
 
 /// `[policy.peak_ewma]`.

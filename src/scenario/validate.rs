@@ -1244,6 +1244,7 @@ fn gossip(raw: Option<&super::raw::RawGossip>) -> Result<GossipParams> {
             d.suspect_timeout,
             false,
         )?,
+        mode: raw.mode.unwrap_or(d.mode),
     })
 }
 

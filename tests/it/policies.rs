@@ -277,3 +277,27 @@ fn two_choices_match_the_supermarket_model() {
         "power_of_d {measured:.2} ms vs supermarket model {predicted:.2} ms"
     );
 }
+
+#[test]
+fn gossip_claims_duplicate_work_less_as_gossip_gets_faster() {
+    // Idle replicas claim posted work they hear of; two that hear of a post before hearing of
+    // each other's claim both run it, until their views meet and the later claim withdraws.
+    // The faster the gossip, the sooner the loser hears and stops.
+    let run = |period: &str| {
+        let extra = format!(
+            "policies = [\"gossip\"]\n[policy.gossip]\nmode = \"claim\"\nperiod = \"{period}\"\n"
+        );
+        let (s, p) = spec(&pool(16, 0.0625, 30.0, &extra), 0);
+        sim::run(&s, p, 0)
+    };
+    let runs: Vec<RunSummary> = ["50ms", "10ms", "2ms"].iter().map(|p| run(p)).collect();
+    let ratios: Vec<f64> = runs.iter().map(|r| r.dup_work_ratio).collect();
+    eprintln!("claim mode dup_work_ratio at periods 50, 10, 2 ms: {ratios:?}");
+    for r in &runs {
+        assert!(r.dup_conflicting_claim > 0, "conflicting claims happen");
+        assert_eq!(r.dup_executions, r.dup_conflicting_claim, "and they are the only duplicates");
+        assert_eq!(r.jobs_failed, 0);
+        assert!(r.jobs_completed + r.jobs_in_flight == r.jobs_arrived);
+    }
+    assert!(ratios[0] > ratios[1] && ratios[1] > ratios[2], "{ratios:?}");
+}

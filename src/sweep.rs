@@ -8,7 +8,7 @@
 //! Under a precision target the cells grow in rounds, each decision a function of the
 //! results so far, so even that is deterministic. Files are written through `report`:
 //! one per run under `DIR/runs/` (`store.rs`), then `runs.csv`, `faults.csv`,
-//! `runs_extra.csv`, `errors.csv`, `summary.csv`, `timing.csv` and `manifest.json`.
+//! `runs_extra.csv`, `errors.csv`, `summary.csv`, `timing.csv`, `timeseries.csv` (replication 0 of every policy in the last cell) and `manifest.json`.
 
 pub mod manifest;
 pub mod plan;
@@ -226,6 +226,7 @@ fn write_results(
     report::write_atomic(&out.join("errors.csv"), &a.errors)?;
     report::write_atomic(&out.join("summary.csv"), &a.summary)?;
     report::write_atomic(&out.join("timing.csv"), &a.timing)?;
+    report::write_atomic(&out.join("timeseries.csv"), &a.timeseries)?;
     Ok(a)
 }
 
@@ -293,6 +294,7 @@ fn run_one(plan: &SweepPlan, key: RunKey) -> RunFile {
         faults_rows: String::new(),
         mser5_truncation_s: None,
         latency_percentiles_ms: Vec::new(),
+        timeseries_rows: String::new(),
         error: None,
         wall_s: 0.0,
     };
@@ -305,6 +307,9 @@ fn run_one(plan: &SweepPlan, key: RunKey) -> RunFile {
                     let (runs_row, faults_rows) = store::render_rows(&record);
                     file.runs_row = runs_row;
                     file.faults_rows = faults_rows;
+                    if key.replication == 0 && key.cell as usize + 1 == plan.cells.len() {
+                        file.timeseries_rows = store::render_timeseries(&record);
+                    }
                     file.mser5_truncation_s = extra.mser5_truncation_s;
                     file.latency_percentiles_ms = extra.percentiles_ms;
                 }

@@ -169,6 +169,10 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
     };
     let run = id(first);
     let rows: Vec<&Vec<String>> = table.rows.iter().filter(|r| id(r) == run).collect();
+    // `coordsim run`'s time series has one `*` row per window for the whole system (counting
+    // jobs) beside one row per service (counting requests): goodput and failures then come
+    // from the `*` rows, queues from the services.
+    let whole = rows.iter().any(|r| table.text(r, service) == "*");
     let mut windows: BTreeMap<u64, Window> = BTreeMap::new();
     let mut services: Vec<String> = Vec::new();
     for r in &rows {
@@ -177,14 +181,26 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
             continue;
         }
         let name = table.text(r, service).to_owned();
+        let w =
+            windows.entry(t.to_bits()).or_insert_with(|| Window { start: t, ..Window::default() });
+        let is_whole = name == "*";
+        if is_whole || !whole {
+            w.completions += table.number(r, Some(completions)).max(0.0);
+            w.failures += table.number(r, failures).max(0.0);
+        }
+        if is_whole {
+            let active = |c: Option<usize>| {
+                let v = c.and_then(|c| r.get(c)).map_or("", String::as_str);
+                v == "1" || v == "true"
+            };
+            w.fault |= active(fault);
+            w.spike |= active(spike);
+            continue;
+        }
         let s = services.iter().position(|x| *x == name).unwrap_or_else(|| {
             services.push(name);
             services.len() - 1
         });
-        let w =
-            windows.entry(t.to_bits()).or_insert_with(|| Window { start: t, ..Window::default() });
-        w.completions += table.number(r, Some(completions)).max(0.0);
-        w.failures += table.number(r, failures).max(0.0);
         let active = |c: Option<usize>| {
             let v = c.and_then(|c| r.get(c)).map_or("", String::as_str);
             v == "1" || v == "true"

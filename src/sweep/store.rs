@@ -49,6 +49,10 @@ pub struct RunFile {
     pub mser5_truncation_s: Option<f64>,
     /// Latency at [`LATENCY_PERCENTILES`], in ms (`None` when no job completed).
     pub latency_percentiles_ms: Vec<Option<f64>>,
+    /// Its `timeseries.csv` rows, for the runs whose time series the sweep keeps
+    /// (replication 0 of every policy in the last cell).
+    #[serde(default)]
+    pub timeseries_rows: String,
     /// Why the run failed (an invalid cell, a panic), if it did.
     pub error: Option<String>,
     /// Wall-clock time of the run, in seconds (only ever written to `timing.csv`).
@@ -169,6 +173,8 @@ pub struct Assembled {
     pub summary: Vec<u8>,
     /// `timing.csv`: wall-clock seconds per run (not deterministic).
     pub timing: Vec<u8>,
+    /// `timeseries.csv`: the time series of replication 0 of every policy in the last cell.
+    pub timeseries: Vec<u8>,
     /// Failed runs.
     pub failed: usize,
     /// (cell label, policy, median MSER-5 truncation in s) where it exceeds the warm-up.
@@ -178,6 +184,12 @@ pub struct Assembled {
 fn first_line_removed(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
     &bytes[start..]
+}
+
+/// Renders a run's `timeseries.csv` rows (without the header).
+pub fn render_timeseries(record: &report::RunRecord) -> String {
+    let rows = report::timeseries_csv(std::slice::from_ref(record));
+    String::from_utf8_lossy(first_line_removed(&rows)).into_owned()
 }
 
 /// Renders a run's `runs.csv` and `faults.csv` rows (without headers).
@@ -226,6 +238,7 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
     let key_cols = ["scenario", "cell", "policy", "replication", "seed"];
     let mut out_runs = csv_line(&report::RUNS_COLUMNS.map(str::to_owned));
     let mut out_faults = csv_line(&report::FAULTS_COLUMNS.map(str::to_owned));
+    let mut out_timeseries = csv_line(&report::TIMESERIES_COLUMNS.map(str::to_owned));
     let mut extra_header: Vec<String> = key_cols.iter().map(|s| (*s).to_owned()).collect();
     extra_header.push("mser5_truncation_s".into());
     extra_header.extend(LATENCY_PERCENTILES.iter().map(|&p| percentile_column(p)));
@@ -258,6 +271,7 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
         }
         out_runs.extend_from_slice(run.runs_row.as_bytes());
         out_faults.extend_from_slice(run.faults_rows.as_bytes());
+        out_timeseries.extend_from_slice(run.timeseries_rows.as_bytes());
         let mut row = ids;
         row.push(run.mser5_truncation_s.map_or_else(String::new, cell));
         row.extend(run.latency_percentiles_ms.iter().map(|v| v.map_or_else(String::new, cell)));
@@ -271,6 +285,7 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
         errors: out_errors,
         summary,
         timing: out_timing,
+        timeseries: out_timeseries,
         failed,
         warmup_warnings,
     }
@@ -430,6 +445,7 @@ mod tests {
             faults_rows: String::new(),
             mser5_truncation_s: Some(mser),
             latency_percentiles_ms: vec![None; LATENCY_PERCENTILES.len()],
+            timeseries_rows: String::new(),
             error: None,
             wall_s: 0.5,
         }

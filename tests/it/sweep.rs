@@ -277,6 +277,21 @@ fn charts_are_valid_png_and_svg_and_plot_redraws_them() {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}.svg");
         assert!(svg.contains("power_of_d"), "{name}.svg has a legend");
     }
+    // The sweep keeps the time series of replication 0 of each policy in the last cell (the
+    // 4th of 4 cells), and charts the first of them.
+    let (header, rows) = csv_rows(&dir.join("out/timeseries.csv"));
+    let col = |name: &str| header.iter().position(|c| c == name).unwrap();
+    let runs: std::collections::BTreeSet<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r[col("cell")].clone(), r[col("policy")].clone(), r[col("replication")].clone()))
+        .collect();
+    let last = "services.api.replicas=4;classes.web.arrival.rate=200";
+    let expected: std::collections::BTreeSet<_> = ["random", "round_robin", "power_of_d"]
+        .iter()
+        .map(|p| (last.to_owned(), (*p).to_owned(), "0".to_owned()))
+        .collect();
+    assert_eq!(runs, expected);
+    assert!(charts.join("timeseries.png").exists() && charts.join("timeseries.svg").exists());
     // A time series appears when timeseries.csv does, and `plot` redraws on demand.
     std::fs::remove_dir_all(&charts).unwrap();
     let mut ts = String::from("scenario,cell,policy,replication,seed,window_start_s,service,arrivals,completions,failures,queue_length,utilisation,impaired,fault_active,spike_active\n");

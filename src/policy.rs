@@ -83,6 +83,10 @@ pub trait Policy: Send + fmt::Debug {
         false
     }
 
+    /// A placement the policy deferred is no longer needed (its job ended first): the
+    /// policy should stop working on it. A later `commit` of the ticket is ignored anyway.
+    fn on_abandoned(&mut self, _view: &PolicyView<'_>, _ticket: Ticket) {}
+
     /// A replica finished work and has a free slot with nothing queued (called only for
     /// policies that [need tasks](Policy::needs_tasks), which pull work).
     fn on_idle(&mut self, _view: &PolicyView<'_>, _replica: ReplicaId) {}

@@ -245,6 +245,9 @@ enum Timer {
 struct Pending {
     serial: u64,
     since: SimTime,
+    /// The job it belongs to (key and serial).
+    job: usize,
+    job_serial: u64,
     what: Deferred,
 }
 
@@ -276,6 +279,8 @@ struct Job {
     /// Steps (by index, below 64) that need a human review, and reviews that will reject.
     review: u64,
     reject: u64,
+    /// Its placements the policy deferred and has not decided yet.
+    deferred: u32,
 }
 
 /// Who is waiting for a task's outcome.
@@ -676,9 +681,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     /// Records a deferred placement under the ticket just handed out.
     fn defer(&mut self, ticket: Ticket, what: Deferred, now: SimTime) {
+        let (job, job_serial) = match what {
+            Deferred::Plain { job, job_serial, .. } => (job, job_serial),
+            Deferred::Attempt { task, .. } => (self.tasks[task].job, self.tasks[task].job_serial),
+        };
+        if let Some(j) = self.jobs.get_mut(job).filter(|j| j.serial == job_serial) {
+            j.deferred += 1;
+        }
         let key = self.pending.insert(Pending {
             serial: ticket.0 & ((1 << TICKET_SERIAL_BITS) - 1),
             since: now,
+            job,
+            job_serial,
             what,
         });
         debug_assert_eq!(key as u64, ticket.0 >> TICKET_SERIAL_BITS, "ticket key was vacant");
@@ -727,6 +741,39 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
+    /// A job ended while some of its placements were deferred: nobody needs them any more.
+    /// The policy is told (so it stops working on them), and a caller still waiting for one
+    /// of them is answered with a failure, as a commit would have been.
+    fn abandon_deferred(&mut self, job: usize, job_serial: u64, schedule: &mut Schedule<Event>) {
+        let keys: Vec<usize> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.job == job && p.job_serial == job_serial)
+            .map(|(k, _)| k)
+            .collect();
+        for key in keys {
+            let pending = self.pending.remove(key);
+            let ticket = Ticket(((key as u64) << TICKET_SERIAL_BITS) | pending.serial);
+            let view = acting_view!(self, schedule.now());
+            self.policy.on_abandoned(&view, ticket);
+            match pending.what {
+                Deferred::Plain { parent, .. } => {
+                    if let Parent::Call { .. } = parent {
+                        self.resolve(parent, job, job_serial, pending.since, false, schedule);
+                    }
+                }
+                Deferred::Attempt { task, task_serial, .. } => {
+                    if self.task_by(task, task_serial).is_some_and(|t| t.outcome.is_none())
+                        && self.tasks[task].live == 0
+                    {
+                        self.task_failed(task, schedule);
+                    }
+                }
+            }
+        }
+        self.apply_outbox(schedule);
+    }
+
     /// Finishes a deferred placement.
     fn commit(
         &mut self,
@@ -741,6 +788,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             return;
         }
         let pending = self.pending.remove(key);
+        if let Some(j) = self.jobs.get_mut(pending.job).filter(|j| j.serial == pending.job_serial) {
+            j.deferred -= 1;
+        }
         self.recorder.placement_wait(now, now - pending.since);
         let decision = replica.map_or(Decision::Reject, Decision::Place);
         match pending.what {
@@ -983,6 +1033,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             steps_left: steps as u32,
             review,
             reject,
+            deferred: 0,
         });
         if let Some(deadline) = spec.deadline {
             self.set_timer(deadline, Timer::Deadline { job, serial }, schedule);
@@ -1029,7 +1080,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         now: SimTime,
         schedule: &mut Schedule<Event>,
     ) {
+        let key = job;
         let job = self.jobs.remove(job);
+        if job.deferred > 0 {
+            self.abandon_deferred(key, job.serial, schedule);
+        }
         if job.measured {
             if completed {
                 self.recorder.job_completed(job.class, now - job.arrived);

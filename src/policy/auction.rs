@@ -181,6 +181,11 @@ impl Policy for Auction {
         false
     }
 
+    fn on_abandoned(&mut self, _view: &PolicyView<'_>, ticket: Ticket) {
+        // Its job ended: close the auction without an award; late bids find nothing.
+        self.auctions.retain(|_, open| open.ticket != ticket);
+    }
+
     fn handoff_kind(&self) -> MessageKind {
         MessageKind::Award
     }

@@ -324,6 +324,12 @@ impl Policy for Central {
         false
     }
 
+    fn on_abandoned(&mut self, _view: &PolicyView<'_>, ticket: Ticket) {
+        // Its job ended: stop re-sending the request; a scheduler that still holds it skips
+        // it (a request no longer here is never decided).
+        self.requests.retain(|_, r| r.ticket != ticket);
+    }
+
     fn start(&mut self, view: &PolicyView<'_>) {
         let n = self.capacity.len() as u64;
         let period = self.params.heartbeat.as_nanos();

@@ -390,6 +390,11 @@ impl Policy for Gossip {
         self.params.mode == GossipMode::Claim
     }
 
+    fn on_abandoned(&mut self, _view: &PolicyView<'_>, ticket: Ticket) {
+        // Its job ended before anyone claimed it: take the post off the boards.
+        self.posts.retain(|_, post| post.ticket != ticket);
+    }
+
     fn on_idle(&mut self, view: &PolicyView<'_>, replica: ReplicaId) {
         let agent = AgentId(self.orchestrators + replica.0);
         self.try_claim(view, agent);

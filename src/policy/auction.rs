@@ -201,6 +201,7 @@ impl Policy for Auction {
         }
         match tag {
             DEADLINE => {
+                self.deadlines.fired();
                 while let Some((id, _)) = self.deadlines.pop_due(view.now()) {
                     // An auction that closed early is gone; one re-announced has a new id.
                     if self.auctions.contains_key(&id) {

@@ -387,6 +387,7 @@ impl Policy for Central {
                 self.serve(view, b);
             }
             RESEND => {
+                self.resends.fired();
                 while let Some((id, sends)) = self.resends.pop_due(view.now()) {
                     // Answered requests are gone; one re-sent since has a later deadline.
                     if self.requests.get(&id).is_some_and(|r| r.sends == sends) {

@@ -163,29 +163,42 @@ impl Outbox {
 pub(crate) struct DeadlineQueue {
     entries: std::collections::VecDeque<(SimTime, u32, u32)>,
     armed: bool,
+    /// Between [`DeadlineQueue::fired`] and [`DeadlineQueue::rearm`]: pushes set no timer.
+    handling: bool,
     token: u64,
 }
 
 impl DeadlineQueue {
     /// An empty queue whose timer carries `token`.
     pub(crate) fn new(token: u64) -> Self {
-        DeadlineQueue { entries: std::collections::VecDeque::new(), armed: false, token }
+        DeadlineQueue {
+            entries: std::collections::VecDeque::new(),
+            armed: false,
+            handling: false,
+            token,
+        }
     }
 
     /// Adds a deadline at `due` for `(id, extra)`; deadlines come in time order.
     pub(crate) fn push(&mut self, view: &super::PolicyView<'_>, due: SimTime, id: u32, extra: u32) {
         debug_assert!(self.entries.back().is_none_or(|e| e.0 <= due), "deadlines out of order");
         self.entries.push_back((due, id, extra));
-        if !self.armed {
-            self.armed = true;
-            view.set_timer(due.saturating_since(view.now()), self.token);
+        if !self.handling {
+            self.rearm(view);
         }
     }
 
-    /// After the timer went off: the next deadline that has passed, if any. Call
-    /// [`DeadlineQueue::rearm`] once they are all taken.
-    pub(crate) fn pop_due(&mut self, now: SimTime) -> Option<(u32, u32)> {
+    /// The queue's timer went off: no timer is set any more. Call this first, then take the
+    /// due deadlines with [`DeadlineQueue::pop_due`], then [`DeadlineQueue::rearm`]. (Only
+    /// here: deadlines pushed while handling the due ones may set the next timer, and must
+    /// not set a second one.)
+    pub(crate) fn fired(&mut self) {
         self.armed = false;
+        self.handling = true;
+    }
+
+    /// The next deadline that has passed, if any.
+    pub(crate) fn pop_due(&mut self, now: SimTime) -> Option<(u32, u32)> {
         match self.entries.front() {
             Some(&(due, id, extra)) if due <= now => {
                 self.entries.pop_front();
@@ -197,6 +210,7 @@ impl DeadlineQueue {
 
     /// Sets the timer for the earliest deadline left, if any and if none is set.
     pub(crate) fn rearm(&mut self, view: &super::PolicyView<'_>) {
+        self.handling = false;
         if let (false, Some(&(due, ..))) = (self.armed, self.entries.front()) {
             self.armed = true;
             view.set_timer(due.saturating_since(view.now()), self.token);
@@ -224,6 +238,40 @@ pub(crate) fn unpack(token: u64) -> (u8, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_queue_keeps_one_timer_however_many_deadlines() {
+        let outbox = Outbox::new(false);
+        // One service with one replica.
+        let ranges: Vec<std::ops::Range<u32>> = std::iter::once(0..1).collect();
+        let loads = [crate::policy::ReplicaLoad::default()];
+        let mut q = DeadlineQueue::new(7);
+        let view =
+            super::super::PolicyView::new(SimTime::ZERO, &ranges, &loads).with_outbox(&outbox);
+        for id in 0..5 {
+            q.push(&view, SimTime::from_nanos(10 + id), id as u32, 0);
+        }
+        assert_eq!(outbox.borrow().commands.len(), 1, "five deadlines, one timer");
+        outbox.borrow_mut().commands.clear();
+        // The timer fires at 12: three are due; handling them pushes three more deadlines,
+        // which must not set more than the one next timer.
+        let view = super::super::PolicyView::new(SimTime::from_nanos(12), &ranges, &loads)
+            .with_outbox(&outbox);
+        q.fired();
+        let mut due = Vec::new();
+        while let Some((id, _)) = q.pop_due(view.now()) {
+            due.push(id);
+            q.push(&view, SimTime::from_nanos(100 + u64::from(id)), id, 1);
+        }
+        q.rearm(&view);
+        assert_eq!(due, vec![0, 1, 2]);
+        let commands = outbox.borrow().commands.clone();
+        assert_eq!(
+            commands,
+            vec![Command::Timer { delay: SimDuration::from_nanos(1), token: 7 }],
+            "one timer, for the earliest deadline left (13)"
+        );
+    }
 
     #[test]
     fn tokens_round_trip() {

@@ -5,10 +5,15 @@
 //! be roughly linear.
 //!
 //! Run: `cargo bench --bench world`. Criterion reports jobs/s (`Throughput::Elements`); the
-//! per-step cost is the chain figures divided by their step counts.
+//! per-step cost is the chain figures divided by their step counts. After the checkout group,
+//! a table gives each policy's median time per run and its ratio to `random`, measured in
+//! rounds that run every policy once in turn and paired within a round, so that a drift of
+//! the machine's speed during the bench weighs on every policy alike (`cargo bench --bench world -- checkout` runs only
+//! that part). It measures only; it asserts nothing about time.
 
 use std::hint::black_box;
 use std::path::Path;
+use std::time::Instant;
 
 use coordsim::policy::PolicySpec;
 use coordsim::scenario::{self, Override, Scenario};
@@ -54,6 +59,67 @@ fn bench_checkout(c: &mut Criterion) {
         });
     }
     group.finish();
+    ratios_to_random(&checkout, jobs);
+}
+
+/// Rounds of the interleaved comparison.
+const ROUNDS: usize = 11;
+
+/// CPU time of the calling thread, in seconds (what the run itself used, whatever else the
+/// machine did meanwhile).
+fn thread_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec to write to; the clock id is a constant Linux knows.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Times every policy once per round, in turn, and prints for each its median seconds per
+/// run and the median over rounds of its time divided by `random`'s time in the same round
+/// (target: at most 3), in wall time and in thread CPU time. Pairing within a round cancels
+/// a slow drift of the machine's speed; the CPU-time figure is the steadier one when the
+/// host is busy.
+fn ratios_to_random(checkout: &Scenario, jobs: u64) {
+    let policies = &checkout.policies;
+    let random =
+        policies.iter().position(|p| *p == PolicySpec::Random).expect("checkout lists random");
+    // [policy][round] = (wall, cpu)
+    let mut times = vec![Vec::with_capacity(ROUNDS); policies.len()];
+    for _ in 0..ROUNDS {
+        for (i, &policy) in policies.iter().enumerate() {
+            let (wall, cpu) = (Instant::now(), thread_cpu_seconds());
+            black_box(sim::run(checkout, policy, 0));
+            times[i].push((wall.elapsed().as_secs_f64(), thread_cpu_seconds() - cpu));
+        }
+    }
+    println!(
+        "\ncheckout, {jobs} jobs per run, {ROUNDS} interleaved rounds: medians \
+         (target: <= 3x random)"
+    );
+    println!(
+        "{:>18}  {:>8}  {:>8}  {:>8}  {:>11}  {:>10}",
+        "policy", "wall s", "cpu s", "us/job", "wall ratio", "cpu ratio"
+    );
+    for (i, policy) in policies.iter().enumerate() {
+        let paired = |pick: fn(&(f64, f64)) -> f64| {
+            median(times[i].iter().zip(&times[random]).map(|(t, r)| pick(t) / pick(r)).collect())
+        };
+        let wall = median(times[i].iter().map(|t| t.0).collect());
+        let cpu = median(times[i].iter().map(|t| t.1).collect());
+        println!(
+            "{:>18}  {wall:>8.4}  {cpu:>8.4}  {:>8.2}  {:>11.2}  {:>10.2}",
+            policy.kind().name(),
+            cpu * 1e6 / jobs as f64,
+            paired(|t| t.0),
+            paired(|t| t.1),
+        );
+    }
 }
 
 fn bench_chain(c: &mut Criterion) {

@@ -73,6 +73,24 @@ impl<E> Schedule<E> {
         self.queue.push(self.now + delay, event);
     }
 
+    /// Reserves a place in the order of events scheduled now, for an event that will be
+    /// scheduled later with [`Schedule::at_reserved`] (see [`EventQueue::reserve`]).
+    #[inline]
+    pub fn reserve(&mut self) -> u64 {
+        self.queue.reserve()
+    }
+
+    /// Schedules `event` at `time`, ordered among simultaneous events as if it had been
+    /// scheduled when `seq` was reserved.
+    ///
+    /// # Panics
+    /// In debug builds, if `time` is earlier than [`Schedule::now`] (a model bug).
+    #[inline]
+    pub fn at_reserved(&mut self, time: SimTime, seq: u64, event: E) {
+        debug_assert!(time >= self.now, "event scheduled in the past: {time} < {}", self.now);
+        self.queue.push_reserved(time, seq, event);
+    }
+
     /// The number of events waiting.
     pub fn pending(&self) -> usize {
         self.queue.len()

@@ -31,6 +31,7 @@
 
 mod event;
 mod faults;
+mod lanes;
 mod layout;
 mod network;
 mod observe;
@@ -56,6 +57,7 @@ use crate::scenario::{FaultEffect, Hedge, Resilience, Scenario};
 use crate::time::{SimDuration, SimTime};
 use event::{Event, NO_CLIENT};
 use faults::Instance;
+use lanes::TimerLanes;
 use layout::Layout;
 use network::Links;
 use resilience::{BreakerState, Ejections, LatencyWindow, RetryBudget};
@@ -193,6 +195,16 @@ fn drive_audited<O: Observer>(mut world: World<'_, '_, O>) -> (RunSummary, Vec<A
         .collect();
     let audit = std::mem::take(&mut world.audit_log);
     (world.recorder.finish(stats, in_flight, records), audit)
+}
+
+/// How long `work` takes on a replica of `speed` (the common speed 1 costs no division).
+#[inline]
+fn execution_time(work: SimDuration, speed: f64) -> SimDuration {
+    if speed == 1.0 {
+        work
+    } else {
+        work.mul_f64(1.0 / speed)
+    }
 }
 
 /// Who sends and receives messages.
@@ -452,6 +464,8 @@ struct World<'s, 'o, O: Observer> {
     attempts: Slab<Attempt>,
     messages: Slab<Message>,
     timers: Slab<Timer>,
+    /// Timers of constant delay (deadlines, timeouts, fixed hedges), outside the event set.
+    lanes: TimerLanes<Timer>,
     pending: Slab<Pending>,
     policy: Box<dyn Policy>,
     policy_wants_outcomes: bool,
@@ -555,6 +569,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             attempts: Slab::new(),
             messages: Slab::new(),
             timers: Slab::new(),
+            lanes: TimerLanes::new(),
             pending: Slab::new(),
             outbox: Outbox::new(false),
             spare_commands: Vec::new(),
@@ -596,6 +611,65 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn set_timer(&mut self, delay: SimDuration, timer: Timer, schedule: &mut Schedule<Event>) {
         let key = self.timers.insert(timer);
         schedule.after(delay, Event::TimerFired(key as u32));
+    }
+
+    /// Sets a timer whose delay is the same for every timer of its kind and setting, so that
+    /// it goes to the lane of that delay (see `lanes.rs`).
+    fn set_lane_timer(&mut self, delay: SimDuration, timer: Timer, schedule: &mut Schedule<Event>) {
+        let lane = self.lanes.lane(delay);
+        let seq = schedule.reserve();
+        let due = schedule.now() + delay;
+        if self.lanes.push(lane, due, seq, timer) {
+            schedule.at_reserved(due, seq, Event::LaneDue(lane));
+        }
+    }
+
+    /// A lane's earliest timer is due: it goes off, then the lane is armed for the next
+    /// timer that can still do something.
+    fn on_lane_due(&mut self, lane: u32, schedule: &mut Schedule<Event>) {
+        let timer = self.lanes.fire(lane, schedule.now());
+        self.on_timer(timer, schedule);
+        while let Some(timer) = self.lanes.head(lane) {
+            if !self.timer_is_spent(timer) {
+                break;
+            }
+            self.lanes.drop_head(lane);
+        }
+        if let Some((due, seq)) = self.lanes.arm(lane) {
+            schedule.at_reserved(due, seq, Event::LaneDue(lane));
+        }
+    }
+
+    /// Whether a timer can no longer do anything when it goes off, whatever happens until
+    /// then: its job ended, its attempt was answered or given up, its task was decided.
+    /// (Only what cannot change back counts.)
+    fn timer_is_spent(&self, timer: Timer) -> bool {
+        match timer {
+            Timer::Deadline { job, serial } => !self.job_alive(job, serial),
+            Timer::AttemptTimeout { attempt, serial } => {
+                self.attempt(attempt, serial).is_none_or(|a| !a.requester_open)
+            }
+            Timer::Hedge { task, serial } => {
+                self.task_by(task, serial).is_none_or(|t| t.outcome.is_some())
+            }
+            Timer::Retry { .. } | Timer::Policy { .. } => false,
+        }
+    }
+
+    fn on_timer(&mut self, timer: Timer, schedule: &mut Schedule<Event>) {
+        match timer {
+            Timer::Deadline { job, serial } => self.on_deadline_passed(job, serial, schedule),
+            Timer::AttemptTimeout { attempt, serial } => {
+                self.on_attempt_timed_out(attempt, serial, schedule)
+            }
+            Timer::Retry { task, serial } => self.on_retry_due(task, serial, schedule),
+            Timer::Hedge { task, serial } => self.on_hedge_due(task, serial, schedule),
+            Timer::Policy { token } => {
+                let view = acting_view!(self, schedule.now());
+                self.policy.on_timer(&view, token);
+                self.apply_outbox(schedule);
+            }
+        }
     }
 
     fn serial(&mut self) -> u64 {
@@ -992,7 +1066,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let normal_units = u64::from(workflow.normal_units);
         let serial = self.serial();
         let agent = OrchestratorId(self.next_orchestrator);
-        self.next_orchestrator = (self.next_orchestrator + 1) % self.scenario.orchestrators;
+        // Round robin over the orchestrators (a compare, not a division, on every job).
+        self.next_orchestrator += 1;
+        if self.next_orchestrator == self.scenario.orchestrators {
+            self.next_orchestrator = 0;
+        }
         // Everything drawn so far is drawn for every job, so refusing one below never shifts
         // the content of the next (common random numbers hold under admission control).
         let shed = self.scenario.max_in_flight.is_some_and(|max| self.jobs.len() >= max as usize);
@@ -1036,7 +1114,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             deferred: 0,
         });
         if let Some(deadline) = spec.deadline {
-            self.set_timer(deadline, Timer::Deadline { job, serial }, schedule);
+            self.set_lane_timer(deadline, Timer::Deadline { job, serial }, schedule);
         }
         for step in 0..steps {
             // A step failing at once (refused) ends the job: stop dispatching.
@@ -1217,7 +1295,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             "placed on another service"
         );
         let speed = self.scenario.services[service.index()].speed;
-        let execution = self.jobs[job].work[unit as usize].mul_f64(1.0 / speed);
+        let execution = execution_time(self.jobs[job].work[unit as usize], speed);
         let serial = self.serial();
         let attempt = self.attempts.insert(Attempt {
             serial,
@@ -1316,7 +1394,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             .jobs
             .get(t.job)
             .filter(|j| j.serial == t.job_serial)
-            .map_or(SimDuration::ZERO, |j| j.work[t.unit as usize].mul_f64(1.0 / speed));
+            .map_or(SimDuration::ZERO, |j| execution_time(j.work[t.unit as usize], speed));
         let serial = self.serial();
         let attempt = self.attempts.insert(Attempt {
             serial,
@@ -1339,16 +1417,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             t.attempts.push((attempt, serial));
         }
         if let Some(timeout) = rules.timeout {
-            self.set_timer(timeout, Timer::AttemptTimeout { attempt, serial }, schedule);
+            self.set_lane_timer(timeout, Timer::AttemptTimeout { attempt, serial }, schedule);
         }
         if kind == Kind::Original {
-            let delay = match rules.hedge {
-                Some(Hedge::After(d)) => Some(d),
-                Some(Hedge::Quantile(q)) => self.latencies[service.index()].quantile(q),
-                None => None,
-            };
-            if let Some(delay) = delay {
-                self.set_timer(delay, Timer::Hedge { task, serial: task_serial }, schedule);
+            let timer = Timer::Hedge { task, serial: task_serial };
+            match rules.hedge {
+                Some(Hedge::After(delay)) => self.set_lane_timer(delay, timer, schedule),
+                Some(Hedge::Quantile(q)) => {
+                    if let Some(delay) = self.latencies[service.index()].quantile(q) {
+                        self.set_timer(delay, timer, schedule);
+                    }
+                }
+                None => {}
             }
         }
         self.send(requester, Agent::Replica(replica), Body::Assign { attempt, serial }, schedule);
@@ -2302,8 +2382,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     fn on_message_delivered(&mut self, key: u32, schedule: &mut Schedule<Event>) {
         let message = self.messages.remove(key as usize);
-        let (fc, tc) = (self.agent_class(message.from), self.agent_class(message.to));
-        if !self.active_faults.is_empty() && self.partitioned(fc, tc) {
+        if !self.active_faults.is_empty()
+            && self.partitioned(self.agent_class(message.from), self.agent_class(message.to))
+        {
             // A partition that began while the message was in flight.
             self.message_lost(message.body, schedule.now());
             return;
@@ -2313,32 +2394,22 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     fn deliver(&mut self, message: Message, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
-        if let Agent::Control(c) = message.to {
-            if self.control_down[c as usize] > 0 {
-                self.touch_control_fault(c);
-                self.observer.message_lost(now);
-                return;
+        if self.agent_down(message.to) {
+            match message.to {
+                Agent::Control(c) => self.touch_control_fault(c),
+                Agent::Orchestrator(o) => self.touch_orchestrator_fault(o.0),
+                Agent::Replica(r) => self.touch_replica_faults(r, true),
             }
-        }
-        if let Agent::Orchestrator(o) = message.to {
-            if self.orchestrator_down[o.index()] > 0 {
-                self.touch_orchestrator_fault(o.0);
-                self.observer.message_lost(now);
-                return;
-            }
-        }
-        if let Agent::Replica(r) = message.to {
-            if self.down[r.index()] > 0 {
-                // Messages to a crashed replica are lost; so is the attempt they carried.
-                self.touch_replica_faults(r, true);
-                self.observer.message_lost(now);
-                if let Body::Assign { attempt, serial } = message.body {
-                    if self.attempt(attempt, serial).is_some() {
-                        self.close_server(attempt, now);
-                    }
+            self.observer.message_lost(now);
+            // A hand-off to a crashed replica is lost, and so is the attempt it carried.
+            if let (Agent::Replica(_), Body::Assign { attempt, serial }) =
+                (message.to, message.body)
+            {
+                if self.attempt(attempt, serial).is_some() {
+                    self.close_server(attempt, now);
                 }
-                return;
             }
+            return;
         }
         if O::ACTIVE {
             let link =
@@ -2382,19 +2453,11 @@ impl<O: Observer> Model for World<'_, '_, O> {
             Event::JobArrived { source, client } => self.on_job_arrived(source, client, schedule),
             Event::MessageDelivered(key) => self.on_message_delivered(key, schedule),
             Event::WorkFinished(attempt) => self.on_work_finished(attempt as usize, schedule),
-            Event::TimerFired(key) => match self.timers.remove(key as usize) {
-                Timer::Deadline { job, serial } => self.on_deadline_passed(job, serial, schedule),
-                Timer::AttemptTimeout { attempt, serial } => {
-                    self.on_attempt_timed_out(attempt, serial, schedule)
-                }
-                Timer::Retry { task, serial } => self.on_retry_due(task, serial, schedule),
-                Timer::Hedge { task, serial } => self.on_hedge_due(task, serial, schedule),
-                Timer::Policy { token } => {
-                    let view = acting_view!(self, schedule.now());
-                    self.policy.on_timer(&view, token);
-                    self.apply_outbox(schedule);
-                }
-            },
+            Event::TimerFired(key) => {
+                let timer = self.timers.remove(key as usize);
+                self.on_timer(timer, schedule);
+            }
+            Event::LaneDue(lane) => self.on_lane_due(lane, schedule),
             Event::FaultStarted(i) => self.on_fault_started(i, schedule),
             Event::FaultEnded(i) => self.on_fault_ended(i, schedule),
             Event::ShiftStarted(s) => self.on_shift_started(s, schedule),

@@ -18,7 +18,7 @@
 //!
 //! Per placement, without loss: k announcements, at most k bids and one award.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 use rand::seq::index::sample;
 
@@ -49,14 +49,68 @@ struct Open {
     bids: Vec<(ReplicaId, f32)>,
 }
 
+/// The open auctions by id. Ids are handed out in increasing order and an auction lives for
+/// about one bid deadline, so the open ones fill a short window of ids: a ring indexed by
+/// `id - base` finds one in constant time, where a map would chase pointers on every bid.
+#[derive(Debug, Default)]
+struct OpenAuctions {
+    /// The id of `slots[0]`.
+    base: u32,
+    /// `None` for an auction of the window that has closed.
+    slots: VecDeque<Option<Open>>,
+}
+
+impl OpenAuctions {
+    /// Opens auction `id`, which must be the newest id handed out.
+    fn insert(&mut self, id: u32, open: Open) {
+        if self.slots.is_empty() {
+            self.base = id;
+        }
+        debug_assert_eq!(id.wrapping_sub(self.base) as usize, self.slots.len(), "ids in order");
+        self.slots.push_back(Some(open));
+    }
+
+    fn get_mut(&mut self, id: u32) -> Option<&mut Open> {
+        self.slots.get_mut(id.wrapping_sub(self.base) as usize)?.as_mut()
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.slots.get(id.wrapping_sub(self.base) as usize).is_some_and(Option::is_some)
+    }
+
+    /// Closes auction `id`, if open, and returns it.
+    fn remove(&mut self, id: u32) -> Option<Open> {
+        let open = self.slots.get_mut(id.wrapping_sub(self.base) as usize)?.take();
+        while let Some(None) = self.slots.front() {
+            self.slots.pop_front();
+            self.base = self.base.wrapping_add(1);
+        }
+        open
+    }
+
+    /// Closes every open auction for which `keep` is false.
+    fn retain(&mut self, mut keep: impl FnMut(&Open) -> bool) {
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|open| !keep(open)) {
+                *slot = None;
+            }
+        }
+        while let Some(None) = self.slots.front() {
+            self.slots.pop_front();
+            self.base = self.base.wrapping_add(1);
+        }
+    }
+}
+
 /// The contract net policy.
 #[derive(Debug)]
 pub struct Auction {
     params: AuctionParams,
     orchestrators: u32,
-    capacity: Vec<f64>,
+    /// `1 / (slots x speed)` of each replica.
+    inverse_capacity: Vec<f64>,
     /// Open auctions by id (ids are never reused, so a late bid finds nothing).
-    auctions: BTreeMap<u32, Open>,
+    auctions: OpenAuctions,
     next_auction: u32,
     /// Bid lists of closed auctions, reused.
     spare_bids: Vec<Vec<(ReplicaId, f32)>>,
@@ -73,10 +127,10 @@ impl Auction {
         Auction {
             params,
             orchestrators: topology.orchestrators,
-            capacity: (0..replicas)
-                .map(|r| f64::from(topology.slots[r]) * topology.speeds[r])
+            inverse_capacity: (0..replicas)
+                .map(|r| 1.0 / (f64::from(topology.slots[r]) * topology.speeds[r]))
                 .collect(),
-            auctions: BTreeMap::new(),
+            auctions: OpenAuctions::default(),
             next_auction: 0,
             spare_bids: Vec::new(),
             candidates: Vec::new(),
@@ -93,7 +147,7 @@ impl Auction {
 
     /// Announces auction `id` to a fresh set of candidates and sets its deadline.
     fn announce(&mut self, view: &PolicyView<'_>, id: u32) {
-        let open = self.auctions.get_mut(&id).expect("announcing an open auction");
+        let open = self.auctions.get_mut(id).expect("announcing an open auction");
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         candidates.extend(view.candidates(open.service));
@@ -120,7 +174,7 @@ impl Auction {
 
     /// Closes the current round of auction `id`: award the best bid, or try again later.
     fn close(&mut self, view: &PolicyView<'_>, id: u32) {
-        let open = self.auctions.get_mut(&id).expect("closing an open auction");
+        let open = self.auctions.get_mut(id).expect("closing an open auction");
         let best =
             open.bids.iter().copied().reduce(|best, bid| if bid.1 < best.1 { bid } else { best });
         if view.auditing() {
@@ -143,13 +197,13 @@ impl Auction {
         }
         match best {
             Some((replica, _)) => {
-                let open = self.auctions.remove(&id).expect("still open");
+                let open = self.auctions.remove(id).expect("still open");
                 view.commit(open.ticket, Some(replica));
                 self.spare_bids.push(open.bids);
             }
             None => {
                 // The next round is a new auction id, so late bids of this one are ignored.
-                let open = self.auctions.remove(&id).expect("still open");
+                let open = self.auctions.remove(id).expect("still open");
                 let next = self.new_id();
                 self.auctions.insert(next, open);
                 view.set_timer(self.params.backoff, pack(AGAIN, 0, next));
@@ -183,7 +237,7 @@ impl Policy for Auction {
 
     fn on_abandoned(&mut self, _view: &PolicyView<'_>, ticket: Ticket) {
         // Its job ended: close the auction without an award; late bids find nothing.
-        self.auctions.retain(|_, open| open.ticket != ticket);
+        self.auctions.retain(|open| open.ticket != ticket);
     }
 
     fn handoff_kind(&self) -> MessageKind {
@@ -196,7 +250,7 @@ impl Policy for Auction {
 
     fn on_timer(&mut self, view: &PolicyView<'_>, token: u64) {
         let (tag, _, id) = unpack(token);
-        if tag == AGAIN && !self.auctions.contains_key(&id) {
+        if tag == AGAIN && !self.auctions.contains(id) {
             return;
         }
         match tag {
@@ -204,11 +258,12 @@ impl Policy for Auction {
                 self.deadlines.fired();
                 while let Some((id, _)) = self.deadlines.pop_due(view.now()) {
                     // An auction that closed early is gone; one re-announced has a new id.
-                    if self.auctions.contains_key(&id) {
+                    if self.auctions.contains(id) {
                         self.close(view, id);
                     }
                 }
-                self.deadlines.rearm(view);
+                let auctions = &self.auctions;
+                self.deadlines.rearm(view, |id, _| auctions.contains(id));
             }
             AGAIN => self.announce(view, id),
             _ => unreachable!("unknown auction timer {token:#x}"),
@@ -224,15 +279,16 @@ impl Policy for Auction {
                 };
                 let replica = ReplicaId(worker.0 - self.orchestrators);
                 let load = view.load(replica).outstanding();
-                let bid =
-                    f64::from(load + 1) / self.capacity[replica.index()] * view.slowdown(replica);
+                let bid = f64::from(load + 1)
+                    * self.inverse_capacity[replica.index()]
+                    * view.slowdown(replica);
                 // The bid travels in the token's 24-bit field: an f32 without its 8 lowest
                 // mantissa bits (relative precision 2^-15, plenty to rank bids).
                 let bits = (bid as f32).to_bits() >> 8;
                 view.send(message.to, message.from, MessageKind::Bid, pack(BID, bits, id));
             }
             BID => {
-                let Some(open) = self.auctions.get_mut(&id) else { return };
+                let Some(open) = self.auctions.get_mut(id) else { return };
                 let Endpoint::Agent(worker) = message.from else {
                     unreachable!("bid from {:?}", message.from)
                 };

@@ -394,7 +394,9 @@ impl Policy for Central {
                         self.send_request(view, id);
                     }
                 }
-                self.resends.rearm(view);
+                let requests = &self.requests;
+                self.resends
+                    .rearm(view, |id, sends| requests.get(&id).is_some_and(|r| r.sends == sends));
             }
             _ => unreachable!("unknown central timer {token:#x}"),
         }

@@ -153,7 +153,7 @@ impl Outbox {
 }
 
 /// Deadlines of one fixed length, in the order they were set, with at most one timer in the
-/// world at a time (for the earliest).
+/// world at a time (for the earliest that still matters).
 ///
 /// A protocol that sets a deadline per placement and nearly always finishes before it (an
 /// auction's bid deadline, a scheduler request's re-send timeout) would otherwise fill the
@@ -183,8 +183,11 @@ impl DeadlineQueue {
     pub(crate) fn push(&mut self, view: &super::PolicyView<'_>, due: SimTime, id: u32, extra: u32) {
         debug_assert!(self.entries.back().is_none_or(|e| e.0 <= due), "deadlines out of order");
         self.entries.push_back((due, id, extra));
-        if !self.handling {
-            self.rearm(view);
+        if !self.handling && !self.armed {
+            // Not armed means empty (see `rearm`): this deadline is the earliest.
+            debug_assert_eq!(self.entries.len(), 1, "an unarmed queue holds no deadlines");
+            self.armed = true;
+            view.set_timer(due.saturating_since(view.now()), self.token);
         }
     }
 
@@ -208,9 +211,22 @@ impl DeadlineQueue {
         }
     }
 
-    /// Sets the timer for the earliest deadline left, if any and if none is set.
-    pub(crate) fn rearm(&mut self, view: &super::PolicyView<'_>) {
+    /// Sets the timer for the earliest deadline left that still matters, if any and if none
+    /// is set. Deadlines at the front for which `matters(id, extra)` is false are dropped
+    /// first, so that the timer never goes off for work already done (an auction closed
+    /// early, a request answered); `matters` must stay false once it is false.
+    pub(crate) fn rearm(
+        &mut self,
+        view: &super::PolicyView<'_>,
+        mut matters: impl FnMut(u32, u32) -> bool,
+    ) {
         self.handling = false;
+        while let Some(&(_, id, extra)) = self.entries.front() {
+            if matters(id, extra) {
+                break;
+            }
+            self.entries.pop_front();
+        }
         if let (false, Some(&(due, ..))) = (self.armed, self.entries.front()) {
             self.armed = true;
             view.set_timer(due.saturating_since(view.now()), self.token);
@@ -263,13 +279,14 @@ mod tests {
             due.push(id);
             q.push(&view, SimTime::from_nanos(100 + u64::from(id)), id, 1);
         }
-        q.rearm(&view);
+        // Deadline 3 no longer matters: the timer is for 4 (at 14).
+        q.rearm(&view, |id, _| id != 3);
         assert_eq!(due, vec![0, 1, 2]);
         let commands = outbox.borrow().commands.clone();
         assert_eq!(
             commands,
-            vec![Command::Timer { delay: SimDuration::from_nanos(1), token: 7 }],
-            "one timer, for the earliest deadline left (13)"
+            vec![Command::Timer { delay: SimDuration::from_nanos(2), token: 7 }],
+            "one timer, for the earliest deadline left that matters (14)"
         );
     }
 

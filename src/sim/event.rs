@@ -29,6 +29,8 @@ pub(crate) enum Event {
     FaultEnded(u32),
     /// The people of a human service start their working day.
     ShiftStarted(u32),
+    /// The earliest timer of a timer lane is due (index of the lane; see `lanes.rs`).
+    LaneDue(u32),
 }
 
 impl EventDigest for Event {
@@ -46,6 +48,7 @@ impl EventDigest for Event {
             Event::FaultStarted(i) => tagged(5, u64::from(i)),
             Event::FaultEnded(i) => tagged(6, u64::from(i)),
             Event::ShiftStarted(s) => tagged(7, u64::from(s)),
+            Event::LaneDue(lane) => tagged(8, u64::from(lane)),
         }
     }
 }

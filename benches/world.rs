@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-use coordsim::policy::PolicySpec;
+use coordsim::policy::{AuctionParams, PolicySpec};
 use coordsim::scenario::{self, Override, Scenario};
 use coordsim::sim;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -86,7 +86,18 @@ fn median(mut xs: Vec<f64>) -> f64 {
 /// a slow drift of the machine's speed; the CPU-time figure is the steadier one when the
 /// host is busy.
 fn ratios_to_random(checkout: &Scenario, jobs: u64) {
-    let policies = &checkout.policies;
+    // The scenario's policies with their default parameters, and `auction` announcing to
+    // every replica (`k = 0`, contract net's broadcast) for comparison.
+    let broadcast = PolicySpec::Auction(AuctionParams { k: 0, ..AuctionParams::default() });
+    let policies: Vec<PolicySpec> =
+        checkout.policies.iter().copied().chain(std::iter::once(broadcast)).collect();
+    let name = |p: &PolicySpec| {
+        if *p == broadcast {
+            "auction k=0".to_string()
+        } else {
+            p.kind().name().to_string()
+        }
+    };
     let random =
         policies.iter().position(|p| *p == PolicySpec::Random).expect("checkout lists random");
     // [policy][round] = (wall, cpu)
@@ -114,7 +125,7 @@ fn ratios_to_random(checkout: &Scenario, jobs: u64) {
         let cpu = median(times[i].iter().map(|t| t.1).collect());
         println!(
             "{:>18}  {wall:>8.4}  {cpu:>8.4}  {:>8.2}  {:>11.2}  {:>10.2}",
-            policy.kind().name(),
+            name(policy),
             cpu * 1e6 / jobs as f64,
             paired(|t| t.0),
             paired(|t| t.1),

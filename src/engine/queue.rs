@@ -146,30 +146,39 @@ impl<E> EventQueue<E> {
     #[inline]
     fn sift_down_from_root(&mut self) {
         let heap = self.heap.as_mut_slice();
+        let len = heap.len();
         let key = heap[0].key();
         let mut hole = 0;
         loop {
             let first = hole * ARITY + 1;
-            // The children of `hole`: all four, or the last few at the bottom.
-            let children = match heap.get(first..first + ARITY) {
-                Some(all) => all,
-                None if first < heap.len() => &heap[first..],
-                None => break,
-            };
-            let mut best = 0;
-            let mut best_key = children[0].key();
-            for (i, child) in children.iter().enumerate().skip(1) {
-                let child_key = child.key();
-                if child_key < best_key {
-                    best = i;
-                    best_key = child_key;
+            let (best, best_key) = if first + ARITY <= len {
+                // All four children: a tournament of three comparisons.
+                let c = &heap[first..first + ARITY];
+                let (k0, k1, k2, k3) = (c[0].key(), c[1].key(), c[2].key(), c[3].key());
+                let (i01, k01) = if k1 < k0 { (1, k1) } else { (0, k0) };
+                let (i23, k23) = if k3 < k2 { (3, k3) } else { (2, k2) };
+                if k23 < k01 {
+                    (first + i23, k23)
+                } else {
+                    (first + i01, k01)
                 }
-            }
+            } else if first < len {
+                // The last, incomplete family at the bottom.
+                let mut best = (first, heap[first].key());
+                for (i, child) in heap.iter().enumerate().skip(first + 1) {
+                    if child.key() < best.1 {
+                        best = (i, child.key());
+                    }
+                }
+                best
+            } else {
+                break;
+            };
             if key <= best_key {
                 break;
             }
-            heap.swap(hole, first + best);
-            hole = first + best;
+            heap.swap(hole, best);
+            hole = best;
         }
     }
 }

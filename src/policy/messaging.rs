@@ -184,10 +184,12 @@ impl DeadlineQueue {
         debug_assert!(self.entries.back().is_none_or(|e| e.0 <= due), "deadlines out of order");
         self.entries.push_back((due, id, extra));
         if !self.handling && !self.armed {
-            // Not armed means empty (see `rearm`): this deadline is the earliest.
+            // Not armed means empty (see `rearm`), so this is the earliest deadline; arming
+            // for the front keeps a forgotten `rearm` from delaying earlier ones.
             debug_assert_eq!(self.entries.len(), 1, "an unarmed queue holds no deadlines");
+            let earliest = self.entries.front().map_or(due, |e| e.0);
             self.armed = true;
-            view.set_timer(due.saturating_since(view.now()), self.token);
+            view.set_timer(earliest.saturating_since(view.now()), self.token);
         }
     }
 

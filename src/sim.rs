@@ -657,7 +657,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 self.attempt(attempt, serial).is_none_or(|a| !a.requester_open)
             }
             Timer::Hedge { task, serial } => {
-                self.task_by(task, serial).is_none_or(|t| t.outcome.is_some())
+                self.task_by(task, serial).is_none_or(|t| t.outcome.is_some() || t.hedged)
             }
             Timer::Retry { .. } | Timer::Policy { .. } => false,
         }

@@ -81,10 +81,7 @@ impl OpenAuctions {
     /// Closes auction `id`, if open, and returns it.
     fn remove(&mut self, id: u32) -> Option<Open> {
         let open = self.slots.get_mut(id.wrapping_sub(self.base) as usize)?.take();
-        while let Some(None) = self.slots.front() {
-            self.slots.pop_front();
-            self.base = self.base.wrapping_add(1);
-        }
+        self.trim_front();
         open
     }
 
@@ -95,6 +92,11 @@ impl OpenAuctions {
                 *slot = None;
             }
         }
+        self.trim_front();
+    }
+
+    /// Moves the window's start past closed auctions.
+    fn trim_front(&mut self) {
         while let Some(None) = self.slots.front() {
             self.slots.pop_front();
             self.base = self.base.wrapping_add(1);
@@ -301,5 +303,47 @@ impl Policy for Auction {
             }
             _ => unreachable!("unknown auction message {message:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(ticket: u64) -> Open {
+        Open {
+            ticket: Ticket(ticket),
+            manager: AgentId(0),
+            service: ServiceId(0),
+            announced: 0,
+            bids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_ring_finds_open_auctions_and_forgets_closed_ones_across_id_wrap() {
+        let mut ring = OpenAuctions::default();
+        // Ids handed out in order, starting just below the wrap.
+        let ids: Vec<u32> = (0..5).map(|i| u32::MAX - 2 + i).collect();
+        for (n, &id) in ids.iter().enumerate() {
+            ring.insert(id, open(n as u64));
+        }
+        assert!(ids.iter().all(|&id| ring.contains(id)));
+        assert!(!ring.contains(ids[4].wrapping_add(1)), "an id not handed out yet");
+        // Closing one in the middle leaves the window; closing the oldest trims it.
+        assert_eq!(ring.remove(ids[2]).map(|o| o.ticket), Some(Ticket(2)));
+        assert!(!ring.contains(ids[2]) && ring.remove(ids[2]).is_none());
+        assert_eq!(ring.slots.len(), 5);
+        ring.remove(ids[0]);
+        ring.remove(ids[1]);
+        assert_eq!((ring.base, ring.slots.len()), (ids[3], 2), "trimmed past the closed ones");
+        assert_eq!(ring.get_mut(ids[4]).map(|o| o.ticket), Some(Ticket(4)));
+        // Retain closes by predicate; an emptied ring starts again at the next id.
+        ring.retain(|o| o.ticket != Ticket(3));
+        assert!(!ring.contains(ids[3]) && ring.contains(ids[4]));
+        ring.remove(ids[4]);
+        assert!(ring.slots.is_empty());
+        ring.insert(7, open(9));
+        assert!(ring.contains(7) && !ring.contains(ids[4]));
     }
 }

@@ -515,6 +515,11 @@ struct World<'s, 'o, O: Observer> {
     observer: &'o mut O,
 }
 
+// A note on `#[inline(always)]` below: it marks the steps every job of a plain scenario goes
+// through (decide, place, send and receive, free a slot, end the job). Left to itself the
+// compiler keeps them as calls with large frames; forcing these eight (and no more: forcing
+// others measured worse) takes 13% off the instructions per M/M/c job (callgrind,
+// `benches/peers/compare.sh`'s workload) and changes no output.
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn new(
         scenario: &'s Scenario,
@@ -975,6 +980,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     /// Asks the policy where a task goes, auditing the answer if asked to.
+    #[inline(always)]
     fn decide(&mut self, now: SimTime, task: &PolicyTask, excluded: bool) -> Decision {
         let view = acting_view!(self, now);
         let view = if excluded { view.with_excluded(&self.excluded) } else { view };
@@ -1165,6 +1171,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
+    #[inline(always)]
     fn end_job(
         &mut self,
         job: usize,
@@ -1195,6 +1202,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     /// A closed-loop user thinks, then sends its next job.
+    #[inline(always)]
     fn next_job_of(&mut self, client: Option<(u16, u32)>, schedule: &mut Schedule<Event>) {
         if let Some((source, client)) = client {
             let think = self.sources[source as usize].think();
@@ -1282,6 +1290,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     /// Carries out the policy's decision for a unit without a task record.
+    #[inline(always)]
     fn place_plain_on(
         &mut self,
         job: usize,
@@ -1760,6 +1769,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     /// Fills free slots of a replica from its queue (during working hours).
+    #[inline(always)]
     fn start_queued(&mut self, replica: ReplicaId, schedule: &mut Schedule<Event>) {
         let service = self.layout.replica_service[replica.index()];
         if self.scenario.services[service.index()]
@@ -1865,6 +1875,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     /// Frees the slot an attempt holds and lets the queue move.
+    #[inline(always)]
     fn release_slot(&mut self, attempt: usize, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         let replica = self.attempts[attempt].replica;
@@ -2342,6 +2353,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     ///
     /// A policy's own message always goes through the event queue, even over an instant
     /// link, so a protocol's steps are events of their own and never nest.
+    #[inline(always)]
     fn send(&mut self, from: Agent, to: Agent, body: Body, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         let kind = match body {
@@ -2353,8 +2365,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.recorder.message_sent(now, kind);
         let queued = matches!(body, Body::Policy { .. });
         if !queued && self.links.all_instant() && self.active_faults.is_empty() {
-            // Every link is instant and nothing is broken: deliver now, no lookups.
-            self.deliver(Message { from, to, sent: now, body }, schedule);
+            // Every link is instant and nothing is broken (no agent is down without an active
+            // fault): it is received now, with no lookups and no message record.
+            debug_assert!(!self.agent_down(to), "an agent is down without an active fault");
+            self.receive(from, to, now, body, schedule);
             return;
         }
         let (fc, tc) = (self.agent_class(from), self.agent_class(to));
@@ -2425,12 +2439,25 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
             return;
         }
+        self.receive(message.from, message.to, message.sent, message.body, schedule);
+    }
+
+    /// A message sent at `sent` reached an agent that is up: it acts on it.
+    #[inline(always)]
+    fn receive(
+        &mut self,
+        from: Agent,
+        to: Agent,
+        sent: SimTime,
+        body: Body,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
         if O::ACTIVE {
-            let link =
-                self.links.between(self.agent_class(message.from), self.agent_class(message.to));
-            self.observer.message_delivered(message.sent, now, link.latency.min());
+            let link = self.links.between(self.agent_class(from), self.agent_class(to));
+            self.observer.message_delivered(sent, now, link.latency.min());
         }
-        match (message.to, message.body) {
+        match (to, body) {
             (Agent::Replica(replica), Body::Assign { attempt, serial }) => {
                 if self.attempt(attempt, serial).is_some() {
                     self.admit(attempt, replica, schedule);
@@ -2444,11 +2471,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
             (to, Body::Policy { kind, token }) => {
                 let delivery = Delivery {
-                    from: self.endpoint(message.from),
+                    from: self.endpoint(from),
                     to: self.endpoint(to),
                     kind,
                     token,
-                    sent: message.sent,
+                    sent,
                 };
                 let view = acting_view!(self, now);
                 self.policy.on_message(&view, &delivery);

@@ -516,10 +516,10 @@ struct World<'s, 'o, O: Observer> {
 }
 
 // A note on `#[inline(always)]` below: it marks the steps every job of a plain scenario goes
-// through (decide, place, send and receive, free a slot, end the job). Left to itself the
-// compiler keeps them as calls with large frames; forcing these eight (and no more: forcing
-// others measured worse) takes 13% off the instructions per M/M/c job (callgrind,
-// `benches/peers/compare.sh`'s workload) and changes no output.
+// through (decide, place, send and receive, finish, report, free a slot, end the job). Left to
+// itself the compiler keeps them as calls with large frames. Forcing these eleven, and no
+// others (forcing more measured worse), takes 14% off the instructions and about 15% off the
+// time of an M/M/c job (callgrind and `benches/peers/compare.sh`), and changes no output.
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn new(
         scenario: &'s Scenario,
@@ -786,6 +786,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     /// Carries out what the policy asked for during its last call, then anything those
     /// actions made it ask for, until nothing is left.
+    #[inline(always)]
     fn apply_outbox(&mut self, schedule: &mut Schedule<Event>) {
         loop {
             // No view is alive here, so the outbox is reached without a run-time borrow.
@@ -1901,6 +1902,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     /// An attempt is done on its replica: free the slot and report to the requester.
+    #[inline(always)]
     fn finish_attempt(&mut self, attempt: usize, succeeded: bool, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         self.release_slot(attempt, schedule);
@@ -2007,6 +2009,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     /// A result reached the requester of an attempt.
+    #[inline(always)]
     fn on_result(
         &mut self,
         attempt: usize,

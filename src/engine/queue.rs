@@ -166,8 +166,8 @@ impl<E> EventQueue<E> {
                 // The last, incomplete family at the bottom: one to three children, compared
                 // without a loop (a small heap, as in an M/M/c run, lives here on every pop).
                 let mut best = (first, heap[first].key());
-                for i in first + 1..(first + ARITY - 1).min(len) {
-                    let k = heap[i].key();
+                for (i, child) in (first + 1..).zip(&heap[first + 1..]) {
+                    let k = child.key();
                     if k < best.1 {
                         best = (i, k);
                     }

@@ -518,7 +518,7 @@ struct World<'s, 'o, O: Observer> {
 // A note on `#[inline(always)]` below: it marks the steps every job of a plain scenario goes
 // through (decide, place, send and receive, finish, report, free a slot, end the job). Left to
 // itself the compiler keeps them as calls with large frames. Forcing these eleven, and no
-// others (forcing more measured worse), takes 14% off the instructions and about 15% off the
+// others (forcing more measured worse), takes 14% off the instructions and 15 to 25% off the
 // time of an M/M/c job (callgrind and `benches/peers/compare.sh`), and changes no output.
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn new(

@@ -163,8 +163,8 @@ impl<E> EventQueue<E> {
                     (first + i01, k01)
                 }
             } else if first < len {
-                // The last, incomplete family at the bottom: one to three children, compared
-                // without a loop (a small heap, as in an M/M/c run, lives here on every pop).
+                // The last, incomplete family at the bottom: one to three children, scanned
+                // over a slice (a small heap, as in an M/M/c run, comes here on every pop).
                 let mut best = (first, heap[first].key());
                 for (i, child) in (first + 1..).zip(&heap[first + 1..]) {
                     let k = child.key();

@@ -266,9 +266,21 @@ struct Pending {
 #[derive(Clone, Copy, Debug)]
 enum Deferred {
     /// A unit without a task record (see `place_plain`).
-    Plain { job: usize, job_serial: u64, unit: u32, parent: Parent, requester: Agent },
+    Plain(PlainUnit),
     /// An attempt of a task.
     Attempt { task: usize, task_serial: u64, kind: Kind },
+}
+
+/// A unit to be executed once, without a task record (see `place_plain`): whose it is, and
+/// who waits for it.
+#[derive(Clone, Copy, Debug)]
+struct PlainUnit {
+    job: usize,
+    job_serial: u64,
+    workflow: WorkflowId,
+    unit: u32,
+    parent: Parent,
+    requester: Agent,
 }
 
 /// A job in the system.
@@ -283,16 +295,40 @@ struct Job {
     agent: OrchestratorId,
     /// The closed-loop user that sent it: (source, user).
     client: Option<(u16, u32)>,
-    /// Work size of each unit (see `layout.rs`).
-    work: Vec<SimDuration>,
-    /// For each step, predecessors not yet completed.
-    waiting: Vec<u32>,
+    /// Work sizes of its units and what its steps wait for.
+    plan: JobPlan,
     steps_left: u32,
     /// Steps (by index, below 64) that need a human review, and reviews that will reject.
     review: u64,
     reject: u64,
     /// Its placements the policy deferred and has not decided yet.
     deferred: u32,
+}
+
+/// A job's per-unit work sizes (see `layout.rs`) and, for each step, the predecessors not yet
+/// completed. A workflow of one unit (and so one step) keeps its work size inline: most jobs
+/// of simple scenarios carry no vector at all.
+#[derive(Debug)]
+enum JobPlan {
+    Single(SimDuration),
+    Many { work: Vec<SimDuration>, waiting: Vec<u32> },
+}
+
+impl JobPlan {
+    fn work(&self, unit: u32) -> SimDuration {
+        match self {
+            JobPlan::Single(work) => *work,
+            JobPlan::Many { work, .. } => work[unit as usize],
+        }
+    }
+
+    /// Whether every predecessor of `step` has completed.
+    fn ready(&self, step: usize) -> bool {
+        match self {
+            JobPlan::Single(_) => true,
+            JobPlan::Many { waiting, .. } => waiting[step] == 0,
+        }
+    }
 }
 
 /// Who is waiting for a task's outcome.
@@ -768,7 +804,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     /// Records a deferred placement under the ticket just handed out.
     fn defer(&mut self, ticket: Ticket, what: Deferred, now: SimTime) {
         let (job, job_serial) = match what {
-            Deferred::Plain { job, job_serial, .. } => (job, job_serial),
+            Deferred::Plain(p) => (p.job, p.job_serial),
             Deferred::Attempt { task, .. } => (self.tasks[task].job, self.tasks[task].job_serial),
         };
         if let Some(j) = self.jobs.get_mut(job).filter(|j| j.serial == job_serial) {
@@ -851,7 +887,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             let view = acting_view!(self, schedule.now());
             self.policy.on_abandoned(&view, ticket);
             match pending.what {
-                Deferred::Plain { parent, .. } => {
+                Deferred::Plain(PlainUnit { parent, .. }) => {
                     if let Parent::Call { .. } = parent {
                         self.resolve(parent, job, job_serial, pending.since, false, schedule);
                     }
@@ -888,12 +924,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.recorder.placement_wait(now, now - pending.since);
         let decision = replica.map_or(Decision::Reject, Decision::Place);
         match pending.what {
-            Deferred::Plain { job, job_serial, unit, parent, requester } => {
-                if self.job_alive(job, job_serial) {
-                    self.place_plain_on(job, unit, parent, requester, decision, schedule);
+            Deferred::Plain(p) => {
+                if self.job_alive(p.job, p.job_serial) {
+                    self.place_plain_on(p, decision, schedule);
                 } else {
                     // Nobody needs the work any more; a caller still waiting is answered.
-                    self.resolve(parent, job, job_serial, pending.since, false, schedule);
+                    self.resolve(p.parent, p.job, p.job_serial, pending.since, false, schedule);
                 }
             }
             Deferred::Attempt { task, task_serial, kind } => {
@@ -1057,13 +1093,21 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         let spec = &self.scenario.classes[class.index()];
         let workflow = &self.layout.workflows[spec.workflow.index()];
-        let (mut work, mut waiting) = self.spare_jobs.pop().unwrap_or_default();
-        work.clear();
         // Draw every unit's work size now, in unit order, from the job-content stream; then
         // the review decisions. The same jobs under every policy.
-        work.extend(workflow.units.iter().map(|u| {
-            self.scenario.services[u.service.index()].service_time.sample(&mut self.content_rng)
-        }));
+        let plan = if let [unit] = workflow.units.as_slice() {
+            let dist = &self.scenario.services[unit.service.index()].service_time;
+            JobPlan::Single(dist.sample(&mut self.content_rng))
+        } else {
+            let (mut work, mut waiting) = self.spare_jobs.pop().unwrap_or_default();
+            work.clear();
+            work.extend(workflow.units.iter().map(|u| {
+                self.scenario.services[u.service.index()].service_time.sample(&mut self.content_rng)
+            }));
+            waiting.clear();
+            waiting.extend_from_slice(&workflow.predecessors);
+            JobPlan::Many { work, waiting }
+        };
         let (mut review, mut reject) = (0u64, 0u64);
         let steps_with_reviews = if workflow.review_unit.iter().any(Option::is_some) {
             self.scenario.workflows[spec.workflow.index()].steps.as_slice()
@@ -1082,8 +1126,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 }
             }
         }
-        waiting.clear();
-        waiting.extend_from_slice(&workflow.predecessors);
+        let steps = workflow.predecessors.len();
         let normal_units = u64::from(workflow.normal_units);
         let serial = self.serial();
         let agent = OrchestratorId(self.next_orchestrator);
@@ -1110,13 +1153,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.recorder.job_entered(now, false);
             self.observer.job_ended(now, false);
             self.next_job_of(client, schedule);
-            self.spare_jobs.push((work, waiting));
+            self.recycle(plan);
             return;
         }
         if measured {
             self.recorder.attempts_needed(normal_units);
         }
-        let steps = waiting.len();
         self.recorder.job_entered(now, true);
         self.observer.job_entered(now, serial, class, agent.0);
         let job = self.jobs.insert(Job {
@@ -1127,8 +1169,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             measured,
             agent,
             client,
-            work,
-            waiting,
+            plan,
             steps_left: steps as u32,
             review,
             reject,
@@ -1140,7 +1181,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         for step in 0..steps {
             // A step failing at once (refused) ends the job: stop dispatching.
             let ready =
-                self.jobs.get(job).is_some_and(|j| j.serial == serial && j.waiting[step] == 0);
+                self.jobs.get(job).is_some_and(|j| j.serial == serial && j.plan.ready(step));
             if ready {
                 self.dispatch_step(job, step, schedule);
             }
@@ -1165,8 +1206,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         for i in 0..self.layout.workflows[workflow].successors[step as usize].len() {
             let next = self.layout.workflows[workflow].successors[step as usize][i];
             let Some(j) = self.jobs.get_mut(job).filter(|j| j.serial == serial) else { return };
-            j.waiting[next] -= 1;
-            if j.waiting[next] == 0 {
+            let JobPlan::Many { waiting, .. } = &mut j.plan else {
+                unreachable!("a step with successors belongs to a workflow of several units")
+            };
+            waiting[next] -= 1;
+            if waiting[next] == 0 {
                 self.dispatch_step(job, next, schedule);
             }
         }
@@ -1199,7 +1243,15 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         self.observer.job_ended(now, completed);
         self.next_job_of(job.client, schedule);
-        self.spare_jobs.push((job.work, job.waiting));
+        self.recycle(job.plan);
+    }
+
+    /// Keeps a finished job's vectors for the next job of several units.
+    #[inline(always)]
+    fn recycle(&mut self, plan: JobPlan) {
+        if let JobPlan::Many { work, waiting } = plan {
+            self.spare_jobs.push((work, waiting));
+        }
     }
 
     /// A closed-loop user thinks, then sends its next job.
@@ -1235,7 +1287,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if self.layout.workflows[j.workflow.index()].units[unit as usize].rules.plain
             && !self.force_tasks
         {
-            self.place_plain(job, unit, parent, requester, schedule);
+            let (job_serial, workflow) = (j.serial, j.workflow);
+            let plain = PlainUnit { job, job_serial, workflow, unit, parent, requester };
+            self.place_plain(plain, schedule);
             return;
         }
         let serial = self.serial();
@@ -1266,26 +1320,17 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     /// Places the single attempt of a unit without client-side mechanisms: no task record,
     /// its result goes straight to the parent.
-    fn place_plain(
-        &mut self,
-        job: usize,
-        unit: u32,
-        parent: Parent,
-        requester: Agent,
-        schedule: &mut Schedule<Event>,
-    ) {
+    fn place_plain(&mut self, plain: PlainUnit, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
-        let j = &self.jobs[job];
-        let (job_serial, workflow) = (j.serial, j.workflow);
-        let service = self.layout.workflows[workflow.index()].units[unit as usize].service;
-        let agent = self.agent_id(requester);
+        let service =
+            self.layout.workflows[plain.workflow.index()].units[plain.unit as usize].service;
+        let agent = self.agent_id(plain.requester);
         let ticket = self.next_ticket();
         let decision = self.decide(now, &PolicyTask { agent, service, ticket }, false);
         if decision == Decision::Defer {
-            let what = Deferred::Plain { job, job_serial, unit, parent, requester };
-            self.defer(ticket, what, now);
+            self.defer(ticket, Deferred::Plain(plain), now);
         } else {
-            self.place_plain_on(job, unit, parent, requester, decision, schedule);
+            self.place_plain_on(plain, decision, schedule);
         }
         self.apply_outbox(schedule);
     }
@@ -1294,16 +1339,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     #[inline(always)]
     fn place_plain_on(
         &mut self,
-        job: usize,
-        unit: u32,
-        parent: Parent,
-        requester: Agent,
+        plain: PlainUnit,
         decision: Decision,
         schedule: &mut Schedule<Event>,
     ) {
         let now = schedule.now();
-        let j = &self.jobs[job];
-        let (job_serial, workflow) = (j.serial, j.workflow);
+        let PlainUnit { job, job_serial, workflow, unit, parent, requester } = plain;
         let service = self.layout.workflows[workflow.index()].units[unit as usize].service;
         let replica = match decision {
             Decision::Place(replica) => replica,
@@ -1319,7 +1360,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             "placed on another service"
         );
         let speed = self.scenario.services[service.index()].speed;
-        let execution = execution_time(self.jobs[job].work[unit as usize], speed);
+        let execution = execution_time(self.jobs[job].plan.work(unit), speed);
         let serial = self.serial();
         let attempt = self.attempts.insert(Attempt {
             serial,
@@ -1418,7 +1459,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             .jobs
             .get(t.job)
             .filter(|j| j.serial == t.job_serial)
-            .map_or(SimDuration::ZERO, |j| execution_time(j.work[t.unit as usize], speed));
+            .map_or(SimDuration::ZERO, |j| execution_time(j.plan.work(t.unit), speed));
         let serial = self.serial();
         let attempt = self.attempts.insert(Attempt {
             serial,

@@ -110,27 +110,32 @@ pub(crate) struct JobCounts {
 }
 
 /// A piecewise-constant level and its integral since the window began.
+///
+/// The integral is kept in a form that costs one multiply-add per change and needs no
+/// "since" timestamp: over a window `[start, end)` in which the level starts at `v0` and
+/// changes by `d_i` at `t_i`, the area is `v_end * end - v0 * start - sum_i d_i * t_i`.
+/// `offset` holds the last two terms (exact in `i128`), so closing at `end` is one more
+/// multiply-add, and the area equals the sum of `value * duration` over the window's
+/// segments exactly.
 #[derive(Clone, Copy, Debug, Default)]
 struct Level {
     value: u64,
-    since: SimTime,
-    area: u128,
+    offset: i128,
 }
 
 impl Level {
     #[inline]
     fn change(&mut self, now: SimTime, delta: i64) {
-        self.area += u128::from(self.value) * u128::from((now - self.since).as_nanos());
-        self.since = now;
+        self.offset -= i128::from(delta) * i128::from(now.as_nanos());
         self.value = self.value.wrapping_add_signed(delta);
     }
 
     /// Closes the integral at `end`, returning the area, and starts the next window there.
     fn close(&mut self, end: SimTime) -> u128 {
-        let area = self.area + u128::from(self.value) * u128::from((end - self.since).as_nanos());
-        self.area = 0;
-        self.since = end;
-        area
+        let at_end = i128::from(self.value) * i128::from(end.as_nanos());
+        let area = at_end + self.offset;
+        self.offset = -at_end;
+        u128::try_from(area).expect("a level's integral is never negative")
     }
 }
 

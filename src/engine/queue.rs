@@ -143,7 +143,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Moves the root down past every earlier child, restoring the heap order.
-    #[inline]
+    #[inline(always)]
     fn sift_down_from_root(&mut self) {
         let heap = self.heap.as_mut_slice();
         let len = heap.len();

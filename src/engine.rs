@@ -21,8 +21,9 @@ use crate::time::{SimDuration, SimTime};
 
 /// A simulation model driven by the engine.
 pub trait Model {
-    /// The closed set of things that can happen in this model.
-    type Event: EventDigest;
+    /// The closed set of things that can happen in this model: small plain values (an
+    /// event names what it is about by key or index), copied in and out of the event set.
+    type Event: EventDigest + Copy;
 
     /// Reacts to `event`, which happens at `schedule.now()`.
     fn handle(&mut self, event: Self::Event, schedule: &mut Schedule<Self::Event>);
@@ -50,7 +51,7 @@ pub struct Schedule<E> {
     queue: EventQueue<E>,
 }
 
-impl<E> Schedule<E> {
+impl<E: Copy> Schedule<E> {
     /// The current simulated time.
     #[inline]
     pub fn now(&self) -> SimTime {
@@ -196,7 +197,7 @@ mod tests {
         seen: Vec<(u64, u32)>,
     }
 
-    #[derive(Debug)]
+    #[derive(Clone, Copy, Debug)]
     struct Tick(u32);
 
     impl EventDigest for Tick {

@@ -35,6 +35,7 @@ mod lanes;
 mod layout;
 mod network;
 mod observe;
+mod records;
 mod resilience;
 mod traffic;
 
@@ -60,6 +61,7 @@ use faults::Instance;
 use lanes::TimerLanes;
 use layout::Layout;
 use network::Links;
+use records::Records;
 use resilience::{BreakerState, Ejections, LatencyWindow, RetryBudget};
 use traffic::{Source, Start};
 
@@ -305,6 +307,26 @@ struct Job {
     deferred: u32,
 }
 
+/// A blank record, for a new slot of `Records` (overwritten before it is read).
+impl Default for Job {
+    fn default() -> Self {
+        Job {
+            serial: 0,
+            class: ClassId(0),
+            workflow: WorkflowId(0),
+            arrived: SimTime::ZERO,
+            measured: false,
+            agent: OrchestratorId(0),
+            client: None,
+            plan: JobPlan::Single(SimDuration::ZERO),
+            steps_left: 0,
+            review: 0,
+            reject: 0,
+            deferred: 0,
+        }
+    }
+}
+
 /// A job's per-unit work sizes (see `layout.rs`) and, for each step, the predecessors not yet
 /// completed. A workflow of one unit (and so one step) keeps its work size inline: most jobs
 /// of simple scenarios carry no vector at all.
@@ -446,6 +468,13 @@ struct Attempt {
     executed: SimDuration,
 }
 
+/// A blank record, for a new slot of `Records` (overwritten before it is read).
+impl Default for Attempt {
+    fn default() -> Self {
+        Attempt::sent(ReplicaId(0), SimTime::ZERO, None, SimDuration::ZERO)
+    }
+}
+
 impl Attempt {
     /// The state of an attempt whose hand-off has just been sent to `replica`. Callers fill
     /// in who it belongs to (its task, job, unit, parent and requester) with struct-update
@@ -495,9 +524,9 @@ struct World<'s, 'o, O: Observer> {
     /// can happen (`track_running`): a crash must find them.
     running: Vec<Vec<usize>>,
     track_running: bool,
-    jobs: Slab<Job>,
+    jobs: Records<Job>,
     tasks: Slab<Task>,
-    attempts: Slab<Attempt>,
+    attempts: Records<Attempt>,
     messages: Slab<Message>,
     timers: Slab<Timer>,
     /// Timers of constant delay (deadlines, timeouts, fixed hedges), outside the event set.
@@ -609,9 +638,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 .iter()
                 .any(|f| matches!(f.effect, FaultEffect::Crash { .. })),
             loads,
-            jobs: Slab::new(),
+            jobs: Records::default(),
             tasks: Slab::new(),
-            attempts: Slab::new(),
+            attempts: Records::default(),
             messages: Slab::new(),
             timers: Slab::new(),
             lanes: TimerLanes::new(),
@@ -1163,7 +1192,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         self.recorder.job_entered(now, true);
         self.observer.job_entered(now, serial, class, agent.0);
-        let job = self.jobs.insert(Job {
+        let (job, slot) = self.jobs.vacant();
+        *slot = Job {
             serial,
             class,
             workflow: spec.workflow,
@@ -1176,7 +1206,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             review,
             reject,
             deferred: 0,
-        });
+        };
         if let Some(deadline) = spec.deadline {
             self.set_lane_timer(deadline, Timer::Deadline { job, serial }, schedule);
         }
@@ -1199,11 +1229,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn step_done(&mut self, job: usize, step: u32, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         let j = &mut self.jobs[job];
-        j.steps_left -= 1;
-        if j.steps_left == 0 {
+        if j.steps_left == 1 {
+            // The last step: the job ends, and its record is read out whole right away (the
+            // count is not written first: a narrow write just before a wide read of the same
+            // bytes stalls the read on x86).
             self.end_job(job, true, now, schedule);
             return;
         }
+        j.steps_left -= 1;
         let serial = j.serial;
         let workflow = j.workflow.index();
         for i in 0..self.layout.workflows[workflow].successors[step as usize].len() {
@@ -1228,25 +1261,29 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         schedule: &mut Schedule<Event>,
     ) {
         let key = job;
-        let job = self.jobs.remove(job);
-        if job.deferred > 0 {
-            self.abandon_deferred(key, job.serial, schedule);
+        let j = &mut self.jobs[key];
+        let (serial, class, arrived, measured, client, deferred) =
+            (j.serial, j.class, j.arrived, j.measured, j.client, j.deferred);
+        let plan = std::mem::replace(&mut j.plan, JobPlan::Single(SimDuration::ZERO));
+        self.jobs.remove(key);
+        if deferred > 0 {
+            self.abandon_deferred(key, serial, schedule);
         }
-        if job.measured {
+        if measured {
             if completed {
-                self.recorder.job_completed(job.class, now - job.arrived);
+                self.recorder.job_completed(class, now - arrived);
             } else {
                 self.recorder.job_failed();
             }
         }
         self.recorder.job_left(now, completed);
-        self.observer.job_left(now, job.serial, completed, now - job.arrived, job.measured);
+        self.observer.job_left(now, serial, completed, now - arrived, measured);
         if completed {
-            self.observer.job_completed_latency(now, now - job.arrived);
+            self.observer.job_completed_latency(now, now - arrived);
         }
         self.observer.job_ended(now, completed);
-        self.next_job_of(job.client, schedule);
-        self.recycle(job.plan);
+        self.next_job_of(client, schedule);
+        self.recycle(plan);
     }
 
     /// Keeps a finished job's vectors for the next job of several units.
@@ -1365,7 +1402,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let speed = self.scenario.services[service.index()].speed;
         let execution = execution_time(self.jobs[job].plan.work(unit), speed);
         let serial = self.serial();
-        let attempt = self.attempts.insert(Attempt {
+        let (attempt, slot) = self.attempts.vacant();
+        *slot = Attempt {
             serial,
             task: None,
             task_serial: 0,
@@ -1377,7 +1415,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             requester,
             kind: Kind::Original,
             ..Attempt::sent(replica, now, None, execution)
-        });
+        };
         self.recorder.attempt_placed(now);
         self.send(requester, Agent::Replica(replica), Body::Assign { attempt, serial }, schedule);
     }
@@ -1464,7 +1502,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             .filter(|j| j.serial == t.job_serial)
             .map_or(SimDuration::ZERO, |j| execution_time(j.plan.work(t.unit), speed));
         let serial = self.serial();
-        let attempt = self.attempts.insert(Attempt {
+        let (attempt, slot) = self.attempts.vacant();
+        *slot = Attempt {
             serial,
             task: Some(task),
             task_serial,
@@ -1476,7 +1515,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             requester,
             kind,
             ..Attempt::sent(replica, now, rules.timeout.map(|d| now + d), execution)
-        });
+        };
         self.recorder.attempt_placed(now);
         let t = &mut self.tasks[task];
         t.live += 1;
@@ -2022,36 +2061,39 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     /// Removes an attempt both sides are done with (see `remove_attempt_if_done`).
     fn remove_attempt(&mut self, attempt: usize, now: SimTime) {
-        let a = self.attempts.remove(attempt);
-        let Some(task) = a.task else {
+        let a = &self.attempts[attempt];
+        let (task, task_serial, executed, winner, kind) =
+            (a.task, a.task_serial, a.executed, a.winner, a.kind);
+        self.attempts.remove(attempt);
+        let Some(task) = task else {
             // A unit without client-side mechanisms has one attempt: its execution is useful.
-            if a.executed > SimDuration::ZERO {
-                self.recorder.execution(now, a.executed, None);
+            if executed > SimDuration::ZERO {
+                self.recorder.execution(now, executed, None);
             }
             return;
         };
         let t = &mut self.tasks[task];
-        debug_assert_eq!(t.serial, a.task_serial, "a task outlives its attempts");
+        debug_assert_eq!(t.serial, task_serial, "a task outlives its attempts");
         t.open -= 1;
-        if a.executed > SimDuration::ZERO {
-            let verdict = if a.winner {
+        if executed > SimDuration::ZERO {
+            let verdict = if winner {
                 Some(None)
-            } else if a.kind != Kind::Original {
+            } else if kind != Kind::Original {
                 // A hedge involved on either side makes it a hedging duplicate.
-                let hedged = a.kind == Kind::Hedge || t.winner_kind == Some(Kind::Hedge);
-                Some(Some(if hedged { DupSource::Hedge } else { a.kind.dup_source() }))
+                let hedged = kind == Kind::Hedge || t.winner_kind == Some(Kind::Hedge);
+                Some(Some(if hedged { DupSource::Hedge } else { kind.dup_source() }))
             } else {
                 match (t.outcome, t.winner_kind) {
                     (Some(true), Some(winner)) => Some(Some(winner.dup_source())),
                     (Some(_), _) => Some(None),
                     (None, _) => {
-                        t.held_original = Some(a.executed);
+                        t.held_original = Some(executed);
                         None
                     }
                 }
             };
             if let Some(duplicate) = verdict {
-                self.recorder.execution(now, a.executed, duplicate);
+                self.recorder.execution(now, executed, duplicate);
             }
         }
         self.remove_task_if_done(task);
@@ -2541,6 +2583,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 impl<O: Observer> Model for World<'_, '_, O> {
     type Event = Event;
 
+    #[inline(always)]
     fn handle(&mut self, event: Event, schedule: &mut Schedule<Event>) {
         match event {
             Event::JobArrived { source, client } => self.on_job_arrived(source, client, schedule),

@@ -12,7 +12,7 @@ use crate::time::SimTime;
 const ARITY: usize = 4;
 
 /// One pending event with its ordering key (24 bytes with an 8-byte event).
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Scheduled<E> {
     time: u64,
     seq: u64,
@@ -49,13 +49,13 @@ pub struct EventQueue<E> {
     next_seq: u64,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::with_capacity(0)
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// An empty queue with room for `capacity` events.
     pub fn with_capacity(capacity: usize) -> Self {
         EventQueue { heap: Vec::with_capacity(capacity), next_seq: 0 }
@@ -92,13 +92,10 @@ impl<E> EventQueue<E> {
     #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let last = self.heap.pop()?;
-        let top = if self.heap.is_empty() {
-            last
-        } else {
-            let top = std::mem::replace(&mut self.heap[0], last);
-            self.sift_down_from_root();
-            top
+        let Some(&top) = self.heap.first() else {
+            return Some((last.time(), last.event));
         };
+        self.settle_from_root(last);
         Some((top.time(), top.event))
     }
 
@@ -126,28 +123,36 @@ impl<E> EventQueue<E> {
         self.heap.is_empty()
     }
 
-    /// Adds an entry at the bottom and moves it up past every later parent.
+    /// Adds an entry: a hole opens at the bottom and moves up past every later parent, and
+    /// the entry is written once, where the hole stops.
     #[inline]
     fn insert(&mut self, entry: Scheduled<E>) {
         let key = entry.key();
         let mut hole = self.heap.len();
         self.heap.push(entry);
+        let heap = self.heap.as_mut_slice();
         while hole > 0 {
             let parent = (hole - 1) / ARITY;
-            if self.heap[parent].key() <= key {
+            if heap[parent].key() <= key {
                 break;
             }
-            self.heap.swap(hole, parent);
+            heap[hole] = heap[parent];
             hole = parent;
         }
+        heap[hole] = entry;
     }
 
-    /// Moves the root down past every earlier child, restoring the heap order.
+    /// Puts `entry` in the root's place (the root has been taken): a hole moves down from the
+    /// root past every earlier child, and the entry is written once, where the hole stops.
+    ///
+    /// Moving a hole rather than swapping the entry down copies each displaced child once and
+    /// keeps the entry in registers until the end; it also never reads back an entry just
+    /// written, which on x86 stalls when the write was narrower than the read.
     #[inline(always)]
-    fn sift_down_from_root(&mut self) {
+    fn settle_from_root(&mut self, entry: Scheduled<E>) {
         let heap = self.heap.as_mut_slice();
         let len = heap.len();
-        let key = heap[0].key();
+        let key = entry.key();
         let mut hole = 0;
         loop {
             let first = hole * ARITY + 1;
@@ -179,9 +184,10 @@ impl<E> EventQueue<E> {
             if key <= best_key {
                 break;
             }
-            heap.swap(hole, best);
+            heap[hole] = heap[best];
             hole = best;
         }
+        heap[hole] = entry;
     }
 }
 

@@ -32,7 +32,13 @@ impl Policy for RandomChoice {
 
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
-        let pick = ReplicaId(self.rng.random_range(replicas));
+        // A service of one replica leaves nothing to draw. (The stream is this policy's own:
+        // skipping the draw changes only which numbers its later draws get.)
+        let pick = if replicas.len() == 1 {
+            ReplicaId(replicas.start)
+        } else {
+            ReplicaId(self.rng.random_range(replicas))
+        };
         if !view.is_excluded(pick) {
             return Decision::Place(pick);
         }

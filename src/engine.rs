@@ -62,14 +62,14 @@ impl<E: Copy> Schedule<E> {
     ///
     /// # Panics
     /// In debug builds, if `time` is earlier than [`Schedule::now`] (a model bug).
-    #[inline]
+    #[inline(always)]
     pub fn at(&mut self, time: SimTime, event: E) {
         debug_assert!(time >= self.now, "event scheduled in the past: {time} < {}", self.now);
         self.queue.push(time, event);
     }
 
     /// Schedules `event` after `delay`.
-    #[inline]
+    #[inline(always)]
     pub fn after(&mut self, delay: SimDuration, event: E) {
         self.queue.push(self.now + delay, event);
     }

@@ -62,7 +62,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Adds `event` at `time`; it runs after every event already queued for the same time.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: SimTime, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -125,7 +125,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Adds an entry: a hole opens at the bottom and moves up past every later parent, and
     /// the entry is written once, where the hole stops.
-    #[inline]
+    #[inline(always)]
     fn insert(&mut self, entry: Scheduled<E>) {
         let key = entry.key();
         let mut hole = self.heap.len();

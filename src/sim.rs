@@ -1697,7 +1697,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                         .expect("a step with reviews has a review unit");
                     self.new_task(job, unit, Parent::Review(step), None, schedule);
                 } else if succeeded {
-                    self.step_done(job, step, schedule);
+                    if self.jobs[job].steps_left == 1 {
+                        // Its last step: the job is done (`step_done` without the call).
+                        self.end_job(job, true, now, schedule);
+                    } else {
+                        self.step_done(job, step, schedule);
+                    }
                 } else if let Some(unit) = self.layout.workflows[self.jobs[job].workflow.index()]
                     .escalate_unit[step as usize]
                 {
@@ -2055,23 +2060,26 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn remove_attempt_if_done(&mut self, attempt: usize, now: SimTime) {
         let a = &self.attempts[attempt];
         if a.phase == Phase::Closed && !a.requester_open {
-            self.remove_attempt(attempt, now);
+            if a.task.is_none() {
+                // A unit without client-side mechanisms has one attempt: its execution is
+                // useful.
+                let executed = a.executed;
+                self.attempts.remove(attempt);
+                if executed > SimDuration::ZERO {
+                    self.recorder.execution(now, executed, None);
+                }
+            } else {
+                self.remove_attempt_of_task(attempt, now);
+            }
         }
     }
 
-    /// Removes an attempt both sides are done with (see `remove_attempt_if_done`).
-    fn remove_attempt(&mut self, attempt: usize, now: SimTime) {
+    /// Removes an attempt of a task both sides are done with (see `remove_attempt_if_done`).
+    fn remove_attempt_of_task(&mut self, attempt: usize, now: SimTime) {
         let a = &self.attempts[attempt];
         let (task, task_serial, executed, winner, kind) =
-            (a.task, a.task_serial, a.executed, a.winner, a.kind);
+            (a.task.expect("an attempt of a task"), a.task_serial, a.executed, a.winner, a.kind);
         self.attempts.remove(attempt);
-        let Some(task) = task else {
-            // A unit without client-side mechanisms has one attempt: its execution is useful.
-            if executed > SimDuration::ZERO {
-                self.recorder.execution(now, executed, None);
-            }
-            return;
-        };
         let t = &mut self.tasks[task];
         debug_assert_eq!(t.serial, task_serial, "a task outlives its attempts");
         t.open -= 1;

@@ -370,13 +370,15 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
     std::io::Write::flush(&mut std::io::stdout()).context("writing the table")?;
     warn_untouched_faults(&records);
     let runs = out_dir.join("runs.csv");
-    report::write_atomic(&runs, &report::runs_csv(&records))?;
     let faults = out_dir.join("faults.csv");
-    report::write_atomic(&faults, &report::faults_csv(&records))?;
     let classes = out_dir.join("classes.csv");
-    report::write_atomic(&classes, &report::classes_csv(&records))?;
     let timeseries = out_dir.join("timeseries.csv");
-    report::write_atomic(&timeseries, &report::timeseries_csv(&records))?;
+    report::write_all_atomic(&[
+        (&runs, &report::runs_csv(&records)),
+        (&faults, &report::faults_csv(&records)),
+        (&classes, &report::classes_csv(&records)),
+        (&timeseries, &report::timeseries_csv(&records)),
+    ])?;
     eprintln!(
         "wrote {}, {}, {} and {}",
         runs.display(),

@@ -7,21 +7,17 @@
 //! number of jobs.
 
 mod cascade;
+pub(crate) mod latency;
 pub mod trace;
 mod windows;
-
-use hdrhistogram::Histogram;
 
 use crate::engine::{EngineStats, Fingerprint};
 use crate::ids::{ClassId, ServiceId};
 use crate::policy::MessageKind;
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
+use latency::LatencyHistogram;
 use windows::{WindowSpec, Windows};
-
-/// Largest latency the histogram resolves (longer ones are clamped to it): 10^7 s, the
-/// longest run a scenario may ask for.
-const LATENCY_MAX_NS: u64 = 10_000_000 * 1_000_000_000;
 
 /// The figures of one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -226,15 +222,11 @@ struct ClassLatency {
     completed: u64,
     sum_ns: u128,
     /// Created at the first completion.
-    histogram: Option<Histogram<u64>>,
-}
-
-fn latency_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3).expect("constant histogram bounds are valid")
+    histogram: Option<LatencyHistogram>,
 }
 
 /// Mean and quantiles of a latency accumulation, in ms (NaN when empty).
-fn latency_figures(completed: u64, sum_ns: u128, histogram: Option<&Histogram<u64>>) -> [f64; 5] {
+fn latency_figures(completed: u64, sum_ns: u128, histogram: Option<&LatencyHistogram>) -> [f64; 5] {
     match histogram {
         Some(h) if completed > 0 => [
             sum_ns as f64 / completed as f64 * 1e-6,
@@ -268,7 +260,7 @@ pub struct Recorder {
     completed: u64,
     failed: u64,
     messages: u64,
-    latency: Histogram<u64>,
+    latency: LatencyHistogram,
     latency_sum_ns: u128,
     useful_ns: u128,
     duplicate_ns: u128,
@@ -318,7 +310,7 @@ impl Recorder {
             completed: 0,
             failed: 0,
             messages: 0,
-            latency: latency_histogram(),
+            latency: LatencyHistogram::new(),
             latency_sum_ns: 0,
             useful_ns: 0,
             duplicate_ns: 0,
@@ -428,11 +420,11 @@ impl Recorder {
     pub fn job_completed(&mut self, class: ClassId, latency: SimDuration) {
         self.completed += 1;
         self.latency_sum_ns += u128::from(latency.as_nanos());
-        self.latency.saturating_record(latency.as_nanos());
+        self.latency.record(latency.as_nanos());
         if let Some(c) = self.classes.get_mut(class.index()) {
             c.completed += 1;
             c.sum_ns += u128::from(latency.as_nanos());
-            c.histogram.get_or_insert_with(latency_histogram).saturating_record(latency.as_nanos());
+            c.histogram.get_or_insert_with(LatencyHistogram::new).record(latency.as_nanos());
         }
     }
 

@@ -1126,9 +1126,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let workflow = &self.layout.workflows[spec.workflow.index()];
         // Draw every unit's work size now, in unit order, from the job-content stream; then
         // the review decisions. The same jobs under every policy.
-        let plan = if let [unit] = workflow.units.as_slice() {
+        // The plan is kept in its parts until it is written into the job record: an enum
+        // built in a temporary is copied in wide pieces just after its narrow stores, which
+        // stalls (see records.rs).
+        let (single_work, many) = if let [unit] = workflow.units.as_slice() {
             let dist = &self.scenario.services[unit.service.index()].service_time;
-            JobPlan::Single(dist.sample(&mut self.content_rng))
+            (dist.sample(&mut self.content_rng), None)
         } else {
             let (mut work, mut waiting) = self.spare_jobs.pop().unwrap_or_default();
             work.clear();
@@ -1137,7 +1140,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }));
             waiting.clear();
             waiting.extend_from_slice(&workflow.predecessors);
-            JobPlan::Many { work, waiting }
+            (SimDuration::ZERO, Some((work, waiting)))
         };
         let (mut review, mut reject) = (0u64, 0u64);
         let steps_with_reviews = if workflow.review_unit.iter().any(Option::is_some) {
@@ -1184,7 +1187,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.recorder.job_entered(now, false);
             self.observer.job_ended(now, false);
             self.next_job_of(client, schedule);
-            self.recycle(plan);
+            if let Some(parts) = many {
+                self.spare_jobs.push(parts);
+            }
             return;
         }
         if measured {
@@ -1201,7 +1206,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             measured,
             agent,
             client,
-            plan,
+            plan: match many {
+                None => JobPlan::Single(single_work),
+                Some((work, waiting)) => JobPlan::Many { work, waiting },
+            },
             steps_left: steps as u32,
             review,
             reject,

@@ -21,13 +21,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use hdrhistogram::Histogram;
 use rayon::prelude::*;
 
 use self::manifest::Manifest;
 use self::plan::{PlanInfo, RunKey, Shard, SweepPlan};
 use self::progress::Progress;
 use self::store::{RunFile, StoreError, LATENCY_PERCENTILES};
+use crate::metrics::latency::LatencyHistogram;
 use crate::report::{self, RunRecord};
 use crate::scenario::{Scenario, SweepFile};
 use crate::sim::{self, Observer};
@@ -220,13 +220,19 @@ fn write_results(
     runs: &BTreeMap<RunKey, RunFile>,
 ) -> Result<store::Assembled, report::ReportError> {
     let a = store::assemble(plan, runs);
-    report::write_atomic(&out.join("runs.csv"), &a.runs)?;
-    report::write_atomic(&out.join("faults.csv"), &a.faults)?;
-    report::write_atomic(&out.join("runs_extra.csv"), &a.extra)?;
-    report::write_atomic(&out.join("errors.csv"), &a.errors)?;
-    report::write_atomic(&out.join("summary.csv"), &a.summary)?;
-    report::write_atomic(&out.join("timing.csv"), &a.timing)?;
-    report::write_atomic(&out.join("timeseries.csv"), &a.timeseries)?;
+    let files = [
+        ("runs.csv", &a.runs),
+        ("faults.csv", &a.faults),
+        ("runs_extra.csv", &a.extra),
+        ("errors.csv", &a.errors),
+        ("summary.csv", &a.summary),
+        ("timing.csv", &a.timing),
+        ("timeseries.csv", &a.timeseries),
+    ]
+    .map(|(name, bytes)| (out.join(name), bytes));
+    let files: Vec<(&Path, &[u8])> =
+        files.iter().map(|(path, bytes)| (path.as_path(), bytes.as_slice())).collect();
+    report::write_all_atomic(&files)?;
     Ok(a)
 }
 
@@ -358,7 +364,7 @@ struct LatencySeries {
     batch_len: u32,
     batch_means: Vec<f64>,
     batch_ends: Vec<SimTime>,
-    histogram: Histogram<u64>,
+    histogram: LatencyHistogram,
 }
 
 impl LatencySeries {
@@ -369,9 +375,7 @@ impl LatencySeries {
             batch_len: 0,
             batch_means: Vec::new(),
             batch_ends: Vec::new(),
-            // Up to 10^7 s, the longest run a scenario may ask for, as `metrics` does.
-            histogram: Histogram::new_with_bounds(1, 10_000_000 * 1_000_000_000, 3)
-                .expect("the bounds and 3 significant digits are valid"),
+            histogram: LatencyHistogram::new(),
         }
     }
 
@@ -403,7 +407,7 @@ impl Observer for LatencySeries {
         }
         if self.warmup + latency <= at {
             // Saturates rather than fails: a latency beyond the histogram's range is clamped.
-            self.histogram.saturating_record(latency.as_nanos().max(1));
+            self.histogram.record(latency.as_nanos().max(1));
         }
     }
 }

@@ -478,23 +478,24 @@ pub fn run_all(scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<RunRecord
         .iter()
         .flat_map(|&policy| (0..scenario.replications).map(move |rep| (policy, rep)))
         .collect();
+    let run = |&(policy, replication): &(crate::policy::PolicySpec, u32)| RunRecord {
+        scenario: scenario.name.clone(),
+        cell: String::new(),
+        policy: policy.kind(),
+        replication,
+        seed: scenario.seed,
+        summary: sim::run(scenario, policy, replication),
+    };
+    if jobs == Some(1) || plan.len() == 1 {
+        // One thread or one run: on this thread, with no pool to start.
+        return Ok(plan.iter().map(run).collect());
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.unwrap_or(0))
         .build()
         .context("starting worker threads")?;
     // `par_iter().map().collect()` on a Vec is indexed: results keep plan order.
-    Ok(pool.install(|| {
-        plan.par_iter()
-            .map(|&(policy, replication)| RunRecord {
-                scenario: scenario.name.clone(),
-                cell: String::new(),
-                policy: policy.kind(),
-                replication,
-                seed: scenario.seed,
-                summary: sim::run(scenario, policy, replication),
-            })
-            .collect()
-    }))
+    Ok(pool.install(|| plan.par_iter().map(run).collect()))
 }
 
 fn validate(files: &[PathBuf]) -> Result<()> {

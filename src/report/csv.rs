@@ -116,11 +116,40 @@ pub const TIMESERIES_COLUMNS: [&str; 17] = [
 
 /// A float as a CSV cell: six decimals, or empty when undefined.
 pub(crate) fn float_cell(value: f64) -> String {
-    if value.is_finite() {
-        format!("{value:.6}")
-    } else {
-        String::new()
+    let mut cell = String::new();
+    push_float_cell(&mut cell, value);
+    cell
+}
+
+/// Appends `value` as `float_cell` writes it: `format!("{value:.6}")`, or nothing when it is
+/// not finite.
+///
+/// Most cells take a shortcut that gives the same bytes at a fraction of the cost (a long run's
+/// `timeseries.csv` has five floats in each of its rows): for `0 <= value < 10^9`, `value *
+/// 10^6` is below 2^53 and carries one rounding error of at most half an ulp, so unless it
+/// lies within an ulp of a half (where that error could decide the rounding) it rounds to the
+/// same integer as the exact product, which is what `{:.6}` prints. Every other value, ties
+/// and near-ties included, goes to the standard formatter.
+pub(crate) fn push_float_cell(out: &mut String, value: f64) {
+    use std::fmt::Write as _;
+    if !value.is_finite() {
+        return;
     }
+    if value.is_sign_positive() && value < 1e9 {
+        let scaled = value * 1e6;
+        let fraction = scaled - scaled.floor();
+        if (fraction - 0.5).abs() > 2.0 * f64::EPSILON * scaled.max(1.0) {
+            let micros = scaled.round() as u64;
+            let mut digits = itoa::Buffer::new();
+            out.push_str(digits.format(micros / 1_000_000));
+            out.push('.');
+            let fraction = digits.format(micros % 1_000_000);
+            (fraction.len()..6).for_each(|_| out.push('0'));
+            out.push_str(fraction);
+            return;
+        }
+    }
+    write!(out, "{value:.6}").expect("writing to a string cannot fail");
 }
 
 /// Renders `records` as `runs.csv`, in the order given.
@@ -305,12 +334,9 @@ impl RowWriter {
 
     /// Floats as `float_cell` writes them.
     fn float(&mut self, cells: impl IntoIterator<Item = f64>) {
-        use std::fmt::Write as _;
         for cell in cells {
             self.float.clear();
-            if cell.is_finite() {
-                write!(self.float, "{cell:.6}").expect("writing to a string cannot fail");
-            }
+            push_float_cell(&mut self.float, cell);
             self.csv.write_field(&self.float).expect("writing to memory cannot fail");
         }
     }
@@ -327,6 +353,36 @@ impl RowWriter {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// `float_cell` against the standard formatter it stands in for, on values of every
+    /// kind: random bit patterns, every scale from 10^-12 to 10^12, exact ties and their
+    /// neighbours (odd multiples of 1/128 and of 5 * 10^-7), integers and the edges.
+    #[test]
+    fn float_cells_are_the_standard_six_decimals() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut values = vec![0.0, -0.0, 1e9, 1e9 - 1e-7, 999_999_999.999_999_5, 0.000_000_5];
+        values.extend([f64::MIN_POSITIVE, 5e-324, -1.5, -1e-9, 0.1, 0.2, 0.3, 2f64.powi(53)]);
+        for _ in 0..200_000 {
+            values.push(f64::from_bits(rng.random::<u64>()));
+            values.push(10f64.powf(rng.random_range(-12.0..12.0)));
+            let k: u32 = rng.random_range(1..1 << 20);
+            let tie = f64::from(2 * k + 1) / 128.0;
+            let half_micro = f64::from(2 * k + 1) * 5e-7;
+            for v in [tie, half_micro, f64::from(k)] {
+                // The neighbouring floats (all three are positive).
+                values.extend([
+                    v,
+                    f64::from_bits(v.to_bits() + 1),
+                    f64::from_bits(v.to_bits() - 1),
+                ]);
+            }
+        }
+        for v in values {
+            let expected = if v.is_finite() { format!("{v:.6}") } else { String::new() };
+            assert_eq!(float_cell(v), expected, "{v:e} ({:#x})", v.to_bits());
+        }
+    }
     use crate::engine::{EngineStats, Fingerprint};
     use crate::metrics::Recorder;
     use crate::policy::PolicyKind;

@@ -78,9 +78,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
 /// target and is flushed to disk, and only when all of them are written are they renamed
 /// over their targets. A failure before the renames leaves every target as it was.
 ///
-/// All temporaries are written before the first is flushed, so one journal commit carries
-/// most of the group's data, and the later flushes find little left to do: a run's four
-/// files cost about one flush instead of four.
+/// The temporaries are flushed at the same time, one thread each: a flush waits for the
+/// device (about 1 ms each on the development machine's virtual disk, where four in a row
+/// were 5% of a 1M-job M/M/c run), and flushes that wait together are served together.
 ///
 /// # Errors
 /// [`ReportError`] with the path that failed.
@@ -101,9 +101,18 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), ReportError> {
             file.write_all(bytes).map_err(fail)?;
             written.push((file, path));
         }
-        for (file, path) in &written {
-            file.sync_all().map_err(|source| ReportError { path: path.to_path_buf(), source })?;
-        }
+        // Flushed at the same time, one thread a file: each flush waits for the device, and
+        // flushes that wait together are served together.
+        std::thread::scope(|scope| {
+            let flushes: Vec<_> = written
+                .iter()
+                .map(|(file, path)| (scope.spawn(|| file.sync_all()), path))
+                .collect();
+            flushes.into_iter().try_for_each(|(flush, path)| {
+                let flushed = flush.join().expect("flushing a file does not panic");
+                flushed.map_err(|source| ReportError { path: path.to_path_buf(), source })
+            })
+        })?;
         for (temp, path) in &temps {
             fs::rename(temp, path)
                 .map_err(|source| ReportError { path: path.to_path_buf(), source })?;

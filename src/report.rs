@@ -102,17 +102,30 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), ReportError> {
             written.push((file, path));
         }
         // Flushed at the same time, one thread a file: each flush waits for the device, and
-        // flushes that wait together are served together.
-        std::thread::scope(|scope| {
-            let flushes: Vec<_> = written
-                .iter()
-                .map(|(file, path)| (scope.spawn(|| file.sync_all()), path))
-                .collect();
-            flushes.into_iter().try_for_each(|(flush, path)| {
-                let flushed = flush.join().expect("flushing a file does not panic");
-                flushed.map_err(|source| ReportError { path: path.to_path_buf(), source })
-            })
-        })?;
+        // flushes that wait together are served together. A single file needs no thread.
+        if let [(file, path)] = written.as_slice() {
+            file.sync_all().map_err(|source| ReportError { path: path.to_path_buf(), source })?;
+        } else {
+            std::thread::scope(|scope| {
+                // A flush whose thread cannot be started is done here, when its turn comes.
+                let flushes: Vec<_> = written
+                    .iter()
+                    .map(|(file, path)| {
+                        let flush = std::thread::Builder::new()
+                            .spawn_scoped(scope, || file.sync_all())
+                            .ok();
+                        (flush, file, path)
+                    })
+                    .collect();
+                flushes.into_iter().try_for_each(|(flush, file, path)| {
+                    let flushed = match flush {
+                        Some(flush) => flush.join().expect("flushing a file does not panic"),
+                        None => file.sync_all(),
+                    };
+                    flushed.map_err(|source| ReportError { path: path.to_path_buf(), source })
+                })
+            })?;
+        }
         for (temp, path) in &temps {
             fs::rename(temp, path)
                 .map_err(|source| ReportError { path: path.to_path_buf(), source })?;

@@ -353,6 +353,72 @@ impl RowWriter {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::engine::{EngineStats, Fingerprint};
+    use crate::metrics::Recorder;
+    use crate::policy::PolicyKind;
+    use crate::time::{SimDuration, SimTime};
+
+    /// The time series of a real run: every row has every column; a whole-system row (`*`)
+    /// fills `jobs_in_system` and leaves `slo_missed` empty, a service row the reverse; and
+    /// with an instant network each job's one request to `front` arrives in the window its job
+    /// does, so the two rows of a window count the same arrivals.
+    #[test]
+    fn timeseries_rows_put_each_figure_in_its_column() {
+        let doc = r#"
+duration = "6s"
+seed = 3
+policies = ["random"]
+[network]
+latency = { dist = "constant", value = 0 }
+[services.front]
+replicas = 2
+concurrency = 2
+slo = "20ms"
+service_time = { dist = "exponential", mean = "10ms" }
+[classes.web]
+service = "front"
+arrival = { process = "poisson", rate = 150 }
+"#;
+        let scenario = crate::scenario::from_toml_str(doc, "series", &[]).expect("valid");
+        let policy = scenario.policies[0];
+        let record = RunRecord {
+            scenario: scenario.name.clone(),
+            cell: String::new(),
+            policy: policy.kind(),
+            replication: 0,
+            seed: scenario.seed,
+            summary: crate::sim::run(&scenario, policy, 0),
+        };
+        let bytes = timeseries_csv(&[record]);
+        let mut reader = ::csv::Reader::from_reader(bytes.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header, TIMESERIES_COLUMNS);
+        let col = |name: &str| header.iter().position(|c| c == name).unwrap();
+        let rows: Vec<Vec<String>> =
+            reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+        assert_eq!(rows.len(), 2 * 6, "two rows (whole system, front) for each of 6 windows");
+        let mut slo_missed = 0;
+        for pair in rows.chunks(2) {
+            let (system, front) = (&pair[0], &pair[1]);
+            assert_eq!(
+                (system[col("service")].as_str(), front[col("service")].as_str()),
+                ("*", "front")
+            );
+            assert_eq!(system[col("window_start_s")], front[col("window_start_s")]);
+            assert_eq!(system[col("slo_missed")], "", "jobs have no slo_missed");
+            assert!(system[col("jobs_in_system")].parse::<f64>().unwrap() >= 0.0);
+            assert_eq!(front[col("jobs_in_system")], "", "a service has no jobs_in_system");
+            slo_missed += front[col("slo_missed")].parse::<u64>().unwrap();
+            let arrivals = |row: &[String]| row[col("arrivals")].parse::<u64>().unwrap();
+            assert_eq!(arrivals(system), arrivals(front));
+            assert!(arrivals(system) > 50, "about 150 arrivals a window");
+            let utilisation: f64 = front[col("utilisation")].parse().unwrap();
+            assert!((0.0..=1.0).contains(&utilisation));
+        }
+        // A service time alone exceeds the 20 ms slo with probability e^-2 = 13.5%, and the
+        // load (0.375) adds little queueing: of about 900 requests, some but far from half.
+        assert!(slo_missed > 0 && slo_missed < 450, "{slo_missed} requests missed the slo");
+    }
 
     /// `float_cell` against the standard formatter it stands in for, on values of every
     /// kind: random bit patterns, every scale from 10^-12 to 10^12, exact ties and their
@@ -383,10 +449,6 @@ pub(crate) mod tests {
             assert_eq!(float_cell(v), expected, "{v:e} ({:#x})", v.to_bits());
         }
     }
-    use crate::engine::{EngineStats, Fingerprint};
-    use crate::metrics::Recorder;
-    use crate::policy::PolicyKind;
-    use crate::time::{SimDuration, SimTime};
 
     /// A record built by hand: two jobs of 10 and 30 ms over a 4 s measured span.
     pub(crate) fn record(policy: PolicyKind) -> RunRecord {

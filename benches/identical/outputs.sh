@@ -23,7 +23,9 @@ for file in scenarios/*.toml; do
   "$bin" run "$file" "${args[@]}" --replications 1 --out "$out/$name" --audit --audit-limit 2000 \
     --trace-jobs 50 >/dev/null 2>"$out/$name.stderr"
   # The footer lines on stderr carry wall-clock time; keep the rest.
-  grep -v -E 'wall|elapsed|[0-9]+(\.[0-9]+)? ?(ms|s) ' "$out/$name.stderr" > "$out/$name.stderr.kept" || true
+  # The output directory is named as OUT so that two trees compare.
+  grep -v -E 'wall|elapsed|[0-9]+(\.[0-9]+)? ?(ms|s) ' "$out/$name.stderr" | sed "s|$out|OUT|g" \
+    > "$out/$name.stderr.kept" || true
   rm "$out/$name.stderr"
 done
 find "$out" -type f | wc -l | xargs echo "files written:"

@@ -1,166 +1,180 @@
-//! The fault timeline: every fault instance of a run, generated up front from the fault
-//! stream, so every policy sees the same faults at the same instants (common random
-//! numbers), plus what is active at each moment.
-//!
-//! A scheduled fault gives one instance. A random fault alternates up times (exponential,
-//! mean `mtbf`) and down times (mean `mttr`) from time zero; a random crash or slowdown of a
-//! whole service gives each replica its own independent process.
+//! What an injected fault does to the world while it lasts: a crash kills what a replica
+//! holds and silences it (or an orchestrator, or a policy's control agent), a slowdown
+//! stretches the work that starts under it, and partitions and message loss are consulted by
+//! the network (`network.rs`). The timeline of instances itself is drawn up front in
+//! `fault_timeline.rs`; this room starts and ends them and counts what each touched.
 
-use std::ops::Range;
+use super::event::Event;
+use super::network::Agent;
+use super::replicas::Phase;
+use super::{Observer, World};
+use crate::engine::Schedule;
+use crate::ids::{ReplicaId, ServiceId};
+use crate::policy::ReplicaLoad;
+use crate::scenario::FaultEffect;
+use crate::time::SimTime;
 
-use rand::Rng;
-
-use super::StreamId;
-use crate::ids::ServiceId;
-use crate::metrics::FaultRecord;
-use crate::scenario::{FaultEffect, FaultTiming, Scenario};
-use crate::time::{SimDuration, SimTime};
-
-/// One occurrence of a fault.
-#[derive(Clone, Debug)]
-pub(super) struct Instance {
-    pub(super) effect: FaultEffect,
-    /// Replicas it hits (crash, slowdown); empty for network faults.
-    pub(super) replicas: Range<u32>,
-    pub(super) start: SimTime,
-    pub(super) end: SimTime,
-    pub(super) touched: u64,
-    pub(super) started: bool,
-}
-
-/// Every instance of a run, in generation order (faults as listed, then time).
-pub(super) fn timeline(
-    scenario: &Scenario,
-    replication: u32,
-    service_replicas: &[Range<u32>],
-) -> Vec<Instance> {
-    let mut rng = StreamId::Faults.rng(scenario.seed, replication);
-    let end_of_run = SimTime::ZERO + scenario.duration;
-    let mut instances = Vec::new();
-    for fault in &scenario.faults {
-        let targets: Vec<Range<u32>> = match fault.effect {
-            FaultEffect::Crash { service, replica }
-            | FaultEffect::Slowdown { service, replica, .. } => {
-                let all = service_replicas[service.index()].clone();
-                match (replica, fault.timing) {
-                    (Some(r), _) => std::iter::once(all.start + r..all.start + r + 1).collect(),
-                    (None, FaultTiming::Random { .. }) => all.map(|r| r..r + 1).collect(),
-                    (None, FaultTiming::Scheduled { .. }) => vec![all],
-                }
-            }
-            FaultEffect::AgentCrash { .. }
-            | FaultEffect::ControlCrash { .. }
-            | FaultEffect::Partition { .. }
-            | FaultEffect::MessageLoss { .. } => std::iter::once(0..0).collect(),
-        };
-        for replicas in targets {
-            let mut push = |start: SimTime, end: SimTime| {
-                instances.push(Instance {
-                    effect: fault.effect.clone(),
-                    replicas: replicas.clone(),
-                    start,
-                    end,
-                    touched: 0,
-                    started: false,
-                })
-            };
-            match fault.timing {
-                FaultTiming::Scheduled { at, duration } => push(at, at + duration),
-                FaultTiming::Random { mtbf, mttr } => {
-                    let mut t = SimTime::ZERO;
-                    loop {
-                        t += exponential(mtbf, &mut rng);
-                        if t >= end_of_run {
-                            break;
-                        }
-                        let end = t + exponential(mttr, &mut rng);
-                        push(t, end);
-                        t = end;
+impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+    pub(super) fn on_fault_started(&mut self, index: u32, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        let i = index as usize;
+        self.faults[i].started = true;
+        self.active_faults.push(i);
+        self.observer.fault_changed(now, index, &self.faults[i].effect, true);
+        match self.faults[i].effect {
+            FaultEffect::Crash { .. } => {
+                for r in self.faults[i].replicas.clone() {
+                    self.down[r as usize] += 1;
+                    if self.down[r as usize] == 1 {
+                        self.observer.replica_crashed(now, ReplicaId(r), true);
+                        let lost = self.crash(ReplicaId(r), now);
+                        self.faults[i].touched += lost;
+                        self.tell_policy_crash(Agent::Replica(ReplicaId(r)), true, schedule);
                     }
                 }
             }
-        }
-    }
-    instances
-}
-
-fn exponential(mean: SimDuration, rng: &mut crate::engine::SimRng) -> SimDuration {
-    let u: f64 = rng.random();
-    // At least one nanosecond, so an instance never ends when it starts.
-    SimDuration::from_secs_f64(-mean.as_secs_f64() * (1.0 - u).ln()).max(SimDuration::from_nanos(1))
-}
-
-impl Instance {
-    /// The record kept in the run summary.
-    pub(super) fn record(
-        &self,
-        scenario: &Scenario,
-        service_replicas: &[Range<u32>],
-        end_of_run: SimTime,
-    ) -> FaultRecord {
-        let group = |g: usize| scenario.network.groups[g].name.as_str();
-        let replica_target = |service: ServiceId| {
-            let name = &scenario.services[service.index()].name;
-            let all = &service_replicas[service.index()];
-            if self.replicas == *all {
-                name.clone()
-            } else {
-                format!("{name}[{}]", self.replicas.start - all.start)
-            }
-        };
-        let (kind, target) = match &self.effect {
-            FaultEffect::Crash { service, .. } => ("crash", replica_target(*service)),
             FaultEffect::AgentCrash { orchestrator } => {
-                ("crash", format!("orchestrator-{orchestrator}"))
+                let o = orchestrator as usize;
+                self.orchestrator_down[o] += 1;
+                if self.orchestrator_down[o] == 1 {
+                    // Its jobs are lost: nobody holds their state any more.
+                    let lost: Vec<usize> = self
+                        .jobs
+                        .iter()
+                        .filter(|(_, j)| j.agent.0 == orchestrator)
+                        .map(|(k, _)| k)
+                        .collect();
+                    self.faults[i].touched += lost.len() as u64;
+                    for job in lost {
+                        self.end_job(job, false, now, schedule);
+                    }
+                }
             }
             FaultEffect::ControlCrash { control } => {
-                ("crash", if *control == 0 { "scheduler".to_owned() } else { "standby".to_owned() })
+                self.control_down[control as usize] += 1;
+                if self.control_down[control as usize] == 1 {
+                    self.tell_policy_crash(Agent::Control(control), true, schedule);
+                }
             }
-            FaultEffect::Slowdown { service, .. } => ("slowdown", replica_target(*service)),
-            FaultEffect::Partition { groups } => {
-                ("partition", format!("{}<->{}", group(groups[0]), group(groups[1])))
+            FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
+            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {}
+        }
+    }
+
+    pub(super) fn on_fault_ended(&mut self, index: u32, schedule: &mut Schedule<Event>) {
+        let i = index as usize;
+        self.active_faults.retain(|&f| f != i);
+        self.observer.fault_changed(schedule.now(), index, &self.faults[i].effect, false);
+        match self.faults[i].effect {
+            FaultEffect::Crash { .. } => {
+                for r in self.faults[i].replicas.clone() {
+                    self.down[r as usize] -= 1;
+                    if self.down[r as usize] == 0 {
+                        self.observer.replica_crashed(schedule.now(), ReplicaId(r), false);
+                        // Back, empty. Work may already be waiting for it? No: it was lost.
+                        self.start_queued(ReplicaId(r), schedule);
+                        self.tell_policy_crash(Agent::Replica(ReplicaId(r)), false, schedule);
+                    }
+                }
             }
-            FaultEffect::MessageLoss { groups: Some(g), .. } => {
-                ("message_loss", format!("{}<->{}", group(g[0]), group(g[1])))
+            FaultEffect::AgentCrash { orchestrator } => {
+                self.orchestrator_down[orchestrator as usize] -= 1;
             }
-            FaultEffect::MessageLoss { groups: None, .. } => {
-                ("message_loss", "all links".to_owned())
+            FaultEffect::ControlCrash { control } => {
+                self.control_down[control as usize] -= 1;
+                if self.control_down[control as usize] == 0 {
+                    self.tell_policy_crash(Agent::Control(control), false, schedule);
+                }
             }
-        };
-        // Services directly faulted: the target of a crash or slowdown; the services of both
-        // groups of a partition or a loss between groups; every service for loss on all
-        // links; none for the crash of an orchestrator (it hosts no service).
-        let in_groups = |groups: &[usize; 2]| {
-            let mut services: Vec<ServiceId> = groups
-                .iter()
-                .flat_map(|&g| scenario.network.groups[g].services.iter().copied())
-                .collect();
-            services.sort_unstable();
-            services.dedup();
-            services
-        };
-        let faulted_services = match &self.effect {
-            FaultEffect::Crash { service, .. } | FaultEffect::Slowdown { service, .. } => {
-                vec![*service]
+            FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
+            FaultEffect::Partition { .. } | FaultEffect::MessageLoss { .. } => {}
+        }
+    }
+
+    pub(super) fn recompute_slowdown(&mut self, changed: usize) {
+        for r in self.faults[changed].replicas.clone() {
+            let mut factor = 1.0;
+            for &f in &self.active_faults {
+                if let FaultEffect::Slowdown { factor: x, .. } = self.faults[f].effect {
+                    if self.faults[f].replicas.contains(&r) {
+                        factor *= x;
+                    }
+                }
             }
-            // An agent is no service: its crash directly faults none, so every service it
-            // impairs is in its cascade.
-            FaultEffect::AgentCrash { .. } | FaultEffect::ControlCrash { .. } => Vec::new(),
-            FaultEffect::Partition { groups }
-            | FaultEffect::MessageLoss { groups: Some(groups), .. } => in_groups(groups),
-            FaultEffect::MessageLoss { groups: None, .. } => {
-                (0..scenario.services.len() as u32).map(ServiceId).collect()
+            self.slowdown[r as usize] = factor;
+        }
+    }
+
+    /// Kills everything on a replica; returns how many attempts were lost.
+    pub(super) fn crash(&mut self, replica: ReplicaId, now: SimTime) -> u64 {
+        let mut lost = 0;
+        let service = self.layout.replica_service[replica.index()];
+        let queued: Vec<usize> = self.queues[replica.index()].drain(..).collect();
+        self.recorder.load_changed(now, service, 0, -(queued.len() as i64));
+        for attempt in queued {
+            lost += 1;
+            self.observer.attempt_unqueued(now, replica);
+            self.crash_ended(attempt, service, now);
+            self.close_server(attempt, now);
+        }
+        let running = std::mem::take(&mut self.running[replica.index()]);
+        let killed = running.len();
+        self.recorder.load_changed(now, service, -(killed as i64), 0);
+        for attempt in running {
+            lost += 1;
+            self.crash_ended(attempt, service, now);
+            let a = &mut self.attempts[attempt];
+            if a.phase == Phase::Working {
+                a.executed = now - a.started;
             }
-        };
-        FaultRecord {
-            kind,
-            target,
-            start: self.start,
-            end: self.end.min(end_of_run),
-            touched: self.touched,
-            faulted_services,
-            cascade_size: 0,
-            cascade_services: Vec::new(),
+            self.close_server(attempt, now);
+        }
+        let slots = self.loads[replica.index()].slots;
+        self.loads[replica.index()] = ReplicaLoad { running: 0, queued: 0, slots };
+        for _ in 0..killed {
+            self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
+        }
+        lost
+    }
+
+    /// An attempt killed by a crash ends, failed, on its service (if its requester waits).
+    pub(super) fn crash_ended(&mut self, attempt: usize, service: ServiceId, now: SimTime) {
+        let a = &self.attempts[attempt];
+        if a.requester_open {
+            self.recorder.request_ended(now, service, false, now - a.placed);
+        }
+    }
+
+    /// Counts a request or message against the active crash (`crash`) or slowdown faults
+    /// covering a replica.
+    pub(super) fn touch_replica_faults(&mut self, replica: ReplicaId, crash: bool) {
+        for &f in &self.active_faults {
+            let fault = &mut self.faults[f];
+            let matches = matches!(
+                (&fault.effect, crash),
+                (FaultEffect::Crash { .. }, true) | (FaultEffect::Slowdown { .. }, false)
+            );
+            if matches && fault.replicas.contains(&replica.0) {
+                fault.touched += 1;
+            }
+        }
+    }
+
+    /// Counts a message against the active crash of a control agent.
+    pub(super) fn touch_control_fault(&mut self, control: u32) {
+        for &f in &self.active_faults {
+            if self.faults[f].effect == (FaultEffect::ControlCrash { control }) {
+                self.faults[f].touched += 1;
+            }
+        }
+    }
+
+    /// Counts a job or message against the active crash of an orchestrator.
+    pub(super) fn touch_orchestrator_fault(&mut self, orchestrator: u32) {
+        for &f in &self.active_faults {
+            if self.faults[f].effect == (FaultEffect::AgentCrash { orchestrator }) {
+                self.faults[f].touched += 1;
+            }
         }
     }
 }

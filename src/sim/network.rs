@@ -1,77 +1,269 @@
-//! The simulated network: which latency distribution and loss probability apply to a
-//! message between two agents.
-//!
-//! Agents fall into classes (the orchestrators, or the replicas of one service); the first
-//! `[[network.links]]` entry whose two groups contain the sender's and the receiver's classes
-//! (in either direction) applies, otherwise the network default. The choice is precomputed
-//! into a small class-by-class table, so a send costs one lookup.
+//! Messages between agents: who the agents are (orchestrators, replicas' workers, the
+//! policy's control agents), what a message says, and how it travels: counted when sent,
+//! dropped by partitions and loss, delayed by the link's latency (`links.rs`), lost at a
+//! crashed receiver, and finally acted on by the receiving agent. An instant link with no
+//! fault active delivers within the sending event.
 
-use crate::dist::DurationDist;
-use crate::scenario::Network;
+use super::event::Event;
+use super::links;
+use super::{Observer, World};
+use crate::engine::Schedule;
+use crate::ids::{AgentId, OrchestratorId, ReplicaId};
+use crate::policy::{Delivery, Endpoint, MessageKind, PolicyView};
+use crate::scenario::FaultEffect;
+use crate::time::{SimDuration, SimTime};
+use rand::Rng;
 
-/// Latency and loss of one kind of link.
-#[derive(Debug)]
-pub(super) struct LinkSpec {
-    pub(super) latency: DurationDist,
-    pub(super) loss: f64,
-    /// Draws are always zero and nothing is lost: deliver within the sending event.
-    pub(super) instant: bool,
+/// Who sends and receives messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Agent {
+    Orchestrator(OrchestratorId),
+    Replica(ReplicaId),
+    /// A control agent of the policy (see [`Endpoint::Control`]).
+    Control(u32),
 }
 
-/// The link table.
-#[derive(Debug)]
-pub(super) struct Links {
-    specs: Vec<LinkSpec>,
-    /// `table[from_class * classes + to_class]`: index into `specs`.
-    table: Vec<u16>,
-    classes: usize,
-    all_instant: bool,
+/// What a message says. Attempts are named by slab key and serial number.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Body {
+    /// "Execute this attempt", to a replica.
+    Assign { attempt: usize, serial: u64 },
+    /// "This attempt is done (or failed)", back to whoever placed it.
+    Result { attempt: usize, serial: u64, succeeded: bool },
+    /// "Stop this attempt", from the requester to the replica.
+    Cancel { attempt: usize, serial: u64 },
+    /// One of the policy's own messages; only the policy reads its content.
+    Policy { kind: MessageKind, token: u64 },
 }
 
-/// The agent class of the orchestrators, for [`Links::between`]; services are `1 + index`.
-pub(super) const ORCHESTRATORS: usize = 0;
+#[derive(Debug)]
+pub(super) struct Message {
+    pub(super) from: Agent,
+    pub(super) to: Agent,
+    pub(super) sent: SimTime,
+    pub(super) body: Body,
+}
 
-impl Links {
-    pub(super) fn new(network: &Network, services: usize) -> Links {
-        let spec = |latency: &DurationDist, loss: f64| LinkSpec {
-            latency: latency.clone(),
-            loss,
-            instant: latency.is_always_zero() && loss == 0.0,
-        };
-        let mut specs = vec![spec(&network.latency, network.loss)];
-        specs.extend(network.links.iter().map(|l| spec(&l.latency, l.loss)));
-        let classes = services + 1;
-        let member = |group: usize, class: usize| {
-            let g = &network.groups[group];
-            if class == ORCHESTRATORS {
-                g.orchestrators
-            } else {
-                g.services.iter().any(|s| s.index() == class - 1)
-            }
-        };
-        let mut table = vec![0u16; classes * classes];
-        for a in 0..classes {
-            for b in 0..classes {
-                let found = network.links.iter().position(|l| {
-                    let [x, y] = l.between;
-                    (member(x, a) && member(y, b)) || (member(y, a) && member(x, b))
-                });
-                table[a * classes + b] = found.map_or(0, |i| i as u16 + 1);
+impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+    pub(super) fn agent_id(&self, agent: Agent) -> AgentId {
+        match agent {
+            Agent::Orchestrator(o) => AgentId(o.0),
+            Agent::Replica(r) => self.layout.replica_agent(r),
+            Agent::Control(_) => unreachable!("control agents place no tasks"),
+        }
+    }
+
+    /// How a policy names an agent.
+    pub(super) fn endpoint(&self, agent: Agent) -> Endpoint {
+        match agent {
+            Agent::Control(c) => Endpoint::Control(c),
+            other => Endpoint::Agent(self.agent_id(other)),
+        }
+    }
+
+    /// The agent a policy names.
+    pub(super) fn agent_of(&self, endpoint: Endpoint) -> Agent {
+        match endpoint {
+            Endpoint::Control(c) => Agent::Control(c),
+            Endpoint::Agent(a) => match a.0.checked_sub(self.scenario.orchestrators) {
+                Some(r) => Agent::Replica(ReplicaId(r)),
+                None => Agent::Orchestrator(OrchestratorId(a.0)),
+            },
+        }
+    }
+
+    /// Whether an agent is crashed.
+    pub(super) fn agent_down(&self, agent: Agent) -> bool {
+        match agent {
+            Agent::Orchestrator(o) => self.orchestrator_down[o.index()] > 0,
+            Agent::Replica(r) => self.down[r.index()] > 0,
+            Agent::Control(c) => self.control_down[c as usize] > 0,
+        }
+    }
+
+    /// The network class of an agent: orchestrators, or the service of a replica.
+    pub(super) fn agent_class(&self, agent: Agent) -> usize {
+        match agent {
+            // Control agents sit with the orchestrators.
+            Agent::Orchestrator(_) | Agent::Control(_) => links::ORCHESTRATORS,
+            Agent::Replica(r) => 1 + self.layout.replica_service[r.index()].index(),
+        }
+    }
+
+    /// Whether an active partition separates two agents; counts the drop against it.
+    pub(super) fn partitioned(&mut self, from: usize, to: usize) -> bool {
+        let (a, b) = (self.class_groups[from], self.class_groups[to]);
+        for &f in &self.active_faults {
+            if let FaultEffect::Partition { groups: [x, y] } = self.faults[f].effect {
+                let (x, y) = (1u64 << x, 1u64 << y);
+                if (a & x != 0 && b & y != 0) || (a & y != 0 && b & x != 0) {
+                    self.faults[f].touched += 1;
+                    return true;
+                }
             }
         }
-        let all_instant = specs.iter().all(|s| s.instant);
-        Links { specs, table, classes, all_instant }
+        false
     }
 
-    /// Whether every link is instant (zero latency, no loss).
-    #[inline]
-    pub(super) fn all_instant(&self) -> bool {
-        self.all_instant
+    /// Whether an active message-loss fault drops this message; counts it.
+    pub(super) fn lost_to_fault(&mut self, from: usize, to: usize) -> bool {
+        let (a, b) = (self.class_groups[from], self.class_groups[to]);
+        for k in 0..self.active_faults.len() {
+            let f = self.active_faults[k];
+            if let FaultEffect::MessageLoss { loss, groups } = self.faults[f].effect {
+                let applies = groups.is_none_or(|[x, y]| {
+                    let (x, y) = (1u64 << x, 1u64 << y);
+                    (a & x != 0 && b & y != 0) || (a & y != 0 && b & x != 0)
+                });
+                if applies && self.network_rng.random::<f64>() < loss {
+                    self.faults[f].touched += 1;
+                    return true;
+                }
+            }
+        }
+        false
     }
 
-    /// The link between two agent classes.
-    #[inline]
-    pub(super) fn between(&self, from: usize, to: usize) -> &LinkSpec {
-        &self.specs[self.table[from * self.classes + to] as usize]
+    /// Sends a message: counts it, maybe loses it, and delivers it after the link's latency
+    /// (within this event when the link is instant and no fault is active).
+    ///
+    /// A policy's own message always goes through the event queue, even over an instant
+    /// link, so a protocol's steps are events of their own and never nest.
+    #[inline(always)]
+    pub(super) fn send(
+        &mut self,
+        from: Agent,
+        to: Agent,
+        body: Body,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        let kind = match body {
+            Body::Assign { .. } => self.handoff_kind,
+            Body::Result { .. } => MessageKind::Result,
+            Body::Cancel { .. } => MessageKind::Cancel,
+            Body::Policy { kind, .. } => kind,
+        };
+        self.recorder.message_sent(now, kind);
+        let queued = matches!(body, Body::Policy { .. });
+        if !queued && self.links.all_instant() && self.active_faults.is_empty() {
+            // Every link is instant and nothing is broken (no agent is down without an active
+            // fault): it is received now, with no lookups and no message record.
+            debug_assert!(!self.agent_down(to), "an agent is down without an active fault");
+            self.receive(from, to, now, body, schedule);
+            return;
+        }
+        let (fc, tc) = (self.agent_class(from), self.agent_class(to));
+        if !self.active_faults.is_empty()
+            && (self.partitioned(fc, tc) || self.lost_to_fault(fc, tc))
+        {
+            self.message_lost(body, now);
+            return;
+        }
+        let link = self.links.between(fc, tc);
+        let message = Message { from, to, sent: now, body };
+        if link.instant && !queued {
+            self.deliver(message, schedule);
+            return;
+        }
+        if link.loss > 0.0 && self.network_rng.random::<f64>() < link.loss {
+            self.message_lost(body, now);
+            return;
+        }
+        let latency = if link.instant {
+            SimDuration::ZERO
+        } else {
+            link.latency.sample(&mut self.network_rng)
+        };
+        let key = self.messages.insert(message);
+        schedule.after(latency, Event::MessageDelivered(key as u32));
+    }
+
+    /// A message vanished. A lost hand-off means its attempt never reaches the replica: its
+    /// server side is over (the requester still waits, until its timeout).
+    pub(super) fn message_lost(&mut self, body: Body, now: SimTime) {
+        self.observer.message_lost(now);
+        if let Body::Assign { attempt, serial } = body {
+            if self.attempt(attempt, serial).is_some() {
+                self.close_server(attempt, now);
+            }
+        }
+    }
+
+    pub(super) fn on_message_delivered(&mut self, key: u32, schedule: &mut Schedule<Event>) {
+        let message = self.messages.remove(key as usize);
+        if !self.active_faults.is_empty()
+            && self.partitioned(self.agent_class(message.from), self.agent_class(message.to))
+        {
+            // A partition that began while the message was in flight.
+            self.message_lost(message.body, schedule.now());
+            return;
+        }
+        self.deliver(message, schedule);
+    }
+
+    pub(super) fn deliver(&mut self, message: Message, schedule: &mut Schedule<Event>) {
+        let now = schedule.now();
+        if self.agent_down(message.to) {
+            match message.to {
+                Agent::Control(c) => self.touch_control_fault(c),
+                Agent::Orchestrator(o) => self.touch_orchestrator_fault(o.0),
+                Agent::Replica(r) => self.touch_replica_faults(r, true),
+            }
+            self.observer.message_lost(now);
+            // A hand-off to a crashed replica is lost, and so is the attempt it carried.
+            if let (Agent::Replica(_), Body::Assign { attempt, serial }) =
+                (message.to, message.body)
+            {
+                if self.attempt(attempt, serial).is_some() {
+                    self.close_server(attempt, now);
+                }
+            }
+            return;
+        }
+        self.receive(message.from, message.to, message.sent, message.body, schedule);
+    }
+
+    /// A message sent at `sent` reached an agent that is up: it acts on it.
+    #[inline(always)]
+    pub(super) fn receive(
+        &mut self,
+        from: Agent,
+        to: Agent,
+        sent: SimTime,
+        body: Body,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        if O::ACTIVE {
+            let link = self.links.between(self.agent_class(from), self.agent_class(to));
+            self.observer.message_delivered(sent, now, link.latency.min());
+        }
+        match (to, body) {
+            (Agent::Replica(replica), Body::Assign { attempt, serial }) => {
+                if self.attempt(attempt, serial).is_some() {
+                    self.admit(attempt, replica, schedule);
+                }
+            }
+            (Agent::Replica(_), Body::Cancel { attempt, serial }) => {
+                self.cancel(attempt, serial, schedule)
+            }
+            (_, Body::Result { attempt, serial, succeeded }) => {
+                self.on_result(attempt, serial, succeeded, schedule)
+            }
+            (to, Body::Policy { kind, token }) => {
+                let delivery = Delivery {
+                    from: self.endpoint(from),
+                    to: self.endpoint(to),
+                    kind,
+                    token,
+                    sent,
+                };
+                let view = acting_view!(self, now);
+                self.policy.on_message(&view, &delivery);
+                self.apply_outbox(schedule);
+            }
+            (to, body) => unreachable!("message {body:?} cannot be addressed to {to:?}"),
+        }
     }
 }

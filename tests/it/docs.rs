@@ -68,3 +68,55 @@ fn every_documented_table_matches_the_loader() {
     }
     assert!(probes >= 20, "only {probes} probes found");
 }
+
+/// Every Rust file of the project, found by walking the folders that hold them.
+fn rust_files() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches", "examples"] {
+        walk(std::path::Path::new(dir), &mut files);
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_source_file_opens_with_a_module_paragraph() {
+    let files = rust_files();
+    assert!(files.len() > 60, "only {} Rust files found: run from the crate root", files.len());
+    let missing: Vec<_> = files
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            !text.lines().next().is_some_and(|l| l.starts_with("//!"))
+        })
+        .collect();
+    assert!(missing.is_empty(), "files without a leading `//!` paragraph: {missing:?}");
+}
+
+/// No room of the crate grows into a hall: a file over this many lines should be split by
+/// concern (ARCHITECTURE.md says where things go).
+const MOST_LINES_PER_FILE: usize = 700;
+
+#[test]
+fn no_source_file_in_src_is_longer_than_a_room() {
+    let long: Vec<_> = rust_files()
+        .into_iter()
+        .filter(|f| f.starts_with("src"))
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(&f).unwrap().lines().count();
+            (lines > MOST_LINES_PER_FILE).then_some((f, lines))
+        })
+        .collect();
+    assert!(long.is_empty(), "files over {MOST_LINES_PER_FILE} lines: {long:?}");
+}

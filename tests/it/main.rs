@@ -5,7 +5,8 @@ mod support;
 
 // Every file in scenarios/ loads and validates.
 mod scenarios;
-// docs/scenarios.md lists exactly the keys the loader accepts.
+// docs/scenarios.md lists exactly the keys the loader accepts; every source file opens with
+// a `//!` paragraph, and none in src/ outgrows a room.
 mod docs;
 // M/M/1, M/M/c (Erlang C) and M/M/c/c (Erlang B): expected values computed from theory.
 mod theory;

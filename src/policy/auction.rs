@@ -324,7 +324,7 @@ mod tests {
     fn the_ring_finds_open_auctions_and_forgets_closed_ones_across_id_wrap() {
         let mut ring = OpenAuctions::default();
         // Ids handed out in order, starting just below the wrap.
-        let ids: Vec<u32> = (0..5).map(|i| u32::MAX - 2 + i).collect();
+        let ids: Vec<u32> = (0..5).map(|i| (u32::MAX - 2).wrapping_add(i)).collect();
         for (n, &id) in ids.iter().enumerate() {
             ring.insert(id, open(n as u64));
         }

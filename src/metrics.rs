@@ -250,6 +250,8 @@ pub enum DupSource {
     Reauction,
     /// A conflicting claim.
     ConflictingClaim,
+    /// Work placed again because its requester wrongly suspected a live replica.
+    FalseSuspicion,
 }
 
 /// Accumulates a run's figures as the world reports what happens.
@@ -268,6 +270,7 @@ pub struct Recorder {
     dup_hedge: u64,
     dup_reauction: u64,
     dup_conflicting_claim: u64,
+    dup_false_suspicion: u64,
     messages_by_kind: [u64; MessageKind::ALL.len()],
     placement_waits: u64,
     placement_wait_ns: u128,
@@ -318,6 +321,7 @@ impl Recorder {
             dup_hedge: 0,
             dup_reauction: 0,
             dup_conflicting_claim: 0,
+            dup_false_suspicion: 0,
             messages_by_kind: [0; MessageKind::ALL.len()],
             placement_waits: 0,
             placement_wait_ns: 0,
@@ -353,6 +357,7 @@ impl Recorder {
                     DupSource::Hedge => self.dup_hedge += 1,
                     DupSource::Reauction => self.dup_reauction += 1,
                     DupSource::ConflictingClaim => self.dup_conflicting_claim += 1,
+                    DupSource::FalseSuspicion => self.dup_false_suspicion += 1,
                 }
             }
         }
@@ -573,12 +578,13 @@ impl Recorder {
             dup_executions: self.dup_timeout_retry
                 + self.dup_hedge
                 + self.dup_reauction
-                + self.dup_conflicting_claim,
+                + self.dup_conflicting_claim
+                + self.dup_false_suspicion,
             dup_timeout_retry: self.dup_timeout_retry,
             dup_hedge: self.dup_hedge,
             dup_reauction: self.dup_reauction,
             dup_conflicting_claim: self.dup_conflicting_claim,
-            dup_false_suspicion: 0,
+            dup_false_suspicion: self.dup_false_suspicion,
             messages_by_kind: self.messages_by_kind,
             placement_wait_mean_ms: mean_ms(self.placement_wait_ns, self.placement_waits),
             scheduler_queue_mean_ms: mean_ms(self.scheduler_wait_ns, self.scheduler_waits),

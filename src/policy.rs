@@ -258,6 +258,14 @@ impl<'a> PolicyView<'a> {
         self.command(Command::Withdraw { ticket, replica });
     }
 
+    /// `agent` no longer trusts `replica`: every task `agent` is waiting for there gets one
+    /// more attempt, placed through the policy as usual, while the attempt on `replica` stays
+    /// open (the first answer wins). Needs [`Policy::needs_tasks`]. Work duplicated this way
+    /// counts as `false_suspicion` when the replica was in fact up.
+    pub fn resend(&self, agent: AgentId, replica: ReplicaId) {
+        self.command(Command::Resend { agent, replica });
+    }
+
     /// Reports how long a placement request waited in a scheduler's queue before being
     /// served (the `scheduler_queue_mean_ms` metric).
     pub fn record_scheduler_wait(&self, wait: SimDuration) {
@@ -460,6 +468,7 @@ impl PolicyKind {
                 ("d", "2", "candidates compared per placement (>= 1)"),
                 ("suspect_timeout", "1s", "a replica whose heartbeat counter has not grown for this long is suspected (> 0)"),
                 ("mode", "place", "`place`: from the view; `claim`: post on a gossiped board, idle replicas claim"),
+                ("resend_on_suspicion", "false", "an agent that starts suspecting a replica places again the tasks it waits for there (`place` mode)"),
             ],
             _ => &[],
         }
@@ -566,6 +575,10 @@ pub struct GossipParams {
     pub suspect_timeout: SimDuration,
     /// How work is assigned: placed from the view, or claimed from a gossiped board.
     pub mode: GossipMode,
+    /// When an agent starts suspecting a replica, it places again every task it is waiting
+    /// for there (the first answer wins). Work duplicated this way on a replica that was in
+    /// fact up counts as `false_suspicion`.
+    pub resend_on_suspicion: bool,
 }
 
 /// How `gossip` assigns work.
@@ -586,6 +599,7 @@ impl Default for GossipParams {
             d: 2,
             suspect_timeout: SimDuration::from_secs(1),
             mode: GossipMode::Place,
+            resend_on_suspicion: false,
         }
     }
 }

@@ -18,6 +18,10 @@
 //! candidates). Views are stale by up to a few rounds, which is the family's weakness: a
 //! long period makes agents herd onto replicas that were idle when last heard of.
 //!
+//! With `resend_on_suspicion`, an agent that starts suspecting a replica at a round places
+//! again every task it waits for there (`PolicyView::resend`); work that duplicates because
+//! the replica was in fact up is counted as `false_suspicion`.
+//!
 //! A crashed worker loses its view and comes back with an empty one; its heartbeat counter
 //! is kept (in stable storage), so its first round after recovery is news to everyone.
 //! Messages carry a snapshot of the view as it was when sent.
@@ -105,7 +109,8 @@ pub struct Gossip {
     next_post: u32,
     boards: Vec<BTreeMap<u32, Claim>>,
     slots: Vec<u32>,
-    /// For the audit log only: whether each agent suspected each replica at its last round.
+    /// Whether each agent suspected each replica at its last round, kept when it matters
+    /// (for the audit log, or to resend on suspicion).
     suspected: Vec<bool>,
     rng: SimRng,
 }
@@ -260,8 +265,9 @@ impl Gossip {
         }
     }
 
-    /// Audits the replicas `agent` starts or stops suspecting.
-    fn audit_suspicions(&mut self, view: &PolicyView<'_>, agent: AgentId) {
+    /// Acts on the replicas `agent` starts or stops suspecting: audits the change, and with
+    /// `resend_on_suspicion` has the tasks it waits for on a newly suspected one placed again.
+    fn suspicions_changed(&mut self, view: &PolicyView<'_>, agent: AgentId) {
         if self.suspected.is_empty() {
             self.suspected = vec![false; self.views.len()];
         }
@@ -271,6 +277,12 @@ impl Gossip {
             let now_suspected = self.suspects(&self.views[i], now);
             if now_suspected != self.suspected[i] {
                 self.suspected[i] = now_suspected;
+                if now_suspected && self.params.resend_on_suspicion {
+                    view.resend(agent, ReplicaId(r as u32));
+                }
+                if !view.auditing() {
+                    continue;
+                }
                 let entry = self.views[i];
                 view.audit(AuditRecord {
                     at: now,
@@ -310,8 +322,8 @@ impl Gossip {
             let i = agent.index() * self.replicas + r;
             self.views[i] = Entry { beat: self.counters[r], load, seen: now };
         }
-        if view.auditing() {
-            self.audit_suspicions(view, agent);
+        if view.auditing() || self.params.resend_on_suspicion {
+            self.suspicions_changed(view, agent);
         }
         if self.params.mode == GossipMode::Claim {
             if agent.0 == 0 {
@@ -387,7 +399,7 @@ impl Policy for Gossip {
     }
 
     fn needs_tasks(&self) -> bool {
-        self.params.mode == GossipMode::Claim
+        self.params.mode == GossipMode::Claim || self.params.resend_on_suspicion
     }
 
     fn on_abandoned(&mut self, _view: &PolicyView<'_>, ticket: Ticket) {

@@ -135,6 +135,7 @@ pub(crate) enum Command {
     Commit { ticket: Ticket, replica: Option<ReplicaId> },
     Claim { ticket: Ticket, replica: ReplicaId },
     Withdraw { ticket: Ticket, replica: ReplicaId },
+    Resend { agent: AgentId, replica: ReplicaId },
     SchedulerWait(SimDuration),
 }
 

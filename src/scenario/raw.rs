@@ -243,6 +243,7 @@ pub(crate) struct RawGossip {
     pub d: Option<u32>,
     pub suspect_timeout: Option<Seconds>,
     pub mode: Option<crate::policy::GossipMode>,
+    pub resend_on_suspicion: Option<bool>,
 }
 
 /// `[policy.peak_ewma]`.

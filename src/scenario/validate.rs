@@ -1245,7 +1245,21 @@ fn gossip(raw: Option<&super::raw::RawGossip>) -> Result<GossipParams> {
             false,
         )?,
         mode: raw.mode.unwrap_or(d.mode),
+        resend_on_suspicion: gossip_resend(raw)?,
     })
+}
+
+/// Resending on suspicion re-places work the agent placed itself, which only `place` mode
+/// does.
+fn gossip_resend(raw: &super::raw::RawGossip) -> Result<bool> {
+    let resend = raw.resend_on_suspicion.unwrap_or(false);
+    if resend && raw.mode == Some(crate::policy::GossipMode::Claim) {
+        return Err(Invalid::new(
+            "policy.gossip.resend_on_suspicion",
+            "expected false with mode = \"claim\" (claimed work is not placed by its requester)",
+        ));
+    }
+    Ok(resend)
 }
 
 fn dist(field: &str, raw: &RawDist, base: &Path) -> Result<DurationDist> {

@@ -115,6 +115,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             Command::Commit { ticket, replica } => self.commit(ticket, replica, schedule),
             Command::Claim { ticket, replica } => self.claim_again(ticket, replica, schedule),
             Command::Withdraw { ticket, replica } => self.withdraw(ticket, replica, schedule),
+            Command::Resend { agent, replica } => self.resend(agent, replica, schedule),
             Command::SchedulerWait(wait) => self.recorder.scheduler_wait(now, wait),
         }
     }
@@ -249,6 +250,37 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         if self.attempt(attempt, attempt_serial).is_some() {
             self.remove_attempt_if_done(attempt, now);
+        }
+    }
+
+    /// `agent` suspects `replica`: every undecided task it requested that has an attempt
+    /// there it still waits for gets one more attempt, placed through the policy. The world
+    /// knows what the agent cannot: whether the replica was really down, which decides how
+    /// the duplicated work is counted (`Kind::Resent` or `Kind::FalselyResent`).
+    pub(super) fn resend(
+        &mut self,
+        agent: crate::ids::AgentId,
+        replica: ReplicaId,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let kind = if self.down[replica.index()] > 0 { Kind::Resent } else { Kind::FalselyResent };
+        let waiting: Vec<usize> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| {
+                t.outcome.is_none()
+                    && !t.retry_pending
+                    && self.agent_id(t.requester) == agent
+                    && t.attempts.iter().any(|&(a, s)| {
+                        self.attempt(a, s).is_some_and(|a| a.replica == replica && a.requester_open)
+                    })
+            })
+            .map(|(key, _)| key)
+            .collect();
+        for task in waiting {
+            if !self.orphaned(&self.tasks[task]) {
+                self.place_attempt(task, kind, schedule);
+            }
         }
     }
 

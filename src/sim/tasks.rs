@@ -40,6 +40,11 @@ pub(super) enum Kind {
     Reauction,
     /// A further claim of a task already claimed elsewhere.
     Claim,
+    /// Placed again because the requester suspected the replica of an earlier attempt,
+    /// which was in fact down (failure detection that was right).
+    Resent,
+    /// Placed again on a suspicion that was wrong: the replica was up.
+    FalselyResent,
 }
 
 impl Kind {
@@ -48,7 +53,8 @@ impl Kind {
             Kind::Hedge => DupSource::Hedge,
             Kind::Reauction => DupSource::Reauction,
             Kind::Claim => DupSource::ConflictingClaim,
-            Kind::Original | Kind::Retry => DupSource::TimeoutRetry,
+            Kind::FalselyResent => DupSource::FalseSuspicion,
+            Kind::Original | Kind::Retry | Kind::Resent => DupSource::TimeoutRetry,
         }
     }
 }

@@ -301,3 +301,56 @@ fn gossip_claims_duplicate_work_less_as_gossip_gets_faster() {
     }
     assert!(ratios[0] > ratios[1] && ratios[1] > ratios[2], "{ratios:?}");
 }
+
+#[test]
+fn gossip_that_resends_on_a_wrong_suspicion_duplicates_work_counted_as_false_suspicion() {
+    // News of a replica's heartbeat reaches an agent after about log2(18) rounds of push-pull
+    // with one peer, so a suspect timeout of 1.5 periods makes agents suspect replicas that
+    // are up. No fault is injected: every suspicion is wrong, and with
+    // `resend_on_suspicion` each one places the suspected replica's work again.
+    let run = |resend: bool| {
+        let extra = format!(
+            "policies = [\"gossip\"]\n[policy.gossip]\nperiod = \"100ms\"\nsuspect_timeout = \"150ms\"\nresend_on_suspicion = {resend}\n"
+        );
+        let (s, p) = spec(&pool(16, 0.5, 30.0, &extra), 0);
+        sim::run(&s, p, 0)
+    };
+    let (with, without) = (run(true), run(false));
+    eprintln!(
+        "false suspicion duplicates: {} of {} jobs (dup_work_ratio {:.4})",
+        with.dup_false_suspicion, with.jobs_completed, with.dup_work_ratio
+    );
+    assert!(with.dup_false_suspicion > 100, "{with:?}");
+    assert_eq!(with.dup_executions, with.dup_false_suspicion, "the only source of duplicates");
+    assert!(with.dup_work_ratio > 0.0);
+    assert_eq!(with.jobs_failed, 0);
+    assert_eq!(with.jobs_completed + with.jobs_in_flight, with.jobs_arrived);
+    assert_eq!(without.dup_executions, 0, "without resending nothing is duplicated");
+}
+
+#[test]
+fn gossip_that_resends_on_a_right_suspicion_rescues_the_work_a_crash_lost() {
+    // Without timeouts, work lost with a crashed replica is waited for until the end of the
+    // run. Agents that resend when they suspect the replica get it done elsewhere; their
+    // suspicion is right (the replica is down), so nothing counts as a false suspicion.
+    let run = |resend: bool| {
+        let extra = format!(
+            "policies = [\"gossip\"]\n[policy.gossip]\nsuspect_timeout = \"2s\"\nresend_on_suspicion = {resend}\n[[faults]]\nkind = \"crash\"\nservice = \"server\"\nreplica = 3\nat = \"10s\"\nduration = \"5s\"\n"
+        );
+        let (s, p) = spec(&pool(16, 0.5, 30.0, &extra), 0);
+        sim::run(&s, p, 0)
+    };
+    let (with, without) = (run(true), run(false));
+    // About 16 jobs are in the system at any moment (Little: 800/s x 20 ms), so both runs
+    // end with some in flight; the lost ones stay in flight only without resending.
+    let rescued = with.attempts_per_job * with.jobs_arrived as f64 - with.jobs_arrived as f64;
+    assert!(rescued.round() >= 5.0, "work on the crashed replica was placed again: {rescued}");
+    assert!(
+        without.jobs_in_flight >= with.jobs_in_flight + 5,
+        "lost work waits for ever without resending: {} vs {} in flight",
+        without.jobs_in_flight,
+        with.jobs_in_flight
+    );
+    assert_eq!(with.dup_false_suspicion, 0, "the suspicion was right");
+    assert_eq!(with.jobs_completed + with.jobs_in_flight + with.jobs_failed, with.jobs_arrived);
+}

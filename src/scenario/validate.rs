@@ -21,10 +21,9 @@ mod resilience;
 mod services;
 mod workflows;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use self::check::{at_least_one, check_name, non_negative_seconds, positive_seconds};
+use self::check::{at_least_one, check_name, ids_by_name, non_negative_seconds, positive_seconds};
 use super::raw::RawScenario;
 use super::{ClassId, Invalid, Scenario, ServiceId, WorkflowId};
 use crate::time::SimDuration;
@@ -50,20 +49,10 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
     let replications = at_least_one("replications", raw.replications.unwrap_or(1))?;
     let orchestrators = at_least_one("orchestrators", raw.orchestrators.unwrap_or(1))?;
 
-    let service_ids: BTreeMap<&str, ServiceId> = raw
-        .services
-        .keys()
-        .enumerate()
-        .map(|(i, name)| (name.as_str(), ServiceId(i as u32)))
-        .collect();
+    let service_ids = ids_by_name(&raw.services, |i| ServiceId(i as u32));
     let services = services::services(&raw.services, &service_ids, base)?;
     let mut workflows = workflows::workflows(&raw.workflows, &service_ids, &raw.services)?;
-    let workflow_ids: BTreeMap<&str, WorkflowId> = raw
-        .workflows
-        .keys()
-        .enumerate()
-        .map(|(i, name)| (name.as_str(), WorkflowId(i as u32)))
-        .collect();
+    let workflow_ids = ids_by_name(&raw.workflows, |i| WorkflowId(i as u32));
     let classes = classes::classes(
         &raw.classes,
         &service_ids,
@@ -73,18 +62,12 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         base,
     )?;
     services::check_units_per_job(&services, &workflows)?;
-    let class_ids: BTreeMap<&str, ClassId> = raw
-        .classes
-        .keys()
-        .enumerate()
-        .map(|(i, name)| (name.as_str(), ClassId(i as u32)))
-        .collect();
+    let class_ids = ids_by_name(&raw.classes, |i| ClassId(i as u32));
     let shared_arrival = classes::shared_arrival(raw.arrival.as_ref(), &class_ids, &classes, base)?;
 
     let policies = policies::policies(raw.policies, &raw.policy)?;
-    let network = network::network(&raw.network, &service_ids)?;
-    let group_ids: BTreeMap<&str, usize> =
-        raw.network.groups.keys().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+    let group_ids = ids_by_name(&raw.network.groups, |i| i);
+    let network = network::network(&raw.network, &service_ids, &group_ids)?;
     let faults = faults::faults(&raw.faults, &service_ids, &services, &group_ids, orchestrators)?;
     let max_in_flight = match &raw.admission {
         Some(a) => Some(at_least_one("admission.max_in_flight", a.max_in_flight)?),

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::check::{
-    at_least_one, at_most, check_name, lookup, non_negative_finite, non_negative_seconds,
-    positive_finite, positive_seconds, rate_per_second,
+    at_least_one, at_most, backticked, check_name, count_at_most, csv_column, lookup,
+    non_negative_finite, non_negative_seconds, positive_finite, positive_seconds, rate_per_second,
 };
 use super::distributions::dist;
 use super::resilience::resilience;
@@ -34,12 +34,7 @@ pub(super) fn classes(
     if raw.is_empty() {
         return Err(Invalid::new("classes", "expected at least one [classes.<name>] table"));
     }
-    if raw.len() > 60_000 {
-        return Err(Invalid::new(
-            "classes",
-            format!("expected at most 60000 classes, found {}", raw.len()),
-        ));
-    }
+    count_at_most("classes", raw.len(), 60_000, "classes")?;
     let mut classes = Vec::with_capacity(raw.len());
     for (name, c) in raw {
         classes.push(class(name, c, services, raw_services, workflow_ids, workflows, base)?);
@@ -299,20 +294,9 @@ fn read_trace(
         .map_err(|e| Invalid::new(field, format!("cannot read trace {shown}: {e}")))?;
     let headers =
         reader.headers().map_err(|e| Invalid::new(field, format!("{shown}: {e}")))?.clone();
-    let column = |name: &str| {
-        headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            let known: Vec<&str> = headers.iter().collect();
-            Invalid::new(
-                field,
-                format!(
-                    "{shown}: no column `{name}` in the header (columns: {})",
-                    known.join(", ")
-                ),
-            )
-        })
-    };
-    let time_at = column(time_column)?;
-    let class_at = class_column.map(|(name, _)| column(name)).transpose()?;
+    let time_at = csv_column(field, path, &headers, time_column)?;
+    let class_at =
+        class_column.map(|(name, _)| csv_column(field, path, &headers, name)).transpose()?;
     let mut times = Vec::new();
     let mut classes = class_column.map(|_| Vec::new());
     let mut last = SimTime::ZERO;
@@ -348,7 +332,7 @@ fn read_trace(
         {
             let class = record.get(at).unwrap_or("").trim();
             let id = known.get(class).ok_or_else(|| {
-                let list = known.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                let list = backticked(known.keys());
                 Invalid::new(
                     field,
                     format!(

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use super::check::csv_column;
 use super::Result;
 use crate::dist::DurationDist;
 use crate::scenario::raw::RawDist;
@@ -40,16 +41,7 @@ fn read_column(field: &str, path: &Path, column: Option<&str>) -> Result<Vec<f64
         reader.headers().map_err(|e| Invalid::new(field, format!("{shown}: {e}")))?.clone();
     let at = match column {
         None => 0,
-        Some(name) => headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            let known: Vec<&str> = headers.iter().collect();
-            Invalid::new(
-                field,
-                format!(
-                    "{shown}: no column `{name}` in the header (columns: {})",
-                    known.join(", ")
-                ),
-            )
-        })?,
+        Some(name) => csv_column(field, path, &headers, name)?,
     };
     let mut values = Vec::new();
     for record in reader.records() {

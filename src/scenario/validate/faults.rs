@@ -7,7 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use super::check::{lookup, non_negative_seconds, positive_finite, positive_seconds, probability};
+use super::check::{
+    backticked, lookup, non_negative_seconds, positive_finite, positive_seconds, probability,
+};
+use super::network::group_pair;
 use super::Result;
 use crate::scenario::raw::{FaultKind, RawFault};
 use crate::scenario::{Fault, FaultEffect, FaultTiming, Invalid, Service, ServiceId};
@@ -57,19 +60,7 @@ fn fault(
         Ok((service, raw.replica))
     };
     let two_groups = |raw: &RawFault| -> Result<Option<[usize; 2]>> {
-        match &raw.groups {
-            None => Ok(None),
-            Some(list) => match list.as_slice() {
-                [a, b] => Ok(Some([
-                    lookup(&key("groups"), "group", a, groups)?,
-                    lookup(&key("groups"), "group", b, groups)?,
-                ])),
-                _ => Err(Invalid::new(
-                    key("groups"),
-                    format!("expected two group names, found {}", list.len()),
-                )),
-            },
-        }
+        raw.groups.as_deref().map(|list| group_pair(&key("groups"), list, groups)).transpose()
     };
     let effect = match raw.kind {
         FaultKind::Crash | FaultKind::Slowdown => {
@@ -93,8 +84,7 @@ fn fault(
                     (0..orchestrators).map(|o| format!("orchestrator-{o}")).collect();
                 known.extend(["scheduler".to_owned(), "standby".to_owned()]);
                 let index = known.iter().position(|k| k == agent).ok_or_else(|| {
-                    let list =
-                        known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                    let list = backticked(&known);
                     Invalid::new(key("agent"), format!("unknown agent `{agent}`; known: {list}"))
                 })? as u32;
                 match index.checked_sub(orchestrators) {

@@ -2,36 +2,31 @@
 //! (services and `orchestrators`), and the links between groups that override them.
 //!
 //! Groups are referred to by their position in the sorted `groups` table, here and by
-//! partition and message-loss faults (`faults.rs`).
+//! partition and message-loss faults (`faults.rs`), which name their two sides with
+//! `group_pair` like a link does.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::check::{check_name, lookup, probability, unknown_reference};
+use super::check::{check_name, count_at_most, lookup, probability, unknown_reference};
 use super::distributions::dist;
 use super::Result;
 use crate::dist::DurationDist;
 use crate::scenario::raw::{RawLink, RawNetwork};
 use crate::scenario::{Group, Invalid, Link, Network, ServiceId};
 
-pub(super) fn network(raw: &RawNetwork, services: &BTreeMap<&str, ServiceId>) -> Result<Network> {
+pub(super) fn network(
+    raw: &RawNetwork,
+    services: &BTreeMap<&str, ServiceId>,
+    group_ids: &BTreeMap<&str, usize>,
+) -> Result<Network> {
     let latency = match &raw.latency {
         Some(d) => dist("network.latency", d, Path::new("."))?,
         None => DurationDist::constant(0.0).expect("zero is a valid constant"),
     };
     let loss = probability("network.loss", raw.loss.unwrap_or(0.0))?;
-    if raw.groups.len() > 64 {
-        return Err(Invalid::new(
-            "network.groups",
-            format!("expected at most 64 groups, found {}", raw.groups.len()),
-        ));
-    }
-    if raw.links.len() > 10_000 {
-        return Err(Invalid::new(
-            "network.links",
-            format!("expected at most 10000 links, found {}", raw.links.len()),
-        ));
-    }
+    count_at_most("network.groups", raw.groups.len(), 64, "groups")?;
+    count_at_most("network.links", raw.links.len(), 10_000, "links")?;
     let mut groups = Vec::with_capacity(raw.groups.len());
     for (name, members) in &raw.groups {
         let field = format!("network.groups.{name}");
@@ -49,13 +44,11 @@ pub(super) fn network(raw: &RawNetwork, services: &BTreeMap<&str, ServiceId>) ->
         }
         groups.push(group);
     }
-    let group_ids: BTreeMap<&str, usize> =
-        raw.groups.keys().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
     let links = raw
         .links
         .iter()
         .enumerate()
-        .map(|(i, l)| link(i, l, &group_ids, latency.clone(), loss))
+        .map(|(i, l)| link(i, l, group_ids, latency.clone(), loss))
         .collect::<Result<Vec<_>>>()?;
     Ok(Network { latency, loss, groups, links })
 }
@@ -68,24 +61,29 @@ fn link(
     loss: f64,
 ) -> Result<Link> {
     let field = |k: &str| format!("network.links[{i}].{k}");
-    let [a, b] = raw.between.as_slice() else {
-        return Err(Invalid::new(
-            field("between"),
-            format!("expected two group names, found {}", raw.between.len()),
-        ));
-    };
-    let between = [
-        lookup(&field("between"), "group", a, groups)?,
-        lookup(&field("between"), "group", b, groups)?,
-    ];
     Ok(Link {
-        between,
+        between: group_pair(&field("between"), &raw.between, groups)?,
         latency: match &raw.latency {
             Some(d) => dist(&field("latency"), d, Path::new("."))?,
             None => latency,
         },
         loss: probability(&field("loss"), raw.loss.unwrap_or(loss))?,
     })
+}
+
+/// Two group names (the two sides of a link or of a fault), as group indices.
+pub(super) fn group_pair(
+    field: &str,
+    names: &[String],
+    groups: &BTreeMap<&str, usize>,
+) -> Result<[usize; 2]> {
+    let [a, b] = names else {
+        return Err(Invalid::new(
+            field,
+            format!("expected two group names, found {}", names.len()),
+        ));
+    };
+    Ok([lookup(field, "group", a, groups)?, lookup(field, "group", b, groups)?])
 }
 
 #[cfg(test)]

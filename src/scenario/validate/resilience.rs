@@ -5,7 +5,9 @@
 //! lets the more specific one win key by key. Which table applies where, and the key path an
 //! error names, is decided by the caller (services, workflows, classes).
 
-use super::check::{at_least_one, positive_probability, positive_seconds, probability};
+use super::check::{
+    at_least_one, count_at_most, positive_probability, positive_seconds, probability,
+};
 use super::Result;
 use crate::scenario::raw::{BackoffKind, JitterKind, RawResilience};
 use crate::scenario::{Backoff, Breaker, Ejection, Hedge, Invalid, Jitter, Resilience, Retries};
@@ -78,12 +80,7 @@ pub(super) fn resilience(field: &str, raw: &RawResilience) -> Result<Resilience>
                 JitterKind::Full => Jitter::Full,
                 JitterKind::Equal => Jitter::Equal,
             };
-            if r.max > 100 {
-                return Err(Invalid::new(
-                    key("retries.max"),
-                    format!("expected at most 100 retries, found {}", r.max),
-                ));
-            }
+            count_at_most(&key("retries.max"), r.max as usize, 100, "retries")?;
             Retries { max: r.max, backoff, jitter, budget }
         }
     };

@@ -86,6 +86,18 @@ pub(crate) enum FaultKind {
     MessageLoss,
 }
 
+impl FaultKind {
+    /// The name used in scenario files.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FaultKind::Crash => "crash",
+            FaultKind::Slowdown => "slowdown",
+            FaultKind::Partition => "partition",
+            FaultKind::MessageLoss => "message_loss",
+        }
+    }
+}
+
 /// `[[faults]]`: one injected fault, scheduled (`at`, `duration`) or random (`mtbf`, `mttr`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -67,7 +67,7 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
 
     let policies = policies::policies(raw.policies, &raw.policy)?;
     let group_ids = ids_by_name(&raw.network.groups, |i| i);
-    let network = network::network(&raw.network, &service_ids, &group_ids)?;
+    let network = network::network(&raw.network, &service_ids, &group_ids, base)?;
     let faults = faults::faults(&raw.faults, &service_ids, &services, &group_ids, orchestrators)?;
     let max_in_flight = match &raw.admission {
         Some(a) => Some(at_least_one("admission.max_in_flight", a.max_in_flight)?),

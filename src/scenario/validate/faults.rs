@@ -39,7 +39,7 @@ fn fault(
     orchestrators: u32,
 ) -> Result<Fault> {
     let key = |k: &str| format!("faults[{i}].{k}");
-    let kind = format!("{:?}", raw.kind).to_lowercase();
+    let kind = raw.kind.name();
     let not_used = |k: &str| Invalid::new(key(k), format!("not used by a fault of kind `{kind}`"));
     let target = |raw: &RawFault| -> Result<(ServiceId, Option<u32>)> {
         let name = raw.service.as_deref().ok_or_else(|| {
@@ -158,4 +158,18 @@ fn fault(
         }
     };
     Ok(Fault { effect, timing })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::validate::tests::check;
+
+    #[test]
+    fn a_key_a_fault_kind_does_not_use_is_named_with_the_kind_as_written() {
+        check(
+            "faults=[{kind=\"message_loss\",loss=0.1,at=1,duration=1,service=\"api\"}]",
+            "faults[0].service",
+            "not used by a fault of kind `message_loss`",
+        );
+    }
 }

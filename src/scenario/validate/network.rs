@@ -19,9 +19,10 @@ pub(super) fn network(
     raw: &RawNetwork,
     services: &BTreeMap<&str, ServiceId>,
     group_ids: &BTreeMap<&str, usize>,
+    base: &Path,
 ) -> Result<Network> {
     let latency = match &raw.latency {
-        Some(d) => dist("network.latency", d, Path::new("."))?,
+        Some(d) => dist("network.latency", d, base)?,
         None => DurationDist::constant(0.0).expect("zero is a valid constant"),
     };
     let loss = probability("network.loss", raw.loss.unwrap_or(0.0))?;
@@ -48,7 +49,7 @@ pub(super) fn network(
         .links
         .iter()
         .enumerate()
-        .map(|(i, l)| link(i, l, group_ids, latency.clone(), loss))
+        .map(|(i, l)| link(i, l, group_ids, latency.clone(), loss, base))
         .collect::<Result<Vec<_>>>()?;
     Ok(Network { latency, loss, groups, links })
 }
@@ -59,12 +60,13 @@ fn link(
     groups: &BTreeMap<&str, usize>,
     latency: DurationDist,
     loss: f64,
+    base: &Path,
 ) -> Result<Link> {
     let field = |k: &str| format!("network.links[{i}].{k}");
     Ok(Link {
         between: group_pair(&field("between"), &raw.between, groups)?,
         latency: match &raw.latency {
-            Some(d) => dist(&field("latency"), d, Path::new("."))?,
+            Some(d) => dist(&field("latency"), d, base)?,
             None => latency,
         },
         loss: probability(&field("loss"), raw.loss.unwrap_or(loss))?,
@@ -99,6 +101,31 @@ mod tests {
     #[test]
     fn unknown_names_list_the_valid_ones_with_a_suggestion() {
         check("network.groups.east=[\"apii\"]", "network.groups.east", "did you mean `api`?");
+    }
+
+    #[test]
+    fn an_empirical_latency_file_is_read_beside_the_scenario_file() {
+        let dir = std::env::temp_dir().join(format!("coordsim-net-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("lat.csv"), "latency\n0.001\n0.003\n").unwrap();
+        let text = r#"
+            duration = 10
+            [network]
+            latency = { dist = "empirical", file = "lat.csv" }
+            [services.api]
+            replicas = 1
+            service_time = { dist = "constant", value = "1ms" }
+            [classes.web]
+            service = "api"
+            arrival = { process = "poisson", rate = 1 }
+        "#;
+        let path = dir.join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        // The working directory is the crate's, not the file's: the samples are found
+        // because they are looked for beside the scenario.
+        let s = crate::scenario::load(&path).expect("lat.csv beside s.toml");
+        assert!((s.network.latency.mean_secs() - 0.002).abs() < 1e-12);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -9,7 +9,6 @@
 use std::path::Path;
 
 use coordsim::engine::SimRng;
-use coordsim::ids::ReplicaId;
 use coordsim::metrics::RunSummary;
 use coordsim::policy::{Decision, Policy, PolicySpec, PolicyView, Task, Topology};
 use coordsim::scenario::{self, Scenario};
@@ -44,10 +43,12 @@ impl Policy for JoinIdleQueue {
                 }
             }
         }
-        let replica = chosen.unwrap_or_else(|| {
-            let all = view.replicas_of(task.service);
-            ReplicaId(self.rng.random_range(all))
-        });
+        let all = view.replicas_of(task.service);
+        if all.is_empty() {
+            return Decision::Reject; // every replica of the service is gone
+        }
+        let replica =
+            chosen.unwrap_or_else(|| all[self.rng.random_range(0..all.len() as u32) as usize]);
         Decision::Place(replica)
     }
 

@@ -168,7 +168,7 @@ impl ReplicaLoad {
 #[derive(Clone, Copy, Debug)]
 pub struct PolicyView<'a> {
     now: SimTime,
-    service_replicas: &'a [Range<u32>],
+    members: &'a [Vec<ReplicaId>],
     loads: &'a [ReplicaLoad],
     excluded: &'a [bool],
     down: &'a [u32],
@@ -178,12 +178,12 @@ pub struct PolicyView<'a> {
 }
 
 impl<'a> PolicyView<'a> {
-    /// A view at `now` over the given topology and the loads of all replicas (indexed by
-    /// [`ReplicaId`]).
-    pub fn new(now: SimTime, service_replicas: &'a [Range<u32>], loads: &'a [ReplicaLoad]) -> Self {
+    /// A view at `now` over each service's member replicas (those that take new work: see
+    /// [`PolicyView::replicas_of`]) and the loads of all replicas (indexed by [`ReplicaId`]).
+    pub fn new(now: SimTime, members: &'a [Vec<ReplicaId>], loads: &'a [ReplicaLoad]) -> Self {
         PolicyView {
             now,
-            service_replicas,
+            members,
             loads,
             excluded: &[],
             down: &[],
@@ -313,9 +313,9 @@ impl<'a> PolicyView<'a> {
     /// The replicas of `service` the agent does not avoid, or all of them if it avoids every
     /// one (a policy must place somewhere).
     pub fn candidates(&self, service: ServiceId) -> impl Iterator<Item = ReplicaId> + '_ {
-        let range = self.replicas_of(service);
-        let all_excluded = range.clone().all(|r| self.is_excluded(ReplicaId(r)));
-        range.map(ReplicaId).filter(move |&r| all_excluded || !self.is_excluded(r))
+        let members = self.replicas_of(service);
+        let all_excluded = members.iter().all(|&r| self.is_excluded(r));
+        members.iter().copied().filter(move |&r| all_excluded || !self.is_excluded(r))
     }
 
     /// The current simulated time.
@@ -323,9 +323,13 @@ impl<'a> PolicyView<'a> {
         self.now
     }
 
-    /// The replicas serving `service`, as a contiguous range of ids.
-    pub fn replicas_of(&self, service: ServiceId) -> Range<u32> {
-        self.service_replicas[service.index()].clone()
+    /// The replicas of `service` that take new work, in id order: its members in the
+    /// service registry. Without control agents these are all of its replicas; replicas that
+    /// are being provisioned, draining, restarting or ejected by a remediator are not
+    /// members. Never empty while the service has a member; a service whose every replica is
+    /// gone has none (a policy then rejects the task).
+    pub fn replicas_of(&self, service: ServiceId) -> &'a [ReplicaId] {
+        &self.members[service.index()]
     }
 
     /// The replica's current load.
@@ -342,7 +346,9 @@ pub struct Topology {
     pub agents: u32,
     /// Orchestrators (agents `0..orchestrators`).
     pub orchestrators: u32,
-    /// For each service, its replicas.
+    /// For each service, the ids its replicas may ever have: the replicas it starts with,
+    /// then room for those control agents may add (see [`PolicyView::replicas_of`] for
+    /// which take work at a given moment).
     pub service_replicas: Vec<Range<u32>>,
     /// Each replica's concurrency slots.
     pub slots: Vec<u32>,
@@ -351,6 +357,12 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// Every replica id of every service, as member lists for [`PolicyView::new`] (what a
+    /// world without control agents has at every moment).
+    pub fn all_members(&self) -> Vec<Vec<ReplicaId>> {
+        self.service_replicas.iter().map(|r| r.clone().map(ReplicaId).collect()).collect()
+    }
+
     /// Replicas over all services.
     pub fn total_replicas(&self) -> u32 {
         self.service_replicas.last().map_or(0, |r| r.end)

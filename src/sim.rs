@@ -43,7 +43,7 @@
 /// than a method so that it borrows only the fields it reads, leaving `self.policy` free.
 macro_rules! acting_view {
     ($world:expr, $now:expr) => {
-        PolicyView::new($now, &$world.layout.service_replicas, &$world.loads)
+        PolicyView::new($now, &$world.members, &$world.loads)
             .with_down(&$world.down)
             .with_health(&$world.control_down, &$world.slowdown)
             .with_outbox(&$world.outbox)
@@ -76,7 +76,7 @@ use slab::Slab;
 pub use observe::{NoObserver, Observer};
 
 use crate::engine::{derive_stream, Engine, Model, Schedule, SimRng};
-use crate::ids::ServiceId;
+use crate::ids::{ReplicaId, ServiceId};
 use crate::metrics::{Recorder, RunSummary};
 use crate::policy::{
     self, AuditRecord, Command, MessageKind, Outbox, Policy, PolicySpec, PolicyView, ReplicaLoad,
@@ -222,6 +222,9 @@ fn drive_audited<O: Observer>(mut world: World<'_, '_, O>) -> (RunSummary, Vec<A
 struct World<'s, 'o, O: Observer> {
     scenario: &'s Scenario,
     layout: Layout,
+    /// Each service's members: the replicas that take new work, in id order (what policies
+    /// see through `PolicyView::replicas_of`). All of them, without control agents.
+    members: Vec<Vec<ReplicaId>>,
     links: Links,
     loads: Vec<ReplicaLoad>,
     queues: Vec<VecDeque<usize>>,
@@ -336,6 +339,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         World {
             scenario,
             links: Links::new(&scenario.network, services),
+            members: topology.all_members(),
             queues: (0..replicas).map(|_| VecDeque::new()).collect(),
             running: (0..replicas).map(|_| Vec::new()).collect(),
             track_running: scenario

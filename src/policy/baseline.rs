@@ -33,11 +33,13 @@ impl Policy for RandomChoice {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
         // A service of one replica leaves nothing to draw. (The stream is this policy's own:
-        // skipping the draw changes only which numbers its later draws get.)
-        let pick = if replicas.len() == 1 {
-            ReplicaId(replicas.start)
-        } else {
-            ReplicaId(self.rng.random_range(replicas))
+        // skipping the draw changes only which numbers its later draws get.) The index is
+        // drawn as a u32: the draw depends only on the range's width and type, so it is the
+        // same whichever ids the members have.
+        let pick = match replicas.len() {
+            0 => return Decision::Reject,
+            1 => replicas[0],
+            n => replicas[self.rng.random_range(0..n as u32) as usize],
         };
         if !view.is_excluded(pick) {
             return Decision::Place(pick);
@@ -73,16 +75,23 @@ impl Policy for RoundRobin {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
         let n = replicas.len() as u32;
+        if n == 0 {
+            return Decision::Reject;
+        }
         let cursor = &mut self.next[task.agent.index() * self.services + task.service.index()];
+        // The membership may have shrunk since the cursor last moved.
+        if *cursor >= n {
+            *cursor = 0;
+        }
         // Skip ejected replicas, unless all are.
         for _ in 0..n {
-            let chosen = ReplicaId(replicas.start + *cursor);
+            let chosen = replicas[*cursor as usize];
             *cursor = (*cursor + 1) % n;
             if !view.is_excluded(chosen) {
                 return Decision::Place(chosen);
             }
         }
-        let chosen = ReplicaId(replicas.start + *cursor);
+        let chosen = replicas[*cursor as usize];
         *cursor = (*cursor + 1) % n;
         Decision::Place(chosen)
     }
@@ -113,6 +122,9 @@ impl Policy for LeastOutstanding {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let base = task.agent.index() * self.replicas;
         let counts = &self.outstanding[base..base + self.replicas];
+        if view.replicas_of(task.service).is_empty() {
+            return Decision::Reject;
+        }
         let candidates = view.candidates(task.service).map(|r| (r.0, counts[r.index()]));
         let chosen = argmin_random_tie(candidates, &mut self.rng);
         self.outstanding[base + chosen as usize] += 1;
@@ -151,6 +163,9 @@ impl Policy for PowerOfD {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let replicas = view.replicas_of(task.service);
         let n = replicas.len() as u32;
+        if n == 0 {
+            return Decision::Reject;
+        }
         let d = self.d.min(n);
         // Floyd's algorithm: d distinct indices out of n with d draws and no allocation.
         self.probed.clear();
@@ -161,14 +176,14 @@ impl Policy for PowerOfD {
         }
         // A probe to a crashed replica goes unanswered; skip those and the ones this agent
         // ejected, unless that leaves nothing.
-        let usable = |r: u32| view.answers_probes(ReplicaId(r)) && !view.is_excluded(ReplicaId(r));
-        let any_usable = self.probed.iter().any(|&i| usable(replicas.start + i));
+        let usable = |r: ReplicaId| view.answers_probes(r) && !view.is_excluded(r);
+        let any_usable = self.probed.iter().any(|&i| usable(replicas[i as usize]));
         let candidates = self
             .probed
             .iter()
-            .map(|&i| replicas.start + i)
+            .map(|&i| replicas[i as usize])
             .filter(|&r| !any_usable || usable(r))
-            .map(|r| (r, view.load(ReplicaId(r)).outstanding()));
+            .map(|r| (r.0, view.load(r).outstanding()));
         Decision::Place(ReplicaId(argmin_random_tie(candidates, &mut self.rng)))
     }
 }
@@ -218,7 +233,8 @@ mod tests {
         let topo = topology();
         let loads: Vec<ReplicaLoad> =
             loads.iter().map(|&running| ReplicaLoad { running, queued: 0, slots: 1 }).collect();
-        let view = PolicyView::new(SimTime::ZERO, &topo.service_replicas, &loads);
+        let members = topo.all_members();
+        let view = PolicyView::new(SimTime::ZERO, &members, &loads);
         let task = Task { agent: AgentId(agent), service: ServiceId(1), ticket: Ticket(0) };
         (0..n)
             .map(|_| match policy.place(&view, &task) {
@@ -272,7 +288,8 @@ mod tests {
         picks.sort_unstable();
         assert_eq!(picks, vec![3, 4, 5, 6]);
         let loads = [ReplicaLoad::default(); 7];
-        let view = PolicyView::new(SimTime::ZERO, &topo.service_replicas, &loads);
+        let members = topo.all_members();
+        let view = PolicyView::new(SimTime::ZERO, &members, &loads);
         p.on_outcome(
             &view,
             &Outcome {

@@ -21,7 +21,6 @@
 //! active is answered with `leader`, naming the active one as far as it knows.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::ops::Range;
 
 use rand::Rng;
 
@@ -101,7 +100,6 @@ pub struct Central {
     params: CentralParams,
     orchestrators: u32,
     agents: u32,
-    service_replicas: Vec<Range<u32>>,
     replica_service: Vec<ServiceId>,
     capacity: Vec<f64>,
     schedulers: Vec<Scheduler>,
@@ -129,7 +127,6 @@ impl Central {
             params,
             orchestrators: topology.orchestrators,
             agents: topology.agents,
-            service_replicas: topology.service_replicas.clone(),
             replica_service,
             capacity: (0..replicas)
                 .map(|r| f64::from(topology.slots[r]) * topology.speeds[r])
@@ -218,10 +215,12 @@ impl Central {
             let v = &s.view[r as usize];
             f64::from(v.reported + v.assigned_since + 1) / self.capacity[r as usize]
         };
-        let range = self.service_replicas[request.service.index()].clone();
+        // The service's members, as the registry lists them: replicas added later register
+        // there, removed ones leave it.
+        let members = view.replicas_of(request.service);
         let mut best: Option<(f64, u32)> = None;
         let mut ties = 0u32;
-        for r in range.clone().filter(|&r| live(r)) {
+        for r in members.iter().map(|r| r.0).filter(|&r| live(r)) {
             let e = estimate(r);
             match best {
                 Some((b, _)) if e > b => {}
@@ -243,7 +242,7 @@ impl Central {
                 agent: Endpoint::Control(c),
                 service: request.service,
                 ticket: Some(request.ticket),
-                options: range.clone().filter(|&r| live(r)).map(|r| (ReplicaId(r), estimate(r))).collect(),
+                options: members.iter().map(|r| r.0).filter(|&r| live(r)).map(|r| (ReplicaId(r), estimate(r))).collect(),
                 choice: best.map(|(_, r)| ReplicaId(r)),
                 reason: match best {
                     Some(_) => "least expected work per unit of capacity among live replicas (heartbeat loads + own assignments since)".into(),

@@ -262,7 +262,7 @@ mod tests {
     fn a_deadline_queue_keeps_one_timer_however_many_deadlines() {
         let outbox = Outbox::new(false);
         // One service with one replica.
-        let ranges: Vec<std::ops::Range<u32>> = std::iter::once(0..1).collect();
+        let ranges = vec![vec![ReplicaId(0)]];
         let loads = [crate::policy::ReplicaLoad::default()];
         let mut q = DeadlineQueue::new(7);
         let view =

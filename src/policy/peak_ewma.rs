@@ -121,7 +121,8 @@ mod tests {
         );
         let loads = [ReplicaLoad::default(); 2];
         let at = |ms: u64| SimTime::from_nanos(ms * 1_000_000);
-        let view = |ms| PolicyView::new(at(ms), &topology.service_replicas, &loads);
+        let members = topology.all_members();
+        let view = |ms| PolicyView::new(at(ms), &members, &loads);
         p.on_outcome(&view(0), &outcome(0, 10));
         p.on_outcome(&view(0), &outcome(0, 500));
         assert!((p.estimates[0].average - 0.5).abs() < 1e-12, "the peak is taken at once");
@@ -146,7 +147,8 @@ mod tests {
             derive_stream(2, 0, 1),
         );
         let loads = [ReplicaLoad::default(); 2];
-        let view = PolicyView::new(SimTime::ZERO, &topology.service_replicas, &loads);
+        let members = topology.all_members();
+        let view = PolicyView::new(SimTime::ZERO, &members, &loads);
         p.on_outcome(&view, &outcome(0, 10));
         p.on_outcome(&view, &outcome(1, 400));
         let task = Task { agent: AgentId(0), service: ServiceId(0), ticket: Ticket(0) };

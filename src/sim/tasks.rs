@@ -142,7 +142,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.attempts[attempt].requester_open = false;
             if self.policy_wants_outcomes {
                 let agent = self.agent_id(requester);
-                let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+                let view = PolicyView::new(now, &self.members, &self.loads);
                 self.policy.on_outcome(&view, &Outcome { agent, replica, succeeded, latency });
             }
             self.remove_attempt_if_done(attempt, now);
@@ -213,7 +213,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let rules = self.unit_rules(t);
         let unit = &self.layout.workflows[t.workflow.index()].units[t.unit as usize];
         let outcome = Outcome { agent, replica, succeeded, latency };
-        let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+        let view = PolicyView::new(now, &self.members, &self.loads);
         self.policy.on_outcome(&view, &outcome);
         if rules.plain {
             return;
@@ -348,7 +348,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 self.tasks[task].live -= 1;
                 if self.policy_wants_outcomes {
                     let agent = self.agent_id(self.tasks[task].requester);
-                    let view = PolicyView::new(now, &self.layout.service_replicas, &self.loads);
+                    let view = PolicyView::new(now, &self.members, &self.loads);
                     let outcome =
                         Outcome { agent, replica, succeeded: false, latency: now - placed };
                     self.policy.on_outcome(&view, &outcome);

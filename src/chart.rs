@@ -13,18 +13,10 @@ mod draw;
 
 use std::path::{Path, PathBuf};
 
+use crate::catalogue;
 use crate::report::{self, ReportError};
 use crate::sweep::manifest::Manifest;
 use crate::sweep::store::StoreError;
-
-/// The metrics charted against the swept key, with their axis labels.
-pub const KEY_METRICS: [(&str, &str); 5] = [
-    ("latency_p99_ms", "p99 latency (ms)"),
-    ("goodput_per_s", "goodput (jobs/s)"),
-    ("dup_work_ratio", "duplicated work (share of service time)"),
-    ("cascades_contained", "faults contained (share)"),
-    ("messages_per_job", "messages per job"),
-];
 
 /// Pixel size of every chart.
 const SIZE: (u32, u32) = (960, 600);
@@ -60,7 +52,8 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let mut written = Vec::new();
     let out = dir.join("charts");
     if let Some(key) = plan.keys.first() {
-        for (metric, label) in KEY_METRICS {
+        for metric in catalogue::key_charts() {
+            let (metric, label) = (metric.name, metric.axis().title());
             let Some((series, x_categories)) = data::metric_series(&summary, plan, metric) else {
                 continue;
             };
@@ -70,7 +63,7 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
                 title: format!("{}: {label} vs {key}", plan.scenario),
                 subtitle: format!("mean and 95% interval over replications{others}"),
                 x_label: axis_label(key),
-                y_label: label.to_owned(),
+                y_label: label,
                 series,
                 x_categories,
             };

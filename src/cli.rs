@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
+use crate::catalogue;
 use crate::chart;
 use crate::metrics::trace::{TraceBounds, TraceObserver};
 use crate::policy::PolicyKind;
@@ -99,7 +100,7 @@ fn parse_precision(text: &str) -> std::result::Result<(String, f64), String> {
     let (metric, rel) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not METRIC=REL (for example latency_p99_ms=0.05)"))?;
-    let metrics = report::metric_columns();
+    let metrics = catalogue::summarised_names();
     if !metrics.contains(&metric) {
         return Err(format!(
             "`{metric}` is not a metric column of runs.csv (one of {})",

@@ -12,13 +12,13 @@ use rayon::prelude::*;
 
 use crate::catalogue;
 use crate::chart;
-use crate::metrics::trace::{TraceBounds, TraceObserver};
 use crate::policy::PolicyKind;
 use crate::report::{self, RunRecord};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim;
 use crate::sweep::{self, plan::Shard, SweepOptions};
 use crate::time::{SimDuration, SimTime};
+use crate::trace::{TraceBounds, TraceObserver};
 
 /// Exit code for bad input: a scenario that does not load or validate, a bad flag.
 pub const EXIT_BAD_INPUT: u8 = 2;

@@ -46,3 +46,4 @@ pub mod scenario;
 pub mod sim;
 pub mod sweep;
 pub mod time;
+pub mod trace;

@@ -3,6 +3,13 @@
 //! on a log axis, and, when `DIR/timeseries.csv` exists, one run's time series with fault
 //! and spike spans shaded.
 //!
+//! Which metrics get a chart, and what their axes are called, comes from [`catalogue`]; a
+//! swept key is titled in words (`classes.order.arrival.rate` as "order arrival rate
+//! (jobs/s)"). A metric the catalogue says may span orders of magnitude is drawn on a log
+//! scale when its means do (all positive, the largest more than 30 times the smallest),
+//! and its axis title says so. Policies differ in colour, dash and marker, and the legend
+//! stands right of the data.
+//!
 //! Charts read only result files (`manifest.json`, `summary.csv`, `runs_extra.csv`,
 //! `timeseries.csv`) and never run simulations. Text is drawn with DejaVu Sans, embedded in
 //! the binary, so no system font is needed. Images are rendered in memory and written
@@ -13,21 +20,17 @@ mod draw;
 
 use std::path::{Path, PathBuf};
 
+use crate::catalogue;
 use crate::report::{self, ReportError};
 use crate::sweep::manifest::Manifest;
 use crate::sweep::store::StoreError;
 
-/// The metrics charted against the swept key, with their axis labels.
-pub const KEY_METRICS: [(&str, &str); 5] = [
-    ("latency_p99_ms", "p99 latency (ms)"),
-    ("goodput_per_s", "goodput (jobs/s)"),
-    ("dup_work_ratio", "duplicated work (share of service time)"),
-    ("cascades_contained", "faults contained (share)"),
-    ("messages_per_job", "messages per job"),
-];
-
 /// Pixel size of every chart.
 const SIZE: (u32, u32) = (960, 600);
+
+/// A metric that may span orders of magnitude is drawn on a log scale when its largest mean
+/// is more than this many times its smallest (all of them positive).
+const LOG_FACTOR: f64 = 30.0;
 
 /// A chart could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -60,35 +63,59 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let mut written = Vec::new();
     let out = dir.join("charts");
     if let Some(key) = plan.keys.first() {
-        for (metric, label) in KEY_METRICS {
-            let Some((series, x_categories)) = data::metric_series(&summary, plan, metric) else {
+        let swept = catalogue::swept_key(key);
+        let others =
+            if plan.keys.len() > 1 { " (other swept keys at their first value)" } else { "" };
+        for metric in catalogue::key_charts() {
+            let Some((series, x_categories)) = data::metric_series(&summary, plan, metric.name)
+            else {
                 continue;
             };
-            let others =
-                if plan.keys.len() > 1 { " (other swept keys at their first value)" } else { "" };
+            // A log scale where the metric may span orders of magnitude and, in the values
+            // drawn, does.
+            let factor =
+                data::mean_factor(&series).filter(|f| metric.spans_decades && *f > LOG_FACTOR);
+            let y_label = metric.axis().title_noting(factor.map(|_| "log scale"));
+            let log_note = factor
+                .map(|f| format!("; log scale, as the means span a factor of {f:.0}"))
+                .unwrap_or_default();
             let chart = draw::LineChart {
-                title: format!("{}: {label} vs {key}", plan.scenario),
-                subtitle: format!("mean and 95% interval over replications{others}"),
-                x_label: axis_label(key),
-                y_label: label.to_owned(),
+                title: format!("{}: {} vs {}", plan.scenario, metric.quantity, swept.quantity),
+                subtitle: format!(
+                    "mean and 95% interval over replications{others}\n\
+                     policies drawn {} px apart, so that equal values stay visible{log_note}",
+                    draw::DODGE_PX
+                ),
+                x_label: swept.title(),
+                y_label,
                 series,
                 x_categories,
+                x_log: false,
+                y_log: factor.is_some(),
+                y_range: None,
+                dodge: true,
             };
-            written.extend(save(&out, metric, &draw::Chart::Lines(chart))?);
+            written.extend(save(&out, metric.name, &draw::Chart::Lines(chart))?);
         }
     }
     if let Ok(extra) = data::Table::read(&dir.join("runs_extra.csv")) {
         if let Some((cell, series)) = data::cdf_series(&extra, plan) {
-            let at = if cell.is_empty() { String::new() } else { format!(" at {cell}") };
+            let at =
+                if cell.is_empty() { String::new() } else { format!(" at {}", cell_words(&cell)) };
+            let latency = catalogue::Axis { quantity: "latency".to_owned(), unit: "ms" };
             let chart = draw::LineChart {
                 title: format!("{}: latency distribution{at}", plan.scenario),
                 subtitle: "percentiles 1 to 99.9, mean over replications".to_owned(),
-                x_label: "latency (ms, log scale)".to_owned(),
+                x_label: latency.title_noting(Some("log scale")),
                 y_label: "share of jobs completed within".to_owned(),
                 series,
                 x_categories: None,
+                x_log: true,
+                y_log: false,
+                y_range: Some((0.0, 1.0)),
+                dodge: false,
             };
-            written.extend(save(&out, "latency_cdf", &draw::Chart::Cdf(chart))?);
+            written.extend(save(&out, "latency_cdf", &draw::Chart::Lines(chart))?);
         }
     }
     let timeseries = dir.join("timeseries.csv");
@@ -113,35 +140,34 @@ fn save(dir: &Path, name: &str, chart: &draw::Chart) -> Result<Vec<PathBuf>, Cha
     Ok(vec![png_path, svg_path])
 }
 
-/// A swept key as an axis name, with its unit when the key's name says it (a rate, a count
-/// of replicas or slots, a probability); other keys are named as they are.
-fn axis_label(key: &str) -> String {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    let unit = match last {
-        "rate" => Some("per second"),
-        "replicas" => Some("replicas"),
-        "concurrency" => Some("slots per replica"),
-        "loss" | "probability" | "reject" => Some("probability"),
-        "factor" => Some("multiplier"),
-        _ => None,
-    };
-    match unit {
-        Some(unit) => format!("{key} ({unit})"),
-        None => key.to_owned(),
-    }
+/// A cell label (`key=value` joined by `;`) in words: "order arrival rate = 350 jobs/s".
+pub(crate) fn cell_words(label: &str) -> String {
+    label
+        .split(';')
+        .map(|part| match part.split_once('=') {
+            Some((key, value)) => {
+                let axis = catalogue::swept_key(key);
+                let unit =
+                    if axis.unit.is_empty() { String::new() } else { format!(" {}", axis.unit) };
+                format!("{} = {value}{unit}", axis.quantity)
+            }
+            None => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
-mod axis_tests {
-    use super::axis_label;
+mod tests {
+    use super::cell_words;
 
     #[test]
-    fn known_keys_get_their_unit() {
+    fn cells_read_as_words() {
+        assert_eq!(cell_words("classes.order.arrival.rate=350"), "order arrival rate = 350 jobs/s");
         assert_eq!(
-            axis_label("classes.order.arrival.rate"),
-            "classes.order.arrival.rate (per second)"
+            cell_words("services.api.replicas=4;classes.web.arrival.rate=200"),
+            "api replicas = 4, web arrival rate = 200 jobs/s"
         );
-        assert_eq!(axis_label("services.api.replicas"), "services.api.replicas (replicas)");
-        assert_eq!(axis_label("seed"), "seed");
+        assert_eq!(cell_words(""), "");
     }
 }

@@ -10,14 +10,15 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
+use crate::catalogue;
 use crate::chart;
-use crate::metrics::trace::{TraceBounds, TraceObserver};
 use crate::policy::PolicyKind;
 use crate::report::{self, RunRecord};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim;
 use crate::sweep::{self, plan::Shard, SweepOptions};
 use crate::time::{SimDuration, SimTime};
+use crate::trace::{TraceBounds, TraceObserver};
 
 /// Exit code for bad input: a scenario that does not load or validate, a bad flag.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -99,7 +100,7 @@ fn parse_precision(text: &str) -> std::result::Result<(String, f64), String> {
     let (metric, rel) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not METRIC=REL (for example latency_p99_ms=0.05)"))?;
-    let metrics = report::metric_columns();
+    let metrics = catalogue::summarised_names();
     if !metrics.contains(&metric) {
         return Err(format!(
             "`{metric}` is not a metric column of runs.csv (one of {})",

@@ -4,7 +4,8 @@
 //! Data flows one way: a scenario file is loaded and validated ([`scenario`]), a world is
 //! built from it and driven by the event [`engine`] ([`sim`]), a [`policy`] decides where
 //! work goes, [`metrics`] summarise each run, and [`report`] turns summaries into tables and
-//! CSV. [`cli`] wires these together for the `coordsim` binary.
+//! CSV. [`cli`] wires these together for the `coordsim` binary. [`catalogue`], which depends
+//! on nothing, says what every result column is.
 //!
 //! ```
 //! use coordsim::{policy::PolicySpec, scenario, sim};
@@ -32,6 +33,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod catalogue;
 pub mod chart;
 pub mod cli;
 pub mod dist;
@@ -44,3 +46,4 @@ pub mod scenario;
 pub mod sim;
 pub mod sweep;
 pub mod time;
+pub mod trace;

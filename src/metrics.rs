@@ -8,7 +8,6 @@
 
 mod cascade;
 pub(crate) mod latency;
-pub mod trace;
 mod windows;
 
 use crate::engine::{EngineStats, Fingerprint};

@@ -1,5 +1,6 @@
 //! Results out: records of finished runs, rendered as a terminal table and CSV, and written
-//! atomically. This is the only module that writes files.
+//! atomically. This is the only module that writes files; what their columns are and mean is
+//! in [`crate::catalogue`].
 //!
 //! Rendering is pure (records in, bytes out) and tested on hand-built records; writing goes
 //! to a temporary file in the target directory followed by a rename, so a reader (or a
@@ -15,27 +16,11 @@ use std::path::{Path, PathBuf};
 
 pub use self::audit::audit_jsonl;
 pub(crate) use self::csv::float_cell;
-pub use self::csv::{
-    classes_csv, faults_csv, runs_csv, timeseries_csv, CLASSES_COLUMNS, FAULTS_COLUMNS,
-    RUNS_COLUMNS, TIMESERIES_COLUMNS,
-};
+pub use self::csv::{classes_csv, faults_csv, runs_csv, timeseries_csv};
 pub use self::table::runs_table;
 
 use crate::metrics::RunSummary;
 use crate::policy::PolicyKind;
-
-/// Columns of `runs.csv` that identify a run rather than measure it.
-pub const KEY_COLUMNS: [&str; 5] = ["scenario", "cell", "policy", "replication", "seed"];
-
-/// The numeric metric columns of `runs.csv`, in order: every column but the key columns
-/// and the `fingerprint` (a hash, not a quantity).
-pub fn metric_columns() -> Vec<&'static str> {
-    RUNS_COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| !KEY_COLUMNS.contains(c) && *c != "fingerprint")
-        .collect()
-}
 
 /// One finished run and what identifies it.
 #[derive(Clone, Debug, PartialEq)]

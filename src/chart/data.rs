@@ -106,6 +106,19 @@ pub(crate) fn metric_series(
     Some((series, (!numeric).then_some(categories)))
 }
 
+/// The largest mean drawn over the smallest, when there are two or more and all are
+/// positive; `None` otherwise (a log scale could not show them).
+pub(crate) fn mean_factor(series: &[Series]) -> Option<f64> {
+    let means: Vec<f64> =
+        series.iter().flat_map(|s| s.points.iter().map(|p| p.y)).filter(|y| !y.is_nan()).collect();
+    if means.len() < 2 || means.iter().any(|y| !(y.is_finite() && *y > 0.0)) {
+        return None;
+    }
+    let (lo, hi) =
+        means.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &y| (lo.min(y), hi.max(y)));
+    Some(hi / lo)
+}
+
 /// The latency CDF of each policy at the last cell (the highest value of the first swept
 /// key): each recorded percentile averaged over the replications.
 pub(crate) fn cdf_series(extra: &Table, plan: &PlanInfo) -> Option<(String, Vec<Series>)> {
@@ -233,12 +246,11 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
         spans
     };
     Some(TimeSeries {
-        title: format!(
-            "run: {} / {} / replication {}",
-            if run.0.is_empty() { "-" } else { &run.0 },
-            run.1,
-            run.2
-        ),
+        title: {
+            let cell =
+                if run.0.is_empty() { String::new() } else { super::cell_words(&run.0) + ", " };
+            format!("run: {cell}{}, replication {}", run.1, run.2)
+        },
         starts: windows.iter().map(|w| w.start).collect(),
         window_s: len,
         goodput: windows.iter().map(|w| w.completions / len).collect(),
@@ -299,6 +311,17 @@ s,,random,1,1,0,a,5,100,0,0,0.5,0,0,0\n";
         assert_eq!(ts.fault_spans, vec![(2.0, 6.0)], "adjacent windows merge into one span");
         assert_eq!(ts.spike_spans, vec![(4.0, 6.0)]);
         assert_eq!(ts.queues[1].1[..2], [3.0, 7.0]);
+    }
+
+    #[test]
+    fn a_log_scale_needs_positive_means() {
+        let series = |ys: &[f64]| {
+            let points = ys.iter().map(|&y| Point { x: 0.0, y, lo: f64::NAN, hi: f64::NAN });
+            vec![Series { name: "p".into(), index: 0, points: points.collect() }]
+        };
+        assert_eq!(mean_factor(&series(&[2.0, f64::NAN, 100.0])), Some(50.0));
+        assert_eq!(mean_factor(&series(&[0.0, 100.0])), None, "0 has no logarithm");
+        assert_eq!(mean_factor(&series(&[5.0])), None);
     }
 
     #[test]

@@ -5,114 +5,9 @@
 //! records, so equal records give byte-identical files.
 
 use super::RunRecord;
-
-/// The header of `runs.csv`, in order.
-pub const RUNS_COLUMNS: [&str; 51] = [
-    "scenario",
-    "cell",
-    "policy",
-    "replication",
-    "seed",
-    "jobs_arrived",
-    "jobs_completed",
-    "jobs_failed",
-    "jobs_in_flight",
-    "goodput_per_s",
-    "latency_mean_ms",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "latency_p999_ms",
-    "messages_total",
-    "messages_per_job",
-    "messages_assign",
-    "messages_result",
-    "messages_cancel",
-    "messages_heartbeat",
-    "messages_request",
-    "messages_reply",
-    "messages_leader",
-    "messages_announce",
-    "messages_bid",
-    "messages_award",
-    "messages_gossip",
-    "placement_wait_mean_ms",
-    "scheduler_queue_mean_ms",
-    "dup_work_ratio",
-    "dup_executions",
-    "dup_timeout_retry",
-    "dup_hedge",
-    "dup_reauction",
-    "dup_conflicting_claim",
-    "dup_false_suspicion",
-    "attempts_per_job",
-    "jobs_shed",
-    "dropped_expired",
-    "faults_injected",
-    "faults_untouched",
-    "cascades_contained",
-    "blast_radius_mean",
-    "secondary_impaired_s",
-    "approvals",
-    "rejections",
-    "escalations",
-    "human_wait_mean_ms",
-    "events",
-    "fingerprint",
-];
-
-/// The header of `faults.csv`, in order.
-pub const FAULTS_COLUMNS: [&str; 12] = [
-    "scenario",
-    "cell",
-    "policy",
-    "replication",
-    "seed",
-    "kind",
-    "target",
-    "start_s",
-    "end_s",
-    "touched",
-    "cascade_size",
-    "cascade_services",
-];
-
-/// The header of `classes.csv`, in order.
-pub const CLASSES_COLUMNS: [&str; 12] = [
-    "scenario",
-    "cell",
-    "policy",
-    "replication",
-    "seed",
-    "class",
-    "jobs_completed",
-    "latency_mean_ms",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "latency_p999_ms",
-];
-
-/// The header of `timeseries.csv`, in order.
-pub const TIMESERIES_COLUMNS: [&str; 17] = [
-    "scenario",
-    "cell",
-    "policy",
-    "replication",
-    "seed",
-    "window_start_s",
-    "service",
-    "arrivals",
-    "completions",
-    "failures",
-    "queue_length",
-    "utilisation",
-    "impaired",
-    "fault_active",
-    "spike_active",
-    "slo_missed",
-    "jobs_in_system",
-];
+use crate::catalogue::{
+    CLASSES_COLUMNS, FAULTS_COLUMNS, KEY_COLUMNS, RUNS_COLUMNS, TIMESERIES_COLUMNS,
+};
 
 /// A float as a CSV cell: six decimals, or empty when undefined.
 pub(crate) fn float_cell(value: f64) -> String {
@@ -152,18 +47,46 @@ pub(crate) fn push_float_cell(out: &mut String, value: f64) {
     write!(out, "{value:.6}").expect("writing to a string cannot fail");
 }
 
+/// The key columns of a run (`KEY_COLUMNS`).
+fn key(r: &RunRecord) -> [String; KEY_COLUMNS.len()] {
+    [
+        r.scenario.clone(),
+        r.cell.clone(),
+        r.policy.name().to_owned(),
+        r.replication.to_string(),
+        r.seed.to_string(),
+    ]
+}
+
+/// Writes `header`, then for each record, in the order given, the rows `rows` makes of it,
+/// each after the record's key columns.
+fn keyed_csv<'a, Row, Rows>(
+    records: &'a [RunRecord],
+    header: &[&str],
+    rows: impl Fn(&'a RunRecord) -> Rows,
+) -> Vec<u8>
+where
+    Rows: Iterator<Item = Row>,
+    Row: IntoIterator<Item = String>,
+{
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(header).expect("writing to memory cannot fail");
+    for r in records {
+        let key = key(r);
+        for row in rows(r) {
+            let row = key.iter().cloned().chain(row);
+            out.write_record(row).expect("writing to memory cannot fail");
+        }
+    }
+    out.into_inner().expect("flushing to memory cannot fail")
+}
+
 /// Renders `records` as `runs.csv`, in the order given.
 pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(RUNS_COLUMNS).expect("writing to memory cannot fail");
-    for r in records {
+    keyed_csv(records, &RUNS_COLUMNS, |r| {
         let s = &r.summary;
+        // In the order of `catalogue::METRICS`.
         let row = [
-            r.scenario.clone(),
-            r.cell.clone(),
-            r.policy.name().to_owned(),
-            r.replication.to_string(),
-            r.seed.to_string(),
             s.jobs_arrived.to_string(),
             s.jobs_completed.to_string(),
             s.jobs_failed.to_string(),
@@ -203,25 +126,16 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             float_cell(s.human_wait_mean_ms),
             s.events.to_string(),
             s.fingerprint.to_string(),
-        ])
-        .collect::<Vec<_>>();
-        out.write_record(&row).expect("writing to memory cannot fail");
-    }
-    out.into_inner().expect("flushing to memory cannot fail")
+        ]);
+        std::iter::once(row)
+    })
 }
 
 /// Renders every fault instance of every run as `faults.csv`, runs in the order given.
 pub fn faults_csv(records: &[RunRecord]) -> Vec<u8> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(FAULTS_COLUMNS).expect("writing to memory cannot fail");
-    for r in records {
-        for f in &r.summary.faults {
-            let row = [
-                r.scenario.clone(),
-                r.cell.clone(),
-                r.policy.name().to_owned(),
-                r.replication.to_string(),
-                r.seed.to_string(),
+    keyed_csv(records, &FAULTS_COLUMNS, |r| {
+        r.summary.faults.iter().map(|f| {
+            [
                 f.kind.to_owned(),
                 f.target.clone(),
                 float_cell(f.start.as_secs_f64()),
@@ -229,32 +143,16 @@ pub fn faults_csv(records: &[RunRecord]) -> Vec<u8> {
                 f.touched.to_string(),
                 f.cascade_size.to_string(),
                 f.cascade_services.join(";"),
-            ];
-            out.write_record(&row).expect("writing to memory cannot fail");
-        }
-    }
-    out.into_inner().expect("flushing to memory cannot fail")
-}
-
-/// The five key columns of a run.
-fn key(r: &RunRecord) -> [String; 5] {
-    [
-        r.scenario.clone(),
-        r.cell.clone(),
-        r.policy.name().to_owned(),
-        r.replication.to_string(),
-        r.seed.to_string(),
-    ]
+            ]
+        })
+    })
 }
 
 /// Renders the per-class latency of every run as `classes.csv`, runs in the order given.
 pub fn classes_csv(records: &[RunRecord]) -> Vec<u8> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(CLASSES_COLUMNS).expect("writing to memory cannot fail");
-    for r in records {
-        let key = key(r);
-        for c in &r.summary.classes {
-            let row = key.iter().cloned().chain([
+    keyed_csv(records, &CLASSES_COLUMNS, |r| {
+        r.summary.classes.iter().map(|c| {
+            [
                 c.class.clone(),
                 c.jobs_completed.to_string(),
                 float_cell(c.latency_mean_ms),
@@ -262,11 +160,9 @@ pub fn classes_csv(records: &[RunRecord]) -> Vec<u8> {
                 float_cell(c.latency_p90_ms),
                 float_cell(c.latency_p99_ms),
                 float_cell(c.latency_p999_ms),
-            ]);
-            out.write_record(row).expect("writing to memory cannot fail");
-        }
-    }
-    out.into_inner().expect("flushing to memory cannot fail")
+            ]
+        })
+    })
 }
 
 /// Renders the time series of every run as `timeseries.csv`: per window, one row for all
@@ -471,6 +367,91 @@ arrival = { process = "poisson", rate = 150 }
             replication: 2,
             seed: 9,
             summary: recorder.finish(stats, 1, Vec::new()),
+        }
+    }
+
+    /// The header `runs_csv` writes is the catalogue's column list, and each figure of a
+    /// summary lands in the column of its name: every field gets a value of its own, and the
+    /// cell under the field's name (the model's name) must hold it.
+    #[test]
+    fn runs_csv_header_is_the_catalogue_and_each_figure_is_under_its_name() {
+        trait Text {
+            fn text(&self) -> String;
+        }
+        impl Text for u64 {
+            fn text(&self) -> String {
+                self.to_string()
+            }
+        }
+        impl Text for f64 {
+            fn text(&self) -> String {
+                float_cell(*self)
+            }
+        }
+        let mut r = record(PolicyKind::Auction);
+        let s = &mut r.summary;
+        let mut expected: Vec<(String, String)> = Vec::new();
+        macro_rules! set {
+            ($($field:ident = $value:expr),* $(,)?) => {$(
+                s.$field = $value;
+                expected.push((stringify!($field).to_owned(), Text::text(&s.$field)));
+            )*};
+        }
+        set!(
+            jobs_arrived = 101,
+            jobs_completed = 102,
+            jobs_failed = 103,
+            jobs_in_flight = 104,
+            goodput_per_s = 105.5,
+            latency_mean_ms = 106.5,
+            latency_p50_ms = 107.5,
+            latency_p90_ms = 108.5,
+            latency_p99_ms = 109.5,
+            latency_p999_ms = 110.5,
+            messages_total = 111,
+            messages_per_job = 112.5,
+            placement_wait_mean_ms = 113.5,
+            scheduler_queue_mean_ms = 114.5,
+            dup_work_ratio = 0.115,
+            dup_executions = 116,
+            dup_timeout_retry = 117,
+            dup_hedge = 118,
+            dup_reauction = 119,
+            dup_conflicting_claim = 120,
+            dup_false_suspicion = 121,
+            attempts_per_job = 122.5,
+            jobs_shed = 123,
+            dropped_expired = 124,
+            faults_injected = 125,
+            faults_untouched = 126,
+            cascades_contained = 0.127,
+            blast_radius_mean = 128.5,
+            secondary_impaired_s = 129.5,
+            approvals = 130,
+            rejections = 131,
+            escalations = 132,
+            human_wait_mean_ms = 133.5,
+            events = 134,
+        );
+        for (i, kind) in crate::policy::MessageKind::ALL.iter().enumerate() {
+            s.messages_by_kind[i] = 200 + i as u64;
+            expected.push((format!("messages_{}", kind.name()), (200 + i).to_string()));
+        }
+        expected.push(("fingerprint".to_owned(), s.fingerprint.to_string()));
+        let bytes = runs_csv(&[r]);
+        let mut reader = ::csv::Reader::from_reader(bytes.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header, RUNS_COLUMNS);
+        assert_eq!(header[..KEY_COLUMNS.len()], KEY_COLUMNS);
+        let metrics: Vec<&str> = crate::catalogue::METRICS.iter().map(|m| m.name).collect();
+        assert_eq!(header[KEY_COLUMNS.len()..], metrics);
+        let row: Vec<String> =
+            reader.records().next().unwrap().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(row.len(), header.len());
+        assert_eq!(expected.len(), metrics.len(), "the test sets every metric");
+        for (name, text) in &expected {
+            let col = header.iter().position(|c| c == name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(&row[col], text, "the cell under `{name}`");
         }
     }
 

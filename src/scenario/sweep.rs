@@ -6,7 +6,7 @@
 
 use super::raw::RawSweep;
 use super::{GridAxis, Invalid, Sweep};
-use crate::report;
+use crate::catalogue;
 
 type Result<T> = std::result::Result<T, Invalid>;
 
@@ -48,7 +48,7 @@ pub(super) fn sweep(raw: &RawSweep) -> Result<Sweep> {
             }
         }
     }
-    let metrics = report::metric_columns();
+    let metrics = catalogue::summarised_names();
     let mut precision = Vec::with_capacity(raw.precision.len());
     for (metric, &rel) in &raw.precision {
         let field = format!("sweep.precision.{metric}");
@@ -74,8 +74,8 @@ pub(super) fn sweep(raw: &RawSweep) -> Result<Sweep> {
     })
 }
 
-/// Checks one precision target: a metric column of `runs.csv` and a relative half-width
-/// in (0, 1].
+/// Checks one precision target: a metric column of `runs.csv` that `summary.csv` gives an
+/// interval for, and a relative half-width in (0, 1].
 pub(crate) fn check_precision(field: &str, metric: &str, rel: f64, metrics: &[&str]) -> Result<()> {
     if !metrics.contains(&metric) {
         let hint = super::closest(metric, metrics.iter().copied())
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn precision_targets_are_metric_columns() {
-        let metrics = report::metric_columns();
+        let metrics = catalogue::summarised_names();
         assert!(check_precision("f", "latency_p99_ms", 0.05, &metrics).is_ok());
         let err = check_precision("f", "latency_p99", 0.05, &metrics).unwrap_err();
         assert!(err.message.contains("did you mean `latency_p99_ms`"), "{err}");

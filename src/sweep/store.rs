@@ -13,22 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::{PlanInfo, RunKey};
 use super::stats;
+use crate::catalogue::{self, KEY_COLUMNS};
 use crate::report::{self, ReportError};
 
 /// Latency percentiles recorded per run for the CDF (and as `runs_extra.csv` columns).
 pub const LATENCY_PERCENTILES: [f64; 16] =
     [1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.9];
-
-/// Metrics that get paired differences against the reference policy, when `runs.csv` has
-/// them.
-pub const PAIRED_METRICS: [&str; 6] = [
-    "latency_mean_ms",
-    "latency_p99_ms",
-    "goodput_per_s",
-    "dup_work_ratio",
-    "messages_per_job",
-    "cascades_contained",
-];
 
 /// One finished (or failed) run, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -208,6 +198,12 @@ fn csv_line(cells: &[String]) -> Vec<u8> {
     w.into_inner().expect("flushing to memory cannot fail")
 }
 
+/// A header line: the key columns, then `rest`.
+fn keyed_header(rest: impl IntoIterator<Item = String>) -> Vec<u8> {
+    let cells: Vec<String> = KEY_COLUMNS.iter().map(|s| (*s).to_owned()).chain(rest).collect();
+    csv_line(&cells)
+}
+
 /// The column name of a latency percentile: 99.9 -> `latency_p999_ms`, 5 -> `latency_p5_ms`.
 pub fn percentile_column(p: f64) -> String {
     format!("latency_p{}_ms", format!("{p}").replace('.', ""))
@@ -235,20 +231,15 @@ fn metric_values(row: &str, metrics: &[(usize, &str)]) -> Vec<f64> {
 
 /// Assembles the result files from the runs, which must be keyed in plan order.
 pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled {
-    let key_cols = ["scenario", "cell", "policy", "replication", "seed"];
-    let mut out_runs = csv_line(&report::RUNS_COLUMNS.map(str::to_owned));
-    let mut out_faults = csv_line(&report::FAULTS_COLUMNS.map(str::to_owned));
-    let mut out_timeseries = csv_line(&report::TIMESERIES_COLUMNS.map(str::to_owned));
-    let mut extra_header: Vec<String> = key_cols.iter().map(|s| (*s).to_owned()).collect();
-    extra_header.push("mser5_truncation_s".into());
-    extra_header.extend(LATENCY_PERCENTILES.iter().map(|&p| percentile_column(p)));
-    let mut out_extra = csv_line(&extra_header);
-    let mut errors_header: Vec<String> = key_cols.iter().map(|s| (*s).to_owned()).collect();
-    errors_header.push("error".into());
-    let mut out_errors = csv_line(&errors_header);
-    let mut timing_header: Vec<String> = key_cols.iter().map(|s| (*s).to_owned()).collect();
-    timing_header.push("wall_s".into());
-    let mut out_timing = csv_line(&timing_header);
+    let mut out_runs = csv_line(&catalogue::RUNS_COLUMNS.map(str::to_owned));
+    let mut out_faults = csv_line(&catalogue::FAULTS_COLUMNS.map(str::to_owned));
+    let mut out_timeseries = csv_line(&catalogue::TIMESERIES_COLUMNS.map(str::to_owned));
+    let mut out_extra = keyed_header(
+        std::iter::once("mser5_truncation_s".to_owned())
+            .chain(LATENCY_PERCENTILES.iter().map(|&p| percentile_column(p))),
+    );
+    let mut out_errors = keyed_header(["error".to_owned()]);
+    let mut out_timing = keyed_header(["wall_s".to_owned()]);
     let mut failed = 0;
     for (key, run) in runs {
         let label = &plan.cells[key.cell as usize].label;
@@ -307,14 +298,13 @@ pub fn cell_policy_values(
         .collect()
 }
 
-/// The metric columns of `runs.csv` with their positions.
+/// The metric columns of `runs.csv` that `summary.csv` summarises, with their positions.
 pub fn metric_positions() -> Vec<(usize, &'static str)> {
-    let metrics = report::metric_columns();
-    report::RUNS_COLUMNS
+    catalogue::METRICS
         .iter()
         .enumerate()
-        .filter(|(_, c)| metrics.contains(c))
-        .map(|(i, c)| (i, *c))
+        .filter(|(_, m)| m.summarised)
+        .map(|(i, m)| (KEY_COLUMNS.len() + i, m.name))
         .collect()
 }
 
@@ -327,8 +317,10 @@ fn summary_csv(
     runs: &BTreeMap<RunKey, RunFile>,
 ) -> (Vec<u8>, Vec<(String, String, f64)>) {
     let metrics = metric_positions();
-    let paired: Vec<usize> =
-        PAIRED_METRICS.iter().filter_map(|p| metrics.iter().position(|(_, m)| m == p)).collect();
+    let paired: Vec<usize> = catalogue::paired()
+        .iter()
+        .filter_map(|p| metrics.iter().position(|(_, m)| *m == p.name))
+        .collect();
     let mut header = vec!["scenario".to_owned(), "cell".to_owned()];
     header.extend(plan.keys.iter().cloned());
     header.extend(["policy".to_owned(), "n".to_owned()]);
@@ -433,8 +425,8 @@ mod tests {
 
     /// A runs.csv row with `latency_p99_ms` = `p99` and every other metric empty.
     fn run(policy: &str, rep: u32, p99: f64, mser: f64) -> RunFile {
-        let mut cells = vec![String::new(); report::RUNS_COLUMNS.len()];
-        let i = report::RUNS_COLUMNS.iter().position(|c| *c == "latency_p99_ms").unwrap();
+        let mut cells = vec![String::new(); catalogue::RUNS_COLUMNS.len()];
+        let i = catalogue::RUNS_COLUMNS.iter().position(|c| *c == "latency_p99_ms").unwrap();
         cells[i] = p99.to_string();
         RunFile {
             cell: 0,

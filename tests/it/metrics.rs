@@ -274,7 +274,7 @@ fn per_class_latency_splits_the_jobs() {
 
 #[test]
 fn the_trace_is_chrome_trace_json_with_paired_flows_and_bounded() {
-    use coordsim::metrics::trace::{TraceBounds, TraceObserver};
+    use coordsim::trace::{TraceBounds, TraceObserver};
     let sc = scenario::load_with(
         Path::new("scenarios/checkout.toml"),
         &[

@@ -276,6 +276,13 @@ fn charts_are_valid_png_and_svg_and_plot_redraws_them() {
         let svg = std::fs::read_to_string(charts.join(format!("{name}.svg"))).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}.svg");
         assert!(svg.contains("power_of_d"), "{name}.svg has a legend");
+        // Axes are titled in words: the swept key `services.api.replicas` as "api replicas",
+        // and the CDF's latency axis with its unit and scale.
+        if name == "latency_cdf" {
+            assert!(svg.contains("latency (ms, log scale)"), "{name}.svg");
+        } else {
+            assert!(svg.contains("api replicas") && !svg.contains("services.api"), "{name}.svg");
+        }
     }
     // The sweep keeps the time series of replication 0 of each policy in the last cell (the
     // 4th of 4 cells), and charts the first of them.

@@ -14,6 +14,9 @@
 //! Bounded: only jobs that enter the system inside the trace window, and at most a given
 //! number of them, are traced (with their executions); memory and file size grow with
 //! that bound, not with the run. It observes only, so the traced run is the same run.
+//!
+//! It sits above `sim` (whose `Observer` it implements), not in `metrics`, which `sim`
+//! feeds: so no module imports one that imports it back.
 
 use std::collections::BTreeMap;
 

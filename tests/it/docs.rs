@@ -120,3 +120,50 @@ fn no_source_file_in_src_is_longer_than_a_room() {
         .collect();
     assert!(long.is_empty(), "files over {MOST_LINES_PER_FILE} lines: {long:?}");
 }
+
+/// The crate's modules by layer, as ARCHITECTURE.md lists them: a module may use only
+/// modules of lower layers (later in this list), so no import circle can form.
+const LAYERS: &[&[&str]] = &[
+    &["cli"],
+    &["chart"],
+    &["sweep"],
+    &["report", "trace"],
+    &["sim"],
+    &["metrics"],
+    &["scenario"],
+    &["policy"],
+    &["dist"],
+    &["engine"],
+    &["catalogue", "ids", "time"],
+];
+
+#[test]
+fn every_module_uses_only_modules_of_lower_layers() {
+    let layer_of = |m: &str| LAYERS.iter().position(|l| l.contains(&m));
+    let mut checked = 0;
+    for file in rust_files().into_iter().filter(|f| f.starts_with("src")) {
+        let relative = file.strip_prefix("src").unwrap();
+        let module = relative.components().next().unwrap().as_os_str().to_string_lossy();
+        let module = module.trim_end_matches(".rs");
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let own = layer_of(module).unwrap_or_else(|| panic!("{module} is in no layer"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        for used in text.split("crate::").skip(1) {
+            let name: String =
+                used.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            if name.is_empty() || name == module {
+                continue;
+            }
+            let Some(theirs) = layer_of(&name) else { continue };
+            assert!(
+                theirs > own,
+                "{} uses `{name}`, which is not in a lower layer than `{module}`",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} uses found");
+}

@@ -299,7 +299,7 @@ pub const METRICS: [Metric; 46] = [
         "dup_false_suspicion",
         "duplicates from false suspicion",
         "executions",
-        "Duplicate executions of work re-placed after a false suspicion (always 0 for now).",
+        "Duplicate executions of work re-placed after a false suspicion (gossip `resend_on_suspicion`).",
     )
     .decades(),
     Metric::new(

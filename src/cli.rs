@@ -100,17 +100,10 @@ fn parse_precision(text: &str) -> std::result::Result<(String, f64), String> {
     let (metric, rel) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not METRIC=REL (for example latency_p99_ms=0.05)"))?;
-    let metrics = catalogue::summarised_names();
-    if !metrics.contains(&metric) {
-        return Err(format!(
-            "`{metric}` is not a metric column of runs.csv (one of {})",
-            metrics.join(", ")
-        ));
-    }
     let rel: f64 = rel.parse().map_err(|_| format!("`{rel}` is not a number"))?;
-    if !(rel > 0.0 && rel <= 1.0) {
-        return Err(format!("expected a relative half-width in (0, 1], found {rel}"));
-    }
+    // The same checks, and words, as a `precision` key of a sweep file.
+    scenario::check_precision("--precision", metric, rel, &catalogue::summarised_names())
+        .map_err(|invalid| invalid.message)?;
     Ok((metric.to_owned(), rel))
 }
 

@@ -155,11 +155,7 @@ impl<M: Model> Engine<M> {
     /// Events after `end` stay pending.
     pub fn run_until(&mut self, end: SimTime) -> EngineStats {
         while let Some((time, event)) = self.schedule.queue.pop_not_after(end) {
-            debug_assert!(time >= self.schedule.now, "time went backwards");
-            self.schedule.now = time;
-            self.events += 1;
-            self.fingerprint.add(time.as_nanos(), event.digest());
-            self.model.handle(event, &mut self.schedule);
+            self.process(time, event);
         }
         self.schedule.now = self.schedule.now.max(end);
         self.stats()
@@ -169,12 +165,19 @@ impl<M: Model> Engine<M> {
     #[inline]
     pub fn step(&mut self) -> Option<SimTime> {
         let (time, event) = self.schedule.queue.pop()?;
+        self.process(time, event);
+        Some(time)
+    }
+
+    /// Moves the clock to an event just taken from the queue, folds it into the
+    /// fingerprint and hands it to the model.
+    #[inline(always)]
+    fn process(&mut self, time: SimTime, event: M::Event) {
         debug_assert!(time >= self.schedule.now, "time went backwards");
         self.schedule.now = time;
         self.events += 1;
         self.fingerprint.add(time.as_nanos(), event.digest());
         self.model.handle(event, &mut self.schedule);
-        Some(time)
     }
 
     /// Events processed so far, the fingerprint and the clock.

@@ -1,5 +1,5 @@
 //! Per-run figures: the [`Recorder`] the world feeds while it runs, and the [`RunSummary`]
-//! it yields at the end, named as in MODEL.md section 8.
+//! it yields at the end, named as in docs/model.md section 8.
 //!
 //! Only jobs that arrive after the warm-up count, and only messages sent after it. Latency
 //! quantiles come from a high-dynamic-range histogram with three significant digits (relative
@@ -57,10 +57,10 @@ pub struct RunSummary {
     pub dup_hedge: u64,
     /// Duplicate executions caused by re-auctions (retries of auctioned tasks).
     pub dup_reauction: u64,
-    /// Duplicate executions caused by conflicting claims (no built-in policy claims work).
+    /// Duplicate executions caused by conflicting claims (`gossip` in `claim` mode).
     pub dup_conflicting_claim: u64,
-    /// Duplicate executions caused by work re-placed after a false suspicion (no built-in
-    /// policy re-places work on suspicion).
+    /// Duplicate executions caused by work re-placed after a false suspicion (`gossip` with
+    /// `resend_on_suspicion`, when the suspected replica was up).
     pub dup_false_suspicion: u64,
     /// Messages sent after the warm-up, by kind, in [`MessageKind::ALL`] order.
     pub messages_by_kind: [u64; MessageKind::ALL.len()],
@@ -458,11 +458,11 @@ impl Recorder {
         self.windows.load_changed(now, service, running, queued);
     }
 
-    /// A job arrived at `now` (measured or not); `entered` is false when it was refused at
-    /// once (which counts as a failure in its window).
+    /// A job arrived at `now` (measured or not), for the time series; `admitted` is false
+    /// when it was refused at once (which counts as a failure in its window).
     #[inline]
-    pub fn job_entered(&mut self, now: SimTime, entered: bool) {
-        self.windows.job_arrived(now, entered);
+    pub fn window_job_arrived(&mut self, now: SimTime, admitted: bool) {
+        self.windows.job_arrived(now, admitted);
     }
 
     /// A job in the system (measured or not) ended at `now`.

@@ -1,7 +1,7 @@
 //! Coordination policies: the interface every policy implements, and the catalog of
 //! built-in ones.
 //!
-//! A policy decides; the engine acts. At each decision point the simulated world hands the
+//! A policy decides; the world acts. At each decision point the simulated world hands the
 //! policy a read-only [`PolicyView`] and a [`Task`], and the policy answers with a
 //! [`Decision`]. The policy never mutates the world, so every policy runs on identical
 //! mechanics and only its decisions differ. Each policy owns its random stream (given at
@@ -69,7 +69,7 @@ pub trait Policy: Send + fmt::Debug {
     fn on_timer(&mut self, _view: &PolicyView<'_>, _token: u64) {}
 
     /// An agent crashed (`down`) or came back; a crashed agent's state is lost, and it
-    /// comes back empty. Reported for replica workers and control agents.
+    /// comes back empty. Reported for replica workers and the policy's own agents.
     fn on_crash(&mut self, _view: &PolicyView<'_>, _agent: Endpoint, _down: bool) {}
 
     /// The kind the world counts the hand-off of a placed task as.
@@ -88,12 +88,12 @@ pub trait Policy: Send + fmt::Debug {
     fn on_abandoned(&mut self, _view: &PolicyView<'_>, _ticket: Ticket) {}
 
     /// A replica finished work and has a free slot with nothing queued (called only for
-    /// policies that [need tasks](Policy::needs_tasks), which pull work).
+    /// policies that [need tasks](Policy::needs_tasks): policies that pull work use it).
     fn on_idle(&mut self, _view: &PolicyView<'_>, _replica: ReplicaId) {}
 
-    /// Whether the policy may place a task more than once ([`PolicyView::claim`]) and
-    /// withdraw one of its attempts ([`PolicyView::withdraw`]); the world then keeps a task
-    /// record for every unit.
+    /// Whether the policy may place a task more than once ([`PolicyView::claim`],
+    /// [`PolicyView::resend`]) and withdraw one of its attempts ([`PolicyView::withdraw`]);
+    /// the world then keeps a task record, with its attempts, for every unit.
     fn needs_tasks(&self) -> bool {
         false
     }
@@ -172,7 +172,7 @@ pub struct PolicyView<'a> {
     loads: &'a [ReplicaLoad],
     excluded: &'a [bool],
     down: &'a [u32],
-    control_down: &'a [u32],
+    policy_agent_down: &'a [u32],
     slowdown: &'a [f64],
     outbox: Option<&'a RefCell<Outbox>>,
 }
@@ -187,7 +187,7 @@ impl<'a> PolicyView<'a> {
             loads,
             excluded: &[],
             down: &[],
-            control_down: &[],
+            policy_agent_down: &[],
             slowdown: &[],
             outbox: None,
         }
@@ -198,17 +198,19 @@ impl<'a> PolicyView<'a> {
         PolicyView { outbox: Some(outbox), ..self }
     }
 
-    /// The same view, with the crash state of control agents and each replica's current
+    /// The same view, with the crash state of the policy's agents and each replica's current
     /// slowdown factor (for a replica's estimate of its own speed).
-    pub fn with_health(self, control_down: &'a [u32], slowdown: &'a [f64]) -> Self {
-        PolicyView { control_down, slowdown, ..self }
+    pub fn with_health(self, policy_agent_down: &'a [u32], slowdown: &'a [f64]) -> Self {
+        PolicyView { policy_agent_down, slowdown, ..self }
     }
 
     /// Whether an endpoint is up. Policies use it for their own agents' timers: a crashed
     /// agent does nothing (the world also drops what it sends and what is sent to it).
     pub fn is_up(&self, endpoint: Endpoint) -> bool {
         match endpoint {
-            Endpoint::Control(c) => self.control_down.get(c as usize).is_none_or(|&d| d == 0),
+            Endpoint::PolicyAgent(c) => {
+                self.policy_agent_down.get(c as usize).is_none_or(|&d| d == 0)
+            }
             Endpoint::Agent(_) => true,
         }
     }
@@ -377,6 +379,34 @@ impl Topology {
     pub fn replica_of(&self, agent: AgentId) -> Option<ReplicaId> {
         agent.0.checked_sub(self.orchestrators).map(ReplicaId)
     }
+}
+
+/// The key with the smallest value; among equal smallest values, one chosen uniformly at
+/// random from `rng` (reservoir sampling: one pass, no allocation, one draw per tie met);
+/// `None` when there are no items. The policies that pick a least loaded replica share it,
+/// so they break ties alike.
+pub(crate) fn argmin_random_tie<V: PartialOrd + Copy>(
+    items: impl Iterator<Item = (u32, V)>,
+    rng: &mut SimRng,
+) -> Option<u32> {
+    let mut best: Option<(u32, V)> = None;
+    let mut ties = 0u32;
+    for (key, value) in items {
+        match best {
+            Some((_, v)) if value > v => {}
+            Some((_, v)) if value == v => {
+                ties += 1;
+                if rand::Rng::random_range(rng, 0..ties) == 0 {
+                    best = Some((key, value));
+                }
+            }
+            _ => {
+                best = Some((key, value));
+                ties = 1;
+            }
+        }
+    }
+    best.map(|(key, _)| key)
 }
 
 /// The built-in policies, by the names used in scenario files, on the CLI and in CSV.

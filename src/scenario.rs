@@ -35,6 +35,7 @@ pub use service::{
     Backoff, Breaker, CallStage, Ejection, Hedge, Jitter, Resilience, Retries, Service,
     WorkingHours,
 };
+pub(crate) use sweep::check_precision;
 pub use sweep_file::{load_sweep, GridAxis, Sweep, SweepFile};
 pub use workload::{Approval, Arrival, ClassSource, JobClass, Process, RateShape, Step, Workflow};
 

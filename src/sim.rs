@@ -3,7 +3,7 @@
 //! implements [`engine::Model`](crate::engine::Model); one call to [`run`] builds a world from
 //! a validated scenario, drains the engine and returns the summary.
 //!
-//! What happens to one job (MODEL.md section 3):
+//! What happens to one job (docs/model.md section 3):
 //! 1. `JobArrived`: the job is created at the next orchestrator (round-robin) with every
 //!    unit's work size drawn from the job-content stream (see `layout.rs`), so it is the
 //!    same under every policy. Steps with no predecessors are dispatched.
@@ -45,7 +45,7 @@ macro_rules! acting_view {
     ($world:expr, $now:expr) => {
         PolicyView::new($now, &$world.members, &$world.loads)
             .with_down(&$world.down)
-            .with_health(&$world.control_down, &$world.slowdown)
+            .with_health(&$world.policy_agent_down, &$world.slowdown)
             .with_outbox(&$world.outbox)
     };
 }
@@ -99,7 +99,7 @@ use tasks::Task;
 use timers::Timer;
 use traffic::{Source, Start};
 
-/// The purposes that get their own random stream (MODEL.md section 2).
+/// The purposes that get their own random stream (docs/model.md section 2).
 ///
 /// Each purpose draws from its own ChaCha stream, so, for example, a policy that draws more
 /// random numbers never changes which jobs arrive or how large they are.
@@ -273,8 +273,8 @@ struct World<'s, 'o, O: Observer> {
     down: Vec<u32>,
     /// Active crashes of each orchestrator.
     orchestrator_down: Vec<u32>,
-    /// Active crashes of each control agent of the policy (scheduler, standby).
-    control_down: Vec<u32>,
+    /// Active crashes of each agent of the policy (scheduler, standby).
+    policy_agent_down: Vec<u32>,
     slowdown: Vec<f64>,
     /// For each network class (see `network.rs`), the groups it belongs to, as a bit set.
     class_groups: Vec<u64>,
@@ -288,13 +288,15 @@ struct World<'s, 'o, O: Observer> {
     observer: &'o mut O,
 }
 
-// A note on `#[inline(always)]` below: it marks the steps every job of a plain scenario goes
-// through (dispatch, decide, place, send and receive, finish, report, free a slot, end the
-// job) and the early exit of `remove_attempt_if_done`. Left to itself the compiler keeps them
-// as calls with large frames. Forcing these thirteen takes about 15% off the instructions of
-// an M/M/c job (callgrind) and changes no output. Forcing others measured worse, each tried
-// alone: `admit` +4%, `start` +0.4%, `execute` and `on_message_delivered` (auction) +1%;
-// `step_done` gained 0.1%, not worth its code size.
+// A note on `#[inline(always)]` in the rooms: it marks the steps every job of a plain
+// scenario goes through (dispatch, decide, place, send and receive, finish, report, apply
+// the outbox, free a slot, fill from the queue, end the job and keep its vectors, the next
+// closed-loop job) and the early exit of `remove_attempt_if_done`: fourteen methods, plus
+// `Model::handle`. Left to itself the compiler keeps them as calls with large frames.
+// Forcing them takes about 15% off the instructions of an M/M/c job (callgrind) and changes
+// no output. Forcing others measured worse, each tried alone: `admit` +4%, `start` +0.4%,
+// `execute` and `on_message_delivered` (auction) +1%; `step_done` gained 0.1%, not worth its
+// code size.
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn new(
         scenario: &'s Scenario,
@@ -378,7 +380,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             active_faults: Vec::new(),
             down: vec![0; replicas],
             orchestrator_down: vec![0; scenario.orchestrators as usize],
-            control_down: vec![0; 2],
+            policy_agent_down: vec![0; 2],
             slowdown: vec![1.0; replicas],
             class_groups,
             breakers: vec![BreakerState::default(); agent_services],

@@ -191,7 +191,7 @@ fn grow(
             let values = store::cell_policy_values(done, c as u32, p, &metrics);
             for (metric, rel) in &plan.info.precision {
                 let m = metrics.iter().position(|(_, name)| name == metric).expect("validated");
-                let column: Vec<f64> = values.values().map(|v| v[m]).collect();
+                let column = store::column(&values, m);
                 let i = stats::interval(&column);
                 if i.n < 2 {
                     continue;

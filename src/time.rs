@@ -91,11 +91,6 @@ impl SimDuration {
         self.0 as f64 * 1e-9
     }
 
-    /// Milliseconds in this span, for reporting.
-    pub fn as_millis_f64(self) -> f64 {
-        self.0 as f64 * 1e-6
-    }
-
     /// Scales the span by a positive factor (a replica's speed, a slowdown), rounding to the
     /// nearest nanosecond. A factor of exactly 1 returns the span unchanged.
     pub fn mul_f64(self, factor: f64) -> SimDuration {

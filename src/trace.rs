@@ -253,15 +253,15 @@ impl Observer for TraceObserver {
                 replica.map_or_else(|| name.clone(), |r| format!("{name}[{r}]"))
             }
             FaultEffect::AgentCrash { orchestrator } => format!("orchestrator-{orchestrator}"),
-            FaultEffect::ControlCrash { control: 0 } => "scheduler".to_owned(),
-            FaultEffect::ControlCrash { .. } => "standby".to_owned(),
+            FaultEffect::PolicyAgentCrash { agent: 0 } => "scheduler".to_owned(),
+            FaultEffect::PolicyAgentCrash { .. } => "standby".to_owned(),
             FaultEffect::Partition { .. } => "partition".to_owned(),
             FaultEffect::MessageLoss { .. } => "message loss".to_owned(),
         };
         let kind = match effect {
             FaultEffect::Crash { .. }
             | FaultEffect::AgentCrash { .. }
-            | FaultEffect::ControlCrash { .. } => "crash",
+            | FaultEffect::PolicyAgentCrash { .. } => "crash",
             FaultEffect::Slowdown { .. } => "slowdown",
             FaultEffect::Partition { .. } => "partition",
             FaultEffect::MessageLoss { .. } => "message_loss",

@@ -108,11 +108,6 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
-    /// The time of the earliest event.
-    pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.first().map(Scheduled::time)
-    }
-
     /// The number of pending events.
     pub fn len(&self) -> usize {
         self.heap.len()

@@ -1,4 +1,4 @@
-//! Cascades (MODEL.md section 8): from the per-window rows and the fault records, which
+//! Cascades (docs/model.md section 8): from the per-window rows and the fault records, which
 //! service was impaired and which was directly faulted in each window, the cascade of each
 //! fault, and the run's `cascades_contained`, `blast_radius_mean` and
 //! `secondary_impaired_s`. Pure: rows and records in, figures out; it runs once per run.

@@ -1,5 +1,5 @@
 //! The window accumulator: per-service counters and load integrals for the current window
-//! (MODEL.md section 8), flushed into one row per window and service when time passes the
+//! (docs/model.md section 8), flushed into one row per window and service when time passes the
 //! window's end. The time series and the cascade figures are both computed from these rows.
 //!
 //! Cost: every call is a few additions on fixed-size per-service state plus one comparison

@@ -8,7 +8,7 @@
 
 use rand::Rng;
 
-use super::{Decision, Outcome, Policy, PolicyView, Task, Topology};
+use super::{argmin_random_tie, Decision, Outcome, Policy, PolicyView, Task, Topology};
 use crate::engine::SimRng;
 use crate::ids::ReplicaId;
 
@@ -126,7 +126,8 @@ impl Policy for LeastOutstanding {
             return Decision::Reject;
         }
         let candidates = view.candidates(task.service).map(|r| (r.0, counts[r.index()]));
-        let chosen = argmin_random_tie(candidates, &mut self.rng);
+        let chosen = argmin_random_tie(candidates, &mut self.rng)
+            .expect("a service has at least one replica");
         self.outstanding[base + chosen as usize] += 1;
         Decision::Place(ReplicaId(chosen))
     }
@@ -184,31 +185,11 @@ impl Policy for PowerOfD {
             .map(|&i| replicas[i as usize])
             .filter(|&r| !any_usable || usable(r))
             .map(|r| (r.0, view.load(r).outstanding()));
-        Decision::Place(ReplicaId(argmin_random_tie(candidates, &mut self.rng)))
+        Decision::Place(ReplicaId(
+            argmin_random_tie(candidates, &mut self.rng)
+                .expect("a service has at least one replica"),
+        ))
     }
-}
-
-/// The key with the smallest value; among equal smallest values, one chosen uniformly at
-/// random (reservoir sampling, one pass, no allocation).
-fn argmin_random_tie(items: impl Iterator<Item = (u32, u32)>, rng: &mut SimRng) -> u32 {
-    let mut best = None;
-    let mut ties = 0u32;
-    for (key, value) in items {
-        match best {
-            Some((_, v)) if value > v => {}
-            Some((_, v)) if value == v => {
-                ties += 1;
-                if rng.random_range(0..ties) == 0 {
-                    best = Some((key, value));
-                }
-            }
-            _ => {
-                best = Some((key, value));
-                ties = 1;
-            }
-        }
-    }
-    best.expect("a service has at least one replica").0
 }
 
 #[cfg(test)]

@@ -22,12 +22,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use rand::Rng;
-
 use super::messaging::{pack, unpack, DeadlineQueue};
 use super::{
-    AuditRecord, CentralParams, Decision, Delivery, Endpoint, MessageKind, Policy, PolicyView,
-    Task, Ticket, Topology,
+    argmin_random_tie, AuditRecord, CentralParams, Decision, Delivery, Endpoint, MessageKind,
+    Policy, PolicyView, Task, Ticket, Topology,
 };
 use crate::engine::SimRng;
 use crate::ids::{AgentId, ReplicaId, ServiceId};
@@ -156,7 +154,7 @@ impl Central {
         let leader = self.leader_of[request.requester.index()];
         view.send(
             Endpoint::Agent(request.requester),
-            Endpoint::Control(leader),
+            Endpoint::PolicyAgent(leader),
             MessageKind::Request,
             pack(REQUEST, 0, id),
         );
@@ -170,7 +168,7 @@ impl Central {
         let load = view.load(r).outstanding();
         view.send(
             Endpoint::Agent(worker),
-            Endpoint::Control(self.leader_of[worker.index()]),
+            Endpoint::PolicyAgent(self.leader_of[worker.index()]),
             MessageKind::Heartbeat,
             pack(REPORT, replica, load),
         );
@@ -218,32 +216,16 @@ impl Central {
         // The service's members, as the registry lists them: replicas added later register
         // there, removed ones leave it.
         let members = view.replicas_of(request.service);
-        let mut best: Option<(f64, u32)> = None;
-        let mut ties = 0u32;
-        for r in members.iter().map(|r| r.0).filter(|&r| live(r)) {
-            let e = estimate(r);
-            match best {
-                Some((b, _)) if e > b => {}
-                Some((b, _)) if e == b => {
-                    ties += 1;
-                    if self.rng.random_range(0..ties) == 0 {
-                        best = Some((e, r));
-                    }
-                }
-                _ => {
-                    best = Some((e, r));
-                    ties = 1;
-                }
-            }
-        }
+        let live_members = members.iter().map(|r| r.0).filter(|&r| live(r));
+        let best = argmin_random_tie(live_members.map(|r| (r, estimate(r))), &mut self.rng);
         if view.auditing() {
             view.audit(AuditRecord {
                 at: now,
-                agent: Endpoint::Control(c),
+                agent: Endpoint::PolicyAgent(c),
                 service: request.service,
                 ticket: Some(request.ticket),
                 options: members.iter().map(|r| r.0).filter(|&r| live(r)).map(|r| (ReplicaId(r), estimate(r))).collect(),
-                choice: best.map(|(_, r)| ReplicaId(r)),
+                choice: best.map(ReplicaId),
                 reason: match best {
                     Some(_) => "least expected work per unit of capacity among live replicas (heartbeat loads + own assignments since)".into(),
                     None => "no live replica in the view: waiting for a heartbeat".into(),
@@ -251,13 +233,13 @@ impl Central {
             });
         }
         let s = &mut self.schedulers[c as usize];
-        let Some((_, chosen)) = best else {
+        let Some(chosen) = best else {
             s.blocked.push(id);
             return;
         };
         s.view[chosen as usize].assigned_since += 1;
         view.send(
-            Endpoint::Control(c),
+            Endpoint::PolicyAgent(c),
             Endpoint::Agent(request.requester),
             MessageKind::Reply,
             pack(REPLY, chosen, id),
@@ -274,7 +256,7 @@ impl Central {
         let order = (self.orchestrators..self.agents).chain(0..self.orchestrators);
         for agent in order {
             view.send(
-                Endpoint::Control(c),
+                Endpoint::PolicyAgent(c),
                 Endpoint::Agent(AgentId(agent)),
                 MessageKind::Leader,
                 pack(LEADER, c, 0),
@@ -284,7 +266,7 @@ impl Central {
         if view.auditing() {
             view.audit(AuditRecord {
                 at: view.now(),
-                agent: Endpoint::Control(c),
+                agent: Endpoint::PolicyAgent(c),
                 service: ServiceId(0),
                 ticket: None,
                 options: Vec::new(),
@@ -354,10 +336,10 @@ impl Policy for Central {
             }
             PING => {
                 let s = &self.schedulers[b as usize];
-                if s.epoch == a && s.active && view.is_up(Endpoint::Control(b)) {
+                if s.epoch == a && s.active && view.is_up(Endpoint::PolicyAgent(b)) {
                     view.send(
-                        Endpoint::Control(b),
-                        Endpoint::Control(Self::other(b)),
+                        Endpoint::PolicyAgent(b),
+                        Endpoint::PolicyAgent(Self::other(b)),
                         MessageKind::Heartbeat,
                         pack(ALIVE, b, 0),
                     );
@@ -366,7 +348,7 @@ impl Policy for Central {
             }
             WATCH => {
                 let s = &self.schedulers[b as usize];
-                if s.epoch != a || s.active || !view.is_up(Endpoint::Control(b)) {
+                if s.epoch != a || s.active || !view.is_up(Endpoint::PolicyAgent(b)) {
                     return;
                 }
                 if view.now() >= s.last_heard + self.params.detection_timeout {
@@ -405,7 +387,7 @@ impl Policy for Central {
         let (tag, a, b) = unpack(message.token);
         let now = view.now();
         match (message.to, tag) {
-            (Endpoint::Control(c), REQUEST) => {
+            (Endpoint::PolicyAgent(c), REQUEST) => {
                 let s = &mut self.schedulers[c as usize];
                 if s.active {
                     s.queue.push_back((b, now));
@@ -413,14 +395,14 @@ impl Policy for Central {
                 } else if let Endpoint::Agent(agent) = message.from {
                     // Not the scheduler (any more): redirect to the one that is.
                     view.send(
-                        Endpoint::Control(c),
+                        Endpoint::PolicyAgent(c),
                         Endpoint::Agent(agent),
                         MessageKind::Leader,
                         pack(LEADER, Self::other(c), 0),
                     );
                 }
             }
-            (Endpoint::Control(c), REPORT) => {
+            (Endpoint::PolicyAgent(c), REPORT) => {
                 let s = &mut self.schedulers[c as usize];
                 if !s.active {
                     return;
@@ -439,7 +421,7 @@ impl Policy for Central {
                 }
                 self.serve(view, c);
             }
-            (Endpoint::Control(c), ALIVE) => {
+            (Endpoint::PolicyAgent(c), ALIVE) => {
                 self.schedulers[c as usize].last_heard = now;
             }
             (Endpoint::Agent(_), REPLY) => {
@@ -472,7 +454,7 @@ impl Policy for Central {
     }
 
     fn on_crash(&mut self, view: &PolicyView<'_>, agent: Endpoint, down: bool) {
-        let Endpoint::Control(c) = agent else { return };
+        let Endpoint::PolicyAgent(c) = agent else { return };
         let replicas = self.capacity.len();
         let standby = self.schedulers.len() == 2;
         if down {

@@ -112,6 +112,10 @@ pub struct Gossip {
     /// Whether each agent suspected each replica at its last round, kept when it matters
     /// (for the audit log, or to resend on suspicion).
     suspected: Vec<bool>,
+    /// A placement's candidates and the unsuspected ones among them, reused from one
+    /// placement to the next.
+    candidates: Vec<ReplicaId>,
+    trusted: Vec<ReplicaId>,
     rng: SimRng,
 }
 
@@ -139,6 +143,8 @@ impl Gossip {
             boards: vec![BTreeMap::new(); agents as usize],
             slots: topology.slots.clone(),
             suspected: Vec::new(),
+            candidates: Vec::new(),
+            trusted: Vec::new(),
             rng,
         }
     }
@@ -356,12 +362,21 @@ impl Policy for Gossip {
             return Decision::Defer;
         }
         let base = task.agent.index() * self.replicas;
-        let candidates: Vec<ReplicaId> = view.candidates(task.service).collect();
-        let trusted: Vec<ReplicaId> = candidates
-            .iter()
-            .copied()
-            .filter(|r| !self.suspects(&self.views[base + r.index()], now))
-            .collect();
+        let (mut candidates, mut trusted) =
+            (std::mem::take(&mut self.candidates), std::mem::take(&mut self.trusted));
+        candidates.clear();
+        candidates.extend(view.candidates(task.service));
+        if candidates.is_empty() {
+            (self.candidates, self.trusted) = (candidates, trusted);
+            return Decision::Reject;
+        }
+        trusted.clear();
+        trusted.extend(
+            candidates
+                .iter()
+                .copied()
+                .filter(|r| !self.suspects(&self.views[base + r.index()], now)),
+        );
         let pool = if trusted.is_empty() { &candidates } else { &trusted };
         let d = (self.params.d as usize).min(pool.len());
         let drawn = sample(&mut self.rng, pool.len(), d).into_vec();
@@ -387,6 +402,7 @@ impl Policy for Gossip {
             });
         }
         self.views[base + chosen.index()].load += 1;
+        (self.candidates, self.trusted) = (candidates, trusted);
         Decision::Place(chosen)
     }
 

@@ -16,10 +16,10 @@ use crate::time::{SimDuration, SimTime};
 pub enum Endpoint {
     /// An agent of the world: an orchestrator or a replica's worker.
     Agent(AgentId),
-    /// A control agent the policy owns (for `central`: 0 is the scheduler, 1 its standby).
-    /// Control agents sit with the orchestrators on the network and can be crashed by a
-    /// fault (`agent = "scheduler"` or `"standby"`).
-    Control(u32),
+    /// An agent the policy owns (for `central`: 0 is the scheduler, 1 its standby). Policy
+    /// agents sit with the orchestrators on the network and can be crashed by a fault
+    /// (`agent = "scheduler"` or `"standby"`).
+    PolicyAgent(u32),
 }
 
 /// Every kind of message, for counting the cost of coordination by kind.

@@ -41,8 +41,8 @@ impl Names {
 
     fn agent(&self, endpoint: Endpoint) -> String {
         match endpoint {
-            Endpoint::Control(0) => "scheduler".into(),
-            Endpoint::Control(_) => "standby".into(),
+            Endpoint::PolicyAgent(0) => "scheduler".into(),
+            Endpoint::PolicyAgent(_) => "standby".into(),
             Endpoint::Agent(a) => match a.0.checked_sub(self.orchestrators) {
                 Some(r) => self.replica(ReplicaId(r)),
                 None => format!("orchestrator-{}", a.0),

@@ -32,12 +32,12 @@ pub enum FaultEffect {
         /// The orchestrator.
         orchestrator: u32,
     },
-    /// A control agent of the policy stops (`central`'s scheduler is 0, its standby 1):
-    /// messages to it are lost and it comes back with an empty state. Under a policy without
-    /// control agents it touches nothing.
-    ControlCrash {
-        /// The control agent.
-        control: u32,
+    /// An agent of the policy stops (`central`'s scheduler is 0, its standby 1): messages
+    /// to it are lost and it comes back with an empty state. Under a policy without such
+    /// agents it touches nothing.
+    PolicyAgentCrash {
+        /// The policy agent.
+        agent: u32,
     },
     /// Work started on the replicas takes `factor` times longer (a gray failure).
     Slowdown {

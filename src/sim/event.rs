@@ -19,7 +19,7 @@ pub(crate) enum Event {
     JobArrived { source: u16, client: u32 },
     /// A message in flight reached its destination (key into the message slab).
     MessageDelivered(u32),
-    /// An attempt finished its own work on its replica (key into the attempt slab).
+    /// An attempt finished its own work on its replica (key of the attempt record).
     WorkFinished(u32),
     /// A timer went off (key into the timer slab: deadlines, timeouts, retries, hedges).
     TimerFired(u32),

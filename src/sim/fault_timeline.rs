@@ -1,6 +1,6 @@
 //! The fault timeline: every fault instance of a run, generated up front from the fault
 //! stream, so every policy sees the same faults at the same instants (common random
-//! numbers), plus what is active at each moment.
+//! numbers). What a fault does while active is `faults.rs`'s business.
 //!
 //! A scheduled fault gives one instance. A random fault alternates up times (exponential,
 //! mean `mtbf`) and down times (mean `mttr`) from time zero; a random crash or slowdown of a
@@ -49,7 +49,7 @@ pub(super) fn timeline(
                 }
             }
             FaultEffect::AgentCrash { .. }
-            | FaultEffect::ControlCrash { .. }
+            | FaultEffect::PolicyAgentCrash { .. }
             | FaultEffect::Partition { .. }
             | FaultEffect::MessageLoss { .. } => std::iter::once(0..0).collect(),
         };
@@ -113,7 +113,7 @@ impl Instance {
             FaultEffect::AgentCrash { orchestrator } => {
                 ("crash", format!("orchestrator-{orchestrator}"))
             }
-            FaultEffect::ControlCrash { control } => {
+            FaultEffect::PolicyAgentCrash { agent: control } => {
                 ("crash", if *control == 0 { "scheduler".to_owned() } else { "standby".to_owned() })
             }
             FaultEffect::Slowdown { service, .. } => ("slowdown", replica_target(*service)),
@@ -145,7 +145,7 @@ impl Instance {
             }
             // An agent is no service: its crash directly faults none, so every service it
             // impairs is in its cascade.
-            FaultEffect::AgentCrash { .. } | FaultEffect::ControlCrash { .. } => Vec::new(),
+            FaultEffect::AgentCrash { .. } | FaultEffect::PolicyAgentCrash { .. } => Vec::new(),
             FaultEffect::Partition { groups }
             | FaultEffect::MessageLoss { groups: Some(groups), .. } => in_groups(groups),
             FaultEffect::MessageLoss { groups: None, .. } => {

@@ -1,5 +1,5 @@
 //! What an injected fault does to the world while it lasts: a crash kills what a replica
-//! holds and silences it (or an orchestrator, or a policy's control agent), a slowdown
+//! holds and silences it (or an orchestrator, or an agent of the policy), a slowdown
 //! stretches the work that starts under it, and partitions and message loss are consulted by
 //! the network (`network.rs`). The timeline of instances itself is drawn up front in
 //! `fault_timeline.rs`; this room starts and ends them and counts what each touched.
@@ -50,10 +50,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                     }
                 }
             }
-            FaultEffect::ControlCrash { control } => {
-                self.control_down[control as usize] += 1;
-                if self.control_down[control as usize] == 1 {
-                    self.tell_policy_crash(Agent::Control(control), true, schedule);
+            FaultEffect::PolicyAgentCrash { agent: control } => {
+                self.policy_agent_down[control as usize] += 1;
+                if self.policy_agent_down[control as usize] == 1 {
+                    self.tell_policy_crash(Agent::Policy(control), true, schedule);
                 }
             }
             FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
@@ -71,8 +71,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                     self.down[r as usize] -= 1;
                     if self.down[r as usize] == 0 {
                         self.observer.replica_crashed(schedule.now(), ReplicaId(r), false);
-                        // Back, empty. Work may already be waiting for it? No: it was lost.
-                        self.start_queued(ReplicaId(r), schedule);
+                        // Back, empty: the crash emptied its queue, and nothing reaches a
+                        // replica while it is down.
+                        debug_assert!(
+                            self.queues[r as usize].is_empty(),
+                            "a crash empties the queue"
+                        );
                         self.tell_policy_crash(Agent::Replica(ReplicaId(r)), false, schedule);
                     }
                 }
@@ -80,10 +84,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             FaultEffect::AgentCrash { orchestrator } => {
                 self.orchestrator_down[orchestrator as usize] -= 1;
             }
-            FaultEffect::ControlCrash { control } => {
-                self.control_down[control as usize] -= 1;
-                if self.control_down[control as usize] == 0 {
-                    self.tell_policy_crash(Agent::Control(control), false, schedule);
+            FaultEffect::PolicyAgentCrash { agent: control } => {
+                self.policy_agent_down[control as usize] -= 1;
+                if self.policy_agent_down[control as usize] == 0 {
+                    self.tell_policy_crash(Agent::Policy(control), false, schedule);
                 }
             }
             FaultEffect::Slowdown { .. } => self.recompute_slowdown(i),
@@ -160,10 +164,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
-    /// Counts a message against the active crash of a control agent.
-    pub(super) fn touch_control_fault(&mut self, control: u32) {
+    /// Counts a message against the active crash of a policy agent.
+    pub(super) fn touch_policy_agent_fault(&mut self, control: u32) {
         for &f in &self.active_faults {
-            if self.faults[f].effect == (FaultEffect::ControlCrash { control }) {
+            if self.faults[f].effect == (FaultEffect::PolicyAgentCrash { agent: control }) {
                 self.faults[f].touched += 1;
             }
         }

@@ -178,7 +178,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 }
                 self.recorder.job_failed();
             }
-            self.recorder.job_entered(now, false);
+            self.recorder.window_job_arrived(now, false);
             self.observer.job_ended(now, false);
             self.next_job_of(client, schedule);
             if let Some(parts) = many {
@@ -189,7 +189,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if measured {
             self.recorder.attempts_needed(normal_units);
         }
-        self.recorder.job_entered(now, true);
+        self.recorder.window_job_arrived(now, true);
         self.observer.job_entered(now, serial, class, agent.0);
         let (job, slot) = self.jobs.vacant();
         *slot = Job {
@@ -267,14 +267,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         now: SimTime,
         schedule: &mut Schedule<Event>,
     ) {
-        let key = job;
-        let j = &mut self.jobs[key];
+        let j = &mut self.jobs[job];
         let (serial, class, arrived, measured, client, deferred) =
             (j.serial, j.class, j.arrived, j.measured, j.client, j.deferred);
         let plan = std::mem::replace(&mut j.plan, JobPlan::Single(SimDuration::ZERO));
-        self.jobs.remove(key);
+        self.jobs.remove(job);
         if deferred > 0 {
-            self.abandon_deferred(key, serial, schedule);
+            self.abandon_deferred(job, serial, schedule);
         }
         if measured {
             if completed {

@@ -28,6 +28,13 @@ pub(super) struct Links {
     all_instant: bool,
 }
 
+/// Whether a message between two classes of agents, belonging to the groups of bit sets `a`
+/// and `b`, goes between the two groups of `pair` (in either direction).
+pub(super) fn between_groups(a: u64, b: u64, pair: [usize; 2]) -> bool {
+    let (x, y) = (1u64 << pair[0], 1u64 << pair[1]);
+    (a & x != 0 && b & y != 0) || (a & y != 0 && b & x != 0)
+}
+
 /// The agent class of the orchestrators, for [`Links::between`]; services are `1 + index`.
 pub(super) const ORCHESTRATORS: usize = 0;
 

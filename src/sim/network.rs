@@ -1,5 +1,5 @@
 //! Messages between agents: who the agents are (orchestrators, replicas' workers, the
-//! policy's control agents), what a message says, and how it travels: counted when sent,
+//! policy's own agents), what a message says, and how it travels: counted when sent,
 //! dropped by partitions and loss, delayed by the link's latency (`links.rs`), lost at a
 //! crashed receiver, and finally acted on by the receiving agent. An instant link with no
 //! fault active delivers within the sending event.
@@ -19,8 +19,8 @@ use rand::Rng;
 pub(super) enum Agent {
     Orchestrator(OrchestratorId),
     Replica(ReplicaId),
-    /// A control agent of the policy (see [`Endpoint::Control`]).
-    Control(u32),
+    /// An agent of the policy (see [`Endpoint::PolicyAgent`]).
+    Policy(u32),
 }
 
 /// What a message says. Attempts are named by slab key and serial number.
@@ -49,14 +49,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         match agent {
             Agent::Orchestrator(o) => AgentId(o.0),
             Agent::Replica(r) => self.layout.replica_agent(r),
-            Agent::Control(_) => unreachable!("control agents place no tasks"),
+            Agent::Policy(_) => unreachable!("policy agents place no tasks"),
         }
     }
 
     /// How a policy names an agent.
     pub(super) fn endpoint(&self, agent: Agent) -> Endpoint {
         match agent {
-            Agent::Control(c) => Endpoint::Control(c),
+            Agent::Policy(c) => Endpoint::PolicyAgent(c),
             other => Endpoint::Agent(self.agent_id(other)),
         }
     }
@@ -64,7 +64,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     /// The agent a policy names.
     pub(super) fn agent_of(&self, endpoint: Endpoint) -> Agent {
         match endpoint {
-            Endpoint::Control(c) => Agent::Control(c),
+            Endpoint::PolicyAgent(c) => Agent::Policy(c),
             Endpoint::Agent(a) => match a.0.checked_sub(self.scenario.orchestrators) {
                 Some(r) => Agent::Replica(ReplicaId(r)),
                 None => Agent::Orchestrator(OrchestratorId(a.0)),
@@ -77,15 +77,15 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         match agent {
             Agent::Orchestrator(o) => self.orchestrator_down[o.index()] > 0,
             Agent::Replica(r) => self.down[r.index()] > 0,
-            Agent::Control(c) => self.control_down[c as usize] > 0,
+            Agent::Policy(c) => self.policy_agent_down[c as usize] > 0,
         }
     }
 
     /// The network class of an agent: orchestrators, or the service of a replica.
     pub(super) fn agent_class(&self, agent: Agent) -> usize {
         match agent {
-            // Control agents sit with the orchestrators.
-            Agent::Orchestrator(_) | Agent::Control(_) => links::ORCHESTRATORS,
+            // The policy's agents sit with the orchestrators.
+            Agent::Orchestrator(_) | Agent::Policy(_) => links::ORCHESTRATORS,
             Agent::Replica(r) => 1 + self.layout.replica_service[r.index()].index(),
         }
     }
@@ -94,9 +94,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     pub(super) fn partitioned(&mut self, from: usize, to: usize) -> bool {
         let (a, b) = (self.class_groups[from], self.class_groups[to]);
         for &f in &self.active_faults {
-            if let FaultEffect::Partition { groups: [x, y] } = self.faults[f].effect {
-                let (x, y) = (1u64 << x, 1u64 << y);
-                if (a & x != 0 && b & y != 0) || (a & y != 0 && b & x != 0) {
+            if let FaultEffect::Partition { groups } = self.faults[f].effect {
+                if links::between_groups(a, b, groups) {
                     self.faults[f].touched += 1;
                     return true;
                 }
@@ -111,10 +110,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         for k in 0..self.active_faults.len() {
             let f = self.active_faults[k];
             if let FaultEffect::MessageLoss { loss, groups } = self.faults[f].effect {
-                let applies = groups.is_none_or(|[x, y]| {
-                    let (x, y) = (1u64 << x, 1u64 << y);
-                    (a & x != 0 && b & y != 0) || (a & y != 0 && b & x != 0)
-                });
+                let applies = groups.is_none_or(|pair| links::between_groups(a, b, pair));
                 if applies && self.network_rng.random::<f64>() < loss {
                     self.faults[f].touched += 1;
                     return true;
@@ -206,7 +202,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let now = schedule.now();
         if self.agent_down(message.to) {
             match message.to {
-                Agent::Control(c) => self.touch_control_fault(c),
+                Agent::Policy(c) => self.touch_policy_agent_fault(c),
                 Agent::Orchestrator(o) => self.touch_orchestrator_fault(o.0),
                 Agent::Replica(r) => self.touch_replica_faults(r, true),
             }

@@ -1,5 +1,5 @@
-//! Observation hooks: a read-only window on the world's mechanics, for property tests now and
-//! for the decision audit log and execution trace later.
+//! Observation hooks: a read-only window on the world's mechanics, for the property tests'
+//! invariant checks, the execution trace (`trace.rs`) and the sweep's latency series.
 //!
 //! Every method has an empty default, and runs that need no observation use [`NoObserver`],
 //! which the compiler removes entirely (the world is generic over its observer).

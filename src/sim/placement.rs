@@ -149,7 +149,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let service = self.unit_service(t);
         let agent = self.agent_id(t.requester);
         let rules = self.unit_rules(t);
-        let slot = agent.index() * self.scenario.services.len() + service.index();
+        let slot = self.caller_slot(agent, service);
         if rules.breaker {
             let unit = &self.layout.workflows[t.workflow.index()].units[t.unit as usize];
             let breaker = unit.resilience.circuit_breaker.as_ref().expect("rules say there is one");

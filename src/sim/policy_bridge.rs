@@ -20,7 +20,18 @@ use crate::time::SimTime;
 
 /// Low bits of a [`Ticket`] that hold the pending placement's serial number (the slab key
 /// is above them).
-pub(super) const TICKET_SERIAL_BITS: u32 = 40;
+const TICKET_SERIAL_BITS: u32 = 40;
+
+/// The ticket of the pending placement under `key` with serial number `serial` (of which
+/// the low `TICKET_SERIAL_BITS` are kept).
+fn ticket(key: usize, serial: u64) -> Ticket {
+    Ticket(((key as u64) << TICKET_SERIAL_BITS) | (serial & ((1 << TICKET_SERIAL_BITS) - 1)))
+}
+
+/// The pending placement's key and (kept) serial number a ticket names.
+fn split(ticket: Ticket) -> (usize, u64) {
+    ((ticket.0 >> TICKET_SERIAL_BITS) as usize, ticket.0 & ((1 << TICKET_SERIAL_BITS) - 1))
+}
 
 /// A placement the policy deferred, with what is needed to carry it out later.
 #[derive(Clone, Copy, Debug)]
@@ -44,9 +55,9 @@ pub(super) enum Deferred {
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     /// A ticket for a placement the policy may defer.
     pub(super) fn next_ticket(&mut self) -> Ticket {
-        let key = self.pending.vacant_key() as u64;
-        let serial = self.serial() & ((1 << TICKET_SERIAL_BITS) - 1);
-        Ticket((key << TICKET_SERIAL_BITS) | serial)
+        let key = self.pending.vacant_key();
+        let serial = self.serial();
+        ticket(key, serial)
     }
 
     /// Records a deferred placement under the ticket just handed out.
@@ -58,14 +69,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if let Some(j) = self.jobs.get_mut(job).filter(|j| j.serial == job_serial) {
             j.deferred += 1;
         }
-        let key = self.pending.insert(Pending {
-            serial: ticket.0 & ((1 << TICKET_SERIAL_BITS) - 1),
-            since: now,
-            job,
-            job_serial,
-            what,
-        });
-        debug_assert_eq!(key as u64, ticket.0 >> TICKET_SERIAL_BITS, "ticket key was vacant");
+        let (vacant, serial) = split(ticket);
+        let key = self.pending.insert(Pending { serial, since: now, job, job_serial, what });
+        debug_assert_eq!(key, vacant, "ticket key was vacant");
     }
 
     /// Carries out what the policy asked for during its last call, then anything those
@@ -137,7 +143,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             .collect();
         for key in keys {
             let pending = self.pending.remove(key);
-            let ticket = Ticket(((key as u64) << TICKET_SERIAL_BITS) | pending.serial);
+            let ticket = ticket(key, pending.serial);
             let view = acting_view!(self, schedule.now());
             self.policy.on_abandoned(&view, ticket);
             match pending.what {
@@ -166,8 +172,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         schedule: &mut Schedule<Event>,
     ) {
         let now = schedule.now();
-        let key = (ticket.0 >> TICKET_SERIAL_BITS) as usize;
-        let serial = ticket.0 & ((1 << TICKET_SERIAL_BITS) - 1);
+        let (key, serial) = split(ticket);
         if self.pending.get(key).is_none_or(|p| p.serial != serial) {
             return;
         }

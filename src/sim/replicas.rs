@@ -169,14 +169,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 
     /// Starts an attempt, or drops it if its requester has already given up and the service
-    /// drops expired work. Returns whether it started.
+    /// drops expired work.
     pub(super) fn start(
         &mut self,
         attempt: usize,
         replica: ReplicaId,
         from_queue: bool,
         schedule: &mut Schedule<Event>,
-    ) -> bool {
+    ) {
         let now = schedule.now();
         let service = self.layout.replica_service[replica.index()];
         let a = &self.attempts[attempt];
@@ -196,7 +196,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
             self.recorder.dropped_expired(now);
             self.close_server(attempt, now);
-            return false;
+            return;
         }
         let factor = self.slowdown[replica.index()];
         if factor != 1.0 {
@@ -229,7 +229,6 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 caller,
             );
         }
-        true
     }
 
     /// Fills free slots of a replica from its queue (during working hours).
@@ -251,7 +250,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
 
     pub(super) fn on_work_finished(&mut self, attempt: usize, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
-        // The slab key may have been reused since this was scheduled (the attempt was
+        // The record's key may have been reused since this was scheduled (the attempt was
         // cancelled or killed): only an attempt working and due now is the one it was for.
         // Another attempt under the same key due at the very same instant would finish now
         // anyway, and its own event then finds it past the working phase.
@@ -262,10 +261,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         else {
             return; // cancelled or killed meanwhile
         };
-        let task = a;
-        let has_calls = !self.layout.workflows[task.workflow.index()].units[task.unit as usize]
-            .stages
-            .is_empty();
+        let has_calls =
+            !self.layout.workflows[a.workflow.index()].units[a.unit as usize].stages.is_empty();
         let a = &mut self.attempts[attempt];
         a.executed = a.working_for;
         if has_calls {
@@ -330,9 +327,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if a.pending_calls > 0 {
             return;
         }
-        let t = &*a;
         let stages =
-            self.layout.workflows[t.workflow.index()].units[t.unit as usize].stages.len() as u32;
+            self.layout.workflows[a.workflow.index()].units[a.unit as usize].stages.len() as u32;
         if a.call_failed {
             self.finish_attempt(attempt, false, schedule);
         } else if a.stage + 1 < stages {
@@ -379,7 +375,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     ) {
         let now = schedule.now();
         self.release_slot(attempt, schedule);
-        let (replica, serial, task) = {
+        let (replica, serial, requester) = {
             let a = &self.attempts[attempt];
             if a.requester_open {
                 let service = self.layout.replica_service[a.replica.index()];
@@ -387,7 +383,6 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
             (a.replica, a.serial, a.requester)
         };
-        let requester = task;
         self.close_server(attempt, now);
         self.send(
             Agent::Replica(replica),

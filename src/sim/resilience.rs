@@ -1,7 +1,7 @@
 //! Client-side resilience state: what a calling agent remembers about its destinations.
 //! Circuit breakers (per agent and service), outlier ejection (per agent and replica),
 //! retry budgets (per agent and service), and the observed latency that quantile hedging
-//! waits for (per service). The mechanics that use them are in `sim.rs`.
+//! waits for (per service). The mechanics that use them are in `placement.rs` and `tasks.rs`.
 
 use std::collections::BTreeMap;
 

@@ -11,7 +11,7 @@ use super::timers::Timer;
 use super::{layout, resilience};
 use super::{Observer, World};
 use crate::engine::Schedule;
-use crate::ids::{ReplicaId, ServiceId, WorkflowId};
+use crate::ids::{AgentId, ReplicaId, ServiceId, WorkflowId};
 use crate::metrics::DupSource;
 use crate::policy::{Outcome, PolicyView, Ticket};
 use crate::scenario::{Hedge, Resilience};
@@ -91,6 +91,12 @@ pub(super) struct Task {
 }
 
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+    /// The index of what a calling agent remembers about a destination service (its
+    /// breaker, its retry budget): one per agent and service.
+    pub(super) fn caller_slot(&self, agent: AgentId, service: ServiceId) -> usize {
+        agent.index() * self.scenario.services.len() + service.index()
+    }
+
     pub(super) fn unit_resilience(&self, task: &Task) -> &Resilience {
         &self.layout.workflows[task.workflow.index()].units[task.unit as usize].resilience
     }
@@ -172,7 +178,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             return;
         };
         let task = a.task.expect("only units with a task have timeouts");
-        let (replica, full_serial, phase) = (a.replica, a.serial, a.phase);
+        let (replica, phase) = (a.replica, a.phase);
         if phase != Phase::Closed {
             // The service has not ended it yet: it ends there now, as a failure.
             let service = self.layout.replica_service[replica.index()];
@@ -187,7 +193,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             self.send(
                 requester,
                 Agent::Replica(replica),
-                Body::Cancel { attempt, serial: full_serial },
+                Body::Cancel { attempt, serial },
                 schedule,
             );
         }
@@ -219,7 +225,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             return;
         }
         if let Some(breaker) = &unit.resilience.circuit_breaker {
-            let slot = agent.index() * self.scenario.services.len() + service.index();
+            let slot = self.caller_slot(agent, service);
             self.breakers[slot].record(now, succeeded, breaker);
         }
         if let Some(ejection) = &unit.resilience.outlier_ejection {
@@ -241,8 +247,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if t.retries < self.unit_rules(t).max_retries {
             let retries = &self.unit_resilience(t).retries;
             let (budget, backoff, jitter) = (retries.budget, retries.backoff, retries.jitter);
-            let slot = self.agent_id(t.requester).index() * self.scenario.services.len()
-                + self.unit_service(t).index();
+            let slot = self.caller_slot(self.agent_id(t.requester), self.unit_service(t));
             let allowed = budget.is_none() || self.budgets[slot].withdraw();
             if allowed {
                 let t = &mut self.tasks[task];

@@ -153,7 +153,7 @@ impl Source {
         Start::At(self.next_open_arrival(SimTime::ZERO))
     }
 
-    /// The class of a job arriving now; for a trace with classes, of arrival `index`.
+    /// The class of a job arriving now; for a trace with classes, of the arrival just drawn.
     pub(super) fn pick_class(&mut self) -> ClassId {
         match (&self.kind, &self.pick) {
             (Kind::Trace { classes: Some(classes), next, .. }, _) => classes[next - 1],

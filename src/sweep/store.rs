@@ -308,7 +308,8 @@ pub fn metric_positions() -> Vec<(usize, &'static str)> {
         .collect()
 }
 
-fn column(values: &BTreeMap<u32, Vec<f64>>, m: usize) -> Vec<f64> {
+/// One metric's values over the replications of a cell and policy, in replication order.
+pub(crate) fn column(values: &BTreeMap<u32, Vec<f64>>, m: usize) -> Vec<f64> {
     values.values().map(|v| v[m]).collect()
 }
 

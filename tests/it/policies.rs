@@ -80,7 +80,7 @@ fn an_auction_over_k_candidates_sends_k_announcements_at_most_k_bids_and_one_awa
 fn decisions_by(audit: &[AuditRecord], control: u32) -> Vec<f64> {
     audit
         .iter()
-        .filter(|a| a.agent == Endpoint::Control(control) && a.choice.is_some())
+        .filter(|a| a.agent == Endpoint::PolicyAgent(control) && a.choice.is_some())
         .map(|a| a.at.as_secs_f64())
         .collect()
 }

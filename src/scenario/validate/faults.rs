@@ -88,7 +88,7 @@ fn fault(
                     Invalid::new(key("agent"), format!("unknown agent `{agent}`; known: {list}"))
                 })? as u32;
                 match index.checked_sub(orchestrators) {
-                    Some(control) => FaultEffect::ControlCrash { control },
+                    Some(control) => FaultEffect::PolicyAgentCrash { agent: control },
                     None => FaultEffect::AgentCrash { orchestrator: index },
                 }
             } else {

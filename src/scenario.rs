@@ -83,7 +83,7 @@ pub struct Scenario {
 }
 
 /// `[metrics]`: how time is cut into windows and when a service counts as impaired
-/// (MODEL.md section 8).
+/// (docs/model.md section 8).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct MetricsSettings {

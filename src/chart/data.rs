@@ -157,9 +157,9 @@ pub(crate) fn cdf_series(extra: &Table, plan: &PlanInfo) -> Option<(String, Vec<
     (!series.is_empty()).then_some((cell, series))
 }
 
-/// The time series of the first run listed in `timeseries.csv`, summed over services, with
-/// queue lengths per service and the windows where a fault or a spike was active. `None`
-/// when a needed column is missing.
+/// The time series of the first run listed in `timeseries.csv`: goodput and failures from
+/// its whole-system (`*`) rows, queue lengths per service, and the windows where a fault or
+/// a spike was active. `None` when a needed column is missing.
 pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
     let cell = table.column("cell")?;
     let policy = table.column("policy")?;
@@ -171,7 +171,6 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
     let queue = table.column("queue_length");
     let fault = table.column("fault_active");
     let spike = table.column("spike_active");
-    let p99 = table.column("latency_p99_ms");
     let first = table.rows.first()?;
     let id = |r: &Vec<String>| {
         (
@@ -182,10 +181,11 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
     };
     let run = id(first);
     let rows: Vec<&Vec<String>> = table.rows.iter().filter(|r| id(r) == run).collect();
-    // `coordsim run`'s time series has one `*` row per window for the whole system (counting
-    // jobs) beside one row per service (counting requests): goodput and failures then come
-    // from the `*` rows, queues from the services.
-    let whole = rows.iter().any(|r| table.text(r, service) == "*");
+    // Flags are written as 0 or 1.
+    let active = |r: &[String], c: Option<usize>| c.is_some_and(|c| table.text(r, c) == "1");
+    // Each window has one `*` row for the whole system (counting jobs, and flagged while any
+    // fault or the spike is active) beside one row per service (counting requests): goodput,
+    // failures and the shading come from the `*` rows, queues from the services.
     let mut windows: BTreeMap<u64, Window> = BTreeMap::new();
     let mut services: Vec<String> = Vec::new();
     for r in &rows {
@@ -196,38 +196,21 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
         let name = table.text(r, service).to_owned();
         let w =
             windows.entry(t.to_bits()).or_insert_with(|| Window { start: t, ..Window::default() });
-        let is_whole = name == "*";
-        if is_whole || !whole {
+        if name == "*" {
             w.completions += table.number(r, Some(completions)).max(0.0);
             w.failures += table.number(r, failures).max(0.0);
-        }
-        if is_whole {
-            let active = |c: Option<usize>| {
-                let v = c.and_then(|c| r.get(c)).map_or("", String::as_str);
-                v == "1" || v == "true"
-            };
-            w.fault |= active(fault);
-            w.spike |= active(spike);
+            w.fault |= active(r, fault);
+            w.spike |= active(r, spike);
             continue;
         }
         let s = services.iter().position(|x| *x == name).unwrap_or_else(|| {
             services.push(name);
             services.len() - 1
         });
-        let active = |c: Option<usize>| {
-            let v = c.and_then(|c| r.get(c)).map_or("", String::as_str);
-            v == "1" || v == "true"
-        };
-        w.fault |= active(fault);
-        w.spike |= active(spike);
         if w.queues.len() <= s {
             w.queues.resize(s + 1, f64::NAN);
         }
         w.queues[s] = table.number(r, queue);
-        let v = table.number(r, p99);
-        if v.is_finite() {
-            w.p99 = w.p99.max(v);
-        }
     }
     let mut windows: Vec<Window> = windows.into_values().collect();
     windows.sort_by(|a, b| a.start.total_cmp(&b.start));
@@ -272,8 +255,6 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
         } else {
             Vec::new()
         },
-        p99: p99
-            .map(|_| windows.iter().map(|w| if w.p99 > 0.0 { w.p99 } else { f64::NAN }).collect()),
         fault_spans: spans(|w| w.fault),
         spike_spans: spans(|w| w.spike),
     })
@@ -287,30 +268,54 @@ struct Window {
     fault: bool,
     spike: bool,
     queues: Vec<f64>,
-    p99: f64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue;
 
     #[test]
-    fn time_series_sums_services_and_merges_spans() {
-        let csv = "scenario,cell,policy,replication,seed,window_start_s,service,arrivals,completions,failures,queue_length,utilisation,impaired,fault_active,spike_active\n\
-s,,random,0,1,0,a,5,4,0,1,0.5,0,0,0\n\
-s,,random,0,1,0,b,5,2,0,3,0.5,0,0,0\n\
-s,,random,0,1,2,a,5,6,1,2,0.5,0,1,0\n\
-s,,random,0,1,2,b,5,0,0,7,0.5,0,0,0\n\
-s,,random,0,1,4,a,5,8,0,0,0.5,0,1,1\n\
-s,,random,1,1,0,a,5,100,0,0,0.5,0,0,0\n";
+    fn time_series_reads_the_whole_system_rows_and_the_service_queues() {
+        // Rows as `report::timeseries_csv` writes them: per window a `*` row (jobs, with
+        // `jobs_in_system` and no `slo_missed`) and one row per service (requests). After
+        // the service name: arrivals, completions, failures, queue_length, utilisation,
+        // impaired, fault_active, spike_active, slo_missed, jobs_in_system.
+        let cell = "classes.order.arrival.rate=350";
+        let mut csv = catalogue::TIMESERIES_COLUMNS.join(",") + "\n";
+        let mut row = |policy: &str, start: &str, service: &str, rest: &str| {
+            let line = format!("checkout,{cell},{policy},0,1,{start},{service},{rest}");
+            assert_eq!(line.split(',').count(), catalogue::TIMESERIES_COLUMNS.len(), "{line}");
+            csv += &(line + "\n");
+        };
+        row("central", "0.000000", "*", "10,8,2,0.500000,0.300000,0,0,0,,3.500000");
+        row("central", "0.000000", "a", "30,20,0,1.500000,0.400000,0,0,0,0,");
+        row("central", "0.000000", "b", "30,25,1,4.000000,0.600000,0,0,0,1,");
+        row("central", "2.000000", "*", "10,6,0,0.250000,0.300000,1,1,0,,5.000000");
+        row("central", "2.000000", "a", "20,12,3,2.250000,0.900000,1,1,0,2,");
+        row("central", "2.000000", "b", "20,18,0,0.000000,0.500000,0,0,0,0,");
+        row("central", "4.000000", "*", "10,10,0,0.000000,0.300000,0,1,1,,1.000000");
+        row("central", "4.000000", "a", "20,20,0,0.750000,0.500000,0,1,1,0,");
+        row("central", "4.000000", "b", "20,20,0,1.000000,0.500000,0,0,1,0,");
+        row("central", "6.000000", "*", "10,4,0,0.000000,0.300000,0,0,1,,0.500000");
+        row("central", "6.000000", "a", "20,9,0,0.000000,0.200000,0,0,1,0,");
+        row("central", "6.000000", "b", "20,9,0,0.500000,0.200000,0,0,1,0,");
+        // Another run, which the chart leaves out.
+        row("random", "0.000000", "*", "10,100,0,0.000000,0.300000,0,1,1,,0.000000");
+        row("random", "0.000000", "a", "30,300,0,9.000000,0.400000,0,1,1,0,");
         let ts = time_series(&Table::parse(csv.as_bytes()).unwrap()).unwrap();
-        assert_eq!(ts.starts, vec![0.0, 2.0, 4.0]);
+        assert_eq!(ts.title, "run: order arrival rate = 350 jobs/s, central, replication 0");
+        assert_eq!(ts.starts, [0.0, 2.0, 4.0, 6.0]);
         assert_eq!(ts.window_s, 2.0);
-        // (4 + 2) / 2 s, (6 + 0) / 2 s, 8 / 2 s; replication 1 is another run.
-        assert_eq!(ts.goodput, vec![3.0, 3.0, 4.0]);
-        assert_eq!(ts.fault_spans, vec![(2.0, 6.0)], "adjacent windows merge into one span");
-        assert_eq!(ts.spike_spans, vec![(4.0, 6.0)]);
-        assert_eq!(ts.queues[1].1[..2], [3.0, 7.0]);
+        // The `*` rows' jobs per window over 2 s: 8, 6, 10, 4 completed, 2, 0, 0, 0 failed
+        // (not the services' requests).
+        assert_eq!(ts.goodput, [4.0, 3.0, 5.0, 2.0]);
+        assert_eq!(ts.failures, Some(vec![1.0, 0.0, 0.0, 0.0]));
+        let queues: Vec<(&str, &[f64])> =
+            ts.queues.iter().map(|(n, q)| (n.as_str(), q.as_slice())).collect();
+        assert_eq!(queues, [("a", &[1.5, 2.25, 0.75, 0.0][..]), ("b", &[4.0, 0.0, 1.0, 0.5][..])]);
+        assert_eq!(ts.fault_spans, [(2.0, 6.0)], "adjacent windows merge into one span");
+        assert_eq!(ts.spike_spans, [(4.0, 8.0)]);
     }
 
     #[test]

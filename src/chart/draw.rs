@@ -141,7 +141,6 @@ pub(crate) struct TimeSeries {
     pub goodput: Vec<f64>,
     pub failures: Option<Vec<f64>>,
     pub queues: Vec<(String, Vec<f64>)>,
-    pub p99: Option<Vec<f64>>,
     pub fault_spans: Vec<(f64, f64)>,
     pub spike_spans: Vec<(f64, f64)>,
 }
@@ -560,9 +559,6 @@ fn time_series_chart<DB: DrawingBackend>(
         rates.push(("failures".to_owned(), f));
     }
     panels.push(("jobs/s", rates));
-    if let Some(p) = &t.p99 {
-        panels.push(("p99 latency (ms)", vec![("p99".to_owned(), p)]));
-    }
     if !t.queues.is_empty() {
         panels.push((
             "queue length (requests)",

@@ -1,4 +1,6 @@
-//! `runs.csv`: one row per run, columns named exactly as in MODEL.md section 8.
+//! The result tables of runs, columns named exactly as in docs/model.md section 8:
+//! `runs.csv` (a row per run), `faults.csv` (per fault instance), `classes.csv` (per run and
+//! job class) and `timeseries.csv` (per run and window, for the whole system and each service).
 //!
 //! Floats are written with six decimals (nanosecond resolution for milliseconds), a missing
 //! value (no completed job, so no latency) as an empty cell. Formatting depends only on the
@@ -457,7 +459,7 @@ arrival = { process = "poisson", rate = 150 }
 
     #[test]
     fn header_is_the_model_names_and_rows_follow_records() {
-        // Typed from MODEL.md section 8 and issue 2, not copied from the code's output.
+        // Typed from docs/model.md section 8, not copied from the code's output.
         let expected =
             "scenario,cell,policy,replication,seed,jobs_arrived,jobs_completed,jobs_failed,\
 jobs_in_flight,goodput_per_s,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,\

@@ -1,7 +1,8 @@
 //! The serde mirror of a scenario file: field names and nesting exactly as users write them,
 //! no defaults applied and no checks beyond types. `deny_unknown_fields` everywhere, so a
 //! misspelt key is an error (with a suggestion, added by `scenario`) instead of being ignored.
-//! Conversion to the validated [`Scenario`](super::Scenario) lives in `validate.rs`.
+//! Conversion to the validated [`Scenario`](super::Scenario) lives in `validate.rs` (the
+//! top-level keys) and in one file per section under `validate/`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -44,7 +45,7 @@ pub(crate) struct RawScenario {
     pub sweep: Option<RawSweep>,
 }
 
-/// `[metrics]`: windows and impairment (MODEL.md section 8).
+/// `[metrics]`: windows and impairment (docs/model.md section 8).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMetrics {

@@ -2,8 +2,9 @@
 //!
 //! Every check names the dotted key path of the field, what was expected and what was
 //! found; references to unknown names list the known ones; a cycle in a workflow or in the
-//! call graph is reported as the cycle itself. Files a scenario refers to (traces, empirical
-//! samples) are read here, and their errors carry the line number. Nothing downstream
+//! call graph is reported as the cycle itself. Files a scenario refers to are read by the
+//! section that names them (traces in `validate/classes.rs`, empirical samples in
+//! `validate/distributions.rs`), and their errors carry the line number. Nothing downstream
 //! re-checks: the simulation may assume every invariant stated on the validated types.
 //!
 //! This file validates the top-level keys and assembles the sections in a fixed order (so

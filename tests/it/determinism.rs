@@ -1,4 +1,4 @@
-//! MODEL.md section 9.5: the same inputs give the same fingerprint and byte-identical files,
+//! docs/model.md section 9.5: the same inputs give the same fingerprint and byte-identical files,
 //! whatever the number of threads. Each check is written once and run at 1 and 2 threads.
 
 use std::process::Command;

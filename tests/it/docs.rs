@@ -150,10 +150,8 @@ fn every_module_uses_only_modules_of_lower_layers() {
         }
         let own = layer_of(module).unwrap_or_else(|| panic!("{module} is in no layer"));
         let text = std::fs::read_to_string(&file).unwrap();
-        for used in text.split("crate::").skip(1) {
-            let name: String =
-                used.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
-            if name.is_empty() || name == module {
+        for name in crate_modules(&text) {
+            if name == module {
                 continue;
             }
             let Some(theirs) = layer_of(&name) else { continue };
@@ -166,4 +164,44 @@ fn every_module_uses_only_modules_of_lower_layers() {
         }
     }
     assert!(checked > 100, "only {checked} uses found");
+}
+
+/// The top-level modules `text` names after `crate::`: `crate::a::b` names `a`, and a group
+/// `crate::{a, b::c, d::{e, f}}` names `a`, `b` and `d`.
+fn crate_modules(text: &str) -> Vec<String> {
+    let name = |path: &str| -> String {
+        path.trim_start().chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect()
+    };
+    let mut names = Vec::new();
+    for used in text.split("crate::").skip(1) {
+        let Some(group) = used.strip_prefix('{') else {
+            names.push(name(used));
+            continue;
+        };
+        // The group's own items, split at its commas (not those of inner groups).
+        let (mut depth, mut item) = (0, 0);
+        for (i, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth > 0 => depth -= 1,
+                '}' | ',' if depth == 0 => {
+                    names.push(name(&group[item..i]));
+                    item = i + 1;
+                    if c == '}' {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    names.retain(|n| !n.is_empty());
+    names
+}
+
+#[test]
+fn uses_of_crate_modules_are_found_alone_and_in_groups() {
+    let text = "use crate::sim::World;\nuse crate::{\n    report,\n    sweep::plan::{A, B},\n    \
+                time::SimTime,\n};\n/// [`Trace`](crate::trace::Trace), crate::{ids}";
+    assert_eq!(crate_modules(text), ["sim", "report", "sweep", "time", "trace", "ids"]);
 }

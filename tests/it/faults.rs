@@ -1,5 +1,5 @@
 //! Faults and the resilience mechanisms that contain them. The retry storm is checked the
-//! way MODEL.md and the scenario header explain it: collapse without mitigation (and with
+//! way docs/model.md and the scenario header explain it: collapse without mitigation (and with
 //! backoff alone, since the clients are open loop), recovery with each mitigation.
 
 use std::path::Path;

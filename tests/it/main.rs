@@ -24,6 +24,9 @@ mod cli;
 mod custom;
 // Cascades, time series, per-class latency, Little's law, histogram vs exact quantiles.
 mod metrics;
-// MODEL.md section 9 invariants on random small scenarios; the loader never panics.
+// Each policy as its family should behave: message counts, failover times, gossip
+// dissemination, claims and resending on suspicion, the ordering of placement rules, the
+// supermarket model.
 mod policies;
+// docs/model.md section 9 invariants on random small scenarios; the loader never panics.
 mod props;

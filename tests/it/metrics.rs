@@ -1,4 +1,4 @@
-//! Cascades, time series and quantiles (MODEL.md section 8 and invariants 6 and 7), on small
+//! Cascades, time series and quantiles (docs/model.md section 8 and invariants 6 and 7), on small
 //! scenarios built for them. Expected values come from the definitions, hand reasoning and
 //! Little's law, never from an earlier run.
 

@@ -1,7 +1,9 @@
 //! Each coordination policy behaves as its family should: message counts that follow from
 //! the protocol, failover times that follow from the timeouts, gossip dissemination in a
-//! logarithmic number of rounds, and the classical ordering of placement rules with the
-//! supermarket model's prediction for power of two choices.
+//! logarithmic number of rounds, the duplicates of gossip's conflicting claims and of its
+//! resending on a wrong suspicion (and the work a right one rescues), and the classical
+//! ordering of placement rules with the supermarket model's prediction for power of two
+//! choices.
 
 use coordsim::metrics::RunSummary;
 use coordsim::policy::{AuditRecord, Endpoint, MessageKind, PolicySpec};

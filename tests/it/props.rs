@@ -1,4 +1,4 @@
-//! MODEL.md section 9 invariants on random small scenarios, one property per invariant, and
+//! docs/model.md section 9 invariants on random small scenarios, one property per invariant, and
 //! the loader fed arbitrary and mutated documents. A failing case prints a TOML document
 //! (the generator's `Debug`) that can be saved to a file and rerun with `coordsim run`.
 
@@ -93,7 +93,7 @@ proptest! {
         prop_assert_eq!(a.latency_p99_ms.to_bits(), b.latency_p99_ms.to_bits());
     }
 
-    /// Common random numbers (MODEL.md section 2): with unbounded queues and no loss, the
+    /// Common random numbers (docs/model.md section 2): with unbounded queues and no loss, the
     /// jobs that arrive do not depend on the policy.
     #[test]
     fn prop_policy_never_shifts_the_workload(g in small_scenario(), rep in 0u32..2) {

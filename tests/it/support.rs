@@ -46,7 +46,7 @@ pub fn mmc_toml(
     )
 }
 
-/// Checks MODEL.md section 9 invariants 1-3 as the run goes, and counts what happened.
+/// Checks docs/model.md section 9 invariants 1-3 as the run goes, and counts what happened.
 #[derive(Debug, Default)]
 pub struct Checker {
     pub violations: Vec<String>,

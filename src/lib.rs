@@ -36,6 +36,7 @@
 pub mod catalogue;
 pub mod chart;
 pub mod cli;
+pub mod control;
 pub mod dist;
 pub mod engine;
 pub mod ids;

@@ -517,6 +517,22 @@ impl PolicyKind {
     }
 }
 
+impl PolicyKind {
+    /// The policy with its default parameters.
+    pub fn default_spec(self) -> PolicySpec {
+        match self {
+            PolicyKind::Random => PolicySpec::Random,
+            PolicyKind::RoundRobin => PolicySpec::RoundRobin,
+            PolicyKind::LeastOutstanding => PolicySpec::LeastOutstanding,
+            PolicyKind::PowerOfD => PolicySpec::PowerOfD { d: 2 },
+            PolicyKind::PeakEwma => PolicySpec::PeakEwma { decay: SimDuration::from_secs(10) },
+            PolicyKind::Central => PolicySpec::Central(CentralParams::default()),
+            PolicyKind::Auction => PolicySpec::Auction(AuctionParams::default()),
+            PolicyKind::Gossip => PolicySpec::Gossip(GossipParams::default()),
+        }
+    }
+}
+
 impl fmt::Display for PolicyKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -12,6 +12,7 @@
 //! resilience, working hours), `workload.rs` (workflows, classes, arrivals), `fault.rs`,
 //! `network.rs`, `error.rs` (`ScenarioError`), `sweep_file.rs` (a file with a `[sweep]`).
 
+mod control;
 mod error;
 mod fault;
 mod network;
@@ -26,6 +27,10 @@ mod workload;
 use std::fs;
 use std::path::Path;
 
+pub use control::{
+    Adaptive, AgentKind, Autoscaler, Bandit, Budget, Control, ControlAgent, Probe, RateLimit,
+    Remediator, Remedy, Removal, Reward, ScalingMetric, ScalingRule, ScalingStep,
+};
 pub(crate) use error::Invalid;
 pub use error::ScenarioError;
 pub use fault::{Fault, FaultEffect, FaultTiming};
@@ -41,6 +46,7 @@ pub use workload::{Approval, Arrival, ClassSource, JobClass, Process, RateShape,
 
 pub use crate::ids::{ClassId, ServiceId, WorkflowId};
 use crate::policy::PolicySpec;
+
 use crate::time::SimDuration;
 
 /// A validated scenario: everything a run needs, with defaults applied.
@@ -80,6 +86,8 @@ pub struct Scenario {
     pub max_in_flight: Option<u32>,
     /// Windows and impairment, for the cascade figures and the time series.
     pub metrics: MetricsSettings,
+    /// Control agents and the monitoring system they read (none by default).
+    pub control: Control,
 }
 
 /// `[metrics]`: how time is cut into windows and when a service counts as impaired
@@ -94,6 +102,9 @@ pub struct MetricsSettings {
     pub impaired_error_ratio: f64,
     /// How long a service stays directly faulted after a fault on it ends.
     pub grace: SimDuration,
+    /// Consecutive windows a service must meet its SLO in to count as recovered from a
+    /// fault (`time_to_recover_s`); at least 1.
+    pub recovery_windows: u32,
 }
 
 impl Default for MetricsSettings {
@@ -102,11 +113,25 @@ impl Default for MetricsSettings {
             window: SimDuration::from_nanos(1_000_000_000),
             impaired_error_ratio: 0.05,
             grace: SimDuration::from_nanos(2_000_000_000),
+            recovery_windows: 3,
         }
     }
 }
 
 impl Scenario {
+    /// The most replicas `service` can ever have: those it starts with, or more where an
+    /// autoscaler may add them (its `max_replicas`). Replica ids are laid out by capacity,
+    /// so replicas that come and go keep their ids.
+    pub fn capacity(&self, service: ServiceId) -> u32 {
+        let scaled = self.control.agents.iter().filter(|a| a.services.contains(&service));
+        scaled
+            .filter_map(|a| match &a.kind {
+                AgentKind::Autoscaler(s) => Some(s.max_replicas),
+                _ => None,
+            })
+            .fold(self.services[service.index()].replicas, u32::max)
+    }
+
     /// The number of replicas over all services.
     pub fn total_replicas(&self) -> u32 {
         self.services.iter().map(|s| s.replicas).sum()

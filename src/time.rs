@@ -42,6 +42,11 @@ impl SimTime {
     pub fn saturating_since(self, earlier: SimTime) -> SimDuration {
         SimDuration(self.0.saturating_sub(earlier.0))
     }
+
+    /// The instant `span` before this one, or the start if that is earlier.
+    pub fn saturating_sub(self, span: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_sub(span.0))
+    }
 }
 
 impl SimDuration {

@@ -27,15 +27,47 @@ impl Override {
     pub(crate) fn apply(&self, document: &mut toml::Table) -> Result<(), String> {
         let (last, parents) = self.path.split_last().expect("parsing rejects empty paths");
         let mut table = document;
-        for (depth, key) in parents.iter().enumerate() {
+        let mut depth = 0;
+        while depth < parents.len() {
+            let key = &parents[depth];
+            let here = self.path[..=depth].join(".");
             let entry =
                 table.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             table = match entry {
-                toml::Value::Table(inner) => inner,
+                toml::Value::Table(inner) => {
+                    depth += 1;
+                    inner
+                }
+                // An array of tables (`[[agents]]`) is entered through one element, named by
+                // its `name` or its index: `agents.hpa.period`, `agents.0.period`.
+                toml::Value::Array(items) => {
+                    let Some(pick) = parents.get(depth + 1) else {
+                        return Err(format!(
+                            "`{here}` is a list: name one of its elements (by its `name` or index) before the key, as in `{here}.<name>.{last}`"
+                        ));
+                    };
+                    let named = items.iter().position(|item| {
+                        item.get("name").and_then(toml::Value::as_str) == Some(pick.as_str())
+                    });
+                    let index =
+                        named.or_else(|| pick.parse::<usize>().ok().filter(|&i| i < items.len()));
+                    let Some(index) = index else {
+                        return Err(format!("`{here}` has no element named `{pick}`"));
+                    };
+                    depth += 2;
+                    match &mut items[index] {
+                        toml::Value::Table(inner) => inner,
+                        other => {
+                            return Err(format!(
+                                "`{here}.{pick}` holds a value of type {}, not a table",
+                                other.type_str()
+                            ))
+                        }
+                    }
+                }
                 other => {
                     return Err(format!(
-                        "`{}` holds a value of type {}, not a table, so it has no key `{}`",
-                        self.path[..=depth].join("."),
+                        "`{here}` holds a value of type {}, not a table, so it has no key `{}`",
                         other.type_str(),
                         self.path[depth + 1]
                     ))
@@ -87,6 +119,20 @@ mod tests {
 
     fn doc(text: &str) -> toml::Table {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_element_of_an_array_of_tables_is_named_by_its_name_or_index() {
+        let mut d =
+            doc("[[agents]]\nname = \"a\"\nperiod = 1\n[[agents]]\nname = \"b\"\nperiod = 2\n");
+        "agents.b.period=5".parse::<Override>().unwrap().apply(&mut d).unwrap();
+        "agents.0.window=7".parse::<Override>().unwrap().apply(&mut d).unwrap();
+        assert_eq!(d["agents"][1]["period"].as_integer(), Some(5));
+        assert_eq!(d["agents"][0]["window"].as_integer(), Some(7));
+        let err = "agents.c.period=5".parse::<Override>().unwrap().apply(&mut d).unwrap_err();
+        assert!(err.contains("no element named `c`"), "{err}");
+        let err = "agents.period=5".parse::<Override>().unwrap().apply(&mut d).unwrap_err();
+        assert!(err.contains("is a list"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! the first error of a document is always the same one); each section has its file below
 //! `validate/`, and the range checks and error wording they share are in `check.rs`.
 
+mod agents;
 mod check;
 mod classes;
 mod distributions;
@@ -75,6 +76,14 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         None => None,
     };
     let metrics = metrics::metrics(raw.metrics.as_ref())?;
+    let control = agents::control(
+        &raw.agents,
+        raw.control.as_ref(),
+        &service_ids,
+        &services,
+        &policies,
+        base,
+    )?;
 
     Ok(Scenario {
         name,
@@ -93,6 +102,7 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         faults,
         max_in_flight,
         metrics,
+        control,
     })
 }
 

@@ -129,7 +129,7 @@ const LAYERS: &[&[&str]] = &[
     &["sweep"],
     &["report", "trace"],
     &["sim"],
-    &["metrics"],
+    &["metrics", "control"],
     &["scenario"],
     &["policy"],
     &["dist"],

@@ -1,8 +1,9 @@
 //! `[metrics]` -> [`MetricsSettings`]: the window of the time series and of the cascade
-//! figures, the error ratio that makes a window impaired, and the grace after a fault.
+//! figures, the error ratio that makes a window impaired, the grace after a fault, and the
+//! windows a service must meet its SLO in to count as recovered.
 //! Every key is optional; a missing table or key takes `MetricsSettings::default()`.
 
-use super::check::{non_negative_seconds, positive_seconds};
+use super::check::{at_least_one, non_negative_seconds, positive_seconds};
 use super::Result;
 use crate::scenario::raw::RawMetrics;
 use crate::scenario::{Invalid, MetricsSettings};
@@ -28,5 +29,9 @@ pub(super) fn metrics(raw: Option<&RawMetrics>) -> Result<MetricsSettings> {
         Some(g) => non_negative_seconds("metrics.grace", g.0)?,
         None => defaults.grace,
     };
-    Ok(MetricsSettings { window, impaired_error_ratio, grace })
+    let recovery_windows = at_least_one(
+        "metrics.recovery_windows",
+        raw.recovery_windows.unwrap_or(defaults.recovery_windows),
+    )?;
+    Ok(MetricsSettings { window, impaired_error_ratio, grace, recovery_windows })
 }

@@ -1,0 +1,531 @@
+//! `[[agents]]` and `[control]` -> [`Control`]: every declared agent checked (its kind, its
+//! services, the keys its kind uses and their ranges), then the active ones kept.
+//!
+//! Keys are named `agents.<name>.<key>`, the path `--set` takes. A key the agent's kind does
+//! not use is an error, as is an agent on a human service, and an autoscaler whose service
+//! starts outside its `[min_replicas, max_replicas]`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::check::{
+    at_least_one, backticked, check_name, lookup, non_negative_seconds, positive_finite,
+    positive_seconds, probability, unknown_reference,
+};
+use super::distributions::dist;
+use super::Result;
+use crate::dist::DurationDist;
+use crate::policy::{PolicyKind, PolicySpec};
+use crate::scenario::control::{
+    Adaptive, AgentKind, Autoscaler, Bandit, Budget, Control, ControlAgent, Probe, RateLimit,
+    Remediator, Remedy, Removal, Reward, ScalingMetric, ScalingRule, ScalingStep,
+};
+use crate::scenario::raw::{
+    AgentKindName, BanditName, ProbeName, RawAgent, RawControl, RawDelay, RawRateLimit, RemedyName,
+    RemovalName, RewardName, ScalingMetricName, ScalingRuleName,
+};
+use crate::scenario::{Invalid, Service, ServiceId};
+use crate::time::SimDuration;
+
+/// Most agents a scenario may declare.
+const MAX_AGENTS: usize = 1_000;
+
+pub(super) fn control(
+    raw: &[RawAgent],
+    settings: Option<&RawControl>,
+    service_ids: &BTreeMap<&str, ServiceId>,
+    services: &[Service],
+    policies: &[PolicySpec],
+    base: &Path,
+) -> Result<Control> {
+    if raw.len() > MAX_AGENTS {
+        return Err(Invalid::new(
+            "agents",
+            format!("expected at most {MAX_AGENTS} agents, found {}", raw.len()),
+        ));
+    }
+    let mut agents = Vec::with_capacity(raw.len());
+    for (i, a) in raw.iter().enumerate() {
+        let name = check_name(&format!("agents[{i}].name"), &a.name)?;
+        if raw[..i].iter().any(|b| b.name == a.name) {
+            return Err(Invalid::new(
+                format!("agents[{i}].name"),
+                format!("expected a name no other agent has, found `{name}` twice"),
+            ));
+        }
+        agents.push(agent(a, service_ids, services, policies, base)?);
+    }
+    let scrape = match settings.and_then(|s| s.scrape) {
+        Some(s) => positive_seconds("control.scrape", s.0)?,
+        None => Control::default().scrape,
+    };
+    if let Some(active) = settings.and_then(|s| s.active.as_ref()) {
+        for (i, name) in active.iter().enumerate() {
+            if !agents.iter().any(|a: &ControlAgent| &a.name == name) {
+                let known = agents.iter().map(|a| a.name.as_str());
+                return Err(unknown_reference(
+                    &format!("control.active[{i}]"),
+                    "agent",
+                    name,
+                    known,
+                ));
+            }
+        }
+        agents.retain(|a| active.contains(&a.name));
+    }
+    let control = Control { agents, scrape };
+    for a in &control.agents {
+        if a.window < scrape {
+            return Err(Invalid::new(
+                format!("agents.{}.window", a.name),
+                format!("expected at least control.scrape ({scrape}), found {}", a.window),
+            ));
+        }
+    }
+    Ok(control)
+}
+
+fn agent(
+    raw: &RawAgent,
+    service_ids: &BTreeMap<&str, ServiceId>,
+    services: &[Service],
+    policies: &[PolicySpec],
+    base: &Path,
+) -> Result<ControlAgent> {
+    let key = |k: &str| format!("agents.{}.{k}", raw.name);
+    let kind = raw.kind;
+    let not_used =
+        |k: &str| Invalid::new(key(k), format!("not used by an agent of kind `{}`", kind.name()));
+    let names: Vec<&String> = match (&raw.service, &raw.services) {
+        (Some(one), None) => vec![one],
+        (None, Some(many)) if !many.is_empty() => many.iter().collect(),
+        (None, Some(_)) => {
+            return Err(Invalid::new(key("services"), "expected at least one service"))
+        }
+        (Some(_), Some(_)) => {
+            return Err(Invalid::new(key("service"), "expected `service` or `services`, not both"))
+        }
+        (None, None) => {
+            return Err(Invalid::new(key("services"), "required: the services it acts on"))
+        }
+    };
+    let mut targets = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let field =
+            if raw.service.is_some() { key("service") } else { key(&format!("services[{i}]")) };
+        let s = lookup(&field, "service", name, service_ids)?;
+        if services[s.index()].human {
+            return Err(Invalid::new(
+                field,
+                format!(
+                    "expected a service of machines: `{name}` is a human service, which an agent of kind `{}` cannot act on",
+                    kind.name()
+                ),
+            ));
+        }
+        if targets.contains(&s) {
+            return Err(Invalid::new(field, format!("`{name}` is listed twice")));
+        }
+        targets.push(s);
+    }
+    let default_period = match kind {
+        AgentKindName::Autoscaler => 15.0,
+        AgentKindName::Remediator | AgentKindName::Adaptive => 10.0,
+        AgentKindName::Budget => 30.0,
+    };
+    let period = positive_seconds(&key("period"), raw.period.map_or(default_period, |p| p.0))?;
+    let window = match raw.window {
+        Some(w) => positive_seconds(&key("window"), w.0)?,
+        None => period,
+    };
+    let measurement_delay = match raw.measurement_delay {
+        Some(d) => non_negative_seconds(&key("measurement_delay"), d.0)?,
+        None => SimDuration::ZERO,
+    };
+
+    // Keys each kind uses; any other kind-specific key is refused.
+    let autoscaler_keys: [(&str, bool); 12] = [
+        ("rule", raw.rule.is_some()),
+        ("metric", raw.metric.is_some()),
+        ("target", raw.target.is_some()),
+        ("tolerance", raw.tolerance.is_some()),
+        ("min_replicas", raw.min_replicas.is_some()),
+        ("max_replicas", raw.max_replicas.is_some()),
+        ("stabilisation", raw.stabilisation.is_some()),
+        ("scale_up", raw.scale_up.is_some()),
+        ("scale_down", raw.scale_down.is_some()),
+        ("provisioning", raw.provisioning.is_some()),
+        ("steps", raw.steps.is_some()),
+        ("cooldown", raw.cooldown.is_some()),
+    ];
+    let remediator_keys: [(&str, bool); 8] = [
+        ("timeout", raw.timeout.is_some()),
+        ("failures", raw.failures.is_some()),
+        ("probe", raw.probe.is_some()),
+        ("action", raw.action.is_some()),
+        ("restart_delay", raw.restart_delay.is_some()),
+        ("eject_for", raw.eject_for.is_some()),
+        ("budget", raw.budget.is_some()),
+        ("escalate", raw.escalate.is_some()),
+    ];
+    let adaptive_keys: [(&str, bool); 5] = [
+        ("arms", raw.arms.is_some()),
+        ("algorithm", raw.algorithm.is_some()),
+        ("epsilon", raw.epsilon.is_some()),
+        ("reward", raw.reward.is_some()),
+        ("reward_scale", raw.reward_scale.is_some()),
+    ];
+    let budget_keys: [(&str, bool); 1] = [("max_total", raw.max_total.is_some())];
+    let removal_key = [("removal", raw.removal.is_some())];
+    let (own, removal_used): (&[(&str, bool)], bool) = match kind {
+        AgentKindName::Autoscaler => (&autoscaler_keys, true),
+        AgentKindName::Remediator => (&remediator_keys, false),
+        AgentKindName::Adaptive => (&adaptive_keys, false),
+        AgentKindName::Budget => (&budget_keys, true),
+    };
+    let all: [&[(&str, bool)]; 4] =
+        [&autoscaler_keys, &remediator_keys, &adaptive_keys, &budget_keys];
+    for set in all {
+        if std::ptr::eq(set, own) {
+            continue;
+        }
+        if let Some((k, _)) = set.iter().find(|(_, given)| *given) {
+            return Err(not_used(k));
+        }
+    }
+    if !removal_used && removal_key[0].1 {
+        return Err(not_used("removal"));
+    }
+
+    let kind = match kind {
+        AgentKindName::Autoscaler => {
+            AgentKind::Autoscaler(autoscaler(raw, &key, &targets, services, base)?)
+        }
+        AgentKindName::Remediator => {
+            AgentKind::Remediator(remediator(raw, &key, period, service_ids, services, base)?)
+        }
+        AgentKindName::Adaptive => {
+            AgentKind::Adaptive(adaptive(raw, &key, &targets, services, policies)?)
+        }
+        AgentKindName::Budget => {
+            let max_total = at_least_one(
+                &key("max_total"),
+                raw.max_total.ok_or_else(|| {
+                    Invalid::new(key("max_total"), "required by an agent of kind `budget`")
+                })?,
+            )?;
+            AgentKind::Budget(Budget { max_total })
+        }
+    };
+    Ok(ControlAgent {
+        name: raw.name.clone(),
+        services: targets,
+        period,
+        window,
+        measurement_delay,
+        kind,
+    })
+}
+
+fn autoscaler(
+    raw: &RawAgent,
+    key: &dyn Fn(&str) -> String,
+    targets: &[ServiceId],
+    services: &[Service],
+    base: &Path,
+) -> Result<Autoscaler> {
+    let metric = match raw.metric.unwrap_or(ScalingMetricName::Utilisation) {
+        ScalingMetricName::Utilisation => ScalingMetric::Utilisation,
+        ScalingMetricName::QueueLength => ScalingMetric::QueueLength,
+        ScalingMetricName::LatencyP99 => ScalingMetric::LatencyP99,
+        ScalingMetricName::LatencyMean => ScalingMetric::LatencyMean,
+    };
+    let rule_name = raw.rule.unwrap_or(ScalingRuleName::Target);
+    let rule = match rule_name {
+        ScalingRuleName::Target => {
+            if raw.steps.is_some() || raw.cooldown.is_some() {
+                let k = if raw.steps.is_some() { "steps" } else { "cooldown" };
+                return Err(Invalid::new(key(k), "used only with rule = \"step\""));
+            }
+            let target = raw
+                .target
+                .ok_or_else(|| Invalid::new(key("target"), "required by rule = \"target\""))?
+                .0;
+            let target = match metric {
+                ScalingMetric::Utilisation => {
+                    if !(target > 0.0 && target <= 1.0) {
+                        return Err(Invalid::new(
+                            key("target"),
+                            format!("expected a utilisation in (0, 1], found {target}"),
+                        ));
+                    }
+                    target
+                }
+                _ => positive_finite(&key("target"), target)?,
+            };
+            let tolerance = raw.tolerance.unwrap_or(0.1);
+            if !(0.0..1.0).contains(&tolerance) {
+                return Err(Invalid::new(
+                    key("tolerance"),
+                    format!("expected a fraction in [0, 1), found {tolerance}"),
+                ));
+            }
+            ScalingRule::Target { target, tolerance }
+        }
+        ScalingRuleName::Step => {
+            if raw.target.is_some() || raw.tolerance.is_some() {
+                let k = if raw.target.is_some() { "target" } else { "tolerance" };
+                return Err(Invalid::new(key(k), "used only with rule = \"target\""));
+            }
+            let raw_steps = raw.steps.as_ref().filter(|s| !s.is_empty()).ok_or_else(|| {
+                Invalid::new(key("steps"), "required by rule = \"step\": at least one step")
+            })?;
+            let mut steps = Vec::with_capacity(raw_steps.len());
+            for (i, s) in raw_steps.iter().enumerate() {
+                let field = key(&format!("steps[{i}]"));
+                let step = match (s.above, s.below) {
+                    (Some(x), None) if s.change > 0 && x.is_finite() => {
+                        ScalingStep { above: Some(x), below: None, change: s.change }
+                    }
+                    (None, Some(x)) if s.change < 0 && x.is_finite() => {
+                        ScalingStep { above: None, below: Some(x), change: s.change }
+                    }
+                    (Some(_), Some(_)) | (None, None) => {
+                        return Err(Invalid::new(field, "expected exactly one of `above` and `below`"))
+                    }
+                    _ => {
+                        return Err(Invalid::new(
+                            field,
+                            "expected a finite threshold, and a positive `change` above it or a negative one below it",
+                        ))
+                    }
+                };
+                steps.push(step);
+            }
+            let cooldown = match raw.cooldown {
+                Some(c) => non_negative_seconds(&key("cooldown"), c.0)?,
+                None => SimDuration::from_secs(60),
+            };
+            ScalingRule::Step { steps, cooldown }
+        }
+    };
+    let min_replicas = at_least_one(&key("min_replicas"), raw.min_replicas.unwrap_or(1))?;
+    let max_replicas = raw.max_replicas.ok_or_else(|| {
+        Invalid::new(key("max_replicas"), "required by an agent of kind `autoscaler`")
+    })?;
+    if max_replicas < min_replicas {
+        return Err(Invalid::new(
+            key("max_replicas"),
+            format!("expected at least min_replicas ({min_replicas}), found {max_replicas}"),
+        ));
+    }
+    for &s in targets {
+        let service = &services[s.index()];
+        if !(min_replicas..=max_replicas).contains(&service.replicas) {
+            return Err(Invalid::new(
+                key("max_replicas"),
+                format!(
+                    "expected services.{}.replicas ({}) within [min_replicas, max_replicas] = [{min_replicas}, {max_replicas}]",
+                    service.name, service.replicas
+                ),
+            ));
+        }
+    }
+    let stabilisation = match raw.stabilisation {
+        Some(s) => non_negative_seconds(&key("stabilisation"), s.0)?,
+        None => SimDuration::from_secs(300),
+    };
+    let scale_up = rate_limit(&key("scale_up"), raw.scale_up.as_ref(), 4)?;
+    let scale_down = rate_limit(&key("scale_down"), raw.scale_down.as_ref(), 0)?;
+    let provisioning = delay(&key("provisioning"), raw.provisioning.as_ref(), 30.0, base)?;
+    let removal = match raw.removal.unwrap_or(RemovalName::Drain) {
+        RemovalName::Drain => Removal::Drain,
+        RemovalName::Kill => Removal::Kill,
+    };
+    Ok(Autoscaler {
+        rule,
+        metric,
+        min_replicas,
+        max_replicas,
+        stabilisation,
+        scale_up,
+        scale_down,
+        provisioning,
+        removal,
+    })
+}
+
+/// A rate limit, with the Kubernetes defaults: `replicas` (4 up, none down) or 100% of the
+/// current count, whichever allows more, per 15 s.
+fn rate_limit(field: &str, raw: Option<&RawRateLimit>, replicas: u32) -> Result<RateLimit> {
+    let replicas = raw.and_then(|r| r.replicas).unwrap_or(replicas);
+    let percent = raw.and_then(|r| r.percent).unwrap_or(100.0);
+    if !(percent.is_finite() && percent >= 0.0) {
+        return Err(Invalid::new(
+            format!("{field}.percent"),
+            format!("expected a percentage >= 0, found {percent}"),
+        ));
+    }
+    if replicas == 0 && percent == 0.0 {
+        return Err(Invalid::new(
+            field,
+            "expected a limit that allows some change (replicas or percent above 0)",
+        ));
+    }
+    let period = match raw.and_then(|r| r.period) {
+        Some(p) => positive_seconds(&format!("{field}.period"), p.0)?,
+        None => SimDuration::from_secs(15),
+    };
+    Ok(RateLimit { replicas, percent, period })
+}
+
+/// A delay written as a duration or a distribution (default: the constant `default` s).
+fn delay(field: &str, raw: Option<&RawDelay>, default: f64, base: &Path) -> Result<DurationDist> {
+    let built = match raw {
+        Some(RawDelay::Drawn(d)) => return dist(field, d, base),
+        Some(RawDelay::Fixed(s)) => {
+            non_negative_seconds(field, s.0)?;
+            DurationDist::constant(s.0)
+        }
+        None => DurationDist::constant(default),
+    };
+    built.map_err(|why| Invalid::new(field, why))
+}
+
+fn remediator(
+    raw: &RawAgent,
+    key: &dyn Fn(&str) -> String,
+    period: SimDuration,
+    service_ids: &BTreeMap<&str, ServiceId>,
+    services: &[Service],
+    base: &Path,
+) -> Result<Remediator> {
+    let timeout = positive_seconds(&key("timeout"), raw.timeout.map_or(1.0, |t| t.0))?;
+    if timeout > period {
+        return Err(Invalid::new(
+            key("timeout"),
+            format!("expected at most the period ({period}), found {timeout}"),
+        ));
+    }
+    let failures = at_least_one(&key("failures"), raw.failures.unwrap_or(3))?;
+    let probe = match raw.probe.unwrap_or(ProbeName::InBand) {
+        ProbeName::InBand => Probe::InBand,
+        ProbeName::Liveness => Probe::Liveness,
+    };
+    let action = match raw.action.unwrap_or(RemedyName::Restart) {
+        RemedyName::Restart => Remedy::Restart,
+        RemedyName::Eject => Remedy::Eject,
+    };
+    if action == Remedy::Eject && raw.restart_delay.is_some() {
+        return Err(Invalid::new(key("restart_delay"), "used only with action = \"restart\""));
+    }
+    if action == Remedy::Restart && raw.eject_for.is_some() {
+        return Err(Invalid::new(key("eject_for"), "used only with action = \"eject\""));
+    }
+    let restart_delay = delay(&key("restart_delay"), raw.restart_delay.as_ref(), 10.0, base)?;
+    let eject_for = positive_seconds(&key("eject_for"), raw.eject_for.map_or(30.0, |e| e.0))?;
+    let budget = at_least_one(&key("budget"), raw.budget.unwrap_or(1))?;
+    let escalate = match &raw.escalate {
+        None => None,
+        Some(name) => {
+            let s = lookup(&key("escalate"), "service", name, service_ids)?;
+            if !services[s.index()].human {
+                return Err(Invalid::new(
+                    key("escalate"),
+                    format!("expected a human service (kind = \"human\"), found `{name}`"),
+                ));
+            }
+            Some(s)
+        }
+    };
+    Ok(Remediator { timeout, failures, probe, action, restart_delay, eject_for, budget, escalate })
+}
+
+fn adaptive(
+    raw: &RawAgent,
+    key: &dyn Fn(&str) -> String,
+    targets: &[ServiceId],
+    services: &[Service],
+    policies: &[PolicySpec],
+) -> Result<Adaptive> {
+    let kinds = raw.arms.as_ref().ok_or_else(|| {
+        Invalid::new(
+            key("arms"),
+            "required by an agent of kind `adaptive`: the placement policies it chooses among",
+        )
+    })?;
+    if kinds.len() < 2 {
+        return Err(Invalid::new(
+            key("arms"),
+            format!("expected at least two policies, found {}", kinds.len()),
+        ));
+    }
+    let mut arms = Vec::with_capacity(kinds.len());
+    for (i, &k) in kinds.iter().enumerate() {
+        let field = key(&format!("arms[{i}]"));
+        if matches!(k, PolicyKind::Central | PolicyKind::Auction | PolicyKind::Gossip) {
+            let simple: Vec<&str> = PolicyKind::ALL
+                .iter()
+                .filter(|p| {
+                    !matches!(p, PolicyKind::Central | PolicyKind::Auction | PolicyKind::Gossip)
+                })
+                .map(|p| p.name())
+                .collect();
+            return Err(Invalid::new(
+                field,
+                format!(
+                    "expected a policy without a protocol of its own ({}), found `{}`",
+                    backticked(simple),
+                    k.name()
+                ),
+            ));
+        }
+        if kinds[..i].contains(&k) {
+            return Err(Invalid::new(field, format!("`{}` is listed twice", k.name())));
+        }
+        // The arm runs with the parameters the scenario gives the policy.
+        let spec =
+            policies.iter().copied().find(|p| p.kind() == k).unwrap_or_else(|| k.default_spec());
+        arms.push(spec);
+    }
+    let algorithm = match raw.algorithm.unwrap_or(BanditName::Ucb1) {
+        BanditName::Ucb1 => {
+            if raw.epsilon.is_some() {
+                return Err(Invalid::new(
+                    key("epsilon"),
+                    "used only with algorithm = \"epsilon_greedy\"",
+                ));
+            }
+            Bandit::Ucb1
+        }
+        BanditName::EpsilonGreedy => Bandit::EpsilonGreedy {
+            epsilon: probability(&key("epsilon"), raw.epsilon.unwrap_or(0.1))?,
+        },
+    };
+    let reward = match raw.reward.unwrap_or(RewardName::Slo) {
+        RewardName::Slo => {
+            if raw.reward_scale.is_some() {
+                return Err(Invalid::new(
+                    key("reward_scale"),
+                    "used only with reward = \"latency\"",
+                ));
+            }
+            for &s in targets {
+                if services[s.index()].slo.is_none() {
+                    return Err(Invalid::new(
+                        key("reward"),
+                        format!(
+                            "reward = \"slo\" needs services.{}.slo (or reward = \"latency\")",
+                            services[s.index()].name
+                        ),
+                    ));
+                }
+            }
+            Reward::Slo
+        }
+        RewardName::Latency => Reward::Latency {
+            scale: positive_seconds(&key("reward_scale"), raw.reward_scale.map_or(0.1, |s| s.0))?,
+        },
+    };
+    Ok(Adaptive { arms, algorithm, reward })
+}

@@ -82,7 +82,7 @@ impl Metric {
 
 /// Every column of `runs.csv` after the key columns, in order: the figures of a run, then
 /// its `fingerprint` (a hash, not a quantity: not summarised).
-pub const METRICS: [Metric; 46] = [
+pub const METRICS: [Metric; 58] = [
     Metric::new("jobs_arrived", "jobs arrived", "jobs", "Jobs that arrived after the warm-up."),
     Metric::new(
         "jobs_completed",
@@ -239,6 +239,12 @@ pub const METRICS: [Metric; 46] = [
     )
     .decades(),
     Metric::new(
+        "messages_health",
+        "health-check messages",
+        "messages",
+        "Remediators' health checks and the replicas' answers.",
+    ),
+    Metric::new(
         "placement_wait_mean_ms",
         "mean placement wait",
         "ms",
@@ -376,6 +382,73 @@ pub const METRICS: [Metric; 46] = [
     )
     .decades(),
     Metric::new(
+        "replica_seconds",
+        "replica-seconds (cost)",
+        "replica-s",
+        "Integral of provisioned replicas over the measured span, all services (a replica counts from the action that adds it, provisioning included, until it is gone).",
+    ),
+    Metric::new(
+        "scale_ups",
+        "replicas added",
+        "replicas",
+        "Replicas control agents added.",
+    ),
+    Metric::new(
+        "scale_downs",
+        "replicas removed",
+        "replicas",
+        "Replicas control agents removed.",
+    ),
+    Metric::new(
+        "restarts",
+        "restarts",
+        "replicas",
+        "Replicas remediators restarted.",
+    ),
+    Metric::new(
+        "ejections",
+        "ejections",
+        "replicas",
+        "Replicas remediators took out of placement.",
+    ),
+    Metric::new(
+        "escalations_by_agents",
+        "escalations by agents",
+        "escalations",
+        "Times remediators asked a person to act (more replicas to act on than their budget).",
+    ),
+    Metric::new(
+        "flaps",
+        "flaps",
+        "actions",
+        "Scaling actions that reverse the same agent's action on the same service within its stabilisation window (two periods where it has none).",
+    ),
+    Metric::new(
+        "agent_conflicts",
+        "agent conflicts",
+        "actions",
+        "Scaling actions that reverse another agent's action on the same service within one period of the later agent.",
+    ),
+    Metric::new(
+        "time_to_recover_s",
+        "time to recover",
+        "s",
+        "Mean over recovered faults of the time from a fault's start until its services met their SLO for `recovery_windows` consecutive windows.",
+    )
+    .decades(),
+    Metric::new(
+        "faults_unrecovered",
+        "faults never recovered",
+        "faults",
+        "Faults whose services had not met their SLO again by the end of the run.",
+    ),
+    Metric::new(
+        "regret",
+        "adaptive agents' regret",
+        "reward",
+        "Reward of the best fixed arm in hindsight minus the reward obtained, summed over decisions (adaptive agents; the best arm from counterfactual runs with common random numbers).",
+    ),
+    Metric::new(
         "events",
         "events processed",
         "events",
@@ -406,7 +479,7 @@ const METRIC_NAMES: [&str; METRICS.len()] = {
 pub const RUNS_COLUMNS: [&str; KEY_COLUMNS.len() + METRICS.len()] = with_keys(&METRIC_NAMES);
 
 /// The header of `faults.csv`: the key columns, then one fault instance.
-pub const FAULTS_COLUMNS: [&str; 12] = with_keys(&[
+pub const FAULTS_COLUMNS: [&str; 13] = with_keys(&[
     "kind",
     "target",
     "start_s",
@@ -414,6 +487,20 @@ pub const FAULTS_COLUMNS: [&str; 12] = with_keys(&[
     "touched",
     "cascade_size",
     "cascade_services",
+    "time_to_recover_s",
+]);
+
+/// The header of `services.csv`: the key columns, then one service's cost and the control
+/// actions on it.
+pub const SERVICES_COLUMNS: [&str; 13] = with_keys(&[
+    "service",
+    "replicas_initial",
+    "replicas_final",
+    "replica_seconds",
+    "scale_ups",
+    "scale_downs",
+    "restarts",
+    "ejections",
 ]);
 
 /// The header of `classes.csv`: the key columns, then one class's latency.
@@ -429,7 +516,7 @@ pub const CLASSES_COLUMNS: [&str; 12] = with_keys(&[
 
 /// The header of `timeseries.csv`: the key columns, then one window of one service (or of
 /// the whole system).
-pub const TIMESERIES_COLUMNS: [&str; 17] = with_keys(&[
+pub const TIMESERIES_COLUMNS: [&str; 18] = with_keys(&[
     "window_start_s",
     "service",
     "arrivals",
@@ -442,6 +529,7 @@ pub const TIMESERIES_COLUMNS: [&str; 17] = with_keys(&[
     "spike_active",
     "slo_missed",
     "jobs_in_system",
+    "replicas",
 ]);
 
 /// The key columns followed by `rest`; `N` must be their total.

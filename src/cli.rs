@@ -366,18 +366,21 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
     let runs = out_dir.join("runs.csv");
     let faults = out_dir.join("faults.csv");
     let classes = out_dir.join("classes.csv");
+    let services = out_dir.join("services.csv");
     let timeseries = out_dir.join("timeseries.csv");
     report::write_all_atomic(&[
         (&runs, &report::runs_csv(&records)),
         (&faults, &report::faults_csv(&records)),
         (&classes, &report::classes_csv(&records)),
+        (&services, &report::services_csv(&records)),
         (&timeseries, &report::timeseries_csv(&records)),
     ])?;
     eprintln!(
-        "wrote {}, {}, {} and {}",
+        "wrote {}, {}, {}, {} and {}",
         runs.display(),
         faults.display(),
         classes.display(),
+        services.display(),
         timeseries.display()
     );
     if args.trace || args.trace_window.is_some() || args.trace_jobs.is_some() {
@@ -395,8 +398,16 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
             .collect();
         let path = out_dir.join("audit.jsonl");
         report::write_atomic(&path, &report::audit_jsonl(&scenario, &audits))?;
-        let lines: usize = audits.iter().map(|(_, a)| a.len()).sum();
-        eprintln!("wrote {} ({lines} decisions)", path.display());
+        let decisions: usize = audits.iter().map(|(_, a)| a.decisions.len()).sum();
+        let actions: usize = audits.iter().map(|(_, a)| a.actions.len()).sum();
+        if actions == 0 {
+            eprintln!("wrote {} ({decisions} decisions)", path.display());
+        } else {
+            eprintln!(
+                "wrote {} ({decisions} decisions, {actions} control actions)",
+                path.display()
+            );
+        }
     }
     Ok(())
 }
@@ -414,7 +425,7 @@ fn trace_json(scenario: &Scenario, args: &RunArgs) -> Vec<u8> {
         bounds.max_jobs = Some(n);
     }
     let mut observer = TraceObserver::new(scenario, bounds);
-    sim::run_observed(scenario, scenario.policies[0], 0, &mut observer);
+    sim::observe(scenario, scenario.policies[0], 0, &mut observer);
     observer.into_json()
 }
 

@@ -144,9 +144,12 @@ impl Controller {
                 Controller::Autoscaler(AutoscalerState::new(a.clone(), spec.services.len()))
             }
             AgentKind::Remediator(r) => Controller::Remediator(RemediatorState::new(r.clone())),
-            AgentKind::Adaptive(a) => {
-                Controller::Adaptive(Box::new(BanditState::new(a, spec.services.len(), rng, pinned)))
-            }
+            AgentKind::Adaptive(a) => Controller::Adaptive(Box::new(BanditState::new(
+                a,
+                spec.services.len(),
+                rng,
+                pinned,
+            ))),
             AgentKind::Budget(b) => Controller::Budget(BudgetState::new(*b)),
         }
     }

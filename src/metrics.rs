@@ -7,6 +7,7 @@
 //! number of jobs.
 
 mod cascade;
+mod control;
 pub(crate) mod latency;
 mod windows;
 
@@ -15,6 +16,8 @@ use crate::ids::{ClassId, ServiceId};
 use crate::policy::MessageKind;
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
+use control::ControlTally;
+pub use control::ServiceFigures;
 use latency::LatencyHistogram;
 use windows::{WindowSpec, Windows};
 
@@ -107,6 +110,35 @@ pub struct RunSummary {
     pub escalations: u64,
     /// Mean time jobs waited for people (review or escalation, placement to answer), in ms.
     pub human_wait_mean_ms: f64,
+    /// Replica-seconds over the measured span, all services: the cost of the capacity.
+    pub replica_seconds: f64,
+    /// Replicas added by control agents (after the warm-up).
+    pub scale_ups: u64,
+    /// Replicas removed by control agents.
+    pub scale_downs: u64,
+    /// Replicas restarted by remediators.
+    pub restarts: u64,
+    /// Replicas ejected from placement by remediators.
+    pub ejections: u64,
+    /// Escalations of remediators to people.
+    pub escalations_by_agents: u64,
+    /// Scaling actions that reverse the same agent's action on the same service within its
+    /// stabilisation window (two periods where it has none).
+    pub flaps: u64,
+    /// Scaling actions that reverse another agent's action on the same service within one
+    /// period of the later agent.
+    pub agent_conflicts: u64,
+    /// Mean over the faults that recovered of the time from a fault's start until its
+    /// services met their SLO for `recovery_windows` windows, in s (NaN when none did).
+    pub time_to_recover_s: f64,
+    /// Faults whose services had not recovered by the end of the run.
+    pub faults_unrecovered: u64,
+    /// Adaptive agents' regret: reward of the best fixed arm in hindsight minus the reward
+    /// obtained, summed over decisions (NaN without adaptive agents, or when it cannot be
+    /// estimated, as for a policy built outside the crate).
+    pub regret: f64,
+    /// Per-service cost and control actions.
+    pub services: Vec<ServiceFigures>,
     /// Events the engine processed (whole run, warm-up included).
     pub events: u64,
     /// Hash of the processed event sequence.
@@ -132,6 +164,9 @@ pub struct FaultRecord {
     pub cascade_size: u64,
     /// Names of the services in its cascade, in service order.
     pub cascade_services: Vec<String>,
+    /// From its start until the services it faults met their SLO again for
+    /// `recovery_windows` windows, in s; `None` if they never did within the run.
+    pub time_to_recover_s: Option<f64>,
 }
 
 /// Latency of one job class's completed (measured) jobs.
@@ -186,6 +221,8 @@ pub struct Window {
     pub queue_length: f64,
     /// Time average of busy slots over all slots.
     pub utilisation: f64,
+    /// Time average of provisioned replicas over all services.
+    pub replicas: f64,
     /// Whether some service was impaired.
     pub impaired: bool,
     /// Whether some injected fault was active.
@@ -209,6 +246,8 @@ pub struct ServiceWindow {
     pub queue_length: f64,
     /// Time average of busy slots over its slots.
     pub utilisation: f64,
+    /// Time average of its provisioned replicas (being provisioned and draining included).
+    pub replicas: f64,
     /// Whether it was impaired.
     pub impaired: bool,
     /// Whether an injected fault directly faulted it (grace not included).
@@ -288,6 +327,7 @@ pub struct Recorder {
     /// Per-class latency; empty when there is a single class (it equals the overall).
     classes: Vec<ClassLatency>,
     windows: Windows,
+    control: ControlTally,
 }
 
 impl Recorder {
@@ -301,6 +341,7 @@ impl Recorder {
                 .collect();
         }
         r.windows = Windows::new(WindowSpec::from_scenario(scenario));
+        r.control = ControlTally::for_scenario(scenario, r.warmup_end);
         r
     }
 
@@ -338,7 +379,50 @@ impl Recorder {
             class_names: Vec::new(),
             classes: Vec::new(),
             windows: Windows::new(WindowSpec::empty()),
+            control: ControlTally::default(),
         }
+    }
+
+    /// `service`'s provisioned replicas changed by `delta` (a control agent added one, or
+    /// one is gone).
+    pub fn provisioned_changed(&mut self, now: SimTime, service: ServiceId, delta: i64) {
+        self.windows.provisioned_changed(now, service, delta);
+        self.control.provisioned_changed(now, service, delta);
+    }
+
+    /// The slots of `service`'s present replicas changed by `slots`.
+    pub fn present_slots_changed(&mut self, now: SimTime, service: ServiceId, slots: i64) {
+        self.windows.present_slots_changed(now, service, slots);
+    }
+
+    /// A control agent changed `service`'s replica count by `change` (measured).
+    pub fn scaled(&mut self, service: ServiceId, change: i64) {
+        self.control.scaled(service, change);
+    }
+
+    /// A remediator restarted a replica of `service` (measured).
+    pub fn restarted(&mut self, service: ServiceId) {
+        self.control.restarted(service);
+    }
+
+    /// A remediator ejected a replica of `service` (measured).
+    pub fn ejected(&mut self, service: ServiceId) {
+        self.control.ejected(service);
+    }
+
+    /// A remediator escalated to a person (measured).
+    pub fn escalated_by_agent(&mut self) {
+        self.control.escalations += 1;
+    }
+
+    /// A scaling action reversed the same agent's (measured).
+    pub fn flapped(&mut self) {
+        self.control.flaps += 1;
+    }
+
+    /// A scaling action reversed another agent's (measured).
+    pub fn conflicted(&mut self) {
+        self.control.conflicts += 1;
     }
 
     /// An execution ended having used `executed` service time at `at`; `duplicate` says
@@ -541,6 +625,8 @@ impl Recorder {
             .collect();
         let executed = self.useful_ns + self.duplicate_ns;
         let span = engine.now.saturating_since(self.warmup_end).as_secs_f64();
+        let services = self.control.finish(engine.now, &self.windows.spec.service_names);
+        let total = |f: fn(&ServiceFigures) -> u64| services.iter().map(f).sum::<u64>();
         let quantile_ms = |q: f64| {
             if self.completed == 0 {
                 f64::NAN
@@ -612,6 +698,18 @@ impl Recorder {
             } else {
                 self.human_wait_ns as f64 / self.human_waits as f64 * 1e-6
             },
+            replica_seconds: services.iter().map(|s| s.replica_seconds).sum(),
+            scale_ups: total(|s| s.scale_ups),
+            scale_downs: total(|s| s.scale_downs),
+            restarts: total(|s| s.restarts),
+            ejections: total(|s| s.ejections),
+            escalations_by_agents: self.control.escalations,
+            flaps: self.control.flaps,
+            agent_conflicts: self.control.conflicts,
+            time_to_recover_s: cascades.time_to_recover_s,
+            faults_unrecovered: cascades.faults_unrecovered,
+            regret: f64::NAN,
+            services,
             events: engine.events,
             fingerprint: engine.fingerprint,
         }

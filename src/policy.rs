@@ -72,6 +72,12 @@ pub trait Policy: Send + fmt::Debug {
     /// comes back empty. Reported for replica workers and the policy's own agents.
     fn on_crash(&mut self, _view: &PolicyView<'_>, _agent: Endpoint, _down: bool) {}
 
+    /// A replica joined (`member`) or left its service's members (see
+    /// [`PolicyView::replicas_of`]): a control agent added, removed, restarted or ejected it.
+    /// A replica that appears or goes also comes up or goes down as an agent
+    /// ([`Policy::on_crash`]).
+    fn on_membership(&mut self, _view: &PolicyView<'_>, _replica: ReplicaId, _member: bool) {}
+
     /// The kind the world counts the hand-off of a placed task as.
     fn handoff_kind(&self) -> MessageKind {
         MessageKind::Assign

@@ -50,6 +50,8 @@ macro_rules! acting_view {
     };
 }
 
+mod capacity;
+mod control;
 mod event;
 mod fault_timeline;
 mod faults;
@@ -57,6 +59,7 @@ mod jobs;
 mod lanes;
 mod layout;
 mod links;
+mod monitor;
 mod network;
 mod observe;
 mod placement;
@@ -73,6 +76,7 @@ use std::collections::VecDeque;
 
 use slab::Slab;
 
+pub use control::ControlRecord;
 pub use observe::{NoObserver, Observer};
 
 use crate::engine::{derive_stream, Engine, Model, Schedule, SimRng};
@@ -84,12 +88,15 @@ use crate::policy::{
 };
 use crate::scenario::{FaultEffect, Scenario};
 use crate::time::{SimDuration, SimTime};
+use capacity::Lifecycle;
+use control::{ControlLayer, Route};
 use event::{Event, NO_CLIENT};
 use fault_timeline::Instance;
 use jobs::Job;
 use lanes::TimerLanes;
 use layout::Layout;
 use links::Links;
+use monitor::Monitor;
 use network::Message;
 use policy_bridge::Pending;
 use records::Records;
@@ -120,6 +127,13 @@ pub enum StreamId {
     Policy,
     /// Backoff jitter of retries.
     Resilience,
+    /// The decisions of one control agent (by its index in the scenario).
+    Agent(u32),
+    /// The delays of one control agent's actions (provisioning, restarts, escalations).
+    AgentDelays(u32),
+    /// The placement policy of one arm of an adaptive agent (agent, service and arm packed
+    /// by `control.rs`).
+    Arm(u32),
 }
 
 impl StreamId {
@@ -133,6 +147,9 @@ impl StreamId {
             StreamId::Faults => (5, 0),
             StreamId::Policy => (6, 0),
             StreamId::Resilience => (7, 0),
+            StreamId::Agent(agent) => (8, agent),
+            StreamId::AgentDelays(agent) => (9, agent),
+            StreamId::Arm(code) => (10, code),
         };
         (purpose << 32) | u64::from(index)
     }
@@ -150,29 +167,57 @@ pub fn run(scenario: &Scenario, policy: PolicySpec, replication: u32) -> RunSumm
 
 /// Runs one replication of `scenario` under a policy built by `build`, which receives the
 /// world's topology and the policy's own random stream. This is how a policy written outside
-/// this crate runs (see `examples/custom_policy.rs`): nothing in the engine changes.
+/// this crate runs (see `examples/custom_policy.rs`): nothing in the engine changes. (An
+/// adaptive agent's `regret` needs runs with the same policy built again, so it stays NaN.)
 pub fn run_with_policy(
     scenario: &Scenario,
     build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
     replication: u32,
 ) -> RunSummary {
-    drive(World::new(scenario, build, replication, &mut NoObserver))
+    drive(World::new(scenario, build, replication, &mut NoObserver, None)).summary
 }
 
-/// Like [`run`], also returning the audit log: one record per decision (at most `limit`),
-/// explained by the policy (options with their estimates, the choice and the reason).
+/// What a run's audit log holds: the policy's decisions and the control agents' actions.
+#[derive(Clone, Debug, Default)]
+pub struct AuditLog {
+    /// One record per placement decision (at most the limit asked for), explained by the
+    /// policy: the options with their estimates, the choice and the reason.
+    pub decisions: Vec<AuditRecord>,
+    /// One record per control action (at most the limit), with what the agent saw and why
+    /// it acted.
+    pub actions: Vec<ControlRecord>,
+}
+
+/// Like [`run`], also returning the audit log (at most `limit` records of each kind). The
+/// run is audited for its log: its `regret` is not estimated (NaN).
 pub fn run_audited(
     scenario: &Scenario,
     policy: PolicySpec,
     replication: u32,
     limit: usize,
-) -> (RunSummary, Vec<AuditRecord>) {
+) -> (RunSummary, AuditLog) {
     let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
     let mut observer = NoObserver;
-    let mut world = World::new(scenario, build, replication, &mut observer);
+    let mut world = World::new(scenario, build, replication, &mut observer, None);
     world.outbox = Outbox::new(true);
     world.audit_limit = limit;
-    drive_audited(world)
+    if let Some(control) = world.control.as_deref_mut() {
+        control.audit_limit = limit;
+    }
+    let run = drive(world);
+    (run.summary, AuditLog { decisions: run.decisions, actions: run.actions })
+}
+
+/// Runs one replication for what `observer` sees of it alone (a trace): the same run as
+/// [`run_observed`], without the counterfactual runs behind `regret` (NaN here).
+pub fn observe<O: Observer>(
+    scenario: &Scenario,
+    policy: PolicySpec,
+    replication: u32,
+    observer: &mut O,
+) -> RunSummary {
+    let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
+    drive(World::new(scenario, build, replication, observer, None)).summary
 }
 
 /// Like [`run`], reporting every mechanical step to `observer`.
@@ -183,17 +228,60 @@ pub fn run_observed<O: Observer>(
     observer: &mut O,
 ) -> RunSummary {
     let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
-    drive(World::new(scenario, build, replication, observer))
+    let mut run = drive(World::new(scenario, build, replication, observer, None));
+    estimate_regret(scenario, policy, replication, &mut run);
+    run.summary
+}
+
+/// What one run yields.
+struct RunOutput {
+    summary: RunSummary,
+    decisions: Vec<AuditRecord>,
+    actions: Vec<ControlRecord>,
+    /// Per adaptive agent (in scenario order), per service, the rewards it was credited.
+    rewards: Vec<Vec<Vec<f64>>>,
+}
+
+/// Fills in `regret` for a run with adaptive agents: for each, the same run (same seed,
+/// same workload: common random numbers) once per arm with the agent held on that arm; its
+/// regret is, summed over its services, the best fixed arm's total reward minus the reward
+/// it obtained. The counterfactual runs cost one run per arm and agent.
+fn estimate_regret(scenario: &Scenario, policy: PolicySpec, replication: u32, run: &mut RunOutput) {
+    let adaptive: Vec<(usize, usize)> = scenario
+        .control
+        .agents
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match &a.kind {
+            crate::scenario::AgentKind::Adaptive(spec) => Some((i, spec.arms.len())),
+            _ => None,
+        })
+        .collect();
+    if adaptive.is_empty() {
+        return;
+    }
+    let mut regret = 0.0;
+    for (j, &(agent, arms)) in adaptive.iter().enumerate() {
+        let obtained: Vec<f64> = run.rewards[j].iter().map(|r| r.iter().sum()).collect();
+        let mut best = vec![f64::NEG_INFINITY; obtained.len()];
+        for arm in 0..arms {
+            let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
+            let mut observer = NoObserver;
+            let world = World::new(scenario, build, replication, &mut observer, Some((agent, arm)));
+            let fixed = drive(world);
+            for (s, rewards) in fixed.rewards[j].iter().enumerate() {
+                best[s] = best[s].max(rewards.iter().sum());
+            }
+        }
+        regret += best.iter().zip(&obtained).map(|(b, o)| b - o).sum::<f64>();
+    }
+    run.summary.regret = regret;
 }
 
 /// Seeds a world's first events, drains the engine to the end of the run, and summarises.
-fn drive<O: Observer>(world: World<'_, '_, O>) -> RunSummary {
-    drive_audited(world).0
-}
-
-fn drive_audited<O: Observer>(mut world: World<'_, '_, O>) -> (RunSummary, Vec<AuditRecord>) {
+fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunOutput {
     let scenario = world.scenario;
-    world.policy_wants_outcomes = world.policy.wants_outcomes();
+    world.policy_wants_outcomes = world.policy.wants_outcomes() || !world.routes.is_empty();
     world.handoff_kind = world.policy.handoff_kind();
     world.reauctions = world.policy.retries_are_reauctions();
     world.world_audits = world.policy.world_audits();
@@ -214,8 +302,17 @@ fn drive_audited<O: Observer>(mut world: World<'_, '_, O>) -> (RunSummary, Vec<A
         .filter(|f| f.started)
         .map(|f| f.record(scenario, &world.layout.service_replicas, end))
         .collect();
-    let audit = std::mem::take(&mut world.audit_log);
-    (world.recorder.finish(stats, in_flight, records), audit)
+    let decisions = std::mem::take(&mut world.audit_log);
+    let (actions, rewards) = match world.control.as_deref_mut() {
+        Some(control) => (std::mem::take(&mut control.audit), control.rewards()),
+        None => (Vec::new(), Vec::new()),
+    };
+    RunOutput {
+        summary: world.recorder.finish(stats, in_flight, records),
+        decisions,
+        actions,
+        rewards,
+    }
 }
 
 /// The state of one run.
@@ -284,6 +381,22 @@ struct World<'s, 'o, O: Observer> {
     budgets: Vec<RetryBudget>,
     latencies: Vec<LatencyWindow>,
     excluded: Vec<bool>,
+    // Control agents (see `control.rs`, `capacity.rs`, `monitor.rs`).
+    /// Each replica's place in its life (all serving, without control agents).
+    lifecycle: Vec<Lifecycle>,
+    /// Replicas down for a reason of the control layer (absent, being provisioned,
+    /// restarting), which the network's fast path must not meet.
+    agents_out: u32,
+    /// Replicas draining, so that the hot path looks at a replica's life only when some are.
+    draining: u32,
+    /// Health checks waiting in replicas' queues.
+    probes_waiting: u32,
+    /// Fault instances a restart ended for one replica: (instance, replica).
+    repaired: Vec<(usize, u32)>,
+    /// The adaptive agents' placement policies, per service (empty without any).
+    routes: Vec<Option<Route>>,
+    monitor: Option<Box<Monitor>>,
+    control: Option<Box<ControlLayer>>,
     recorder: Recorder,
     observer: &'o mut O,
 }
@@ -298,11 +411,14 @@ struct World<'s, 'o, O: Observer> {
 // `execute` and `on_message_delivered` (auction) +1%; `step_done` gained 0.1%, not worth its
 // code size.
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+    /// The world of one run; `pinned` fixes one adaptive agent's arm (agent index, arm), for
+    /// the counterfactual runs behind `regret`.
     fn new(
         scenario: &'s Scenario,
         build_policy: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
         replication: u32,
         observer: &'o mut O,
+        pinned: Option<(usize, usize)>,
     ) -> Self {
         let seed = scenario.seed;
         let layout = Layout::new(scenario);
@@ -338,16 +454,42 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 class_groups[1 + s.index()] |= 1 << g;
             }
         }
+        // Replicas beyond a service's starting count exist only once a control agent adds
+        // them: until then they are absent, and down as agents.
+        let lifecycle: Vec<Lifecycle> = (0..replicas)
+            .map(|r| {
+                let s = layout.replica_service[r];
+                let first = layout.service_replicas[s.index()].start as usize;
+                Lifecycle::at_start(r - first < scenario.services[s.index()].replicas as usize)
+            })
+            .collect();
+        let down: Vec<u32> = lifecycle.iter().map(|l| u32::from(!l.provisioned())).collect();
+        let agents_out = down.iter().sum();
+        let controlled = !scenario.control.agents.is_empty();
+        let adaptive = scenario
+            .control
+            .agents
+            .iter()
+            .any(|a| matches!(a.kind, crate::scenario::AgentKind::Adaptive(_)));
+        let members = topology
+            .service_replicas
+            .iter()
+            .map(|range| {
+                range
+                    .clone()
+                    .filter(|&r| lifecycle[r as usize].provisioned())
+                    .map(ReplicaId)
+                    .collect()
+            })
+            .collect();
         World {
             scenario,
             links: Links::new(&scenario.network, services),
-            members: topology.all_members(),
+            members,
             queues: (0..replicas).map(|_| VecDeque::new()).collect(),
             running: (0..replicas).map(|_| Vec::new()).collect(),
-            track_running: scenario
-                .faults
-                .iter()
-                .any(|f| matches!(f.effect, FaultEffect::Crash { .. })),
+            track_running: controlled
+                || scenario.faults.iter().any(|f| matches!(f.effect, FaultEffect::Crash { .. })),
             loads,
             jobs: Records::default(),
             tasks: Slab::new(),
@@ -378,7 +520,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             spare_attempt_lists: Vec::new(),
             faults: fault_timeline::timeline(scenario, replication, &layout.service_replicas),
             active_faults: Vec::new(),
-            down: vec![0; replicas],
+            down,
             orchestrator_down: vec![0; scenario.orchestrators as usize],
             policy_agent_down: vec![0; 2],
             slowdown: vec![1.0; replicas],
@@ -388,6 +530,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             budgets: vec![RetryBudget::default(); agent_services],
             latencies: (0..services).map(|_| LatencyWindow::default()).collect(),
             excluded: vec![false; replicas],
+            lifecycle,
+            agents_out,
+            draining: 0,
+            probes_waiting: 0,
+            repaired: Vec::new(),
+            routes: if adaptive {
+                control::routes(scenario, &topology, replication, pinned)
+            } else {
+                Vec::new()
+            },
+            monitor: controlled.then(|| Box::new(Monitor::new(scenario))),
+            control: ControlLayer::new(scenario, replication, pinned),
             recorder: Recorder::for_scenario(scenario),
             observer,
             layout,
@@ -405,6 +559,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let view = acting_view!(self, SimTime::ZERO);
         self.policy.start(&view);
         self.apply_outbox(schedule);
+        if self.control.is_some() {
+            self.start_control(schedule);
+        }
         for index in 0..self.sources.len() {
             let source = index as u16;
             match self.sources[index].start() {

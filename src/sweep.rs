@@ -223,6 +223,7 @@ fn write_results(
     let files = [
         ("runs.csv", &a.runs),
         ("faults.csv", &a.faults),
+        ("services.csv", &a.services),
         ("runs_extra.csv", &a.extra),
         ("errors.csv", &a.errors),
         ("summary.csv", &a.summary),
@@ -298,6 +299,7 @@ fn run_one(plan: &SweepPlan, key: RunKey) -> RunFile {
         seed: info.seed,
         runs_row: String::new(),
         faults_rows: String::new(),
+        services_rows: String::new(),
         mser5_truncation_s: None,
         latency_percentiles_ms: Vec::new(),
         timeseries_rows: String::new(),
@@ -310,9 +312,10 @@ fn run_one(plan: &SweepPlan, key: RunKey) -> RunFile {
             let result = catch_unwind(AssertUnwindSafe(|| simulate(scenario, key, &info.label)));
             match result {
                 Ok((record, extra)) => {
-                    let (runs_row, faults_rows) = store::render_rows(&record);
-                    file.runs_row = runs_row;
-                    file.faults_rows = faults_rows;
+                    let rows = store::render_rows(&record);
+                    file.runs_row = rows.runs;
+                    file.faults_rows = rows.faults;
+                    file.services_rows = rows.services;
                     if key.replication == 0 && key.cell as usize + 1 == plan.cells.len() {
                         file.timeseries_rows = store::render_timeseries(&record);
                     }

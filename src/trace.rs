@@ -112,8 +112,9 @@ impl TraceObserver {
     /// A trace of a run of `scenario`, following the jobs `bounds` admits.
     pub fn new(scenario: &Scenario, bounds: TraceBounds) -> Self {
         let mut replicas = Vec::new();
-        for (s, service) in scenario.services.iter().enumerate() {
-            replicas.extend((0..service.replicas).map(|i| (ServiceId(s as u32), i)));
+        for s in 0..scenario.services.len() {
+            let id = ServiceId(s as u32);
+            replicas.extend((0..scenario.capacity(id)).map(|i| (id, i)));
         }
         TraceObserver {
             bounds,
@@ -240,6 +241,16 @@ impl Observer for TraceObserver {
 
     fn execution_closed(&mut self, at: SimTime, _replica: ReplicaId, attempt: u64) {
         self.close_execution(at, attempt, "closed");
+    }
+
+    fn control_acted(&mut self, at: SimTime, what: &str) {
+        if !self.in_window(at) {
+            return;
+        }
+        self.events.push(json!({
+            "ph": "i", "s": "g", "name": format!("control: {what}"),
+            "cat": "control", "pid": 0, "tid": 0, "ts": us(at),
+        }));
     }
 
     fn fault_changed(&mut self, at: SimTime, index: u32, effect: &FaultEffect, started: bool) {

@@ -280,7 +280,7 @@ mod tests {
         // Rows as `report::timeseries_csv` writes them: per window a `*` row (jobs, with
         // `jobs_in_system` and no `slo_missed`) and one row per service (requests). After
         // the service name: arrivals, completions, failures, queue_length, utilisation,
-        // impaired, fault_active, spike_active, slo_missed, jobs_in_system.
+        // impaired, fault_active, spike_active, slo_missed, jobs_in_system, replicas.
         let cell = "classes.order.arrival.rate=350";
         let mut csv = catalogue::TIMESERIES_COLUMNS.join(",") + "\n";
         let mut row = |policy: &str, start: &str, service: &str, rest: &str| {
@@ -288,21 +288,21 @@ mod tests {
             assert_eq!(line.split(',').count(), catalogue::TIMESERIES_COLUMNS.len(), "{line}");
             csv += &(line + "\n");
         };
-        row("central", "0.000000", "*", "10,8,2,0.500000,0.300000,0,0,0,,3.500000");
-        row("central", "0.000000", "a", "30,20,0,1.500000,0.400000,0,0,0,0,");
-        row("central", "0.000000", "b", "30,25,1,4.000000,0.600000,0,0,0,1,");
-        row("central", "2.000000", "*", "10,6,0,0.250000,0.300000,1,1,0,,5.000000");
-        row("central", "2.000000", "a", "20,12,3,2.250000,0.900000,1,1,0,2,");
-        row("central", "2.000000", "b", "20,18,0,0.000000,0.500000,0,0,0,0,");
-        row("central", "4.000000", "*", "10,10,0,0.000000,0.300000,0,1,1,,1.000000");
-        row("central", "4.000000", "a", "20,20,0,0.750000,0.500000,0,1,1,0,");
-        row("central", "4.000000", "b", "20,20,0,1.000000,0.500000,0,0,1,0,");
-        row("central", "6.000000", "*", "10,4,0,0.000000,0.300000,0,0,1,,0.500000");
-        row("central", "6.000000", "a", "20,9,0,0.000000,0.200000,0,0,1,0,");
-        row("central", "6.000000", "b", "20,9,0,0.500000,0.200000,0,0,1,0,");
+        row("central", "0.000000", "*", "10,8,2,0.500000,0.300000,0,0,0,,3.500000,4.000000");
+        row("central", "0.000000", "a", "30,20,0,1.500000,0.400000,0,0,0,0,,2.000000");
+        row("central", "0.000000", "b", "30,25,1,4.000000,0.600000,0,0,0,1,,2.000000");
+        row("central", "2.000000", "*", "10,6,0,0.250000,0.300000,1,1,0,,5.000000,4.000000");
+        row("central", "2.000000", "a", "20,12,3,2.250000,0.900000,1,1,0,2,,2.000000");
+        row("central", "2.000000", "b", "20,18,0,0.000000,0.500000,0,0,0,0,,2.000000");
+        row("central", "4.000000", "*", "10,10,0,0.000000,0.300000,0,1,1,,1.000000,4.000000");
+        row("central", "4.000000", "a", "20,20,0,0.750000,0.500000,0,1,1,0,,2.000000");
+        row("central", "4.000000", "b", "20,20,0,1.000000,0.500000,0,0,1,0,,2.000000");
+        row("central", "6.000000", "*", "10,4,0,0.000000,0.300000,0,0,1,,0.500000,4.000000");
+        row("central", "6.000000", "a", "20,9,0,0.000000,0.200000,0,0,1,0,,2.000000");
+        row("central", "6.000000", "b", "20,9,0,0.500000,0.200000,0,0,1,0,,2.000000");
         // Another run, which the chart leaves out.
-        row("random", "0.000000", "*", "10,100,0,0.000000,0.300000,0,1,1,,0.000000");
-        row("random", "0.000000", "a", "30,300,0,9.000000,0.400000,0,1,1,0,");
+        row("random", "0.000000", "*", "10,100,0,0.000000,0.300000,0,1,1,,0.000000,4.000000");
+        row("random", "0.000000", "a", "30,300,0,9.000000,0.400000,0,1,1,0,,2.000000");
         let ts = time_series(&Table::parse(csv.as_bytes()).unwrap()).unwrap();
         assert_eq!(ts.title, "run: order arrival rate = 350 jobs/s, central, replication 0");
         assert_eq!(ts.starts, [0.0, 2.0, 4.0, 6.0]);

@@ -13,6 +13,16 @@ pub(crate) struct CascadeFigures {
     pub(crate) cascades_contained: f64,
     pub(crate) blast_radius_mean: f64,
     pub(crate) secondary_impaired_s: f64,
+    /// Mean of the faults' recovery times, NaN when none recovered (or none happened).
+    pub(crate) time_to_recover_s: f64,
+    pub(crate) faults_unrecovered: u64,
+}
+
+/// Whether a service meets its SLO in a window, for recovery: not impaired, and either
+/// something ended there or nothing arrived (requests that arrive and never end are not a
+/// service that works).
+fn meets_slo(c: &ServiceCounts, ratio: f64) -> bool {
+    !impaired(c, ratio) && (c.completions + c.failures > 0 || c.arrivals == 0)
 }
 
 /// Whether a service with these counts is impaired: more than `ratio` of the requests it
@@ -94,7 +104,36 @@ pub(crate) fn analyse(
         contained += usize::from(cascade.is_empty());
         sizes += cascade.len();
     }
+    // Recovery: from the fault's start to the start of the first run of
+    // `recovery_windows` windows (beginning no earlier than the fault's own window) in which
+    // every service it faults meets its SLO; a fault that faults no service (an
+    // orchestrator's or a policy agent's crash) is judged on every service.
+    let runs = spec.recovery_windows.max(1) as usize;
+    let meets: Vec<bool> =
+        service_rows.iter().map(|c| meets_slo(c, spec.impaired_error_ratio)).collect();
+    let (mut recovered_s, mut recovered, mut unrecovered) = (0.0, 0u64, 0u64);
+    for f in faults.iter_mut() {
+        let all: Vec<usize> = (0..services).collect();
+        let judged: Vec<usize> = if f.faulted_services.is_empty() {
+            all
+        } else {
+            f.faulted_services.iter().map(|s| s.index()).collect()
+        };
+        let first = ((f.start.as_nanos() / w) as usize).min(windows);
+        let good = |k: usize| judged.iter().all(|&s| meets[k * services + s]);
+        let found = (first..windows.saturating_sub(runs - 1)).find(|&k| (k..k + runs).all(good));
+        f.time_to_recover_s = found.map(|k| bounds(k).0.saturating_since(f.start).as_secs_f64());
+        match f.time_to_recover_s {
+            Some(t) => {
+                recovered_s += t;
+                recovered += 1;
+            }
+            None => unrecovered += 1,
+        }
+    }
     let figures = CascadeFigures {
+        time_to_recover_s: if recovered == 0 { f64::NAN } else { recovered_s / recovered as f64 },
+        faults_unrecovered: unrecovered,
         cascades_contained: if faults.is_empty() {
             1.0
         } else {
@@ -119,6 +158,7 @@ pub(crate) fn analyse(
                     jobs_in_system: j.in_system,
                     queue_length: j.queue_length,
                     utilisation: j.utilisation,
+                    replicas: j.replicas,
                     impaired: impaired[k * services..(k + 1) * services].iter().any(|&i| i),
                     fault_active: any_active[k],
                     spike_active: spec.spike_active(start, end),
@@ -135,6 +175,7 @@ pub(crate) fn analyse(
                 slo_missed: u64::from(c.slo_missed),
                 queue_length: c.queue_length,
                 utilisation: c.utilisation,
+                replicas: c.replicas,
                 impaired: impaired[i],
                 fault_active: active[i],
             })
@@ -156,6 +197,8 @@ mod tests {
             grace: SimDuration::from_nanos(1_000_000_000),
             slo_ns: vec![u64::MAX; services],
             slots: vec![1; services],
+            replicas: vec![1; services],
+            recovery_windows: 3,
             service_names: (0..services).map(|s| format!("s{s}")).collect(),
             shapes: Vec::new(),
         }
@@ -175,6 +218,7 @@ mod tests {
             faulted_services: vec![ServiceId(on)],
             cascade_size: 0,
             cascade_services: Vec::new(),
+            time_to_recover_s: None,
         }
     }
 

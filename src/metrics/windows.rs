@@ -19,8 +19,12 @@ pub(crate) struct WindowSpec {
     pub(crate) grace: SimDuration,
     /// Latency objective per service, in ns (`u64::MAX`: none).
     pub(crate) slo_ns: Vec<u64>,
-    /// Slots of each service (replicas x concurrency).
+    /// Slots of each service at the start (replicas x concurrency).
     pub(crate) slots: Vec<u64>,
+    /// Replicas of each service at the start.
+    pub(crate) replicas: Vec<u64>,
+    /// Consecutive windows that meet the SLO after which a service counts as recovered.
+    pub(crate) recovery_windows: u32,
     pub(crate) service_names: Vec<String>,
     /// The rate shapes of every open-loop arrival process that has any.
     pub(crate) shapes: Vec<Vec<RateShape>>,
@@ -54,6 +58,8 @@ impl WindowSpec {
                 .iter()
                 .map(|s| u64::from(s.replicas) * u64::from(s.concurrency))
                 .collect(),
+            replicas: scenario.services.iter().map(|s| u64::from(s.replicas)).collect(),
+            recovery_windows: scenario.metrics.recovery_windows,
             service_names: scenario.services.iter().map(|s| s.name.clone()).collect(),
             shapes,
         }
@@ -68,6 +74,8 @@ impl WindowSpec {
             grace: defaults.grace,
             slo_ns: Vec::new(),
             slots: Vec::new(),
+            replicas: Vec::new(),
+            recovery_windows: defaults.recovery_windows,
             service_names: Vec::new(),
             shapes: Vec::new(),
         }
@@ -94,6 +102,8 @@ pub(crate) struct ServiceCounts {
     pub(crate) queue_length: f64,
     /// Time average of busy slots over all slots.
     pub(crate) utilisation: f64,
+    /// Time average of provisioned replicas (being provisioned and draining included).
+    pub(crate) replicas: f64,
 }
 
 /// Jobs in one window.
@@ -104,9 +114,11 @@ pub(crate) struct JobCounts {
     pub(crate) failures: u32,
     /// Time average of jobs in the system.
     pub(crate) in_system: f64,
-    /// Time averages over all services (queued requests; busy slots over all slots).
+    /// Time averages over all services (queued requests; busy slots over all slots;
+    /// provisioned replicas).
     pub(crate) queue_length: f64,
     pub(crate) utilisation: f64,
+    pub(crate) replicas: f64,
 }
 
 /// A piecewise-constant level and its integral since the window began.
@@ -146,6 +158,12 @@ struct Live {
     slo_ns: u64,
     running: Level,
     queued: Level,
+    /// Slots of the replicas present (serving or draining) and provisioned replicas: they
+    /// change only when control agents act.
+    present: Level,
+    provisioned: Level,
+    /// Whether `present` changed in this window (utilisation then divides by its area).
+    present_changed: bool,
 }
 
 /// Per-window accumulation for one run.
@@ -169,7 +187,17 @@ impl Windows {
         Windows {
             start: SimTime::ZERO,
             end: SimTime::ZERO + spec.window,
-            live: spec.slo_ns.iter().map(|&slo_ns| Live { slo_ns, ..Live::default() }).collect(),
+            live: spec
+                .slo_ns
+                .iter()
+                .enumerate()
+                .map(|(s, &slo_ns)| {
+                    let mut live = Live { slo_ns, ..Live::default() };
+                    live.present.change(SimTime::ZERO, spec.slots[s] as i64);
+                    live.provisioned.change(SimTime::ZERO, spec.replicas[s] as i64);
+                    live
+                })
+                .collect(),
             jobs: JobCounts::default(),
             jobs_level: Level::default(),
             service_rows: Vec::new(),
@@ -200,23 +228,54 @@ impl Windows {
     fn flush(&mut self, end: SimTime) {
         let length = (end - self.start).as_nanos().max(1) as f64;
         let (mut all_queued, mut all_busy, mut all_slots) = (0u128, 0u128, 0u64);
+        let (mut all_present, mut all_replicas, mut any_changed) = (0u128, 0u128, false);
         for s in 0..self.live.len() {
             let live = &mut self.live[s];
             let mut row = std::mem::take(&mut live.counts);
             let busy = live.running.close(end);
             let queued = live.queued.close(end);
+            let slots_now = live.present.value;
+            let present = live.present.close(end);
+            let replicas = live.provisioned.close(end);
             row.queue_length = queued as f64 / length;
-            row.utilisation = busy as f64 / (length * self.spec.slots[s] as f64);
+            // With the same slots all window long (always, without control agents) the
+            // area of present slots is slots x length: divide by that product, as ever.
+            row.utilisation = if !live.present_changed {
+                if slots_now == 0 {
+                    0.0
+                } else {
+                    busy as f64 / (length * slots_now as f64)
+                }
+            } else if present == 0 {
+                0.0
+            } else {
+                busy as f64 / present as f64
+            };
+            row.replicas = replicas as f64 / length;
+            any_changed |= live.present_changed;
+            live.present_changed = false;
             all_queued += queued;
             all_busy += busy;
-            all_slots += self.spec.slots[s];
+            all_slots += slots_now;
+            all_present += present;
+            all_replicas += replicas;
             self.service_rows.push(row);
         }
         let mut jobs = std::mem::take(&mut self.jobs);
         jobs.in_system = self.jobs_level.close(end) as f64 / length;
         jobs.queue_length = all_queued as f64 / length;
-        jobs.utilisation =
-            if all_slots == 0 { 0.0 } else { all_busy as f64 / (length * all_slots as f64) };
+        jobs.utilisation = if !any_changed {
+            if all_slots == 0 {
+                0.0
+            } else {
+                all_busy as f64 / (length * all_slots as f64)
+            }
+        } else if all_present == 0 {
+            0.0
+        } else {
+            all_busy as f64 / all_present as f64
+        };
+        jobs.replicas = all_replicas as f64 / length;
         self.job_rows.push(jobs);
     }
 
@@ -273,6 +332,21 @@ impl Windows {
         live.queued.change(now, queued);
     }
 
+    /// The slots of `service`'s present replicas changed by `slots` (a replica became
+    /// ready, or is gone).
+    pub(crate) fn present_slots_changed(&mut self, now: SimTime, service: ServiceId, slots: i64) {
+        self.at(now);
+        let live = &mut self.live[service.index()];
+        live.present.change(now, slots);
+        live.present_changed = true;
+    }
+
+    /// `service`'s provisioned replicas changed by `delta`.
+    pub(crate) fn provisioned_changed(&mut self, now: SimTime, service: ServiceId, delta: i64) {
+        self.at(now);
+        self.live[service.index()].provisioned.change(now, delta);
+    }
+
     /// A job arrived; `entered` says whether it entered the system (or was refused at once,
     /// which counts as a failure).
     #[inline]
@@ -310,6 +384,8 @@ mod tests {
             grace: SimDuration::ZERO,
             slo_ns: vec![100; services],
             slots: vec![slots; services],
+            replicas: vec![slots; services],
+            recovery_windows: 3,
             service_names: (0..services).map(|s| format!("s{s}")).collect(),
             shapes: Vec::new(),
         }

@@ -453,6 +453,18 @@ impl Policy for Central {
         }
     }
 
+    fn on_membership(&mut self, view: &PolicyView<'_>, replica: ReplicaId, member: bool) {
+        // A replica that joins registers with the schedulers, as one deployed at the start
+        // is registered: known, with no load, live from now until its heartbeats say
+        // otherwise.
+        if member {
+            for s in &mut self.schedulers {
+                s.view[replica.index()] =
+                    ReplicaView { reported: 0, assigned_since: 0, last_beat: Some(view.now()) };
+            }
+        }
+    }
+
     fn on_crash(&mut self, view: &PolicyView<'_>, agent: Endpoint, down: bool) {
         let Endpoint::PolicyAgent(c) = agent else { return };
         let replicas = self.capacity.len();

@@ -47,11 +47,13 @@ pub enum MessageKind {
     Award,
     /// A push or pull of a gossip exchange (`gossip`).
     Gossip,
+    /// A control agent's health check of a replica, or its answer (`remediator`).
+    Health,
 }
 
 impl MessageKind {
     /// Every kind, in column order.
-    pub const ALL: [MessageKind; 11] = [
+    pub const ALL: [MessageKind; 12] = [
         MessageKind::Assign,
         MessageKind::Result,
         MessageKind::Cancel,
@@ -63,6 +65,7 @@ impl MessageKind {
         MessageKind::Bid,
         MessageKind::Award,
         MessageKind::Gossip,
+        MessageKind::Health,
     ];
 
     /// The name used in `runs.csv` (`messages_<name>`) and the audit log.
@@ -79,6 +82,7 @@ impl MessageKind {
             MessageKind::Bid => "bid",
             MessageKind::Award => "award",
             MessageKind::Gossip => "gossip",
+            MessageKind::Health => "health",
         }
     }
 

@@ -10,8 +10,9 @@
 use serde_json::json;
 
 use crate::ids::ReplicaId;
-use crate::policy::{AuditRecord, Endpoint, PolicyKind};
+use crate::policy::{Endpoint, PolicyKind};
 use crate::scenario::Scenario;
+use crate::sim::AuditLog;
 
 /// Names replicas and agents as the scenario does.
 struct Names {
@@ -24,8 +25,10 @@ struct Names {
 impl Names {
     fn new(scenario: &Scenario) -> Names {
         let mut replicas = Vec::new();
-        for service in &scenario.services {
-            replicas.extend((0..service.replicas).map(|i| (service.name.clone(), i)));
+        // Replica ids are laid out by capacity (room for replicas control agents add).
+        for (s, service) in scenario.services.iter().enumerate() {
+            let capacity = scenario.capacity(crate::ids::ServiceId(s as u32));
+            replicas.extend((0..capacity).map(|i| (service.name.clone(), i)));
         }
         Names {
             orchestrators: scenario.orchestrators,
@@ -51,12 +54,14 @@ impl Names {
     }
 }
 
-/// Renders the audit records of one run per policy as JSON lines, in the order given.
-pub fn audit_jsonl(scenario: &Scenario, runs: &[(PolicyKind, Vec<AuditRecord>)]) -> Vec<u8> {
+/// Renders the audit log of one run per policy as JSON lines, in the order given: each
+/// run's placement decisions, then its control agents' actions (lines with `"action"`,
+/// what the agent `saw` and its `reason`).
+pub fn audit_jsonl(scenario: &Scenario, runs: &[(PolicyKind, AuditLog)]) -> Vec<u8> {
     let names = Names::new(scenario);
     let mut out = Vec::new();
-    for (policy, records) in runs {
-        for r in records {
+    for (policy, log) in runs {
+        for r in &log.decisions {
             let line = json!({
                 "policy": policy.name(),
                 "time_s": r.at.as_secs_f64(),
@@ -71,6 +76,24 @@ pub fn audit_jsonl(scenario: &Scenario, runs: &[(PolicyKind, Vec<AuditRecord>)])
                 })).collect::<Vec<_>>(),
                 "choice": r.choice.map(|c| names.replica(c)),
                 "reason": r.reason,
+            });
+            serde_json::to_writer(&mut out, &line).expect("writing JSON to memory cannot fail");
+            out.push(b'\n');
+        }
+        for a in &log.actions {
+            let saw: serde_json::Map<String, serde_json::Value> =
+                a.saw.iter().map(|&(k, v)| (k.to_owned(), json!(v))).collect();
+            let line = json!({
+                "policy": policy.name(),
+                "time_s": a.at.as_secs_f64(),
+                "agent": a.agent,
+                "kind": a.kind,
+                "action": a.action,
+                "service": a.service,
+                "replica": a.replica,
+                "value": a.value,
+                "saw": saw,
+                "reason": a.reason,
             });
             serde_json::to_writer(&mut out, &line).expect("writing JSON to memory cannot fail");
             out.push(b'\n');

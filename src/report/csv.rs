@@ -8,7 +8,8 @@
 
 use super::RunRecord;
 use crate::catalogue::{
-    CLASSES_COLUMNS, FAULTS_COLUMNS, KEY_COLUMNS, RUNS_COLUMNS, TIMESERIES_COLUMNS,
+    CLASSES_COLUMNS, FAULTS_COLUMNS, KEY_COLUMNS, RUNS_COLUMNS, SERVICES_COLUMNS,
+    TIMESERIES_COLUMNS,
 };
 
 /// A float as a CSV cell: six decimals, or empty when undefined.
@@ -126,6 +127,17 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             s.rejections.to_string(),
             s.escalations.to_string(),
             float_cell(s.human_wait_mean_ms),
+            float_cell(s.replica_seconds),
+            s.scale_ups.to_string(),
+            s.scale_downs.to_string(),
+            s.restarts.to_string(),
+            s.ejections.to_string(),
+            s.escalations_by_agents.to_string(),
+            s.flaps.to_string(),
+            s.agent_conflicts.to_string(),
+            float_cell(s.time_to_recover_s),
+            s.faults_unrecovered.to_string(),
+            float_cell(s.regret),
             s.events.to_string(),
             s.fingerprint.to_string(),
         ]);
@@ -145,6 +157,7 @@ pub fn faults_csv(records: &[RunRecord]) -> Vec<u8> {
                 f.touched.to_string(),
                 f.cascade_size.to_string(),
                 f.cascade_services.join(";"),
+                f.time_to_recover_s.map_or(String::new(), float_cell),
             ]
         })
     })
@@ -162,6 +175,25 @@ pub fn classes_csv(records: &[RunRecord]) -> Vec<u8> {
                 float_cell(c.latency_p90_ms),
                 float_cell(c.latency_p99_ms),
                 float_cell(c.latency_p999_ms),
+            ]
+        })
+    })
+}
+
+/// Renders every service of every run as `services.csv`: its replicas at the start and the
+/// end, its cost (`replica_seconds`) and the control actions on it.
+pub fn services_csv(records: &[RunRecord]) -> Vec<u8> {
+    keyed_csv(records, &SERVICES_COLUMNS, |r| {
+        r.summary.services.iter().map(|s| {
+            [
+                s.service.clone(),
+                s.replicas_initial.to_string(),
+                s.replicas_final.to_string(),
+                float_cell(s.replica_seconds),
+                s.scale_ups.to_string(),
+                s.scale_downs.to_string(),
+                s.restarts.to_string(),
+                s.ejections.to_string(),
             ]
         })
     })
@@ -188,7 +220,7 @@ pub fn timeseries_csv(records: &[RunRecord]) -> Vec<u8> {
             out.float([w.queue_length, w.utilisation]);
             out.flag([w.impaired, w.fault_active, w.spike_active]);
             out.text([""]);
-            out.float([w.jobs_in_system]);
+            out.float([w.jobs_in_system, w.replicas]);
             out.end();
             for (s, sw) in ts.service_windows[k * n..(k + 1) * n].iter().enumerate() {
                 out.text(&key);
@@ -198,6 +230,7 @@ pub fn timeseries_csv(records: &[RunRecord]) -> Vec<u8> {
                 out.flag([sw.impaired, sw.fault_active, w.spike_active]);
                 out.int([sw.slo_missed]);
                 out.text([""]);
+                out.float([sw.replicas]);
                 out.end();
             }
         }
@@ -433,6 +466,17 @@ arrival = { process = "poisson", rate = 150 }
             rejections = 131,
             escalations = 132,
             human_wait_mean_ms = 133.5,
+            replica_seconds = 135.5,
+            scale_ups = 136,
+            scale_downs = 137,
+            restarts = 138,
+            ejections = 139,
+            escalations_by_agents = 140,
+            flaps = 141,
+            agent_conflicts = 142,
+            time_to_recover_s = 143.5,
+            faults_unrecovered = 144,
+            regret = 145.5,
             events = 134,
         );
         for (i, kind) in crate::policy::MessageKind::ALL.iter().enumerate() {
@@ -465,11 +509,13 @@ arrival = { process = "poisson", rate = 150 }
 jobs_in_flight,goodput_per_s,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,\
 latency_p999_ms,messages_total,messages_per_job,messages_assign,messages_result,messages_cancel,\
 messages_heartbeat,messages_request,messages_reply,messages_leader,messages_announce,messages_bid,\
-messages_award,messages_gossip,placement_wait_mean_ms,scheduler_queue_mean_ms,dup_work_ratio,\
+messages_award,messages_gossip,messages_health,placement_wait_mean_ms,scheduler_queue_mean_ms,dup_work_ratio,\
 dup_executions,dup_timeout_retry,dup_hedge,dup_reauction,dup_conflicting_claim,dup_false_suspicion,\
 attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,\
 cascades_contained,blast_radius_mean,secondary_impaired_s,approvals,rejections,\
-escalations,human_wait_mean_ms,events,fingerprint";
+escalations,human_wait_mean_ms,replica_seconds,scale_ups,scale_downs,restarts,ejections,\
+escalations_by_agents,flaps,agent_conflicts,time_to_recover_s,faults_unrecovered,regret,events,\
+fingerprint";
         let text = String::from_utf8(runs_csv(&[
             record(PolicyKind::Random),
             record(PolicyKind::PowerOfD),
@@ -499,6 +545,7 @@ escalations,human_wait_mean_ms,events,fingerprint";
                 touched: 7,
                 faulted_services: Vec::new(),
                 cascade_size: 2,
+                time_to_recover_s: Some(2.5),
                 cascade_services: vec!["api".into(), "web".into()],
             },
             crate::metrics::FaultRecord {
@@ -510,6 +557,7 @@ escalations,human_wait_mean_ms,events,fingerprint";
                 faulted_services: Vec::new(),
                 cascade_size: 0,
                 cascade_services: Vec::new(),
+                time_to_recover_s: None,
             },
         ];
         let text = String::from_utf8(faults_csv(&[r])).unwrap();
@@ -517,10 +565,10 @@ escalations,human_wait_mean_ms,events,fingerprint";
         assert_eq!(
             lines[0],
             "scenario,cell,policy,replication,seed,kind,target,start_s,end_s,touched,cascade_size,\
-cascade_services"
+cascade_services,time_to_recover_s"
         );
-        assert_eq!(lines[1], "tiny,,random,2,9,crash,db[1],1.500000,2.000000,7,2,api;web");
-        assert_eq!(lines[2], "tiny,,random,2,9,partition,a<->b,0.000000,0.000000,0,0,");
+        assert_eq!(lines[1], "tiny,,random,2,9,crash,db[1],1.500000,2.000000,7,2,api;web,2.500000");
+        assert_eq!(lines[2], "tiny,,random,2,9,partition,a<->b,0.000000,0.000000,0,0,,");
     }
 
     #[test]

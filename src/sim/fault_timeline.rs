@@ -42,9 +42,13 @@ pub(super) fn timeline(
             FaultEffect::Crash { service, replica }
             | FaultEffect::Slowdown { service, replica, .. } => {
                 let all = service_replicas[service.index()].clone();
+                // Random faults run one process per replica the service starts with (so that
+                // adding control agents changes no fault draw); a scheduled fault on the whole
+                // service holds every replica it has while it lasts, added ones included.
+                let initial = all.start..all.start + scenario.services[service.index()].replicas;
                 match (replica, fault.timing) {
                     (Some(r), _) => std::iter::once(all.start + r..all.start + r + 1).collect(),
-                    (None, FaultTiming::Random { .. }) => all.map(|r| r..r + 1).collect(),
+                    (None, FaultTiming::Random { .. }) => initial.map(|r| r..r + 1).collect(),
                     (None, FaultTiming::Scheduled { .. }) => vec![all],
                 }
             }
@@ -161,6 +165,7 @@ impl Instance {
             faulted_services,
             cascade_size: 0,
             cascade_services: Vec::new(),
+            time_to_recover_s: None,
         }
     }
 }

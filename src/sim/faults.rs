@@ -29,7 +29,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                         self.observer.replica_crashed(now, ReplicaId(r), true);
                         let lost = self.crash(ReplicaId(r), now);
                         self.faults[i].touched += lost;
+                        self.drop_waiting_probes(ReplicaId(r));
                         self.tell_policy_crash(Agent::Replica(ReplicaId(r)), true, schedule);
+                        if self.draining > 0 {
+                            self.retire_if_drained(ReplicaId(r), schedule);
+                        }
                     }
                 }
             }
@@ -68,6 +72,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         match self.faults[i].effect {
             FaultEffect::Crash { .. } => {
                 for r in self.faults[i].replicas.clone() {
+                    if !self.repaired.is_empty() && self.repaired.contains(&(i, r)) {
+                        continue; // a restart ended this fault for it already
+                    }
                     self.down[r as usize] -= 1;
                     if self.down[r as usize] == 0 {
                         self.observer.replica_crashed(schedule.now(), ReplicaId(r), false);
@@ -100,7 +107,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             let mut factor = 1.0;
             for &f in &self.active_faults {
                 if let FaultEffect::Slowdown { factor: x, .. } = self.faults[f].effect {
-                    if self.faults[f].replicas.contains(&r) {
+                    if self.faults[f].replicas.contains(&r) && !self.repaired.contains(&(f, r)) {
                         factor *= x;
                     }
                 }
@@ -114,7 +121,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let mut lost = 0;
         let service = self.layout.replica_service[replica.index()];
         let queued: Vec<usize> = self.queues[replica.index()].drain(..).collect();
-        self.recorder.load_changed(now, service, 0, -(queued.len() as i64));
+        self.load_changed(now, service, 0, -(queued.len() as i64));
         for attempt in queued {
             lost += 1;
             self.observer.attempt_unqueued(now, replica);
@@ -123,7 +130,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         let running = std::mem::take(&mut self.running[replica.index()]);
         let killed = running.len();
-        self.recorder.load_changed(now, service, -(killed as i64), 0);
+        self.load_changed(now, service, -(killed as i64), 0);
         for attempt in running {
             lost += 1;
             self.crash_ended(attempt, service, now);
@@ -145,7 +152,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     pub(super) fn crash_ended(&mut self, attempt: usize, service: ServiceId, now: SimTime) {
         let a = &self.attempts[attempt];
         if a.requester_open {
-            self.recorder.request_ended(now, service, false, now - a.placed);
+            self.request_ended(now, service, false, now - a.placed);
         }
     }
 

@@ -10,7 +10,7 @@ use super::tasks::Parent;
 use super::timers::Timer;
 use super::{Observer, World};
 use crate::engine::Schedule;
-use crate::ids::{ClassId, OrchestratorId, WorkflowId};
+use crate::ids::{ClassId, OrchestratorId, ServiceId, WorkflowId};
 use crate::time::{SimDuration, SimTime};
 use rand::Rng;
 
@@ -34,7 +34,13 @@ pub(super) struct Job {
     pub(super) reject: u64,
     /// Its placements the policy deferred and has not decided yet.
     pub(super) deferred: u32,
+    /// The escalation it carries to a person, for a control agent (`NO_ESCALATION` for the
+    /// workload's jobs); such a job counts in no job figure.
+    pub(super) escalation: u32,
 }
+
+/// `Job::escalation` of a job of the workload.
+pub(super) const NO_ESCALATION: u32 = u32::MAX;
 
 /// A blank record, for a new slot of `Records` (overwritten before it is read).
 impl Default for Job {
@@ -52,6 +58,7 @@ impl Default for Job {
             review: 0,
             reject: 0,
             deferred: 0,
+            escalation: NO_ESCALATION,
         }
     }
 }
@@ -208,6 +215,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             review,
             reject,
             deferred: 0,
+            escalation: NO_ESCALATION,
         };
         if let Some(deadline) = spec.deadline {
             self.set_lane_timer(deadline, Timer::Deadline { job, serial }, schedule);
@@ -268,12 +276,16 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         schedule: &mut Schedule<Event>,
     ) {
         let j = &mut self.jobs[job];
-        let (serial, class, arrived, measured, client, deferred) =
-            (j.serial, j.class, j.arrived, j.measured, j.client, j.deferred);
+        let (serial, class, arrived, measured, client, deferred, escalation) =
+            (j.serial, j.class, j.arrived, j.measured, j.client, j.deferred, j.escalation);
         let plan = std::mem::replace(&mut j.plan, JobPlan::Single(SimDuration::ZERO));
         self.jobs.remove(job);
         if deferred > 0 {
             self.abandon_deferred(job, serial, schedule);
+        }
+        if escalation != NO_ESCALATION {
+            self.escalation_answered(escalation, completed, schedule);
+            return;
         }
         if measured {
             if completed {
@@ -290,6 +302,43 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.observer.job_ended(now, completed);
         self.next_job_of(client, schedule);
         self.recycle(plan);
+    }
+
+    /// Files escalation `id` of a control agent as a request to the human service `human`,
+    /// of `work` seconds of a person's time (drawn by the agent), through orchestrator 0.
+    /// It is a job that counts in no job figure; its request counts on the human service.
+    pub(super) fn create_escalation_job(
+        &mut self,
+        human: ServiceId,
+        work: SimDuration,
+        id: u32,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        let workflow = self.layout.escalation_workflow[human.index()]
+            .expect("the layout has a workflow for every human service agents escalate to");
+        let serial = self.serial();
+        let (job, slot) = self.jobs.vacant();
+        *slot = Job {
+            serial,
+            class: ClassId(0),
+            workflow,
+            arrived: now,
+            measured: false,
+            agent: OrchestratorId(0),
+            client: None,
+            plan: JobPlan::Single(work),
+            steps_left: 1,
+            review: 0,
+            reject: 0,
+            deferred: 0,
+            escalation: id,
+        };
+        if self.orchestrator_down[0] > 0 {
+            self.end_job(job, false, now, schedule);
+            return;
+        }
+        self.dispatch_step(job, 0, schedule);
     }
 
     /// Keeps a finished job's vectors for the next job of several units.

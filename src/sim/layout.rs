@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use crate::ids::{AgentId, ReplicaId, ServiceId};
+use crate::ids::{AgentId, ReplicaId, ServiceId, WorkflowId};
 use crate::scenario::{Hedge, Resilience, Scenario, Workflow};
 use crate::time::SimDuration;
 
@@ -87,7 +87,12 @@ pub(super) struct WorkflowLayout {
 pub(super) struct Layout {
     pub(super) service_replicas: Vec<Range<u32>>,
     pub(super) replica_service: Vec<ServiceId>,
+    /// The scenario's workflows, then one single-step workflow per human service that a
+    /// remediator escalates to (see `escalation_workflow`).
     pub(super) workflows: Vec<WorkflowLayout>,
+    /// For each service, the workflow of a request a control agent files to it (a person's
+    /// look at an escalation), if any agent escalates there.
+    pub(super) escalation_workflow: Vec<Option<WorkflowId>>,
     pub(super) orchestrators: u32,
 }
 
@@ -95,16 +100,30 @@ impl Layout {
     pub(super) fn new(scenario: &Scenario) -> Self {
         let mut service_replicas = Vec::with_capacity(scenario.services.len());
         let mut replica_service = Vec::new();
-        for (index, service) in scenario.services.iter().enumerate() {
+        // Ids by capacity: a service's replicas, then room for those an autoscaler may add.
+        for index in 0..scenario.services.len() {
+            let id = ServiceId(index as u32);
             let start = replica_service.len() as u32;
-            replica_service.extend((0..service.replicas).map(|_| ServiceId(index as u32)));
+            replica_service.extend((0..scenario.capacity(id)).map(|_| id));
             service_replicas.push(start..replica_service.len() as u32);
         }
-        let workflows = scenario.workflows.iter().map(|w| workflow_layout(scenario, w)).collect();
+        let mut workflows: Vec<WorkflowLayout> =
+            scenario.workflows.iter().map(|w| workflow_layout(scenario, w)).collect();
+        let mut escalation_workflow = vec![None; scenario.services.len()];
+        for agent in &scenario.control.agents {
+            if let crate::scenario::AgentKind::Remediator(r) = &agent.kind {
+                if let Some(human) = r.escalate.filter(|h| escalation_workflow[h.index()].is_none())
+                {
+                    escalation_workflow[human.index()] = Some(WorkflowId(workflows.len() as u32));
+                    workflows.push(single_request(scenario, human));
+                }
+            }
+        }
         Layout {
             service_replicas,
             replica_service,
             workflows,
+            escalation_workflow,
             orchestrators: scenario.orchestrators,
         }
     }
@@ -152,6 +171,22 @@ fn workflow_layout(scenario: &Scenario, workflow: &Workflow) -> WorkflowLayout {
         normal_units,
         review_unit,
         escalate_unit,
+    }
+}
+
+/// A workflow of one request to `service`, with the service's own resilience settings.
+fn single_request(scenario: &Scenario, service: ServiceId) -> WorkflowLayout {
+    let mut units = Vec::new();
+    let resilience = scenario.services[service.index()].resilience.clone();
+    let root = expand(scenario, service, resilience, &mut units);
+    WorkflowLayout {
+        normal_units: units.len() as u32,
+        units,
+        step_unit: vec![root],
+        successors: vec![Vec::new()],
+        predecessors: vec![0],
+        review_unit: vec![None],
+        escalate_unit: vec![None],
     }
 }
 

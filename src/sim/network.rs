@@ -21,6 +21,9 @@ pub(super) enum Agent {
     Replica(ReplicaId),
     /// An agent of the policy (see [`Endpoint::PolicyAgent`]).
     Policy(u32),
+    /// A control agent (by its index in the scenario); it sits with the orchestrators on
+    /// the network and is never down.
+    Controller(u32),
 }
 
 /// What a message says. Attempts are named by slab key and serial number.
@@ -34,6 +37,10 @@ pub(super) enum Body {
     Cancel { attempt: usize, serial: u64 },
     /// One of the policy's own messages; only the policy reads its content.
     Policy { kind: MessageKind, token: u64 },
+    /// A control agent's health check, to a replica.
+    Probe { agent: u32, probe: u32 },
+    /// A replica's answer to a health check.
+    ProbeReply { probe: u32, healthy: bool },
 }
 
 #[derive(Debug)]
@@ -49,7 +56,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         match agent {
             Agent::Orchestrator(o) => AgentId(o.0),
             Agent::Replica(r) => self.layout.replica_agent(r),
-            Agent::Policy(_) => unreachable!("policy agents place no tasks"),
+            Agent::Policy(_) | Agent::Controller(_) => {
+                unreachable!("only orchestrators and replicas place tasks")
+            }
         }
     }
 
@@ -78,6 +87,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             Agent::Orchestrator(o) => self.orchestrator_down[o.index()] > 0,
             Agent::Replica(r) => self.down[r.index()] > 0,
             Agent::Policy(c) => self.policy_agent_down[c as usize] > 0,
+            Agent::Controller(_) => false,
         }
     }
 
@@ -85,7 +95,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     pub(super) fn agent_class(&self, agent: Agent) -> usize {
         match agent {
             // The policy's agents sit with the orchestrators.
-            Agent::Orchestrator(_) | Agent::Policy(_) => links::ORCHESTRATORS,
+            Agent::Orchestrator(_) | Agent::Policy(_) | Agent::Controller(_) => {
+                links::ORCHESTRATORS
+            }
             Agent::Replica(r) => 1 + self.layout.replica_service[r.index()].index(),
         }
     }
@@ -139,12 +151,18 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             Body::Result { .. } => MessageKind::Result,
             Body::Cancel { .. } => MessageKind::Cancel,
             Body::Policy { kind, .. } => kind,
+            Body::Probe { .. } | Body::ProbeReply { .. } => MessageKind::Health,
         };
         self.recorder.message_sent(now, kind);
         let queued = matches!(body, Body::Policy { .. });
-        if !queued && self.links.all_instant() && self.active_faults.is_empty() {
+        if !queued
+            && self.links.all_instant()
+            && self.active_faults.is_empty()
+            && self.agents_out == 0
+        {
             // Every link is instant and nothing is broken (no agent is down without an active
-            // fault): it is received now, with no lookups and no message record.
+            // fault, or a control agent's action): it is received now, with no lookups and no
+            // message record.
             debug_assert!(!self.agent_down(to), "an agent is down without an active fault");
             self.receive(from, to, now, body, schedule);
             return;
@@ -205,6 +223,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 Agent::Policy(c) => self.touch_policy_agent_fault(c),
                 Agent::Orchestrator(o) => self.touch_orchestrator_fault(o.0),
                 Agent::Replica(r) => self.touch_replica_faults(r, true),
+                Agent::Controller(_) => unreachable!("control agents are never down"),
             }
             self.observer.message_lost(now);
             // A hand-off to a crashed replica is lost, and so is the attempt it carried.
@@ -246,6 +265,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
             (_, Body::Result { attempt, serial, succeeded }) => {
                 self.on_result(attempt, serial, succeeded, schedule)
+            }
+            (Agent::Replica(replica), Body::Probe { agent, probe }) => {
+                self.on_probe(from, replica, agent, probe, schedule)
+            }
+            (Agent::Controller(_), Body::ProbeReply { probe, healthy }) => {
+                self.on_probe_reply(probe, healthy, schedule)
             }
             (to, Body::Policy { kind, token }) => {
                 let delivery = Delivery {

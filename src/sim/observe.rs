@@ -123,6 +123,9 @@ pub trait Observer {
     /// Fault instance `index` (in timeline order) started (`started`) or ended.
     fn fault_changed(&mut self, _at: SimTime, _index: u32, _effect: &FaultEffect, _started: bool) {}
 
+    /// A control agent acted (`what` names the agent, the action and its target).
+    fn control_acted(&mut self, _at: SimTime, _what: &str) {}
+
     /// The run stopped at `at` with these replica loads (indexed by replica) and this many
     /// jobs (measured or not) still in the system.
     fn run_ended(&mut self, _at: SimTime, _loads: &[ReplicaLoad], _jobs_in_system: usize) {}

@@ -300,11 +300,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if self.audit_log.len() >= self.audit_limit {
             return;
         }
-        let options = self.layout.service_replicas[task.service.index()]
-            .clone()
-            .map(|r| {
-                let load = self.loads[r as usize];
-                (ReplicaId(r), f64::from(load.outstanding()) / f64::from(load.slots))
+        let options = self.members[task.service.index()]
+            .iter()
+            .map(|&r| {
+                let load = self.loads[r.index()];
+                (r, f64::from(load.outstanding()) / f64::from(load.slots))
             })
             .collect();
         self.audit_log.push(AuditRecord {
@@ -326,7 +326,11 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     pub(super) fn decide(&mut self, now: SimTime, task: &PolicyTask, excluded: bool) -> Decision {
         let view = acting_view!(self, now);
         let view = if excluded { view.with_excluded(&self.excluded) } else { view };
-        let decision = self.policy.place(&view, task);
+        // A service an adaptive agent chooses for is placed by the arm it chose.
+        let decision = match self.routes.get_mut(task.service.index()) {
+            Some(Some(route)) => route.arms[route.current].place(&view, task),
+            _ => self.policy.place(&view, task),
+        };
         if self.world_audits && self.outbox.borrow().audit.is_some() && decision != Decision::Defer
         {
             self.audit_on_the_spot(now, task, decision);

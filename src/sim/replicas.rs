@@ -10,7 +10,7 @@ use super::network::{Agent, Body};
 use super::tasks::{Kind, Parent};
 use super::{Observer, World};
 use crate::engine::Schedule;
-use crate::ids::{ReplicaId, WorkflowId};
+use crate::ids::{ReplicaId, ServiceId, WorkflowId};
 use crate::metrics::DupSource;
 use crate::policy::PolicyView;
 use crate::time::{SimDuration, SimTime};
@@ -142,30 +142,48 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let service = &self.scenario.services[service_id.index()];
         let capacity = service.queue_capacity;
         let working = service.working_hours.is_none_or(|h| h.working(now));
-        if working && load.running < load.slots {
+        // A draining replica takes no new work: a hand-off that still reaches it is refused.
+        let draining = self.draining > 0
+            && self.lifecycle[replica.index()].presence == super::capacity::Presence::Draining;
+        if draining {
+            self.refuse(attempt, replica, service_id, schedule);
+        } else if working && load.running < load.slots {
             self.start(attempt, replica, false, schedule);
         } else if load.queued < capacity {
             self.queues[replica.index()].push_back(attempt);
             self.loads[replica.index()].queued += 1;
             self.attempts[attempt].phase = Phase::Queued;
-            self.recorder.load_changed(now, service_id, 0, 1);
+            self.load_changed(now, service_id, 0, 1);
             self.observer.attempt_queued(now, replica, self.loads[replica.index()], capacity);
         } else {
-            self.observer.attempt_rejected(now, replica);
-            // Read before closing: closing may remove an attempt whose requester gave up.
-            let a = &self.attempts[attempt];
-            let (serial, requester) = (a.serial, a.requester);
-            if a.requester_open {
-                self.recorder.request_ended(now, service_id, false, now - a.placed);
-            }
-            self.close_server(attempt, now);
-            self.send(
-                Agent::Replica(replica),
-                requester,
-                Body::Result { attempt, serial, succeeded: false },
-                schedule,
-            );
+            self.refuse(attempt, replica, service_id, schedule);
         }
+    }
+
+    /// The replica refuses an attempt (its queue is full, or it is draining): a failure
+    /// goes back at once.
+    fn refuse(
+        &mut self,
+        attempt: usize,
+        replica: ReplicaId,
+        service: ServiceId,
+        schedule: &mut Schedule<Event>,
+    ) {
+        let now = schedule.now();
+        self.observer.attempt_rejected(now, replica);
+        // Read before closing: closing may remove an attempt whose requester gave up.
+        let a = &self.attempts[attempt];
+        let (serial, requester, open, placed) = (a.serial, a.requester, a.requester_open, a.placed);
+        if open {
+            self.request_ended(now, service, false, now - placed);
+        }
+        self.close_server(attempt, now);
+        self.send(
+            Agent::Replica(replica),
+            requester,
+            Body::Result { attempt, serial, succeeded: false },
+            schedule,
+        );
     }
 
     /// Starts an attempt, or drops it if its requester has already given up and the service
@@ -187,12 +205,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             expires <= now + SimDuration::from_secs_f64(spec.service_time.mean_secs() / spec.speed)
         };
         if spec.drop_expired && a.expires.is_some_and(hopeless) {
+            let (open, placed) = (a.requester_open, a.placed);
             if from_queue {
-                self.recorder.load_changed(now, service, 0, -1);
+                self.load_changed(now, service, 0, -1);
                 self.observer.attempt_unqueued(now, replica);
             }
-            if a.requester_open {
-                self.recorder.request_ended(now, service, false, now - a.placed);
+            if open {
+                self.request_ended(now, service, false, now - placed);
             }
             self.recorder.dropped_expired(now);
             self.close_server(attempt, now);
@@ -208,7 +227,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         a.working_for = a.execution.mul_f64(factor);
         schedule.after(a.working_for, Event::WorkFinished(attempt as u32));
         self.loads[replica.index()].running += 1;
-        self.recorder.load_changed(now, service, 1, -i64::from(from_queue));
+        self.load_changed(now, service, 1, -i64::from(from_queue));
         if self.track_running {
             self.running[replica.index()].push(attempt);
         }
@@ -242,8 +261,15 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             return;
         }
         while self.loads[replica.index()].running < self.loads[replica.index()].slots {
+            if self.probes_waiting > 0 {
+                // Health checks at the head of the queue are answered first (no slot time).
+                self.serve_waiting_probes(replica, false, schedule);
+            }
             let Some(next) = self.queues[replica.index()].pop_front() else { break };
             self.loads[replica.index()].queued -= 1;
+            if self.probes_waiting > 0 {
+                self.serve_waiting_probes(replica, true, schedule);
+            }
             self.start(next, replica, true, schedule);
         }
     }
@@ -352,9 +378,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
         self.loads[replica.index()].running -= 1;
         let service = self.layout.replica_service[replica.index()];
-        self.recorder.load_changed(now, service, -1, 0);
+        self.load_changed(now, service, -1, 0);
         self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
         self.start_queued(replica, schedule);
+        if self.draining > 0 {
+            self.retire_if_drained(replica, schedule);
+        }
         if self.force_tasks
             && self.loads[replica.index()].outstanding() < self.loads[replica.index()].slots
         {
@@ -375,14 +404,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     ) {
         let now = schedule.now();
         self.release_slot(attempt, schedule);
-        let (replica, serial, requester) = {
-            let a = &self.attempts[attempt];
-            if a.requester_open {
-                let service = self.layout.replica_service[a.replica.index()];
-                self.recorder.request_ended(now, service, succeeded, now - a.placed);
-            }
-            (a.replica, a.serial, a.requester)
-        };
+        let a = &self.attempts[attempt];
+        let (replica, serial, requester, open, placed) =
+            (a.replica, a.serial, a.requester, a.requester_open, a.placed);
+        if open {
+            let service = self.layout.replica_service[replica.index()];
+            self.request_ended(now, service, succeeded, now - placed);
+        }
         self.close_server(attempt, now);
         self.send(
             Agent::Replica(replica),
@@ -405,10 +433,13 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                     queue.remove(i);
                     self.loads[replica.index()].queued -= 1;
                     let service = self.layout.replica_service[replica.index()];
-                    self.recorder.load_changed(now, service, 0, -1);
+                    self.load_changed(now, service, 0, -1);
                     self.observer.attempt_unqueued(now, replica);
                 }
                 self.close_server(attempt, now);
+                if self.draining > 0 {
+                    self.retire_if_drained(replica, schedule);
+                }
             }
             Phase::Working => {
                 self.attempts[attempt].executed = now - self.attempts[attempt].started;

@@ -4,6 +4,7 @@
 //! outlier detector and the policy learn from every outcome, and the task's final outcome is
 //! handed to its parent (a step of the job, or a calling attempt).
 
+use super::control::tell_arms;
 use super::event::Event;
 use super::network::{Agent, Body};
 use super::replicas::Phase;
@@ -149,7 +150,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             if self.policy_wants_outcomes {
                 let agent = self.agent_id(requester);
                 let view = PolicyView::new(now, &self.members, &self.loads);
-                self.policy.on_outcome(&view, &Outcome { agent, replica, succeeded, latency });
+                let outcome = Outcome { agent, replica, succeeded, latency };
+                self.policy.on_outcome(&view, &outcome);
+                let service = self.layout.replica_service[replica.index()];
+                tell_arms(&mut self.routes, service, &view, &outcome);
             }
             self.remove_attempt_if_done(attempt, now);
             self.resolve(parent, job, job_serial, placed, succeeded, schedule);
@@ -182,7 +186,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         if phase != Phase::Closed {
             // The service has not ended it yet: it ends there now, as a failure.
             let service = self.layout.replica_service[replica.index()];
-            self.recorder.request_ended(now, service, false, now - a.placed);
+            self.request_ended(now, service, false, now - a.placed);
         }
         self.attempts[attempt].requester_open = false;
         self.tasks[task].live -= 1;
@@ -221,6 +225,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let outcome = Outcome { agent, replica, succeeded, latency };
         let view = PolicyView::new(now, &self.members, &self.loads);
         self.policy.on_outcome(&view, &outcome);
+        tell_arms(&mut self.routes, service, &view, &outcome);
         if rules.plain {
             return;
         }
@@ -357,6 +362,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                     let outcome =
                         Outcome { agent, replica, succeeded: false, latency: now - placed };
                     self.policy.on_outcome(&view, &outcome);
+                    let service = self.layout.replica_service[replica.index()];
+                    tell_arms(&mut self.routes, service, &view, &outcome);
                 }
             }
             if phase == Phase::Closed {

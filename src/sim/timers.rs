@@ -3,6 +3,7 @@
 //! constant delay, in the FIFO lanes of `lanes.rs`, which drop timers that can no longer do
 //! anything without an event.
 
+use super::control::ControlTimer;
 use super::event::Event;
 use super::{Observer, World};
 use crate::engine::Schedule;
@@ -22,6 +23,8 @@ pub(super) enum Timer {
     Hedge { task: usize, serial: u64 },
     /// A timer the policy set.
     Policy { token: u64 },
+    /// A timer of the control layer (see `control.rs`).
+    Control(ControlTimer),
 }
 
 impl<'s, 'o, O: Observer> World<'s, 'o, O> {
@@ -83,7 +86,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             Timer::Hedge { task, serial } => {
                 self.task_by(task, serial).is_none_or(|t| t.outcome.is_some() || t.hedged)
             }
-            Timer::Retry { .. } | Timer::Policy { .. } => false,
+            Timer::Retry { .. } | Timer::Policy { .. } | Timer::Control(_) => false,
         }
     }
 
@@ -100,6 +103,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 self.policy.on_timer(&view, token);
                 self.apply_outbox(schedule);
             }
+            Timer::Control(timer) => self.on_control_timer(timer, schedule),
         }
     }
 }
@@ -147,9 +151,9 @@ duration = "5s"
     fn run_with_lanes(scenario: &Scenario, policy: PolicySpec, lanes: bool) -> RunSummary {
         let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
         let mut observer = NoObserver;
-        let mut world = World::new(scenario, build, 0, &mut observer);
+        let mut world = World::new(scenario, build, 0, &mut observer, None);
         world.lanes_enabled = lanes;
-        drive(world)
+        drive(world).summary
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct RunFile {
     pub runs_row: String,
     /// Its `faults.csv` rows.
     pub faults_rows: String,
+    /// Its `services.csv` rows.
+    #[serde(default)]
+    pub services_rows: String,
     /// MSER-5 truncation point of the completion-latency series, in simulated seconds.
     pub mser5_truncation_s: Option<f64>,
     /// Latency at [`LATENCY_PERCENTILES`], in ms (`None` when no job completed).
@@ -155,6 +158,8 @@ pub struct Assembled {
     pub runs: Vec<u8>,
     /// `faults.csv`.
     pub faults: Vec<u8>,
+    /// `services.csv`: each service's cost and control actions, per run.
+    pub services: Vec<u8>,
     /// `runs_extra.csv`: per-run MSER-5 truncation and latency percentiles.
     pub extra: Vec<u8>,
     /// `errors.csv`: failed runs and why.
@@ -182,14 +187,26 @@ pub fn render_timeseries(record: &report::RunRecord) -> String {
     String::from_utf8_lossy(first_line_removed(&rows)).into_owned()
 }
 
-/// Renders a run's `runs.csv` and `faults.csv` rows (without headers).
-pub fn render_rows(record: &report::RunRecord) -> (String, String) {
-    let runs = report::runs_csv(std::slice::from_ref(record));
-    let faults = report::faults_csv(std::slice::from_ref(record));
-    (
-        String::from_utf8_lossy(first_line_removed(&runs)).into_owned(),
-        String::from_utf8_lossy(first_line_removed(&faults)).into_owned(),
-    )
+/// A run's rows of the per-run files (without headers).
+#[derive(Debug)]
+pub struct Rows {
+    /// Its `runs.csv` row.
+    pub runs: String,
+    /// Its `faults.csv` rows.
+    pub faults: String,
+    /// Its `services.csv` rows.
+    pub services: String,
+}
+
+/// Renders a run's `runs.csv`, `faults.csv` and `services.csv` rows (without headers).
+pub fn render_rows(record: &report::RunRecord) -> Rows {
+    let one = std::slice::from_ref(record);
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(first_line_removed(&bytes)).into_owned();
+    Rows {
+        runs: text(report::runs_csv(one)),
+        faults: text(report::faults_csv(one)),
+        services: text(report::services_csv(one)),
+    }
 }
 
 fn csv_line(cells: &[String]) -> Vec<u8> {
@@ -233,6 +250,7 @@ fn metric_values(row: &str, metrics: &[(usize, &str)]) -> Vec<f64> {
 pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled {
     let mut out_runs = csv_line(&catalogue::RUNS_COLUMNS.map(str::to_owned));
     let mut out_faults = csv_line(&catalogue::FAULTS_COLUMNS.map(str::to_owned));
+    let mut out_services = csv_line(&catalogue::SERVICES_COLUMNS.map(str::to_owned));
     let mut out_timeseries = csv_line(&catalogue::TIMESERIES_COLUMNS.map(str::to_owned));
     let mut out_extra = keyed_header(
         std::iter::once("mser5_truncation_s".to_owned())
@@ -262,6 +280,7 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
         }
         out_runs.extend_from_slice(run.runs_row.as_bytes());
         out_faults.extend_from_slice(run.faults_rows.as_bytes());
+        out_services.extend_from_slice(run.services_rows.as_bytes());
         out_timeseries.extend_from_slice(run.timeseries_rows.as_bytes());
         let mut row = ids;
         row.push(run.mser5_truncation_s.map_or_else(String::new, cell));
@@ -272,6 +291,7 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
     Assembled {
         runs: out_runs,
         faults: out_faults,
+        services: out_services,
         extra: out_extra,
         errors: out_errors,
         summary,
@@ -436,6 +456,7 @@ mod tests {
             seed: 3,
             runs_row: String::from_utf8(csv_line(&cells)).unwrap(),
             faults_rows: String::new(),
+            services_rows: String::new(),
             mser5_truncation_s: Some(mser),
             latency_percentiles_ms: vec![None; LATENCY_PERCENTILES.len()],
             timeseries_rows: String::new(),

@@ -102,7 +102,7 @@ duration = "3s"
 "#,
     );
     let (s, p) = spec(&toml, 0);
-    let (_, audit) = sim::run_audited(&s, p, 0, usize::MAX);
+    let audit = sim::run_audited(&s, p, 0, usize::MAX).1.decisions;
     let times = decisions_by(&audit, 0);
     assert!(times.iter().any(|&t| t < 5.0) && times.iter().any(|&t| t > 8.0));
     assert!(
@@ -137,7 +137,8 @@ duration = "3s"
 "#,
     );
     let (s, p) = spec(&toml, 0);
-    let (summary, audit) = sim::run_audited(&s, p, 0, usize::MAX);
+    let (summary, log) = sim::run_audited(&s, p, 0, usize::MAX);
+    let audit = log.decisions;
     let primary = decisions_by(&audit, 0);
     let standby = decisions_by(&audit, 1);
     assert!(primary.iter().all(|&t| t < 5.0), "the primary stays the standby once it is back");
@@ -192,7 +193,7 @@ duration = "100s"
         );
         // Light load: this is about failure detection, not placement.
         let (s, p) = spec(&pool(n, 0.05, 7.0, &extra), 0);
-        let (_, audit) = sim::run_audited(&s, p, 0, usize::MAX);
+        let audit = sim::run_audited(&s, p, 0, usize::MAX).1.decisions;
         let firsts = first_suspicions(&audit, 0, crash_at);
         // Every agent but the crashed replica's own worker (2 orchestrators + n workers).
         assert_eq!(firsts.len() as u32, n + 1, "n = {n}: agents that suspected");

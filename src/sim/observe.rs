@@ -126,6 +126,17 @@ pub trait Observer {
     /// A control agent acted (`what` names the agent, the action and its target).
     fn control_acted(&mut self, _at: SimTime, _what: &str) {}
 
+    /// `service` now has `provisioned` replicas (serving or being provisioned: the count
+    /// control agents scale), after a control action changed it.
+    fn replicas_provisioned(&mut self, _at: SimTime, _service: ServiceId, _provisioned: u32) {}
+
+    /// A replica stopped taking new work to drain what it holds.
+    fn replica_draining(&mut self, _at: SimTime, _replica: ReplicaId) {}
+
+    /// A replica is gone (`drained`: it finished what it held; otherwise it was killed or
+    /// removed while being provisioned), holding `load` at that moment.
+    fn replica_gone(&mut self, _at: SimTime, _replica: ReplicaId, _load: ReplicaLoad, _drained: bool) {}
+
     /// The run stopped at `at` with these replica loads (indexed by replica) and this many
     /// jobs (measured or not) still in the system.
     fn run_ended(&mut self, _at: SimTime, _loads: &[ReplicaLoad], _jobs_in_system: usize) {}

@@ -239,3 +239,32 @@ fn audit_writes_one_explained_json_line_per_decision() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn bad_control_agents_are_refused_with_the_key_and_the_expectation() {
+    let with_agent = |body: &str| {
+        format!("{VALID}\n[services.people]\nkind = \"human\"\nreplicas = 1\nservice_time = {{ dist = \"constant\", value = \"1s\" }}\n[[agents]]\nname = \"a\"\n{body}\n")
+    };
+    let cases = [
+        ("kind = \"autoscaller\"\nservice = \"api\"", "agents[0].kind: unknown variant `autoscaller`", "did you mean `autoscaler`?"),
+        ("kind = \"autoscaler\"\nservice = \"apii\"\nmax_replicas = 4\ntarget = 0.5", "agents.a.service: unknown service `apii`", "did you mean `api`?"),
+        ("kind = \"autoscaler\"\nservice = \"api\"\nmin_replicas = 5\nmax_replicas = 3\ntarget = 0.5", "agents.a.max_replicas: expected at least min_replicas (5), found 3", ""),
+        ("kind = \"autoscaler\"\nservice = \"api\"\nmax_replicas = 4\ntarget = 1.5", "agents.a.target: expected a utilisation in (0, 1], found 1.5", ""),
+        ("kind = \"autoscaler\"\nservice = \"api\"\nmax_replicas = 4\ntarget = 0.5\nperiod = 0", "agents.a.period: expected a duration > 0", ""),
+        ("kind = \"autoscaler\"\nservice = \"people\"\nmax_replicas = 4\ntarget = 0.5", "agents.a.service: expected a service of machines: `people` is a human service", ""),
+        ("kind = \"remediator\"\nservice = \"api\"\nmax_replicas = 4", "agents.a.max_replicas: not used by an agent of kind `remediator`", ""),
+        ("kind = \"adaptive\"\nservice = \"api\"\narms = [\"random\", \"central\"]\nreward = \"latency\"", "agents.a.arms[1]: expected a policy without a protocol of its own", ""),
+        ("kind = \"remediator\"\nservice = \"api\"\nescalate = \"api\"", "agents.a.escalate: expected a human service", ""),
+    ];
+    for (i, (body, message, hint)) in cases.iter().enumerate() {
+        let stderr = rejected(&format!("agent{i}"), &with_agent(body), &[]);
+        assert!(stderr.contains(&format!("s.toml: {message}")), "case {i}: {stderr}");
+        assert!(stderr.contains(hint), "case {i}: {stderr}");
+    }
+    // An agent's key set from the command line, through the agent's name.
+    let ok = with_agent("kind = \"autoscaler\"\nservice = \"api\"\nmax_replicas = 4\ntarget = 0.5");
+    let stderr = rejected("agent-set", &ok, &["--set", "agents.a.min_replicas=9"]);
+    assert!(stderr.contains("agents.a.max_replicas: expected at least min_replicas (9), found 4"), "{stderr}");
+    let stderr = rejected("agent-active", &ok, &["--set", "control.active=[\"b\"]"]);
+    assert!(stderr.contains("control.active[0]: unknown agent `b`; known: `a`"), "{stderr}");
+}

@@ -16,6 +16,9 @@ mod world;
 mod faults;
 // Same inputs, same bytes: repeated runs, 1 vs 2 threads, the CLI's files.
 mod determinism;
+// Control agents: autoscaling against theory, remediation that helps and hurts, bandits,
+// conflicts between agents, invariants while replicas come and go.
+mod control;
 // Sweeps: --jobs, shards and resume give identical files; failures recorded; precision; charts.
 mod sweep;
 // The binary: bad input gives a clear error, exit code 2 and no result files.

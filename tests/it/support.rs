@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use coordsim::ids::{ClassId, ReplicaId};
+use coordsim::ids::{ClassId, ReplicaId, ServiceId};
 use coordsim::metrics::RunSummary;
 use coordsim::policy::{PolicySpec, ReplicaLoad};
 use coordsim::scenario::{self, Scenario};
@@ -71,6 +71,10 @@ pub struct Checker {
     pub completions_by_second: Vec<u64>,
     /// Service time observed through `execution_ended`, all and after `measure_from`.
     pub executed_s: f64,
+    /// Each change of a service's provisioned replicas: (service, count).
+    pub replica_counts: Vec<(u32, u32)>,
+    /// Replicas draining now, by index.
+    pub draining: Vec<bool>,
 }
 
 impl Checker {
@@ -94,6 +98,9 @@ impl Observer for Checker {
         self.tick(at, "start");
         self.started += 1;
         self.started_from_queue += u64::from(from_queue);
+        if !from_queue && self.draining.get(replica.index()).copied().unwrap_or(false) {
+            self.violations.push(format!("{replica} took new work while draining at {at}"));
+        }
         if load.running > load.slots {
             self.violations
                 .push(format!("{replica} runs {} > {} slots at {at}", load.running, load.slots));
@@ -180,6 +187,29 @@ impl Observer for Checker {
                 .push(format!("{replica} executed {executed} from {started} but stopped at {at}"));
         }
         self.executed_s += executed.as_secs_f64();
+    }
+    fn replicas_provisioned(&mut self, at: SimTime, service: ServiceId, provisioned: u32) {
+        self.tick(at, "scaling");
+        self.replica_counts.push((service.0, provisioned));
+    }
+    fn replica_draining(&mut self, at: SimTime, replica: ReplicaId) {
+        self.tick(at, "drain");
+        if self.draining.len() <= replica.index() {
+            self.draining.resize(replica.index() + 1, false);
+        }
+        self.draining[replica.index()] = true;
+    }
+    fn replica_gone(&mut self, at: SimTime, replica: ReplicaId, load: ReplicaLoad, drained: bool) {
+        self.tick(at, "gone");
+        if drained && load.outstanding() > 0 {
+            self.violations.push(format!(
+                "{replica} left after draining with {} requests still held at {at}",
+                load.outstanding()
+            ));
+        }
+        if let Some(d) = self.draining.get_mut(replica.index()) {
+            *d = false;
+        }
     }
     fn run_ended(&mut self, at: SimTime, loads: &[ReplicaLoad], jobs_in_system: usize) {
         self.tick(at, "end");

@@ -15,7 +15,7 @@ mod remediator;
 
 use crate::engine::SimRng;
 use crate::ids::{ReplicaId, ServiceId};
-use crate::scenario::{AgentKind, ControlAgent};
+use crate::scenario::{AgentKind, Arms, ControlAgent};
 use crate::time::SimTime;
 
 pub use adaptive::BanditState;
@@ -138,18 +138,35 @@ pub enum Controller {
 impl Controller {
     /// A fresh agent for `spec`, drawing from `rng`; `pinned` fixes an adaptive agent's
     /// arm (for the counterfactual runs that estimate its regret).
-    pub fn new(spec: &ControlAgent, rng: SimRng, pinned: Option<usize>) -> Self {
+    pub fn new(
+        all: &[ControlAgent],
+        spec: &ControlAgent,
+        rng: SimRng,
+        pinned: Option<usize>,
+    ) -> Self {
         match &spec.kind {
             AgentKind::Autoscaler(a) => {
                 Controller::Autoscaler(AutoscalerState::new(a.clone(), spec.services.len()))
             }
             AgentKind::Remediator(r) => Controller::Remediator(RemediatorState::new(r.clone())),
-            AgentKind::Adaptive(a) => Controller::Adaptive(Box::new(BanditState::new(
-                a,
-                spec.services.len(),
-                rng,
-                pinned,
-            ))),
+            AgentKind::Adaptive(a) => {
+                // A bandit tuning an autoscaler weighs its cost against that autoscaler's
+                // largest count.
+                let most = match &a.arms {
+                    Arms::Targets { autoscaler, .. } => match &all[*autoscaler].kind {
+                        AgentKind::Autoscaler(s) => Some(s.max_replicas),
+                        _ => None,
+                    },
+                    Arms::Policies(_) => None,
+                };
+                Controller::Adaptive(Box::new(BanditState::new(
+                    a,
+                    spec.services.len(),
+                    rng,
+                    pinned,
+                    most,
+                )))
+            }
             AgentKind::Budget(b) => Controller::Budget(BudgetState::new(*b)),
         }
     }

@@ -28,7 +28,7 @@ use std::fs;
 use std::path::Path;
 
 pub use control::{
-    Adaptive, AgentKind, Autoscaler, Bandit, Budget, Control, ControlAgent, Probe, RateLimit,
+    Adaptive, AgentKind, Arms, Autoscaler, Bandit, Budget, Control, ControlAgent, Probe, RateLimit,
     Remediator, Remedy, Removal, Reward, ScalingMetric, ScalingRule, ScalingStep,
 };
 pub(crate) use error::Invalid;

@@ -294,7 +294,8 @@ fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunOutput {
     let end = SimTime::ZERO + scenario.duration;
     let stats = engine.run_until(end);
     let mut world = engine.into_model();
-    let workload_jobs = world.jobs.iter().filter(|(_, j)| j.escalation == jobs::NO_ESCALATION).count();
+    let workload_jobs =
+        world.jobs.iter().filter(|(_, j)| j.escalation == jobs::NO_ESCALATION).count();
     world.observer.run_ended(stats.now, &world.loads, workload_jobs);
     let in_flight = world.jobs.iter().filter(|(_, job)| job.measured).count() as u64;
     let records = world
@@ -467,11 +468,15 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let down: Vec<u32> = lifecycle.iter().map(|l| u32::from(!l.provisioned())).collect();
         let agents_out = down.iter().sum();
         let controlled = !scenario.control.agents.is_empty();
-        let adaptive = scenario
-            .control
-            .agents
-            .iter()
-            .any(|a| matches!(a.kind, crate::scenario::AgentKind::Adaptive(_)));
+        let adaptive = scenario.control.agents.iter().any(|a| {
+            matches!(
+                &a.kind,
+                crate::scenario::AgentKind::Adaptive(crate::scenario::Adaptive {
+                    arms: crate::scenario::Arms::Policies(_),
+                    ..
+                })
+            )
+        });
         let members = topology
             .service_replicas
             .iter()

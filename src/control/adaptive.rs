@@ -21,14 +21,16 @@ use crate::scenario::{Adaptive, Bandit as BanditKind, Reward};
 pub struct BanditState {
     algorithm: BanditKind,
     reward: Reward,
+    /// Thrift in the reward: its weight, and the count that earns none.
+    cost: Option<(f64, u32)>,
     arms: usize,
-    services: Vec<Arms>,
+    services: Vec<ServiceArms>,
     rng: SimRng,
     pinned: Option<usize>,
 }
 
 #[derive(Debug)]
-struct Arms {
+struct ServiceArms {
     current: usize,
     plays: Vec<u64>,
     sums: Vec<f64>,
@@ -37,20 +39,24 @@ struct Arms {
 }
 
 impl BanditState {
+    /// A bandit per service; `most` is the tuned autoscaler's `max_replicas`, when it tunes
+    /// one (its cost then weighs in the reward).
     pub(super) fn new(
         spec: &Adaptive,
         services: usize,
         rng: SimRng,
         pinned: Option<usize>,
+        most: Option<u32>,
     ) -> Self {
         let arms = spec.arms.len();
         let first = pinned.unwrap_or(0);
         BanditState {
             algorithm: spec.algorithm,
             reward: spec.reward,
+            cost: most.filter(|_| spec.cost_weight > 0.0).map(|m| (spec.cost_weight, m)),
             arms,
             services: (0..services)
-                .map(|_| Arms {
+                .map(|_| ServiceArms {
                     current: first,
                     plays: vec![0; arms],
                     sums: vec![0.0; arms],
@@ -77,7 +83,7 @@ impl BanditState {
         if obs.requests == 0 {
             return None;
         }
-        Some(match self.reward {
+        let quality = match self.reward {
             Reward::Slo => {
                 let good = obs.requests - obs.failures - obs.slo_missed;
                 good as f64 / obs.requests as f64
@@ -85,6 +91,13 @@ impl BanditState {
             Reward::Latency { scale } => {
                 let scale = scale.as_secs_f64();
                 scale / (scale + obs.latency_mean_s.unwrap_or(f64::INFINITY))
+            }
+        };
+        Some(match self.cost {
+            None => quality,
+            Some((weight, most)) => {
+                let thrift = 1.0 - f64::from(obs.provisioned.min(most)) / f64::from(most);
+                (1.0 - weight) * quality + weight * thrift
             }
         })
     }
@@ -98,8 +111,13 @@ impl BanditState {
             s.sums[s.current] += r;
             s.history.push(r);
         }
-        let mean =
-            |s: &Arms, a: usize| if s.plays[a] == 0 { 0.0 } else { s.sums[a] / s.plays[a] as f64 };
+        let mean = |s: &ServiceArms, a: usize| {
+            if s.plays[a] == 0 {
+                0.0
+            } else {
+                s.sums[a] / s.plays[a] as f64
+            }
+        };
         let (next, why) = if let Some(p) = self.pinned {
             (p, "pinned (a counterfactual run)".to_owned())
         } else {
@@ -154,6 +172,7 @@ mod tests {
     use crate::engine::derive_stream;
     use crate::ids::ServiceId;
     use crate::policy::PolicySpec;
+    use crate::scenario::Arms;
     use crate::time::SimTime;
 
     fn obs(good: u64, of: u64) -> Observation {
@@ -177,15 +196,20 @@ mod tests {
 
     fn spec(algorithm: BanditKind) -> Adaptive {
         Adaptive {
-            arms: vec![PolicySpec::Random, PolicySpec::PowerOfD { d: 2 }, PolicySpec::RoundRobin],
+            arms: Arms::Policies(vec![
+                PolicySpec::Random,
+                PolicySpec::PowerOfD { d: 2 },
+                PolicySpec::RoundRobin,
+            ]),
             algorithm,
             reward: Reward::Slo,
+            cost_weight: 0.0,
         }
     }
 
     /// Runs `periods` decisions where arm `a` earns `means[a]` (as a share of 1000 requests).
     fn play(algorithm: BanditKind, means: [f64; 3], periods: usize) -> Vec<u64> {
-        let mut b = BanditState::new(&spec(algorithm), 1, derive_stream(3, 0, 77), None);
+        let mut b = BanditState::new(&spec(algorithm), 1, derive_stream(3, 0, 77), None, None);
         for _ in 0..periods {
             let arm = b.services[0].current;
             let good = (means[arm] * 1000.0).round() as u64;
@@ -220,7 +244,8 @@ mod tests {
 
     #[test]
     fn a_pinned_bandit_never_leaves_its_arm() {
-        let mut b = BanditState::new(&spec(BanditKind::Ucb1), 1, derive_stream(3, 0, 77), Some(2));
+        let mut b =
+            BanditState::new(&spec(BanditKind::Ucb1), 1, derive_stream(3, 0, 77), Some(2), None);
         for _ in 0..20 {
             assert!(b.decide(0, &obs(500, 1000)).is_none());
         }

@@ -26,6 +26,8 @@ use crate::time::SimTime;
 pub struct AutoscalerState {
     spec: Autoscaler,
     services: Vec<ServiceMemory>,
+    /// Targets an adaptive agent set, per service (the rule's target otherwise).
+    targets: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Default)]
@@ -41,7 +43,13 @@ impl AutoscalerState {
         AutoscalerState {
             spec,
             services: (0..services).map(|_| ServiceMemory::default()).collect(),
+            targets: vec![None; services],
         }
+    }
+
+    /// Tracks `target` for its `index`-th service from now on (a tuning bandit's choice).
+    pub fn set_target(&mut self, index: usize, target: f64) {
+        self.targets[index] = Some(target);
     }
 
     /// The metric this autoscaler watches, as observed (`None` without data).
@@ -66,6 +74,7 @@ impl AutoscalerState {
         let memory = &mut self.services[index];
         let (desired, why) = match &self.spec.rule {
             ScalingRule::Target { target, tolerance } => {
+                let target = &self.targets[index].unwrap_or(*target);
                 let ratio = observed / target;
                 let raw = if (ratio - 1.0).abs() <= *tolerance {
                     current

@@ -233,12 +233,53 @@ pub enum Remedy {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Adaptive {
-    /// The placement policies it chooses among (protocol-free policies only).
-    pub arms: Vec<PolicySpec>,
+    /// What it chooses among.
+    pub arms: Arms,
     /// How it balances trying arms and using the best one.
     pub algorithm: Bandit,
     /// What it maximises.
     pub reward: Reward,
+    /// Weight of thrift in the reward, in [0, 1): the reward is `(1 - w) x quality + w x (1 -
+    /// provisioned / max_replicas)` when it tunes an autoscaler (0: quality alone).
+    pub cost_weight: f64,
+}
+
+/// An adaptive agent's arms.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Arms {
+    /// Placement policies for its services (protocol-free policies only).
+    Policies(Vec<PolicySpec>),
+    /// Target values of an autoscaler's target-tracking rule, for its services.
+    Targets {
+        /// The autoscaler it tunes (index in `Control::agents`).
+        autoscaler: usize,
+        /// The targets it chooses among.
+        values: Vec<f64>,
+    },
+}
+
+impl Arms {
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        match self {
+            Arms::Policies(p) => p.len(),
+            Arms::Targets { values, .. } => values.len(),
+        }
+    }
+
+    /// Whether there are none (never, after validation).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Arm `i` in words, as the audit log shows it.
+    pub fn name(&self, i: usize) -> String {
+        match self {
+            Arms::Policies(p) => p[i].kind().name().to_owned(),
+            Arms::Targets { values, .. } => format!("target {}", values[i]),
+        }
+    }
 }
 
 /// Multi-armed bandit algorithms.

@@ -122,6 +122,9 @@ pub(crate) struct RawAgent {
     pub epsilon: Option<f64>,
     pub reward: Option<RewardName>,
     pub reward_scale: Option<Seconds>,
+    pub tunes: Option<String>,
+    pub targets: Option<Vec<f64>>,
+    pub cost_weight: Option<f64>,
     // budget
     pub max_total: Option<u32>,
 }

@@ -21,7 +21,7 @@ use crate::control::{Action, ControlAction, Controller, Observation};
 use crate::engine::{Schedule, SimRng};
 use crate::ids::{ReplicaId, ServiceId};
 use crate::policy::{self, Outcome, Policy, PolicyView, Topology};
-use crate::scenario::{AgentKind, ControlAgent, Probe, Removal, Scenario};
+use crate::scenario::{Adaptive, AgentKind, Arms, ControlAgent, Probe, Removal, Scenario};
 use crate::time::{SimDuration, SimTime};
 
 /// What a control timer does when it goes off.
@@ -147,6 +147,7 @@ impl ControlLayer {
                 let pin = pinned.filter(|&(a, _)| a == i).map(|(_, arm)| arm);
                 AgentRun {
                     controller: Controller::new(
+                        &scenario.control.agents,
                         spec,
                         StreamId::Agent(i as u32).rng(seed, replication),
                         pin,
@@ -193,11 +194,13 @@ pub(super) fn routes(
 ) -> Vec<Option<Route>> {
     let mut routes: Vec<Option<Route>> = (0..scenario.services.len()).map(|_| None).collect();
     for (i, agent) in scenario.control.agents.iter().enumerate() {
-        let AgentKind::Adaptive(spec) = &agent.kind else { continue };
+        let AgentKind::Adaptive(Adaptive { arms: Arms::Policies(policies), .. }) = &agent.kind
+        else {
+            continue;
+        };
         let first = pinned.filter(|&(a, _)| a == i).map_or(0, |(_, arm)| arm);
         for (k, &service) in agent.services.iter().enumerate() {
-            let arms = spec
-                .arms
+            let arms = policies
                 .iter()
                 .enumerate()
                 .map(|(a, &arm)| {
@@ -416,10 +419,25 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 let AgentKind::Adaptive(a) = &spec.kind else {
                     unreachable!("only adaptive agents set arms")
                 };
-                if let Some(route) = self.routes[service.index()].as_mut() {
-                    route.current = *arm;
+                match &a.arms {
+                    Arms::Policies(_) => {
+                        if let Some(route) = self.routes[service.index()].as_mut() {
+                            route.current = *arm;
+                        }
+                    }
+                    Arms::Targets { autoscaler, values } => {
+                        let tuned = &self.scenario.control.agents[*autoscaler];
+                        let index = tuned.services.iter().position(|s| s == service);
+                        let index =
+                            index.expect("a tuning bandit acts on the autoscaler's services");
+                        let tuned = &mut self.layer().agents[*autoscaler].controller;
+                        let Controller::Autoscaler(scaler) = tuned else {
+                            unreachable!("validation: a tuning bandit tunes an autoscaler")
+                        };
+                        scaler.set_target(index, values[*arm]);
+                    }
                 }
-                ("set_arm", *service, None, Some(a.arms[*arm].kind().name().to_owned()))
+                ("set_arm", *service, None, Some(a.arms.name(*arm)))
             }
         };
         let replica_name = replica.map(|r| self.replica_name(r));

@@ -135,7 +135,14 @@ pub trait Observer {
 
     /// A replica is gone (`drained`: it finished what it held; otherwise it was killed or
     /// removed while being provisioned), holding `load` at that moment.
-    fn replica_gone(&mut self, _at: SimTime, _replica: ReplicaId, _load: ReplicaLoad, _drained: bool) {}
+    fn replica_gone(
+        &mut self,
+        _at: SimTime,
+        _replica: ReplicaId,
+        _load: ReplicaLoad,
+        _drained: bool,
+    ) {
+    }
 
     /// The run stopped at `at` with these replica loads (indexed by replica) and this many
     /// jobs (measured or not) still in the system.

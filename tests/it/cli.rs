@@ -264,7 +264,10 @@ fn bad_control_agents_are_refused_with_the_key_and_the_expectation() {
     // An agent's key set from the command line, through the agent's name.
     let ok = with_agent("kind = \"autoscaler\"\nservice = \"api\"\nmax_replicas = 4\ntarget = 0.5");
     let stderr = rejected("agent-set", &ok, &["--set", "agents.a.min_replicas=9"]);
-    assert!(stderr.contains("agents.a.max_replicas: expected at least min_replicas (9), found 4"), "{stderr}");
+    assert!(
+        stderr.contains("agents.a.max_replicas: expected at least min_replicas (9), found 4"),
+        "{stderr}"
+    );
     let stderr = rejected("agent-active", &ok, &["--set", "control.active=[\"b\"]"]);
     assert!(stderr.contains("control.active[0]: unknown agent `b`; known: `a`"), "{stderr}");
 }

@@ -12,7 +12,15 @@ use crate::support::{run_checked, scenario};
 /// One service of single-slot replicas with exponential work of mean `mean_ms`, Poisson
 /// arrivals at `rate` stepping to `rate x factor` at `step_s` (until the end), and `extra`
 /// (TOML tables: agents, faults).
-fn stepped(replicas: u32, mean_ms: f64, rate: f64, factor: f64, step_s: f64, duration_s: f64, extra: &str) -> String {
+fn stepped(
+    replicas: u32,
+    mean_ms: f64,
+    rate: f64,
+    factor: f64,
+    step_s: f64,
+    duration_s: f64,
+    extra: &str,
+) -> String {
     spiked(replicas, mean_ms, rate, factor, step_s, duration_s - step_s + 1.0, duration_s, extra)
 }
 
@@ -93,7 +101,11 @@ fn the_latency_excess_after_a_step_grows_with_the_provisioning_delay() {
         let agent = format!(
             "[[agents]]\nname = \"hpa\"\nkind = \"autoscaler\"\nservice = \"api\"\ntarget = 0.6\nmax_replicas = 30\nprovisioning = \"{delay}\"\n"
         );
-        let text = stepped(4, 20.0, 100.0, 2.5, 300.0, 420.0, &agent).replacen("seed = 11", "seed = 11\nwarmup = \"300s\"", 1);
+        let text = stepped(4, 20.0, 100.0, 2.5, 300.0, 420.0, &agent).replacen(
+            "seed = 11",
+            "seed = 11\nwarmup = \"300s\"",
+            1,
+        );
         sim::run(&scenario(&text), PolicySpec::PowerOfD { d: 2 }, 0).latency_mean_ms
     };
     let means: Vec<f64> = ["0s", "20s", "60s"].iter().map(|d| latency(d)).collect();
@@ -205,7 +217,12 @@ active = {active}
         without.goodput_per_s, with.goodput_per_s, with.restarts
     );
     assert!(with.restarts >= 2, "the overloaded replicas looked unhealthy: {}", with.restarts);
-    assert!(with.goodput_per_s < 0.9 * without.goodput_per_s, "{} vs {}", with.goodput_per_s, without.goodput_per_s);
+    assert!(
+        with.goodput_per_s < 0.9 * without.goodput_per_s,
+        "{} vs {}",
+        with.goodput_per_s,
+        without.goodput_per_s
+    );
 }
 
 #[test]
@@ -231,7 +248,10 @@ period = "10s"
 "#;
     let s = scenario(&stepped(4, 20.0, 250.0, 1.0, 1.0, 300.0, agents));
     let summary = sim::run(&s, PolicySpec::PowerOfD { d: 2 }, 0);
-    eprintln!("conflicts {} flaps {} ups {} downs {}", summary.agent_conflicts, summary.flaps, summary.scale_ups, summary.scale_downs);
+    eprintln!(
+        "conflicts {} flaps {} ups {} downs {}",
+        summary.agent_conflicts, summary.flaps, summary.scale_ups, summary.scale_downs
+    );
     assert!(summary.agent_conflicts >= 10, "{} conflicts", summary.agent_conflicts);
     assert!(summary.scale_downs >= 10);
 }
@@ -244,7 +264,11 @@ fn a_short_stabilisation_window_makes_an_autoscaler_flap() {
         let agent = format!(
             "[[agents]]\nname = \"hpa\"\nkind = \"autoscaler\"\nservice = \"api\"\ntarget = 0.5\ntolerance = 0.02\nmax_replicas = 20\nprovisioning = \"0s\"\nperiod = \"5s\"\nstabilisation = \"{stabilisation}\"\n"
         );
-        sim::run(&scenario(&stepped(5, 20.0, 125.0, 1.0, 1.0, 600.0, &agent)), PolicySpec::PowerOfD { d: 2 }, 0)
+        sim::run(
+            &scenario(&stepped(5, 20.0, 125.0, 1.0, 1.0, 600.0, &agent)),
+            PolicySpec::PowerOfD { d: 2 },
+            0,
+        )
     };
     let (short, long) = (run("0s"), run("300s"));
     eprintln!("flaps with no stabilisation {}, with 300 s {}", short.flaps, long.flaps);
@@ -279,15 +303,26 @@ arms = ["random", "power_of_d"]
     let (adaptive, log) = sim::run_audited(&s, PolicySpec::Random, 0, usize::MAX);
     let run = sim::run(&s, PolicySpec::Random, 0);
     let to_power = log.actions.iter().filter(|a| a.value.as_deref() == Some("power_of_d")).count();
-    eprintln!("regret {:.3} over {} decisions; switches to power_of_d {to_power}", run.regret, 400 / 5);
-    assert!(run.regret.is_finite() && adaptive.regret.is_nan(), "regret comes with `run`, not `run_audited`");
+    eprintln!(
+        "regret {:.3} over {} decisions; switches to power_of_d {to_power}",
+        run.regret,
+        400 / 5
+    );
+    assert!(
+        run.regret.is_finite() && adaptive.regret.is_nan(),
+        "regret comes with `run`, not `run_audited`"
+    );
     // The best fixed arm earns at most 1 per decision; UCB1's regret is logarithmic in the
     // number of decisions, far below the 80 decisions' worth of always choosing random.
     let fixed_random = {
         let without = format!("{text}[control]\nactive = []\n");
         sim::run(&scenario(&without), PolicySpec::Random, 0).latency_p99_ms
     };
-    assert!(run.latency_p99_ms < fixed_random, "learning beat random placement: {} vs {fixed_random}", run.latency_p99_ms);
+    assert!(
+        run.latency_p99_ms < fixed_random,
+        "learning beat random placement: {} vs {fixed_random}",
+        run.latency_p99_ms
+    );
     assert!(run.regret < 10.0, "{}", run.regret);
 }
 
@@ -328,10 +363,25 @@ duration = "40s"
     );
     let s = scenario(&text);
     let (summary, checker) = run_checked(&s, PolicySpec::PowerOfD { d: 2 }, 0);
-    assert!(checker.violations.is_empty(), "{:?}", &checker.violations[..checker.violations.len().min(5)]);
-    assert_eq!(summary.jobs_arrived, summary.jobs_completed + summary.jobs_failed + summary.jobs_in_flight);
-    assert_eq!(checker.jobs_arrived, checker.jobs_ended + checker.jobs_at_end, "every job ends once");
+    assert!(
+        checker.violations.is_empty(),
+        "{:?}",
+        &checker.violations[..checker.violations.len().min(5)]
+    );
+    assert_eq!(
+        summary.jobs_arrived,
+        summary.jobs_completed + summary.jobs_failed + summary.jobs_in_flight
+    );
+    assert_eq!(
+        checker.jobs_arrived,
+        checker.jobs_ended + checker.jobs_at_end,
+        "every job ends once"
+    );
     let (ups, downs, restarts) = (summary.scale_ups, summary.scale_downs, summary.restarts);
     assert!(ups > 0 && downs > 0 && restarts > 0, "ups {ups}, downs {downs}, restarts {restarts}");
-    assert!(checker.replica_counts.iter().all(|&(_, n)| (2..=9).contains(&n)), "{:?}", checker.replica_counts);
+    assert!(
+        checker.replica_counts.iter().all(|&(_, n)| (2..=9).contains(&n)),
+        "{:?}",
+        checker.replica_counts
+    );
 }

@@ -17,7 +17,7 @@ use super::Result;
 use crate::dist::DurationDist;
 use crate::policy::{PolicyKind, PolicySpec};
 use crate::scenario::control::{
-    Adaptive, AgentKind, Autoscaler, Bandit, Budget, Control, ControlAgent, Probe, RateLimit,
+    Adaptive, AgentKind, Arms, Autoscaler, Bandit, Budget, Control, ControlAgent, Probe, RateLimit,
     Remediator, Remedy, Removal, Reward, ScalingMetric, ScalingRule, ScalingStep,
 };
 use crate::scenario::raw::{
@@ -73,6 +73,7 @@ pub(super) fn control(
         }
         agents.retain(|a| active.contains(&a.name));
     }
+    resolve_tuning(raw, &mut agents)?;
     let control = Control { agents, scrape };
     for a in &control.agents {
         if a.window < scrape {
@@ -83,6 +84,70 @@ pub(super) fn control(
         }
     }
     Ok(control)
+}
+
+/// Points each tuning bandit at the autoscaler it names (among the active agents), takes
+/// its services, and checks the targets against the autoscaler's metric.
+fn resolve_tuning(raw: &[RawAgent], agents: &mut [ControlAgent]) -> Result<()> {
+    for i in 0..agents.len() {
+        let AgentKind::Adaptive(Adaptive { arms: Arms::Targets { values, .. }, .. }) =
+            &agents[i].kind
+        else {
+            continue;
+        };
+        let values = values.clone();
+        let name = agents[i].name.clone();
+        let field = format!("agents.{name}.tunes");
+        let tuned = raw
+            .iter()
+            .find(|r| r.name == name)
+            .and_then(|r| r.tunes.clone())
+            .expect("a tuning bandit names what it tunes");
+        let Some(j) = agents.iter().position(|a| a.name == tuned) else {
+            let known = agents.iter().map(|a| a.name.as_str());
+            return Err(unknown_reference(&field, "active agent", &tuned, known));
+        };
+        let AgentKind::Autoscaler(a) = &agents[j].kind else {
+            return Err(Invalid::new(
+                field,
+                format!(
+                    "expected an agent of kind `autoscaler`, found `{tuned}` of kind `{}`",
+                    agents[j].kind.name()
+                ),
+            ));
+        };
+        if !matches!(a.rule, ScalingRule::Target { .. }) {
+            return Err(Invalid::new(
+                field,
+                format!("expected an autoscaler with rule = \"target\": `{tuned}` scales by steps"),
+            ));
+        }
+        for (k, &v) in values.iter().enumerate() {
+            let ok = match a.metric {
+                ScalingMetric::Utilisation => v > 0.0 && v <= 1.0,
+                _ => v.is_finite() && v > 0.0,
+            };
+            if !ok {
+                return Err(Invalid::new(
+                    format!("agents.{name}.targets[{k}]"),
+                    format!(
+                        "expected a target for `{}` ({}), found {v}",
+                        a.metric.name(),
+                        if a.metric == ScalingMetric::Utilisation { "in (0, 1]" } else { "> 0" }
+                    ),
+                ));
+            }
+        }
+        let services = agents[j].services.clone();
+        let agent = &mut agents[i];
+        agent.services = services;
+        if let AgentKind::Adaptive(Adaptive { arms: Arms::Targets { autoscaler, .. }, .. }) =
+            &mut agent.kind
+        {
+            *autoscaler = j;
+        }
+    }
+    Ok(())
 }
 
 fn agent(
@@ -96,7 +161,18 @@ fn agent(
     let kind = raw.kind;
     let not_used =
         |k: &str| Invalid::new(key(k), format!("not used by an agent of kind `{}`", kind.name()));
+    // An adaptive agent that tunes an autoscaler acts on that autoscaler's services (filled
+    // in once every agent is known, by `resolve_tuning`).
+    let tuning = kind == AgentKindName::Adaptive && raw.tunes.is_some();
     let names: Vec<&String> = match (&raw.service, &raw.services) {
+        (None, None) if tuning => Vec::new(),
+        _ if tuning => {
+            let k = if raw.service.is_some() { "service" } else { "services" };
+            return Err(Invalid::new(
+                key(k),
+                "not used with `tunes`: the agent acts on the tuned autoscaler's services",
+            ));
+        }
         (Some(one), None) => vec![one],
         (None, Some(many)) if !many.is_empty() => many.iter().collect(),
         (None, Some(_)) => {
@@ -168,12 +244,15 @@ fn agent(
         ("budget", raw.budget.is_some()),
         ("escalate", raw.escalate.is_some()),
     ];
-    let adaptive_keys: [(&str, bool); 5] = [
+    let adaptive_keys: [(&str, bool); 8] = [
         ("arms", raw.arms.is_some()),
         ("algorithm", raw.algorithm.is_some()),
         ("epsilon", raw.epsilon.is_some()),
         ("reward", raw.reward.is_some()),
         ("reward_scale", raw.reward_scale.is_some()),
+        ("tunes", raw.tunes.is_some()),
+        ("targets", raw.targets.is_some()),
+        ("cost_weight", raw.cost_weight.is_some()),
     ];
     let budget_keys: [(&str, bool); 1] = [("max_total", raw.max_total.is_some())];
     let removal_key = [("removal", raw.removal.is_some())];
@@ -441,19 +520,13 @@ fn remediator(
     Ok(Remediator { timeout, failures, probe, action, restart_delay, eject_for, budget, escalate })
 }
 
-fn adaptive(
-    raw: &RawAgent,
+/// Placement policies as arms: protocol-free ones, each once, with the scenario's
+/// parameters for the policy.
+fn policy_arms(
     key: &dyn Fn(&str) -> String,
-    targets: &[ServiceId],
-    services: &[Service],
+    kinds: &[PolicyKind],
     policies: &[PolicySpec],
-) -> Result<Adaptive> {
-    let kinds = raw.arms.as_ref().ok_or_else(|| {
-        Invalid::new(
-            key("arms"),
-            "required by an agent of kind `adaptive`: the placement policies it chooses among",
-        )
-    })?;
+) -> Result<Vec<PolicySpec>> {
     if kinds.len() < 2 {
         return Err(Invalid::new(
             key("arms"),
@@ -487,6 +560,63 @@ fn adaptive(
         let spec =
             policies.iter().copied().find(|p| p.kind() == k).unwrap_or_else(|| k.default_spec());
         arms.push(spec);
+    }
+    Ok(arms)
+}
+
+fn adaptive(
+    raw: &RawAgent,
+    key: &dyn Fn(&str) -> String,
+    targets: &[ServiceId],
+    services: &[Service],
+    policies: &[PolicySpec],
+) -> Result<Adaptive> {
+    let arms = match (&raw.arms, &raw.tunes) {
+        (Some(_), Some(_)) => {
+            return Err(Invalid::new(
+                key("tunes"),
+                "expected `arms` (placement policies) or `tunes` (an autoscaler), not both",
+            ))
+        }
+        (None, None) => {
+            return Err(Invalid::new(
+                key("arms"),
+                "required by an agent of kind `adaptive`: the placement policies it chooses among (or `tunes` and `targets`)",
+            ))
+        }
+        (None, Some(_)) => {
+            let values = raw.targets.clone().ok_or_else(|| {
+                Invalid::new(key("targets"), "required with `tunes`: the targets it chooses among")
+            })?;
+            if values.len() < 2 {
+                return Err(Invalid::new(
+                    key("targets"),
+                    format!("expected at least two targets, found {}", values.len()),
+                ));
+            }
+            // Which autoscaler, and whether the targets suit its metric, is checked once
+            // every agent is known (`resolve_tuning`).
+            Arms::Targets { autoscaler: usize::MAX, values }
+        }
+        (Some(kinds), None) => {
+            if raw.targets.is_some() {
+                return Err(Invalid::new(key("targets"), "used only with `tunes`"));
+            }
+            Arms::Policies(policy_arms(key, kinds, policies)?)
+        }
+    };
+    if raw.tunes.is_none() && raw.cost_weight.is_some() {
+        return Err(Invalid::new(
+            key("cost_weight"),
+            "used only with `tunes` (placement arms do not change the cost)",
+        ));
+    }
+    let cost_weight = raw.cost_weight.unwrap_or(if raw.tunes.is_some() { 0.5 } else { 0.0 });
+    if !(0.0..1.0).contains(&cost_weight) {
+        return Err(Invalid::new(
+            key("cost_weight"),
+            format!("expected a weight in [0, 1), found {cost_weight}"),
+        ));
     }
     let algorithm = match raw.algorithm.unwrap_or(BanditName::Ucb1) {
         BanditName::Ucb1 => {
@@ -527,5 +657,5 @@ fn adaptive(
             scale: positive_seconds(&key("reward_scale"), raw.reward_scale.map_or(0.1, |s| s.0))?,
         },
     };
-    Ok(Adaptive { arms, algorithm, reward })
+    Ok(Adaptive { arms, algorithm, reward, cost_weight })
 }

@@ -466,9 +466,10 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         }
     }
 
-    /// Counts a scaling action that reverses an earlier one on the same service: a flap
-    /// when the same agent made it within its stabilisation window (two periods without
-    /// one), a conflict when another agent made it within one period of this agent.
+    /// Counts a scaling action that reverses earlier ones on the same service: a flap when
+    /// the same agent's last action there was the opposite, within its stabilisation window
+    /// (two periods without one); a conflict when another agent's last action there was the
+    /// opposite, within one period of this agent. One action can be both.
     fn check_reversal(
         &mut self,
         agent: u32,
@@ -483,25 +484,32 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             _ => spec.period.mul_f64(2.0),
         };
         let layer = self.control.as_deref_mut().expect("control agents exist");
-        let horizon = now.saturating_sub(own_window.max(spec.period));
-        let last = layer.scaled.iter().rev().find(|s| s.service == service && s.at >= horizon);
-        if let Some(last) = last.filter(|s| s.up != up) {
-            if last.agent == agent && now.saturating_since(last.at) <= own_window {
-                if measured {
-                    self.recorder.flapped();
-                }
-            } else if last.agent != agent
-                && now.saturating_since(last.at) <= spec.period
-                && measured
-            {
+        let within = |s: &Scaled, span: SimDuration| now.saturating_since(s.at) <= span;
+        let mine = layer.scaled.iter().rev().find(|s| s.service == service && s.agent == agent);
+        let flap = mine.is_some_and(|s| s.up != up && within(s, own_window));
+        let theirs = layer.scaled.iter().rev().find(|s| s.service == service && s.agent != agent);
+        let conflict = theirs.is_some_and(|s| s.up != up && within(s, spec.period));
+        layer.scaled.push(Scaled { at: now, agent, service, up });
+        // Only the last action of each agent on each service can matter; keep the log short.
+        if layer.scaled.len() > 4_096 {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut kept: Vec<Scaled> = layer
+                .scaled
+                .iter()
+                .rev()
+                .filter(|s| seen.insert((s.agent, s.service)))
+                .copied()
+                .collect();
+            kept.reverse();
+            layer.scaled = kept;
+        }
+        if measured {
+            if flap {
+                self.recorder.flapped();
+            }
+            if conflict {
                 self.recorder.conflicted();
             }
-        }
-        let layer = self.control.as_deref_mut().expect("control agents exist");
-        layer.scaled.push(Scaled { at: now, agent, service, up });
-        let keep_from = now.saturating_sub(SimDuration::from_secs(3_600));
-        if layer.scaled.len() > 4_096 {
-            layer.scaled.retain(|s| s.at >= keep_from);
         }
     }
 

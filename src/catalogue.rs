@@ -383,7 +383,7 @@ pub const METRICS: [Metric; 58] = [
     .decades(),
     Metric::new(
         "replica_seconds",
-        "replica-seconds (cost)",
+        "cost in replica-seconds",
         "replica-s",
         "Integral of provisioned replicas over the measured span, all services (a replica counts from the action that adds it, provisioning included, until it is gone).",
     ),

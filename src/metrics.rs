@@ -368,6 +368,8 @@ impl Recorder {
             &self.windows.spec,
             &self.windows.service_rows,
             &self.windows.job_rows,
+            &self.windows.service_replicas,
+            &self.windows.job_replicas,
             engine.now,
             &mut faults,
         );

@@ -174,7 +174,7 @@ pub fn run_with_policy(
     build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
     replication: u32,
 ) -> RunSummary {
-    drive(World::new(scenario, build, replication, &mut NoObserver, None)).summary
+    simulate(scenario, build, replication, &mut NoObserver, None, None).summary
 }
 
 /// What a run's audit log holds: the policy's decisions and the control agents' actions.
@@ -197,14 +197,7 @@ pub fn run_audited(
     limit: usize,
 ) -> (RunSummary, AuditLog) {
     let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
-    let mut observer = NoObserver;
-    let mut world = World::new(scenario, build, replication, &mut observer, None);
-    world.outbox = Outbox::new(true);
-    world.audit_limit = limit;
-    if let Some(control) = world.control.as_deref_mut() {
-        control.audit_limit = limit;
-    }
-    let run = drive(world);
+    let run = simulate(scenario, build, replication, &mut NoObserver, None, Some(limit));
     (run.summary, AuditLog { decisions: run.decisions, actions: run.actions })
 }
 
@@ -217,7 +210,7 @@ pub fn observe<O: Observer>(
     observer: &mut O,
 ) -> RunSummary {
     let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
-    drive(World::new(scenario, build, replication, observer, None)).summary
+    simulate(scenario, build, replication, observer, None, None).summary
 }
 
 /// Like [`run`], reporting every mechanical step to `observer`.
@@ -228,7 +221,7 @@ pub fn run_observed<O: Observer>(
     observer: &mut O,
 ) -> RunSummary {
     let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
-    let mut run = drive(World::new(scenario, build, replication, observer, None));
+    let mut run = simulate(scenario, build, replication, observer, None, None);
     estimate_regret(scenario, policy, replication, &mut run);
     run.summary
 }
@@ -266,9 +259,8 @@ fn estimate_regret(scenario: &Scenario, policy: PolicySpec, replication: u32, ru
         let mut best = vec![f64::NEG_INFINITY; obtained.len()];
         for arm in 0..arms {
             let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
-            let mut observer = NoObserver;
-            let world = World::new(scenario, build, replication, &mut observer, Some((agent, arm)));
-            let fixed = drive(world);
+            let pin = Some((agent, arm));
+            let fixed = simulate(scenario, build, replication, &mut NoObserver, pin, None);
             for (s, rewards) in fixed.rewards[j].iter().enumerate() {
                 best[s] = best[s].max(rewards.iter().sum());
             }
@@ -278,8 +270,42 @@ fn estimate_regret(scenario: &Scenario, policy: PolicySpec, replication: u32, ru
     run.summary.regret = regret;
 }
 
+/// Builds the world of one run and drives it. A world without control agents is its own
+/// type (`C = false`), in which the control layer's hooks on the per-job path compile away;
+/// `pinned` fixes one adaptive agent's arm; `audit` asks for the audit log, at most that
+/// many records of each kind.
+fn simulate<O: Observer>(
+    scenario: &Scenario,
+    build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
+    replication: u32,
+    observer: &mut O,
+    pinned: Option<(usize, usize)>,
+    audit: Option<usize>,
+) -> RunOutput {
+    fn audited<'s, 'o, O: Observer, const C: bool>(
+        mut world: World<'s, 'o, O, C>,
+        audit: Option<usize>,
+    ) -> World<'s, 'o, O, C> {
+        if let Some(limit) = audit {
+            world.outbox = Outbox::new(true);
+            world.audit_limit = limit;
+            if let Some(control) = world.control.as_deref_mut() {
+                control.audit_limit = limit;
+            }
+        }
+        world
+    }
+    if scenario.control.agents.is_empty() {
+        let world = World::<O, false>::new(scenario, build, replication, observer, pinned);
+        drive(audited(world, audit))
+    } else {
+        let world = World::<O, true>::new(scenario, build, replication, observer, pinned);
+        drive(audited(world, audit))
+    }
+}
+
 /// Seeds a world's first events, drains the engine to the end of the run, and summarises.
-fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunOutput {
+fn drive<O: Observer, const C: bool>(mut world: World<'_, '_, O, C>) -> RunOutput {
     let scenario = world.scenario;
     world.policy_wants_outcomes = world.policy.wants_outcomes() || !world.routes.is_empty();
     world.handoff_kind = world.policy.handoff_kind();
@@ -294,8 +320,7 @@ fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunOutput {
     let end = SimTime::ZERO + scenario.duration;
     let stats = engine.run_until(end);
     let mut world = engine.into_model();
-    let workload_jobs =
-        world.jobs.iter().filter(|(_, j)| j.escalation == jobs::NO_ESCALATION).count();
+    let workload_jobs = world.jobs.iter().filter(|(_, j)| !j.is_escalation()).count();
     world.observer.run_ended(stats.now, &world.loads, workload_jobs);
     let in_flight = world.jobs.iter().filter(|(_, job)| job.measured).count() as u64;
     let records = world
@@ -318,7 +343,7 @@ fn drive<O: Observer>(mut world: World<'_, '_, O>) -> RunOutput {
 }
 
 /// The state of one run.
-struct World<'s, 'o, O: Observer> {
+struct World<'s, 'o, O: Observer, const C: bool> {
     scenario: &'s Scenario,
     layout: Layout,
     /// Each service's members: the replicas that take new work, in id order (what policies
@@ -389,6 +414,9 @@ struct World<'s, 'o, O: Observer> {
     /// Replicas down for a reason of the control layer (absent, being provisioned,
     /// restarting), which the network's fast path must not meet.
     agents_out: u32,
+    /// Every link is instant, no fault is active and no agent is out: a world message is
+    /// received within the event that sends it (kept by `refresh_fast_send`).
+    fast_send: bool,
     /// Replicas draining, so that the hot path looks at a replica's life only when some are.
     draining: u32,
     /// Health checks waiting in replicas' queues.
@@ -412,7 +440,7 @@ struct World<'s, 'o, O: Observer> {
 // no output. Forcing others measured worse, each tried alone: `admit` +4%, `start` +0.4%,
 // `execute` and `on_message_delivered` (auction) +1%; `step_done` gained 0.1%, not worth its
 // code size.
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     /// The world of one run; `pinned` fixes one adaptive agent's arm (agent index, arm), for
     /// the counterfactual runs behind `regret`.
     fn new(
@@ -538,6 +566,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             excluded: vec![false; replicas],
             lifecycle,
             agents_out,
+            fast_send: false,
             draining: 0,
             probes_waiting: 0,
             repaired: Vec::new(),
@@ -562,6 +591,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     /// Seeds the first events: arrivals, the fault timeline, human shifts, and whatever the
     /// policy starts with (its first heartbeats or gossip rounds).
     fn seed_events(&mut self, schedule: &mut Schedule<Event>) {
+        self.refresh_fast_send();
         let view = acting_view!(self, SimTime::ZERO);
         self.policy.start(&view);
         self.apply_outbox(schedule);
@@ -594,7 +624,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     }
 }
 
-impl<O: Observer> Model for World<'_, '_, O> {
+impl<O: Observer, const C: bool> Model for World<'_, '_, O, C> {
     type Event = Event;
 
     #[inline(always)]

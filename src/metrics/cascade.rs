@@ -36,10 +36,13 @@ pub(crate) fn impaired(c: &ServiceCounts, ratio: f64) -> bool {
 /// Builds the time series and the cascade figures, and fills in each fault's cascade.
 /// `service_rows` has one row per service per window (window-major), `job_rows` one per
 /// window; the windows cut `[0, end_of_run)` from zero.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn analyse(
     spec: &WindowSpec,
     service_rows: &[ServiceCounts],
     job_rows: &[JobCounts],
+    service_replicas: &[f64],
+    job_replicas: &[f64],
     end_of_run: SimTime,
     faults: &mut [FaultRecord],
 ) -> (TimeSeries, CascadeFigures) {
@@ -158,7 +161,7 @@ pub(crate) fn analyse(
                     jobs_in_system: j.in_system,
                     queue_length: j.queue_length,
                     utilisation: j.utilisation,
-                    replicas: j.replicas,
+                    replicas: job_replicas[k],
                     impaired: impaired[k * services..(k + 1) * services].iter().any(|&i| i),
                     fault_active: any_active[k],
                     spike_active: spec.spike_active(start, end),
@@ -175,7 +178,7 @@ pub(crate) fn analyse(
                 slo_missed: u64::from(c.slo_missed),
                 queue_length: c.queue_length,
                 utilisation: c.utilisation,
-                replicas: c.replicas,
+                replicas: service_replicas[i],
                 impaired: impaired[i],
                 fault_active: active[i],
             })
@@ -236,8 +239,15 @@ mod tests {
         let mut faults = vec![fault(0, 3, 5)];
         // s0 itself is impaired during its fault: not a cascade.
         let rows = rows(&[(3, 0), (4, 0)], 5);
-        let (series, f) =
-            analyse(&spec(3), &rows, &vec![JobCounts::default(); 10], secs(10), &mut faults);
+        let (series, f) = analyse(
+            &spec(3),
+            &rows,
+            &vec![JobCounts::default(); 10],
+            &vec![1.0; rows.len()],
+            &vec![1.0; 10],
+            secs(10),
+            &mut faults,
+        );
         assert_eq!(faults[0].cascade_size, 0);
         assert_eq!(
             (f.cascades_contained, f.blast_radius_mean, f.secondary_impaired_s),
@@ -255,8 +265,15 @@ mod tests {
         // s1 impaired in window 5 (inside the grace: span [3, 6) s), s2 in window 7 (after).
         // 1 failure of 11 finished is 9% > 5%.
         let rows = rows(&[(5, 1), (7, 2)], 1);
-        let (_, f) =
-            analyse(&spec(3), &rows, &vec![JobCounts::default(); 10], secs(10), &mut faults);
+        let (_, f) = analyse(
+            &spec(3),
+            &rows,
+            &vec![JobCounts::default(); 10],
+            &vec![1.0; rows.len()],
+            &vec![1.0; 10],
+            secs(10),
+            &mut faults,
+        );
         assert_eq!(faults[0].cascade_services, vec!["s1".to_owned()]);
         assert_eq!((f.cascades_contained, f.blast_radius_mean), (0.0, 1.0));
         assert_eq!(f.secondary_impaired_s, 2.0, "s1 in window 5 and s2 in window 7");
@@ -266,8 +283,15 @@ mod tests {
     fn a_service_already_impaired_before_the_fault_is_not_its_cascade() {
         let mut faults = vec![fault(0, 3, 5), fault(1, 8, 9)];
         let rows = rows(&[(2, 1), (3, 1), (8, 2)], 1);
-        let (_, f) =
-            analyse(&spec(3), &rows, &vec![JobCounts::default(); 10], secs(10), &mut faults);
+        let (_, f) = analyse(
+            &spec(3),
+            &rows,
+            &vec![JobCounts::default(); 10],
+            &vec![1.0; rows.len()],
+            &vec![1.0; 10],
+            secs(10),
+            &mut faults,
+        );
         assert_eq!(faults[0].cascade_size, 0, "s1 was impaired in window 2 already");
         assert_eq!(faults[1].cascade_services, vec!["s2".to_owned()]);
         assert_eq!(f.cascades_contained, 0.5);

@@ -102,8 +102,6 @@ pub(crate) struct ServiceCounts {
     pub(crate) queue_length: f64,
     /// Time average of busy slots over all slots.
     pub(crate) utilisation: f64,
-    /// Time average of provisioned replicas (being provisioned and draining included).
-    pub(crate) replicas: f64,
 }
 
 /// Jobs in one window.
@@ -114,11 +112,9 @@ pub(crate) struct JobCounts {
     pub(crate) failures: u32,
     /// Time average of jobs in the system.
     pub(crate) in_system: f64,
-    /// Time averages over all services (queued requests; busy slots over all slots;
-    /// provisioned replicas).
+    /// Time averages over all services (queued requests; busy slots over all slots).
     pub(crate) queue_length: f64,
     pub(crate) utilisation: f64,
-    pub(crate) replicas: f64,
 }
 
 /// A piecewise-constant level and its integral since the window began.
@@ -158,8 +154,13 @@ struct Live {
     slo_ns: u64,
     running: Level,
     queued: Level,
-    /// Slots of the replicas present (serving or draining) and provisioned replicas: they
-    /// change only when control agents act.
+}
+
+/// The replicas of one service in the current window: the slots of those present (serving
+/// or draining) and the provisioned count. They change only when control agents act, so
+/// they live apart from the per-request state of `Live`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Capacity {
     present: Level,
     provisioned: Level,
     /// Whether `present` changed in this window (utilisation then divides by its area).
@@ -177,9 +178,13 @@ pub(crate) struct Windows {
     live: Vec<Live>,
     jobs: JobCounts,
     jobs_level: Level,
+    capacity: Vec<Capacity>,
     /// Flushed rows: `services` rows per window, window-major.
     pub(crate) service_rows: Vec<ServiceCounts>,
     pub(crate) job_rows: Vec<JobCounts>,
+    /// Time average of provisioned replicas, per service row and per window.
+    pub(crate) service_replicas: Vec<f64>,
+    pub(crate) job_replicas: Vec<f64>,
 }
 
 impl Windows {
@@ -187,17 +192,17 @@ impl Windows {
         Windows {
             start: SimTime::ZERO,
             end: SimTime::ZERO + spec.window,
-            live: spec
-                .slo_ns
-                .iter()
-                .enumerate()
-                .map(|(s, &slo_ns)| {
-                    let mut live = Live { slo_ns, ..Live::default() };
-                    live.present.change(SimTime::ZERO, spec.slots[s] as i64);
-                    live.provisioned.change(SimTime::ZERO, spec.replicas[s] as i64);
-                    live
+            live: spec.slo_ns.iter().map(|&slo_ns| Live { slo_ns, ..Live::default() }).collect(),
+            capacity: (0..spec.slo_ns.len())
+                .map(|s| {
+                    let mut c = Capacity::default();
+                    c.present.change(SimTime::ZERO, spec.slots[s] as i64);
+                    c.provisioned.change(SimTime::ZERO, spec.replicas[s] as i64);
+                    c
                 })
                 .collect(),
+            service_replicas: Vec::new(),
+            job_replicas: Vec::new(),
             jobs: JobCounts::default(),
             jobs_level: Level::default(),
             service_rows: Vec::new(),
@@ -234,13 +239,14 @@ impl Windows {
             let mut row = std::mem::take(&mut live.counts);
             let busy = live.running.close(end);
             let queued = live.queued.close(end);
-            let slots_now = live.present.value;
-            let present = live.present.close(end);
-            let replicas = live.provisioned.close(end);
+            let capacity = &mut self.capacity[s];
+            let slots_now = capacity.present.value;
+            let present = capacity.present.close(end);
+            let replicas = capacity.provisioned.close(end);
             row.queue_length = queued as f64 / length;
             // With the same slots all window long (always, without control agents) the
             // area of present slots is slots x length: divide by that product, as ever.
-            row.utilisation = if !live.present_changed {
+            row.utilisation = if !capacity.present_changed {
                 if slots_now == 0 {
                     0.0
                 } else {
@@ -251,9 +257,9 @@ impl Windows {
             } else {
                 busy as f64 / present as f64
             };
-            row.replicas = replicas as f64 / length;
-            any_changed |= live.present_changed;
-            live.present_changed = false;
+            self.service_replicas.push(replicas as f64 / length);
+            any_changed |= capacity.present_changed;
+            capacity.present_changed = false;
             all_queued += queued;
             all_busy += busy;
             all_slots += slots_now;
@@ -275,7 +281,7 @@ impl Windows {
         } else {
             all_busy as f64 / all_present as f64
         };
-        jobs.replicas = all_replicas as f64 / length;
+        self.job_replicas.push(all_replicas as f64 / length);
         self.job_rows.push(jobs);
     }
 
@@ -336,15 +342,15 @@ impl Windows {
     /// ready, or is gone).
     pub(crate) fn present_slots_changed(&mut self, now: SimTime, service: ServiceId, slots: i64) {
         self.at(now);
-        let live = &mut self.live[service.index()];
-        live.present.change(now, slots);
-        live.present_changed = true;
+        let capacity = &mut self.capacity[service.index()];
+        capacity.present.change(now, slots);
+        capacity.present_changed = true;
     }
 
     /// `service`'s provisioned replicas changed by `delta`.
     pub(crate) fn provisioned_changed(&mut self, now: SimTime, service: ServiceId, delta: i64) {
         self.at(now);
-        self.live[service.index()].provisioned.change(now, delta);
+        self.capacity[service.index()].provisioned.change(now, delta);
     }
 
     /// A job arrived; `entered` says whether it entered the system (or was refused at once,

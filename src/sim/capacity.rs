@@ -73,7 +73,7 @@ impl Lifecycle {
     }
 }
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     /// Replicas of `service` provisioned (serving or being provisioned).
     pub(super) fn provisioned(&self, service: ServiceId) -> u32 {
         let range = self.layout.service_replicas[service.index()].clone();
@@ -321,6 +321,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     fn agent_out(&mut self, replica: ReplicaId, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         self.agents_out += 1;
+        self.refresh_fast_send();
         self.down[replica.index()] += 1;
         if self.down[replica.index()] == 1 {
             self.observer.replica_crashed(now, replica, true);
@@ -334,6 +335,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     /// restarted), unless a fault still holds it.
     fn agent_back(&mut self, replica: ReplicaId, schedule: &mut Schedule<Event>) {
         self.agents_out -= 1;
+        self.refresh_fast_send();
         self.down[replica.index()] -= 1;
         if self.down[replica.index()] == 0 {
             self.observer.replica_crashed(schedule.now(), replica, false);

@@ -235,7 +235,7 @@ pub(super) fn tell_arms(
     }
 }
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     pub(super) fn set_control_timer(
         &mut self,
         delay: SimDuration,

@@ -14,12 +14,13 @@ use crate::policy::ReplicaLoad;
 use crate::scenario::FaultEffect;
 use crate::time::SimTime;
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     pub(super) fn on_fault_started(&mut self, index: u32, schedule: &mut Schedule<Event>) {
         let now = schedule.now();
         let i = index as usize;
         self.faults[i].started = true;
         self.active_faults.push(i);
+        self.refresh_fast_send();
         self.observer.fault_changed(now, index, &self.faults[i].effect, true);
         match self.faults[i].effect {
             FaultEffect::Crash { .. } => {
@@ -68,6 +69,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
     pub(super) fn on_fault_ended(&mut self, index: u32, schedule: &mut Schedule<Event>) {
         let i = index as usize;
         self.active_faults.retain(|&f| f != i);
+        self.refresh_fast_send();
         self.observer.fault_changed(schedule.now(), index, &self.faults[i].effect, false);
         match self.faults[i].effect {
             FaultEffect::Crash { .. } => {

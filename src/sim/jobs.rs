@@ -34,13 +34,20 @@ pub(super) struct Job {
     pub(super) reject: u64,
     /// Its placements the policy deferred and has not decided yet.
     pub(super) deferred: u32,
-    /// The escalation it carries to a person, for a control agent (`NO_ESCALATION` for the
-    /// workload's jobs); such a job counts in no job figure.
-    pub(super) escalation: u32,
 }
 
-/// `Job::escalation` of a job of the workload.
-pub(super) const NO_ESCALATION: u32 = u32::MAX;
+/// `Job::class` of a job that carries a control agent's escalation to a person (its id in
+/// `Job::reject`, which only a human review reads, and such a job has none). It counts in no job figure. A sentinel
+/// rather than a field of its own keeps the job record, which every job writes and reads
+/// whole, as small as it was.
+pub(super) const ESCALATION: ClassId = ClassId(u32::MAX);
+
+impl Job {
+    /// Whether it carries a control agent's escalation rather than the workload's work.
+    pub(super) fn is_escalation(&self) -> bool {
+        self.class == ESCALATION
+    }
+}
 
 /// A blank record, for a new slot of `Records` (overwritten before it is read).
 impl Default for Job {
@@ -58,7 +65,6 @@ impl Default for Job {
             review: 0,
             reject: 0,
             deferred: 0,
-            escalation: NO_ESCALATION,
         }
     }
 }
@@ -89,7 +95,7 @@ impl JobPlan {
     }
 }
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     pub(super) fn job_alive(&self, job: usize, serial: u64) -> bool {
         self.jobs.get(job).is_some_and(|j| j.serial == serial)
     }
@@ -215,7 +221,6 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             review,
             reject,
             deferred: 0,
-            escalation: NO_ESCALATION,
         };
         if let Some(deadline) = spec.deadline {
             self.set_lane_timer(deadline, Timer::Deadline { job, serial }, schedule);
@@ -276,14 +281,15 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         schedule: &mut Schedule<Event>,
     ) {
         let j = &mut self.jobs[job];
-        let (serial, class, arrived, measured, client, deferred, escalation) =
-            (j.serial, j.class, j.arrived, j.measured, j.client, j.deferred, j.escalation);
+        let (serial, class, arrived, measured, client, deferred) =
+            (j.serial, j.class, j.arrived, j.measured, j.client, j.deferred);
+        let escalation = if C && class == ESCALATION { Some(j.reject as u32) } else { None };
         let plan = std::mem::replace(&mut j.plan, JobPlan::Single(SimDuration::ZERO));
         self.jobs.remove(job);
         if deferred > 0 {
             self.abandon_deferred(job, serial, schedule);
         }
-        if escalation != NO_ESCALATION {
+        if let Some(escalation) = escalation {
             self.escalation_answered(escalation, completed, schedule);
             return;
         }
@@ -321,7 +327,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let (job, slot) = self.jobs.vacant();
         *slot = Job {
             serial,
-            class: ClassId(0),
+            class: ESCALATION,
             workflow,
             arrived: now,
             measured: false,
@@ -330,9 +336,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             plan: JobPlan::Single(work),
             steps_left: 1,
             review: 0,
-            reject: 0,
+            reject: u64::from(id),
             deferred: 0,
-            escalation: id,
         };
         if self.orchestrator_down[0] > 0 {
             self.end_job(job, false, now, schedule);

@@ -287,7 +287,7 @@ fn quantile(buckets: &[u64; BUCKETS], n: u64, q: f64) -> Option<f64> {
     Some(bucket_bounds(BUCKETS - 1).0)
 }
 
-impl<O: Observer> World<'_, '_, O> {
+impl<O: Observer, const C: bool> World<'_, '_, O, C> {
     /// Busy slots and queued requests of `service` changed: the recorder and, in runs with
     /// control agents, the monitoring system hear of it.
     #[inline(always)]
@@ -299,7 +299,7 @@ impl<O: Observer> World<'_, '_, O> {
         queued: i64,
     ) {
         self.recorder.load_changed(now, service, running, queued);
-        if let Some(monitor) = self.monitor.as_deref_mut() {
+        if let Some(monitor) = self.monitor.as_deref_mut().filter(|_| C) {
             monitor.load_changed(now, service, running, queued);
         }
     }
@@ -314,7 +314,7 @@ impl<O: Observer> World<'_, '_, O> {
         response: SimDuration,
     ) {
         self.recorder.request_ended(now, service, succeeded, response);
-        if let Some(monitor) = self.monitor.as_deref_mut() {
+        if let Some(monitor) = self.monitor.as_deref_mut().filter(|_| C) {
             monitor.request_ended(now, service, succeeded, response);
         }
     }

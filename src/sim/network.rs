@@ -51,7 +51,7 @@ pub(super) struct Message {
     pub(super) body: Body,
 }
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     pub(super) fn agent_id(&self, agent: Agent) -> AgentId {
         match agent {
             Agent::Orchestrator(o) => AgentId(o.0),
@@ -100,6 +100,14 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
             }
             Agent::Replica(r) => 1 + self.layout.replica_service[r.index()].index(),
         }
+    }
+
+    /// Whether a world message can be received within the event that sends it: every link
+    /// is instant, no fault is active, and no agent is out for the control layer (so no
+    /// agent is down). Called whenever one of those changes.
+    pub(super) fn refresh_fast_send(&mut self) {
+        self.fast_send =
+            self.links.all_instant() && self.active_faults.is_empty() && self.agents_out == 0;
     }
 
     /// Whether an active partition separates two agents; counts the drop against it.
@@ -155,11 +163,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         };
         self.recorder.message_sent(now, kind);
         let queued = matches!(body, Body::Policy { .. });
-        if !queued
-            && self.links.all_instant()
-            && self.active_faults.is_empty()
-            && self.agents_out == 0
-        {
+        if !queued && self.fast_send {
             // Every link is instant and nothing is broken (no agent is down without an active
             // fault, or a control agent's action): it is received now, with no lookups and no
             // message record.

@@ -28,7 +28,7 @@ pub(super) struct PlainUnit {
     pub(super) requester: Agent,
 }
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     /// Creates a task for `unit` of `job` and places its first attempt. The requester is the
     /// job's orchestrator, or `caller` (the replica making the call).
     pub(super) fn new_task(

@@ -52,7 +52,7 @@ pub(super) enum Deferred {
     Attempt { task: usize, task_serial: u64, kind: Kind },
 }
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     /// A ticket for a placement the policy may defer.
     pub(super) fn next_ticket(&mut self) -> Ticket {
         let key = self.pending.vacant_key();
@@ -327,7 +327,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let view = acting_view!(self, now);
         let view = if excluded { view.with_excluded(&self.excluded) } else { view };
         // A service an adaptive agent chooses for is placed by the arm it chose.
-        let decision = match self.routes.get_mut(task.service.index()) {
+        let decision = match self.routes.get_mut(task.service.index()).filter(|_| C) {
             Some(Some(route)) => route.arms[route.current].place(&view, task),
             _ => self.policy.place(&view, task),
         };

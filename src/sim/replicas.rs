@@ -118,7 +118,7 @@ pub(super) fn execution_time(work: SimDuration, speed: f64) -> SimDuration {
     }
 }
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     pub(super) fn attempt(&self, key: usize, serial: u64) -> Option<&Attempt> {
         self.attempts.get(key).filter(|a| a.serial == serial)
     }
@@ -143,7 +143,8 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let capacity = service.queue_capacity;
         let working = service.working_hours.is_none_or(|h| h.working(now));
         // A draining replica takes no new work: a hand-off that still reaches it is refused.
-        let draining = self.draining > 0
+        let draining = C
+            && self.draining > 0
             && self.lifecycle[replica.index()].presence == super::capacity::Presence::Draining;
         if draining {
             self.refuse(attempt, replica, service_id, schedule);
@@ -260,16 +261,26 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         {
             return;
         }
+        if C && self.probes_waiting > 0 {
+            self.start_queued_with_probes(replica, schedule);
+            return;
+        }
         while self.loads[replica.index()].running < self.loads[replica.index()].slots {
-            if self.probes_waiting > 0 {
-                // Health checks at the head of the queue are answered first (no slot time).
-                self.serve_waiting_probes(replica, false, schedule);
-            }
             let Some(next) = self.queues[replica.index()].pop_front() else { break };
             self.loads[replica.index()].queued -= 1;
-            if self.probes_waiting > 0 {
-                self.serve_waiting_probes(replica, true, schedule);
-            }
+            self.start(next, replica, true, schedule);
+        }
+    }
+
+    /// `start_queued` while health checks wait in queues: a check at the head is answered
+    /// (taking no slot time) before the next request starts.
+    #[cold]
+    fn start_queued_with_probes(&mut self, replica: ReplicaId, schedule: &mut Schedule<Event>) {
+        while self.loads[replica.index()].running < self.loads[replica.index()].slots {
+            self.serve_waiting_probes(replica, false, schedule);
+            let Some(next) = self.queues[replica.index()].pop_front() else { break };
+            self.loads[replica.index()].queued -= 1;
+            self.serve_waiting_probes(replica, true, schedule);
             self.start(next, replica, true, schedule);
         }
     }
@@ -381,7 +392,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         self.load_changed(now, service, -1, 0);
         self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
         self.start_queued(replica, schedule);
-        if self.draining > 0 {
+        if C && self.draining > 0 {
             self.retire_if_drained(replica, schedule);
         }
         if self.force_tasks
@@ -437,7 +448,7 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                     self.observer.attempt_unqueued(now, replica);
                 }
                 self.close_server(attempt, now);
-                if self.draining > 0 {
+                if C && self.draining > 0 {
                     self.retire_if_drained(replica, schedule);
                 }
             }

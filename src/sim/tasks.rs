@@ -91,7 +91,7 @@ pub(super) struct Task {
     pub(super) ticket: Option<Ticket>,
 }
 
-impl<'s, 'o, O: Observer> World<'s, 'o, O> {
+impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     /// The index of what a calling agent remembers about a destination service (its
     /// breaker, its retry budget): one per agent and service.
     pub(super) fn caller_slot(&self, agent: AgentId, service: ServiceId) -> usize {
@@ -153,7 +153,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                 let outcome = Outcome { agent, replica, succeeded, latency };
                 self.policy.on_outcome(&view, &outcome);
                 let service = self.layout.replica_service[replica.index()];
-                tell_arms(&mut self.routes, service, &view, &outcome);
+                if C {
+                    tell_arms(&mut self.routes, service, &view, &outcome);
+                }
             }
             self.remove_attempt_if_done(attempt, now);
             self.resolve(parent, job, job_serial, placed, succeeded, schedule);
@@ -225,7 +227,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
         let outcome = Outcome { agent, replica, succeeded, latency };
         let view = PolicyView::new(now, &self.members, &self.loads);
         self.policy.on_outcome(&view, &outcome);
-        tell_arms(&mut self.routes, service, &view, &outcome);
+        if C {
+            tell_arms(&mut self.routes, service, &view, &outcome);
+        }
         if rules.plain {
             return;
         }
@@ -363,7 +367,9 @@ impl<'s, 'o, O: Observer> World<'s, 'o, O> {
                         Outcome { agent, replica, succeeded: false, latency: now - placed };
                     self.policy.on_outcome(&view, &outcome);
                     let service = self.layout.replica_service[replica.index()];
-                    tell_arms(&mut self.routes, service, &view, &outcome);
+                    if C {
+                        tell_arms(&mut self.routes, service, &view, &outcome);
+                    }
                 }
             }
             if phase == Phase::Closed {

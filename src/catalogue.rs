@@ -386,7 +386,8 @@ pub const METRICS: [Metric; 58] = [
         "cost in replica-seconds",
         "replica-s",
         "Integral of provisioned replicas over the measured span, all services (a replica counts from the action that adds it, provisioning included, until it is gone).",
-    ),
+    )
+    .charted(),
     Metric::new(
         "scale_ups",
         "replicas added",
@@ -691,7 +692,18 @@ mod tests {
         assert_eq!(places, (0..places.len() as u8).collect::<Vec<_>>(), "places 0, 1, ...");
         assert!(paired().iter().all(|m| m.summarised));
         assert!(key_charts().all(|m| m.summarised));
-        assert_eq!(key_charts().count(), 5);
+        let charted: Vec<&str> = key_charts().map(|m| m.name).collect();
+        assert_eq!(
+            charted,
+            [
+                "goodput_per_s",
+                "latency_p99_ms",
+                "messages_per_job",
+                "dup_work_ratio",
+                "cascades_contained",
+                "replica_seconds"
+            ]
+        );
     }
 
     #[test]

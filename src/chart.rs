@@ -1,7 +1,12 @@
 //! Charts of a sweep directory, as PNG and SVG under `DIR/charts/`: each key metric against
 //! the first swept key (one line per policy with its 95% band), the latency CDF per policy
-//! on a log axis, and, when `DIR/timeseries.csv` exists, one run's time series with fault
-//! and spike spans shaded.
+//! on a log axis, when the cost differs between cells the cost-latency trade-off
+//! (`cost_latency`: p99 latency against replica-seconds, one point per cell and policy),
+//! and, when `DIR/timeseries.csv` exists, one run's time series with fault and spike spans
+//! shaded (and a panel of replicas per service when agents changed them).
+//!
+//! Swept values that are not numbers are named in words: a list of agents
+//! `["hpa_tuned", "bandit"]` as "hpa_tuned+bandit", `[]` as "none" ([`value_words`]).
 //!
 //! Which metrics get a chart, and what their axes are called, comes from [`catalogue`]; a
 //! swept key is titled in words (`classes.order.arrival.rate` as "order arrival rate
@@ -98,6 +103,9 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
             written.extend(save(&out, metric.name, &draw::Chart::Lines(chart))?);
         }
     }
+    if let Some(chart) = cost_latency(&summary, plan) {
+        written.extend(save(&out, "cost_latency", &draw::Chart::Scatter(chart))?);
+    }
     if let Ok(extra) = data::Table::read(&dir.join("runs_extra.csv")) {
         if let Some((cell, series)) = data::cdf_series(&extra, plan) {
             let at =
@@ -129,6 +137,45 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     Ok(written)
 }
 
+/// The cost-latency trade-off: p99 latency against replica-seconds, one point per cell and
+/// policy; `None` unless the cost differs between cells.
+fn cost_latency(
+    summary: &data::Table,
+    plan: &crate::sweep::plan::PlanInfo,
+) -> Option<draw::ScatterChart> {
+    let (_, cost) = catalogue::metric("replica_seconds")?;
+    let (_, latency) = catalogue::metric("latency_p99_ms")?;
+    let series = data::trade_off(summary, plan, cost.name, latency.name)?;
+    // Log scales as on the other charts: where the catalogue allows it and the means span
+    // more than a factor of LOG_FACTOR.
+    let log = |metric: &catalogue::Metric, mean: fn(&draw::TradeOffPoint) -> f64| {
+        let means = series.iter().flat_map(|s| s.points.iter().map(mean));
+        data::factor(means).filter(|f| metric.spans_decades && *f > LOG_FACTOR)
+    };
+    let x_factor = log(cost, |p| p.x.mean);
+    let y_factor = log(latency, |p| p.y.mean);
+    let mut notes = String::new();
+    for (axis, factor) in [("x", x_factor), ("y", y_factor)] {
+        if let Some(f) = factor {
+            notes += &format!("; log scale on {axis}, as the means span a factor of {f:.0}");
+        }
+    }
+    let keys: Vec<String> = plan.keys.iter().map(|k| catalogue::swept_key(k).quantity).collect();
+    Some(draw::ScatterChart {
+        title: format!("{}: {} vs {}", plan.scenario, latency.quantity, cost.quantity),
+        subtitle: format!(
+            "mean and 95% interval over replications, one point per cell and policy\n\
+             points labelled by {}{notes}",
+            keys.join(", ")
+        ),
+        x_label: cost.axis().title_noting(x_factor.map(|_| "log scale")),
+        y_label: latency.axis().title_noting(y_factor.map(|_| "log scale")),
+        series,
+        x_log: x_factor.is_some(),
+        y_log: y_factor.is_some(),
+    })
+}
+
 /// Renders `draw` to `<name>.png` and `<name>.svg` in `dir`.
 fn save(dir: &Path, name: &str, chart: &draw::Chart) -> Result<Vec<PathBuf>, ChartError> {
     let failed = |message: String| ChartError::Draw { name: name.to_owned(), message };
@@ -149,7 +196,7 @@ pub(crate) fn cell_words(label: &str) -> String {
                 let axis = catalogue::swept_key(key);
                 let unit =
                     if axis.unit.is_empty() { String::new() } else { format!(" {}", axis.unit) };
-                format!("{} = {value}{unit}", axis.quantity)
+                format!("{} = {}{unit}", axis.quantity, value_words(value))
             }
             None => part.to_owned(),
         })
@@ -157,9 +204,42 @@ pub(crate) fn cell_words(label: &str) -> String {
         .join(", ")
 }
 
+/// A swept value as a label says it: a list by its items joined with `+`
+/// (`["hpa_tuned", "bandit"]` is "hpa_tuned+bandit", `[]` is "none"), a table by its
+/// `key=value` pairs; any other value (a number, a duration, a name) as written.
+pub(crate) fn value_words(value: &str) -> String {
+    let trimmed = value.trim();
+    if !(trimmed.starts_with('[') || trimmed.starts_with('{')) {
+        return value.to_owned();
+    }
+    match format!("v = {trimmed}").parse::<toml::Table>() {
+        Ok(table) => table.get("v").map_or_else(|| value.to_owned(), toml_words),
+        Err(_) => value.to_owned(),
+    }
+}
+
+fn toml_words(value: &toml::Value) -> String {
+    // An item that is itself a list or a table is bracketed, so that its parts stay together.
+    let item = |v: &toml::Value| match v {
+        toml::Value::Array(a) if !a.is_empty() => format!("({})", toml_words(v)),
+        toml::Value::Table(t) if !t.is_empty() => format!("({})", toml_words(v)),
+        _ => toml_words(v),
+    };
+    match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Array(items) if items.is_empty() => "none".to_owned(),
+        toml::Value::Array(items) => items.iter().map(item).collect::<Vec<_>>().join("+"),
+        toml::Value::Table(table) if table.is_empty() => "none".to_owned(),
+        toml::Value::Table(table) => {
+            table.iter().map(|(k, v)| format!("{k}={}", item(v))).collect::<Vec<_>>().join(" ")
+        }
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::cell_words;
+    use super::{cell_words, value_words};
 
     #[test]
     fn cells_read_as_words() {
@@ -169,5 +249,26 @@ mod tests {
             "api replicas = 4, web arrival rate = 200 jobs/s"
         );
         assert_eq!(cell_words(""), "");
+        assert_eq!(
+            cell_words(r#"control.active=["hpa_tuned", "bandit"]"#),
+            "control active = hpa_tuned+bandit"
+        );
+    }
+
+    #[test]
+    fn swept_values_read_compactly() {
+        assert_eq!(value_words("[]"), "none");
+        assert_eq!(value_words(r#"["hpa"]"#), "hpa");
+        assert_eq!(value_words(r#"["hpa_tuned", "bandit"]"#), "hpa_tuned+bandit");
+        assert_eq!(value_words(r#"[["a", "b"], "c"]"#), "(a+b)+c");
+        assert_eq!(value_words("[1, 2.5]"), "1+2.5");
+        assert_eq!(
+            value_words(r#"{ dist = "exponential", mean = "10ms" }"#),
+            "dist=exponential mean=10ms"
+        );
+        // Values that are not lists or tables stay as written (no `1e3` read as 1000).
+        for text in ["350", "1e3", "200ms", "power_of_d", "true", "[unclosed"] {
+            assert_eq!(value_words(text), text);
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! From result files to what a chart shows: a tolerant CSV reader (columns found by name,
-//! empty or missing cells skipped) and the series of each chart.
+//! empty or missing cells skipped) and the series of each chart: a metric against the first
+//! swept key, the latency CDF, one run's time series (with its replica counts when agents
+//! changed them) and a trade-off of two metrics, one point per cell and policy.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::draw::{Point, Series, TimeSeries};
+use super::draw::{Estimate, Point, Series, TimeSeries, TradeOffPoint, TradeOffSeries};
 use crate::sweep::plan::PlanInfo;
 use crate::sweep::store::{percentile_column, StoreError, LATENCY_PERCENTILES};
 
@@ -70,7 +72,8 @@ pub(crate) fn metric_series(
             key_cols.iter().zip(&first.values).skip(1).all(|(&c, v)| summary.text(row, c) == v)
         })
         .collect();
-    // Numeric x when every value of the first key is a number; otherwise categories.
+    // Numeric x when every value of the first key is a number; otherwise categories, named
+    // in words (`["hpa"]` as "hpa").
     let xs: Vec<&str> = rows.iter().map(|r| summary.text(r, key_cols[0])).collect();
     let numeric = xs.iter().all(|x| x.parse::<f64>().is_ok());
     let mut categories: Vec<String> = Vec::new();
@@ -103,14 +106,76 @@ pub(crate) fn metric_series(
     if series.iter().all(|s| s.points.iter().all(|p| p.y.is_nan())) {
         return None;
     }
-    Some((series, (!numeric).then_some(categories)))
+    let names = categories.iter().map(|c| super::value_words(c)).collect();
+    Some((series, (!numeric).then_some(names)))
+}
+
+/// `y_metric` against `x_metric`, one point per cell and policy (every cell of the sweep),
+/// each labelled with its cell's swept values in words (`hpa`, `none` for `[]`; several
+/// keys' values joined by ", "). `None` when a mean column is missing, no point has both
+/// means, or `x_metric` is the same in every cell for every policy (nothing to trade).
+pub(crate) fn trade_off(
+    summary: &Table,
+    plan: &PlanInfo,
+    x_metric: &str,
+    y_metric: &str,
+) -> Option<Vec<TradeOffSeries>> {
+    let estimate = |metric: &str| -> Option<_> {
+        let mean = summary.column(&format!("{metric}_mean"))?;
+        let lo = summary.column(&format!("{metric}_ci95_lo"));
+        let hi = summary.column(&format!("{metric}_ci95_hi"));
+        Some(move |row: &[String]| Estimate {
+            mean: summary.number(row, Some(mean)),
+            lo: summary.number(row, lo),
+            hi: summary.number(row, hi),
+        })
+    };
+    let (x, y) = (estimate(x_metric)?, estimate(y_metric)?);
+    let cell_col = summary.column("cell")?;
+    let policy_col = summary.column("policy")?;
+    let mut by_policy: BTreeMap<usize, TradeOffSeries> = BTreeMap::new();
+    for row in &summary.rows {
+        let policy = summary.text(row, policy_col);
+        let Some(p) = plan.policies.iter().position(|q| q == policy) else { continue };
+        let label = summary.text(row, cell_col);
+        let Some(cell) = plan.cells.iter().find(|c| c.label == label) else { continue };
+        let point = TradeOffPoint {
+            label: cell.values.iter().map(|v| super::value_words(v)).collect::<Vec<_>>().join(", "),
+            x: x(row),
+            y: y(row),
+        };
+        if !(point.x.mean.is_finite() && point.y.mean.is_finite()) {
+            continue;
+        }
+        by_policy
+            .entry(p)
+            .or_insert_with(|| TradeOffSeries {
+                name: policy.to_owned(),
+                index: p,
+                points: Vec::new(),
+            })
+            .points
+            .push(point);
+    }
+    let series: Vec<TradeOffSeries> = by_policy.into_values().collect();
+    // Cells differ in x when, for some policy, two of its points do: points of one policy
+    // are of different cells.
+    let differs = series.iter().any(|s| {
+        let first = s.points.first().map_or(0.0, |p| p.x.mean);
+        s.points.iter().any(|p| (p.x.mean - first).abs() > 1e-9 * first.abs().max(1.0))
+    });
+    differs.then_some(series)
 }
 
 /// The largest mean drawn over the smallest, when there are two or more and all are
 /// positive; `None` otherwise (a log scale could not show them).
 pub(crate) fn mean_factor(series: &[Series]) -> Option<f64> {
-    let means: Vec<f64> =
-        series.iter().flat_map(|s| s.points.iter().map(|p| p.y)).filter(|y| !y.is_nan()).collect();
+    factor(series.iter().flat_map(|s| s.points.iter().map(|p| p.y)))
+}
+
+/// The largest of `means` over the smallest, as [`mean_factor`] (NaN left out).
+pub(crate) fn factor(means: impl Iterator<Item = f64>) -> Option<f64> {
+    let means: Vec<f64> = means.filter(|y| !y.is_nan()).collect();
     if means.len() < 2 || means.iter().any(|y| !(y.is_finite() && *y > 0.0)) {
         return None;
     }
@@ -158,8 +223,10 @@ pub(crate) fn cdf_series(extra: &Table, plan: &PlanInfo) -> Option<(String, Vec<
 }
 
 /// The time series of the first run listed in `timeseries.csv`: goodput and failures from
-/// its whole-system (`*`) rows, queue lengths per service, and the windows where a fault or
-/// a spike was active. `None` when a needed column is missing.
+/// its whole-system (`*`) rows, queue lengths per service, the replicas of each service when
+/// any service's count changes during the run (agents scaled or restarted; otherwise none,
+/// and the chart is drawn as without agents), and the windows where a fault or a spike was
+/// active. `None` when a needed column is missing.
 pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
     let cell = table.column("cell")?;
     let policy = table.column("policy")?;
@@ -171,6 +238,7 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
     let queue = table.column("queue_length");
     let fault = table.column("fault_active");
     let spike = table.column("spike_active");
+    let replicas = table.column("replicas");
     let first = table.rows.first()?;
     let id = |r: &Vec<String>| {
         (
@@ -209,8 +277,10 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
         });
         if w.queues.len() <= s {
             w.queues.resize(s + 1, f64::NAN);
+            w.replicas.resize(s + 1, f64::NAN);
         }
         w.queues[s] = table.number(r, queue);
+        w.replicas[s] = table.number(r, replicas);
     }
     let mut windows: Vec<Window> = windows.into_values().collect();
     windows.sort_by(|a, b| a.start.total_cmp(&b.start));
@@ -239,25 +309,40 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
         goodput: windows.iter().map(|w| w.completions / len).collect(),
         failures: failures.map(|_| windows.iter().map(|w| w.failures / len).collect()),
         queues: if queue.is_some() {
-            services
-                .iter()
-                .enumerate()
-                .map(|(s, name)| {
-                    (
-                        name.clone(),
-                        windows
-                            .iter()
-                            .map(|w| w.queues.get(s).copied().unwrap_or(f64::NAN))
-                            .collect(),
-                    )
-                })
-                .collect()
+            per_service(&services, &windows, |w| &w.queues)
         } else {
             Vec::new()
+        },
+        replicas: {
+            let counts = per_service(&services, &windows, |w| &w.replicas);
+            let changes = |values: &[f64]| {
+                let mut finite = values.iter().filter(|v| v.is_finite());
+                let first = finite.next().copied().unwrap_or(f64::NAN);
+                finite.any(|v| (v - first).abs() > 1e-9)
+            };
+            if counts.iter().any(|(_, v)| changes(v)) {
+                counts
+            } else {
+                Vec::new()
+            }
         },
         fault_spans: spans(|w| w.fault),
         spike_spans: spans(|w| w.spike),
     })
+}
+
+/// Each service's values over the windows (NaN where a window has none).
+fn per_service(
+    services: &[String],
+    windows: &[Window],
+    values: fn(&Window) -> &Vec<f64>,
+) -> Vec<(String, Vec<f64>)> {
+    let at = |w: &Window, s: usize| values(w).get(s).copied().unwrap_or(f64::NAN);
+    services
+        .iter()
+        .enumerate()
+        .map(|(s, name)| (name.clone(), windows.iter().map(|w| at(w, s)).collect()))
+        .collect()
 }
 
 #[derive(Debug, Default)]
@@ -268,6 +353,7 @@ struct Window {
     fault: bool,
     spike: bool,
     queues: Vec<f64>,
+    replicas: Vec<f64>,
 }
 
 #[cfg(test)]
@@ -316,6 +402,168 @@ mod tests {
         assert_eq!(queues, [("a", &[1.5, 2.25, 0.75, 0.0][..]), ("b", &[4.0, 0.0, 1.0, 0.5][..])]);
         assert_eq!(ts.fault_spans, [(2.0, 6.0)], "adjacent windows merge into one span");
         assert_eq!(ts.spike_spans, [(4.0, 8.0)]);
+        assert!(ts.replicas.is_empty(), "no service's replicas change: no replicas panel");
+    }
+
+    /// A run of two services over three windows, `b` with the given replicas per window.
+    fn scaled_run(b: [&str; 3]) -> Table {
+        let mut csv = catalogue::TIMESERIES_COLUMNS.join(",") + "\n";
+        for (w, b) in b.iter().enumerate() {
+            let start = format!("{w}.000000");
+            let total = 2.0 + b.parse::<f64>().unwrap();
+            csv += &format!("s,,hpa,0,1,{start},*,10,10,0,0,0.5,0,0,0,,1,{total:.6}\n");
+            csv += &format!("s,,hpa,0,1,{start},a,10,10,0,0,0.5,0,0,0,0,,2.000000\n");
+            csv += &format!("s,,hpa,0,1,{start},b,10,10,0,0,0.5,0,0,0,0,,{b}\n");
+        }
+        Table::parse(csv.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn replicas_are_charted_when_a_service_scales() {
+        let ts = time_series(&scaled_run(["2.000000", "2.500000", "4.000000"])).unwrap();
+        let replicas: Vec<(&str, &[f64])> =
+            ts.replicas.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+        // Per service (not the `*` total), one value per window, every service once one
+        // changes.
+        assert_eq!(replicas, [("a", &[2.0, 2.0, 2.0][..]), ("b", &[2.0, 2.5, 4.0][..])]);
+        let steady = time_series(&scaled_run(["3.000000"; 3])).unwrap();
+        assert!(steady.replicas.is_empty(), "{:?}", steady.replicas);
+        // Files written before agents have no `replicas` column.
+        let old = "scenario,cell,policy,replication,seed,window_start_s,service,completions\n\
+                   s,,p,0,1,0,a,1\ns,,p,0,1,1,a,2\n";
+        let ts = time_series(&Table::parse(old.as_bytes()).unwrap()).unwrap();
+        assert!(ts.replicas.is_empty());
+    }
+
+    fn plan(cells: &[&str]) -> PlanInfo {
+        use crate::sweep::plan::CellInfo;
+        PlanInfo {
+            scenario: "autoscale".into(),
+            scenario_hash: String::new(),
+            keys: vec!["control.active".into()],
+            cells: cells
+                .iter()
+                .map(|v| CellInfo {
+                    label: format!("control.active={v}"),
+                    values: vec![(*v).to_owned()],
+                    seed: 1,
+                })
+                .collect(),
+            policies: vec!["power_of_d".into(), "round_robin".into()],
+            reference: "power_of_d".into(),
+            replications: 3,
+            precision: Vec::new(),
+            max_replications: 3,
+            warmup_s: 0.0,
+        }
+    }
+
+    /// A summary.csv with the catalogue's columns, giving replica-seconds and p99 latency
+    /// (mean, low, high) per (cell, policy) row; other metrics empty.
+    fn summary(rows: &[(&str, &str, [&str; 3], [&str; 3])]) -> Table {
+        let mut header = vec!["scenario", "cell", "control.active", "policy", "n"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        for m in catalogue::summarised_names() {
+            header.extend([format!("{m}_mean"), format!("{m}_ci95_lo"), format!("{m}_ci95_hi")]);
+        }
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record(&header).unwrap();
+        for (value, policy, cost, p99) in rows {
+            let mut row = vec![String::new(); header.len()];
+            row[..5].clone_from_slice(&[
+                "autoscale".into(),
+                format!("control.active={value}"),
+                (*value).to_owned(),
+                (*policy).to_owned(),
+                "3".into(),
+            ]);
+            for (metric, values) in [("replica_seconds", cost), ("latency_p99_ms", p99)] {
+                let at = header.iter().position(|h| *h == format!("{metric}_mean")).unwrap();
+                for (k, v) in values.iter().enumerate() {
+                    row[at + k] = (*v).to_owned();
+                }
+            }
+            out.write_record(&row).unwrap();
+        }
+        Table::parse(&out.into_inner().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_trade_off_has_a_point_per_cell_and_policy_labelled_by_its_cell() {
+        let cells = [r#"[]"#, r#"["hpa"]"#, r#"["hpa_tuned", "bandit"]"#];
+        let table = summary(&[
+            (cells[0], "power_of_d", ["5700", "5700", "5700"], ["3773", "3530", "4016"]),
+            (cells[0], "round_robin", ["5700", "5700", "5700"], ["3864", "3662", "4065"]),
+            (cells[1], "power_of_d", ["11817", "11572", "12062"], ["440", "420", "460"]),
+            (cells[1], "round_robin", ["11574", "11321", "11826"], ["", "", ""]),
+            (cells[2], "power_of_d", ["12924", "12251", "13597"], ["4725", "", ""]),
+            (cells[2], "random", ["1", "1", "1"], ["1", "1", "1"]),
+        ]);
+        let series = trade_off(&table, &plan(&cells), "replica_seconds", "latency_p99_ms").unwrap();
+        let e = |mean, lo, hi| Estimate { mean, lo, hi };
+        assert_eq!(series.len(), 2);
+        assert_eq!((series[0].name.as_str(), series[0].index), ("power_of_d", 0));
+        let points = &series[0].points;
+        assert_eq!(points.len(), 3);
+        assert_eq!(
+            points[..2],
+            [
+                TradeOffPoint {
+                    label: "none".into(),
+                    x: e(5700.0, 5700.0, 5700.0),
+                    y: e(3773.0, 3530.0, 4016.0)
+                },
+                TradeOffPoint {
+                    label: "hpa".into(),
+                    x: e(11817.0, 11572.0, 12062.0),
+                    y: e(440.0, 420.0, 460.0)
+                },
+            ]
+        );
+        // Without an interval, its ends are NaN (and no error bar is drawn).
+        assert_eq!(points[2].label, "hpa_tuned+bandit");
+        assert_eq!((points[2].x, points[2].y.mean), (e(12924.0, 12251.0, 13597.0), 4725.0));
+        assert!(points[2].y.lo.is_nan() && points[2].y.hi.is_nan());
+        // round_robin's `["hpa"]` row has no latency: left out; `random` is not a policy of
+        // the plan.
+        let labels: Vec<&str> = series[1].points.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!((series[1].name.as_str(), labels), ("round_robin", vec!["none"]));
+    }
+
+    #[test]
+    fn text_values_on_an_x_axis_are_named_in_words() {
+        let cells = [r#"[]"#, r#"["hpa"]"#, r#"["hpa_tuned", "bandit"]"#];
+        let rows = cells.map(|c| (c, "power_of_d", ["1", "1", "1"], ["2", "1", "3"]));
+        let (series, names) = metric_series(&summary(&rows), &plan(&cells), "latency_p99_ms")
+            .expect("a p99 latency in each cell");
+        assert_eq!(names.unwrap(), ["none", "hpa", "hpa_tuned+bandit"]);
+        let xs: Vec<f64> = series[0].points.iter().map(|p| p.x).collect();
+        assert_eq!(xs, [0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn no_trade_off_when_the_cost_is_the_same_in_every_cell() {
+        let cells = ["2", "4"];
+        let row = |cell, policy, cost| (cell, policy, [cost, "", ""], ["10", "9", "11"]);
+        let same = summary(&[
+            row(cells[0], "power_of_d", "100"),
+            row(cells[1], "power_of_d", "100"),
+            row(cells[0], "round_robin", "120"),
+            row(cells[1], "round_robin", "120"),
+        ]);
+        let plan = plan(&cells);
+        assert!(trade_off(&same, &plan, "replica_seconds", "latency_p99_ms").is_none());
+        let differs = summary(&[
+            row(cells[0], "power_of_d", "100"),
+            row(cells[1], "power_of_d", "100"),
+            row(cells[0], "round_robin", "120"),
+            row(cells[1], "round_robin", "130"),
+        ]);
+        let series = trade_off(&differs, &plan, "replica_seconds", "latency_p99_ms").unwrap();
+        assert!(series[0].points[0].x.lo.is_nan(), "an empty interval end is NaN");
+        assert!(trade_off(&differs, &plan, "replica_seconds", "no_such_metric").is_none());
     }
 
     #[test]

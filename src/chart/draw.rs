@@ -5,16 +5,22 @@
 //! colour, line dash and marker shape ([`look`]), and the legend sits in a column right of
 //! the data area, where it hides nothing. Axes are [`Scale`]s with ticks at round numbers;
 //! a log axis is drawn as the log10 of its values, ticked at 1, 2 and 5 times powers of ten
-//! and labelled with the values themselves.
+//! and labelled with the values themselves. Names of categories on an x axis that would
+//! overlap alternate between two rows, shortened if they still would.
 
-use std::ops::Range;
+mod scale;
+mod scatter;
+
 use std::sync::Once;
 
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
+
+use scale::Scale;
+pub(crate) use scatter::{Estimate, ScatterChart, TradeOffPoint, TradeOffSeries};
 
 /// DejaVu Sans (Bitstream Vera license, see assets/fonts/DejaVuSans-LICENSE.txt).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -141,6 +147,9 @@ pub(crate) struct TimeSeries {
     pub goodput: Vec<f64>,
     pub failures: Option<Vec<f64>>,
     pub queues: Vec<(String, Vec<f64>)>,
+    /// Provisioned replicas per service (time average per window) when agents changed them;
+    /// empty otherwise, and then no panel shows them.
+    pub replicas: Vec<(String, Vec<f64>)>,
     pub fault_spans: Vec<(f64, f64)>,
     pub spike_spans: Vec<(f64, f64)>,
 }
@@ -150,6 +159,7 @@ pub(crate) struct TimeSeries {
 pub(crate) enum Chart {
     Lines(LineChart),
     Series(TimeSeries),
+    Scatter(ScatterChart),
 }
 
 /// Renders `chart` as PNG bytes and SVG text.
@@ -180,174 +190,12 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
     match chart {
         Chart::Lines(c) => line_chart(root, c),
         Chart::Series(t) => time_series_chart(root, t),
+        Chart::Scatter(s) => scatter::scatter_chart(root, s),
     }
     .map_err(|e| e.to_string())
 }
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
-
-/// One axis: the range drawn (the log10 of the values on a log axis) and its labelled ticks.
-#[derive(Clone, Debug, PartialEq)]
-struct Scale {
-    lo: f64,
-    hi: f64,
-    log: bool,
-    /// (position drawn, label).
-    ticks: Vec<(f64, String)>,
-}
-
-impl Scale {
-    /// A linear axis over the finite `values`, padded by 5% (widened when flat); from 0 when
-    /// the values are positive and 0 is not far below them.
-    fn linear(values: impl Iterator<Item = f64>, from_zero: bool) -> Scale {
-        let (lo, hi) = bounds(values);
-        let lo = if from_zero && lo > 0.0 && lo < (hi - lo) * 0.5 { 0.0 } else { lo };
-        Scale::fixed(lo, hi)
-    }
-
-    /// A linear axis from `lo` to `hi`.
-    fn fixed(lo: f64, hi: f64) -> Scale {
-        Scale { lo, hi, log: false, ticks: linear_ticks(lo, hi) }
-    }
-
-    /// A log axis over the positive finite `values`, padded by 5% of its decades.
-    fn log(values: impl Iterator<Item = f64>) -> Scale {
-        let (lo, hi) = bounds(values.filter(|v| *v > 0.0).map(f64::log10));
-        Scale { lo, hi, log: true, ticks: log_ticks(lo, hi) }
-    }
-
-    /// Positions 0, 1, ... named by `names`.
-    fn categories(names: &[String]) -> Scale {
-        let hi = names.len().max(1) as f64 - 1.0;
-        let pad = (hi * 0.05).max(0.3);
-        let ticks = names.iter().enumerate().map(|(i, n)| (i as f64, n.clone())).collect();
-        Scale { lo: -pad, hi: hi + pad, log: false, ticks }
-    }
-
-    /// Where `value` is drawn; a value a log axis cannot show (0 or less) is drawn at its
-    /// bottom, and NaN stays NaN.
-    fn position(&self, value: f64) -> f64 {
-        match self.log {
-            true if value > 0.0 => value.log10(),
-            true if value.is_nan() => value,
-            true => self.lo,
-            false => value,
-        }
-    }
-
-    fn label(&self, position: f64) -> String {
-        let near = 1e-9 * (self.hi - self.lo).abs().max(1e-300);
-        let tick = self.ticks.iter().find(|(p, _)| (p - position).abs() <= near);
-        tick.map(|(_, label)| label.clone()).unwrap_or_default()
-    }
-}
-
-impl Ranged for Scale {
-    type FormatOption = DefaultFormatting;
-    type ValueType = f64;
-
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let share = (value - self.lo) / (self.hi - self.lo);
-        limit.0 + (f64::from(limit.1 - limit.0) * share).round() as i32
-    }
-
-    /// The ticks, for the labelled lines; no lighter lines between them.
-    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            Vec::new()
-        } else {
-            self.ticks.iter().map(|(p, _)| *p).collect()
-        }
-    }
-
-    fn range(&self) -> Range<f64> {
-        self.lo..self.hi
-    }
-}
-
-/// `(min, max)` of finite values, widened when flat (from 0 to 1 when all are 0) and padded
-/// by 5%.
-fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values.filter(|v| v.is_finite()) {
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    if lo == 0.0 && hi == 0.0 {
-        return (0.0, 1.0);
-    }
-    if hi - lo < 1e-12 * hi.abs().max(1.0) {
-        let pad = (hi.abs() * 0.1).max(1e-3);
-        return (lo - pad, hi + pad);
-    }
-    let pad = (hi - lo) * 0.05;
-    (lo - pad, hi + pad)
-}
-
-/// Ticks every 1, 2, 2.5 or 5 times a power of ten, about six of them over `[lo, hi]`,
-/// labelled with as many decimals as the step needs.
-fn linear_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
-    let raw = (hi - lo) / 6.0;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw * 0.999)
-        .unwrap_or(10.0 * magnitude);
-    let decimals = (0..=12)
-        .find(|&d| {
-            let scaled = step * 10f64.powi(d);
-            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
-        })
-        .unwrap_or(12) as usize;
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    (first..=last)
-        .map(|k| {
-            let v = k as f64 * step;
-            // `+ 0.0` turns -0 into 0, so no label reads "-0".
-            (v, format!("{:.decimals$}", v + 0.0))
-        })
-        .collect()
-}
-
-/// Ticks of a log axis drawn from `lo` to `hi` (log10 of the values): at powers of ten,
-/// and at 2 and 5 times them (or every integer multiple) when that leaves fewer than four.
-fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
-    let decades = lo.floor() as i32..=hi.ceil() as i32;
-    let at = |mantissas: &[u32]| -> Vec<(f64, String)> {
-        decades
-            .clone()
-            .flat_map(|k| mantissas.iter().map(move |&m| (m, k)))
-            .filter_map(|(m, k)| {
-                let position = f64::from(m).log10() + f64::from(k);
-                (lo <= position && position <= hi).then(|| (position, power_label(m, k)))
-            })
-            .collect()
-    };
-    let mut ticks = at(&[1]);
-    if ticks.len() < 4 {
-        ticks = at(&[1, 2, 5]);
-    }
-    if ticks.len() < 4 {
-        ticks = at(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    }
-    // Many decades: every other power of ten, and so on, up to about ten labels.
-    let every = ticks.len().div_ceil(10).max(1);
-    ticks.into_iter().step_by(every).collect()
-}
-
-/// `m * 10^k` written out: 2000, 0.05, or 5e9 when that would be long.
-fn power_label(m: u32, k: i32) -> String {
-    match k {
-        0..=6 => (u64::from(m) * 10u64.pow(k as u32)).to_string(),
-        -6..=-1 => format!("{:.*}", (-k) as usize, f64::from(m) * 10f64.powi(k)),
-        _ => format!("{m}e{k}"),
-    }
-}
 
 /// Draws the title and the subtitle (one line per `\n`) above the rest of `root`.
 fn titled<DB: DrawingBackend>(
@@ -379,19 +227,28 @@ fn with_legend<DB: DrawingBackend>(
 /// A chart drawn on two [`Scale`]s.
 type ScaledChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Scale, Scale>>;
 
-/// A chart with labelled axes on `area`: ticks, grid lines, axis titles.
+/// Pixels of a chart's area left and right of its data: margins and the y labels.
+const INSET_X: u32 = 12 + 24 + 80;
+
+/// Height of a row of x labels, in pixels.
+const LABEL_ROW: u32 = 18;
+
+/// A chart with labelled axes on `area`: ticks, grid lines, axis titles; `x_rows` rows of
+/// x labels (those of the first drawn here, the others by the caller).
 fn axes<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     (x, y): (&Scale, &Scale),
     (x_label, y_label): (Option<&str>, &str),
     text: (u32, u32),
+    x_rows: u32,
 ) -> Result<ScaledChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let extra = LABEL_ROW * x_rows.saturating_sub(1);
     let mut chart = ChartBuilder::on(area)
         .margin_top(12)
         .margin_bottom(8)
         .margin_left(12)
         .margin_right(24)
-        .x_label_area_size(if x_label.is_some() { 50 } else { 24 })
+        .x_label_area_size(if x_label.is_some() { 50 } else { 24 } + extra)
         .y_label_area_size(80)
         .build_cartesian_2d(x.clone(), y.clone())?;
     let (x_scale, y_scale) = (x.clone(), y.clone());
@@ -498,7 +355,29 @@ fn line_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) 
         // A ratio axis that may reach 0 reads better anchored at 0.
         (None, false) => Scale::linear(points().flat_map(|p| [p.y, p.lo, p.hi]), true),
     };
-    let mut chart = axes(&plot, (&x, &y), (Some(&c.x_label), &c.y_label), (17, 14))?;
+    // Category names that would overlap in one row alternate between two, drawn here.
+    let staggered = c.x_categories.as_ref().and_then(|names| {
+        let spacing = f64::from(plot.dim_in_pixel().0.saturating_sub(INSET_X)) / (x.hi - x.lo);
+        let font: TextStyle = ("sans-serif", 14).into();
+        fit_categories(names, spacing, |t| root.estimate_text_size(t, &font).map_or(0, |s| s.0))
+    });
+    let mesh_x = match staggered {
+        Some(_) => {
+            Scale { ticks: x.ticks.iter().map(|t| (t.0, String::new())).collect(), ..x.clone() }
+        }
+        None => x.clone(),
+    };
+    let rows = if staggered.is_some() { 2 } else { 1 };
+    let mut chart = axes(&plot, (&mesh_x, &y), (Some(&c.x_label), &c.y_label), (17, 14), rows)?;
+    if let Some(labels) = &staggered {
+        let font =
+            ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+        for (i, label) in labels.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(i as f64, y.lo));
+            let row = (i % 2) as i32 * LABEL_ROW as i32;
+            root.draw(&Text::new(label.clone(), (px, py + 8 + row), font.clone()))?;
+        }
+    }
     let at = |x_value: f64, y_value: f64| (x.position(x_value), y.position(y_value));
     // Bands first, so that no band covers another series' line.
     for s in &c.series {
@@ -565,6 +444,9 @@ fn time_series_chart<DB: DrawingBackend>(
             t.queues.iter().map(|(n, v)| (n.clone(), v)).collect(),
         ));
     }
+    if !t.replicas.is_empty() {
+        panels.push(("replicas", t.replicas.iter().map(|(n, v)| (n.clone(), v)).collect()));
+    }
     let parts = area.split_evenly((panels.len(), 1));
     let x1 = t.starts.last().copied().unwrap_or(1.0) + t.window_s;
     let x = Scale::fixed(0.0, x1);
@@ -573,7 +455,7 @@ fn time_series_chart<DB: DrawingBackend>(
         let y = Scale::linear(lines.iter().flat_map(|(_, v)| v.iter().copied()).chain([0.0]), true);
         let last = i + 1 == panels.len();
         let x_label = last.then_some("simulated time (s)");
-        let mut chart = axes(&plot, (&x, &y), (x_label, y_label), (15, 13))?;
+        let mut chart = axes(&plot, (&x, &y), (x_label, y_label), (15, 13), 1)?;
         let shade = |spans: &[(f64, f64)], col: RGBColor| {
             spans
                 .iter()
@@ -599,39 +481,59 @@ fn time_series_chart<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Names of categories `spacing` pixels apart, as `width` measures them: `None` when they fit
+/// in one row; otherwise names for two alternating rows, each shortened with "…" where
+/// it would still overlap its neighbours in its row.
+fn fit_categories(
+    names: &[String],
+    spacing: f64,
+    width: impl Fn(&str) -> u32,
+) -> Option<Vec<String>> {
+    /// Least room between two names in a row, in pixels.
+    const GAP: f64 = 10.0;
+    let widths: Vec<f64> = names.iter().map(|n| f64::from(width(n))).collect();
+    let fits = |step: usize| {
+        let pairs = widths.iter().zip(widths.iter().skip(step));
+        pairs.into_iter().all(|(a, b)| (a + b) / 2.0 + GAP <= spacing * step as f64)
+    };
+    if fits(1) {
+        return None;
+    }
+    let most = 2.0 * spacing - GAP;
+    let shorten = |name: &String| {
+        let chars: Vec<char> = name.chars().collect();
+        (0..chars.len())
+            .rev()
+            .map(|n| chars[..n].iter().collect::<String>() + "…")
+            .find(|short| f64::from(width(short)) <= most)
+            .unwrap_or_else(|| "…".to_owned())
+    };
+    let names = names
+        .iter()
+        .map(|n| if f64::from(width(n)) <= most { n.clone() } else { shorten(n) })
+        .collect();
+    Some(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn labels(ticks: &[(f64, String)]) -> Vec<&str> {
-        ticks.iter().map(|(_, l)| l.as_str()).collect()
-    }
-
     #[test]
-    fn linear_ticks_are_round_numbers() {
-        assert_eq!(labels(&linear_ticks(0.0, 2000.0)), ["0", "500", "1000", "1500", "2000"]);
-        assert_eq!(labels(&linear_ticks(-0.04, 1.04)), ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
-        assert_eq!(labels(&linear_ticks(0.9, 1.1))[0], "0.90");
-        assert!(linear_ticks(-1.0, 1.0).iter().all(|(_, l)| l != "-0"));
-    }
-
-    #[test]
-    fn log_ticks_are_one_two_five_times_powers_of_ten() {
-        let (lo, hi) = (200f64.log10(), 3000f64.log10());
-        assert_eq!(labels(&log_ticks(lo, hi)), ["200", "500", "1000", "2000"]);
-        let (lo, hi) = (0.01f64.log10(), 1e4f64.log10());
-        assert_eq!(labels(&log_ticks(lo, hi)), ["0.01", "0.1", "1", "10", "100", "1000", "10000"]);
-        assert_eq!(power_label(5, -2), "0.05");
-        assert_eq!(power_label(2, 9), "2e9");
-    }
-
-    #[test]
-    fn a_log_scale_draws_the_log_and_puts_what_it_cannot_show_at_the_bottom() {
-        let scale = Scale::log([1.0, 1000.0].into_iter());
-        assert!((scale.position(100.0) - 2.0).abs() < 1e-12);
-        assert_eq!(scale.position(0.0), scale.lo);
-        assert_eq!(scale.position(-3.0), scale.lo);
-        assert_eq!(scale.label(2.0), "100");
+    fn category_names_that_would_overlap_alternate_rows_and_are_shortened_if_they_still_would() {
+        // 10 px a character; names 100 px apart.
+        let width = |s: &str| 10 * s.chars().count() as u32;
+        let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let short = names(&["none", "hpa", "hpa_short", "step"]);
+        assert_eq!(fit_categories(&short, 100.0, width), None, "one row: 90 + 10 px at most");
+        let long = names(&["none", "hpa_tuned+bandit", "step"]);
+        assert_eq!(fit_categories(&long, 100.0, width), Some(long.clone()), "two rows");
+        let longer = names(&["none", "hpa_tuned+bandit+remediator", "step"]);
+        assert_eq!(
+            fit_categories(&longer, 100.0, width).unwrap(),
+            ["none", "hpa_tuned+bandit+r…", "step"],
+            "shortened to 190 px, the room in its row"
+        );
     }
 
     #[test]

@@ -244,7 +244,7 @@ mod tests {
             &rows,
             &vec![JobCounts::default(); 10],
             &vec![1.0; rows.len()],
-            &vec![1.0; 10],
+            &[1.0; 10],
             secs(10),
             &mut faults,
         );
@@ -270,7 +270,7 @@ mod tests {
             &rows,
             &vec![JobCounts::default(); 10],
             &vec![1.0; rows.len()],
-            &vec![1.0; 10],
+            &[1.0; 10],
             secs(10),
             &mut faults,
         );
@@ -288,7 +288,7 @@ mod tests {
             &rows,
             &vec![JobCounts::default(); 10],
             &vec![1.0; rows.len()],
-            &vec![1.0; 10],
+            &[1.0; 10],
             secs(10),
             &mut faults,
         );

@@ -1,7 +1,10 @@
-//! docs/scenarios.md against the loader: every documented table lists exactly the keys the
-//! loader accepts at that place. Each table is preceded by a `<!-- probe: ... -->` comment
-//! saying where to put an unknown key; serde's "unknown field, expected one of ..." error
-//! then names every accepted key, which is compared with the table's first column.
+//! The documentation and the code's shape, checked against the code. docs/scenarios.md
+//! against the loader: every documented table lists exactly the keys the loader accepts at
+//! that place (each table is preceded by a `<!-- probe: ... -->` comment saying where to put
+//! an unknown key; serde's "unknown field, expected one of ..." error then names every
+//! accepted key, which is compared with the table's first column). Every output column is
+//! named in README.md and docs/model.md. Every source file opens with a module paragraph, no
+//! file in src/ outgrows a room, and modules import only modules of lower layers.
 
 use std::collections::BTreeSet;
 
@@ -209,4 +212,48 @@ fn uses_of_crate_modules_are_found_alone_and_in_groups() {
     let text = "use crate::sim::World;\nuse crate::{\n    report,\n    sweep::plan::{A, B},\n    \
                 time::SimTime,\n};\n/// [`Trace`](crate::trace::Trace), crate::{ids}";
     assert_eq!(crate_modules(text), ["sim", "report", "sweep", "time", "trace", "ids"]);
+}
+
+/// The header line of each per-run file, from a real run so that every column is there.
+fn csv_headers() -> Vec<(&'static str, String)> {
+    let s = crate::support::scenario(BASE);
+    let records = coordsim::cli::run_all(&s, Some(1)).unwrap();
+    let header =
+        |bytes: Vec<u8>| String::from_utf8(bytes).unwrap().lines().next().unwrap().to_owned();
+    use coordsim::report;
+    vec![
+        ("runs.csv", header(report::runs_csv(&records))),
+        ("faults.csv", header(report::faults_csv(&records))),
+        ("classes.csv", header(report::classes_csv(&records))),
+        ("services.csv", header(report::services_csv(&records))),
+        ("timeseries.csv", header(report::timeseries_csv(&records))),
+    ]
+}
+
+#[test]
+fn every_output_column_is_named_in_the_readme_and_the_model() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let model = std::fs::read_to_string("docs/model.md").unwrap();
+    // The README names columns in backticked lists (`a, b, c`), the model one by one.
+    let named = |text: &str| -> BTreeSet<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .flat_map(|span| span.split(", ").map(str::to_owned).collect::<Vec<_>>())
+            .collect()
+    };
+    let (in_readme, in_model) = (named(&readme), named(&model));
+    for (file, header) in csv_headers() {
+        for column in header.split(',') {
+            assert!(in_readme.contains(column), "README.md does not name `{column}` of {file}");
+            // The model defines metrics; the key columns and per-kind message counts are
+            // named by pattern there (`messages_<kind>`).
+            let by_pattern =
+                column.starts_with("messages_") && in_model.contains("messages_<kind>");
+            assert!(
+                in_model.contains(column) || by_pattern,
+                "docs/model.md does not name `{column}` of {file}"
+            );
+        }
+    }
 }

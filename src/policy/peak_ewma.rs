@@ -59,6 +59,10 @@ impl Policy for PeakEwma {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
         let base = task.agent.index() * self.replicas;
         let n = view.candidates(task.service).count();
+        if n == 0 {
+            // Every replica of the service is gone or out of service (control agents).
+            return Decision::Reject;
+        }
         let first = self.rng.random_range(0..n);
         let mut second = self.rng.random_range(0..n.max(2) - 1);
         if n > 1 && second >= first {

@@ -154,9 +154,32 @@ service_time = { dist = "lognormal", mean = "10ms", cv = 2.0 }
 [services.db]
 replicas = 1
 service_time = { dist = "constant", value = 0.002 }
+slo = "10ms"
 [classes.web]
 service = "api"
 arrival = { process = "poisson", rate = 100 }
+[control]
+scrape = "500ms"
+[[agents]]
+name = "hpa"
+kind = "autoscaler"
+service = "api"
+target = 0.6
+max_replicas = 4
+provisioning = "1s"
+period = "2s"
+[[agents]]
+name = "doctor"
+kind = "remediator"
+services = ["api", "db"]
+period = "1s"
+timeout = "200ms"
+[[agents]]
+name = "bandit"
+kind = "adaptive"
+service = "db"
+arms = ["random", "power_of_d"]
+period = "3s"
 "#;
 
 /// Every dotted path to a leaf of `value`.
@@ -264,4 +287,28 @@ fn the_full_document_is_valid() {
     let s = scenario::from_toml_str(FULL, "m", &[]).unwrap();
     assert_eq!(s.services.len(), 2);
     assert_eq!(s.policies, vec![PolicySpec::Random, PolicySpec::PowerOfD { d: 2 }]);
+    assert_eq!(s.control.agents.len(), 3);
+}
+
+/// The generator reaches the control layer: a good share of its cases have agents that
+/// act, so the properties above hold with replicas coming and going, not only without.
+#[test]
+fn generated_cases_exercise_control_agents() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut with_agents, mut acted) = (0, 0);
+    for _ in 0..150 {
+        let g = small_scenario().new_tree(&mut runner).unwrap().current();
+        if g.agents.is_empty() {
+            continue;
+        }
+        with_agents += 1;
+        let (s, c) = run_checked(&g.scenario(), the_policy(&g), 0);
+        assert!(c.violations.is_empty(), "{:?}\n{g:?}", c.violations);
+        if s.scale_ups + s.scale_downs + s.restarts + s.ejections > 0 {
+            acted += 1;
+        }
+    }
+    assert!(with_agents >= 30, "only {with_agents} of 150 cases have agents");
+    assert!(acted * 3 >= with_agents, "agents acted in only {acted} of {with_agents} cases");
 }

@@ -269,6 +269,19 @@ pub struct GenScenario {
     pub policy: String,
     /// Faults: (crash?, service index, replica or all, start share, length share of duration).
     pub faults: Vec<(bool, usize, Option<u32>, f64, f64)>,
+    /// Control agents acting on the services (none in most cases).
+    pub agents: Vec<GenAgent>,
+}
+
+/// A control agent of the generator: its kind and the service (index) it acts on.
+#[derive(Clone, Debug)]
+pub enum GenAgent {
+    /// Target tracking: target utilisation in tenths, provisioning delay in ms.
+    Autoscaler { service: usize, target_tenths: u32, provisioning_ms: u32, extra: u32 },
+    /// Health checks every period, restarting (or ejecting) a replica that fails them.
+    Remediator { service: usize, eject: bool },
+    /// A ceiling on the service's replicas.
+    Budget { service: usize, max_total: u32 },
 }
 
 impl GenScenario {
@@ -348,6 +361,36 @@ impl GenScenario {
                 start * self.duration_s,
                 (length * self.duration_s).max(0.001)
             );
+        }
+        if !self.agents.is_empty() {
+            out += "\n[control]\nscrape = \"50ms\"\n";
+        }
+        for (k, agent) in self.agents.iter().enumerate() {
+            let body = match *agent {
+                GenAgent::Autoscaler { service, target_tenths, provisioning_ms, extra } => {
+                    let replicas = self.services[service % n].replicas;
+                    format!(
+                        "kind = \"autoscaler\"\nservice = \"s{}\"\ntarget = {}\nmin_replicas = 1\nmax_replicas = {}\nprovisioning = \"{provisioning_ms}ms\"\nstabilisation = \"200ms\"\nwindow = \"100ms\"\n",
+                        service % n,
+                        f64::from(target_tenths) / 10.0,
+                        replicas + extra
+                    )
+                }
+                GenAgent::Remediator { service, eject } => format!(
+                    "kind = \"remediator\"\nservice = \"s{}\"\ntimeout = \"30ms\"\n{}\n",
+                    service % n,
+                    if eject {
+                        "action = \"eject\"\neject_for = \"200ms\""
+                    } else {
+                        "action = \"restart\"\nrestart_delay = \"50ms\""
+                    }
+                ),
+                GenAgent::Budget { service, max_total } => format!(
+                    "kind = \"budget\"\nservice = \"s{}\"\nmax_total = {max_total}\n",
+                    service % n
+                ),
+            };
+            out += &format!("\n[[agents]]\nname = \"a{k}\"\nperiod = \"100ms\"\n{body}");
         }
         out
     }
@@ -443,12 +486,28 @@ fn class() -> impl Strategy<Value = GenClass> {
     )
 }
 
+fn agent() -> impl Strategy<Value = GenAgent> {
+    prop_oneof![
+        (0usize..4, 2u32..9, 0u32..300, 1u32..4).prop_map(
+            |(service, target_tenths, provisioning_ms, extra)| {
+                GenAgent::Autoscaler { service, target_tenths, provisioning_ms, extra }
+            }
+        ),
+        (0usize..4, any::<bool>())
+            .prop_map(|(service, eject)| GenAgent::Remediator { service, eject }),
+        (0usize..4, 1u32..4)
+            .prop_map(|(service, max_total)| GenAgent::Budget { service, max_total }),
+    ]
+}
+
 /// Names of the policies the generator picks from.
 pub const POLICIES: [&str; 4] = ["random", "round_robin", "least_outstanding", "power_of_d"];
 
 /// Small valid scenarios: 1-4 services with acyclic calls, 1-3 classes running random
-/// workflow DAGs (open or closed loop, some with deadlines), at most a few hundred jobs.
+/// workflow DAGs (open or closed loop, some with deadlines), at most a few hundred jobs;
+/// one case in three has control agents scaling, restarting or capping its services.
 pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
+    let agents = prop_oneof![2 => Just(Vec::new()), 1 => prop::collection::vec(agent(), 1..4)];
     let faults = prop::collection::vec(
         (any::<bool>(), 0usize..4, prop::option::of(0u32..4), 0.0f64..0.8, 0.01f64..0.3),
         0..3,
@@ -462,9 +521,20 @@ pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
         prop::sample::select(POLICIES.to_vec()),
         1u32..4,
         faults,
+        agents,
     )
         .prop_map(
-            |(services, classes, orchestrators, latency, loss, policy, duration_s, faults)| {
+            |(
+                services,
+                classes,
+                orchestrators,
+                latency,
+                loss,
+                policy,
+                duration_s,
+                faults,
+                agents,
+            )| {
                 GenScenario {
                     duration_s: f64::from(duration_s),
                     warmup_s: f64::from(duration_s) * 0.1,
@@ -475,6 +545,7 @@ pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
                     classes,
                     policy: policy.to_owned(),
                     faults,
+                    agents,
                 }
             },
         )

@@ -37,8 +37,8 @@ pub use fault::{Fault, FaultEffect, FaultTiming};
 pub use network::{Group, Link, Network};
 pub use overrides::Override;
 pub use service::{
-    Backoff, Breaker, CallStage, Ejection, Hedge, Jitter, Resilience, Retries, Service,
-    WorkingHours,
+    Backoff, Breaker, CallStage, Ejection, ExecutionNoise, Hedge, Jitter, Resilience, Retries,
+    Service, WorkingHours,
 };
 pub(crate) use sweep::check_precision;
 pub use sweep_file::{load_sweep, GridAxis, Sweep, SweepFile};

@@ -80,7 +80,7 @@ pub use control::ControlRecord;
 pub use observe::{NoObserver, Observer};
 
 use crate::engine::{derive_stream, Engine, Model, Schedule, SimRng};
-use crate::ids::{ReplicaId, ServiceId};
+use crate::ids::ReplicaId;
 use crate::metrics::{Recorder, RunSummary};
 use crate::policy::{
     self, AuditRecord, Command, MessageKind, Outbox, Policy, PolicySpec, PolicyView, ReplicaLoad,
@@ -100,7 +100,7 @@ use monitor::Monitor;
 use network::Message;
 use policy_bridge::Pending;
 use records::Records;
-use replicas::Attempt;
+use replicas::{Attempt, NoiseStreams};
 use resilience::{BreakerState, Ejections, LatencyWindow, RetryBudget};
 use tasks::Task;
 use timers::Timer;
@@ -117,8 +117,8 @@ pub enum StreamId {
     Arrivals(u32),
     /// Work sizes and other job content, drawn when a job is created.
     JobContent,
-    /// Execution-time noise of one service.
-    Execution(ServiceId),
+    /// The per-execution part of execution times on one replica (by replica index).
+    Execution(u32),
     /// Message latency and loss.
     Network,
     /// The fault schedule.
@@ -142,7 +142,7 @@ impl StreamId {
         let (purpose, index) = match self {
             StreamId::Arrivals(source) => (1, source),
             StreamId::JobContent => (2, 0),
-            StreamId::Execution(service) => (3, service.0),
+            StreamId::Execution(replica) => (3, replica),
             StreamId::Network => (4, 0),
             StreamId::Faults => (5, 0),
             StreamId::Policy => (6, 0),
@@ -385,6 +385,9 @@ struct World<'s, 'o, O: Observer, const C: bool> {
     content_rng: SimRng,
     network_rng: SimRng,
     resilience_rng: SimRng,
+    /// Per service, the streams of the per-execution part of execution times (None for a
+    /// service without one, the common case).
+    execution_noise: Vec<Option<Box<NoiseStreams>>>,
     next_orchestrator: u32,
     next_serial: u64,
     /// Per-job and per-task vectors of finished ones, reused so that steady state allocates
@@ -548,6 +551,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             content_rng: StreamId::JobContent.rng(seed, replication),
             network_rng: StreamId::Network.rng(seed, replication),
             resilience_rng: StreamId::Resilience.rng(seed, replication),
+            execution_noise: NoiseStreams::all(scenario, &layout.service_replicas, replication),
             next_orchestrator: 0,
             next_serial: 0,
             spare_jobs: Vec::new(),

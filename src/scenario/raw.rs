@@ -314,6 +314,10 @@ pub(crate) struct RawService {
     pub queue_capacity: Option<u32>,
     pub speed: Option<f64>,
     pub service_time: RawDist,
+    /// Per-execution variability: a multiplier of the work and an added term, drawn for
+    /// each attempt.
+    pub execution_multiplier: Option<RawDist>,
+    pub execution_extra: Option<RawDist>,
     /// Downstream calls made after the service's own work: stages run in sequence, the
     /// services of one stage in parallel.
     #[serde(default)]

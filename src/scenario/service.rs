@@ -158,8 +158,12 @@ pub struct Service {
     pub queue_capacity: u32,
     /// Work executed per second of time (> 0); execution takes `work / speed`.
     pub speed: f64,
-    /// Base work size of one request, in seconds at speed 1.
+    /// Base work size of one request, in seconds at speed 1: drawn once per request and
+    /// shared by its retries and hedges.
     pub service_time: DurationDist,
+    /// The per-execution part of the execution time, drawn for each attempt (None: every
+    /// execution of a request takes the same time).
+    pub execution: Option<ExecutionNoise>,
     /// Downstream calls made after the service's own work, holding the slot: stages in
     /// sequence, the calls of one stage in parallel. The call graph is acyclic.
     pub calls: Vec<CallStage>,
@@ -175,6 +179,34 @@ pub struct Service {
     /// Latency objective of one request, placement to result (None: only failures count
     /// against the service).
     pub slo: Option<SimDuration>,
+}
+
+/// The per-execution part of a service's execution time, drawn for each attempt as it
+/// starts, from its replica's own stream (docs/model.md section 3): an attempt works for
+/// `(work x multiplier + extra) / speed x slowdown`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ExecutionNoise {
+    /// Multiplies the request's work: a distribution of plain numbers (1 when absent; a
+    /// mean of 1 keeps the mean execution time).
+    pub multiplier: Option<DurationDist>,
+    /// Added to the work, in seconds at speed 1 (nothing when absent).
+    pub extra: Option<DurationDist>,
+}
+
+impl Service {
+    /// The mean execution time of one attempt on an unslowed replica, in seconds.
+    pub fn mean_execution_secs(&self) -> f64 {
+        let work = self.service_time.mean_secs();
+        let (factor, extra) = match &self.execution {
+            None => (1.0, 0.0),
+            Some(n) => (
+                n.multiplier.as_ref().map_or(1.0, DurationDist::mean_secs),
+                n.extra.as_ref().map_or(0.0, DurationDist::mean_secs),
+            ),
+        };
+        (work * factor + extra) / self.speed
+    }
 }
 
 /// One stage of calls.

@@ -9,10 +9,14 @@ use super::event::Event;
 use super::network::{Agent, Body};
 use super::tasks::{Kind, Parent};
 use super::{Observer, World};
-use crate::engine::Schedule;
+use std::ops::Range;
+
+use super::StreamId;
+use crate::engine::{Schedule, SimRng};
 use crate::ids::{ReplicaId, ServiceId, WorkflowId};
 use crate::metrics::DupSource;
 use crate::policy::PolicyView;
+use crate::scenario::{ExecutionNoise, Scenario};
 use crate::time::{SimDuration, SimTime};
 
 /// Where an attempt is on its replica.
@@ -104,6 +108,61 @@ impl Attempt {
             pending_calls: 0,
             call_failed: false,
             executed: SimDuration::ZERO,
+        }
+    }
+}
+
+/// The streams of one service's per-execution variability, one per replica (its capacity,
+/// scaled replicas included), so that what one replica draws does not depend on another's
+/// executions.
+#[derive(Debug)]
+pub(super) struct NoiseStreams {
+    first_replica: u32,
+    streams: Vec<SimRng>,
+}
+
+impl NoiseStreams {
+    /// The streams of every service with an `execution_multiplier` or `execution_extra`.
+    pub(super) fn all(
+        scenario: &Scenario,
+        service_replicas: &[Range<u32>],
+        replication: u32,
+    ) -> Vec<Option<Box<NoiseStreams>>> {
+        scenario
+            .services
+            .iter()
+            .zip(service_replicas)
+            .map(|(service, range)| {
+                service.execution.as_ref()?;
+                Some(Box::new(NoiseStreams {
+                    first_replica: range.start,
+                    streams: range
+                        .clone()
+                        .map(|r| StreamId::Execution(r).rng(scenario.seed, replication))
+                        .collect(),
+                }))
+            })
+            .collect()
+    }
+
+    /// How long an attempt of `execution` (its work over the speed) works on `replica`:
+    /// its work times a multiplier, plus an added term over the speed, both drawn now.
+    #[cold]
+    fn draw(
+        &mut self,
+        noise: &ExecutionNoise,
+        replica: ReplicaId,
+        execution: SimDuration,
+        speed: f64,
+    ) -> SimDuration {
+        let rng = &mut self.streams[(replica.0 - self.first_replica) as usize];
+        let scaled = match &noise.multiplier {
+            Some(m) => execution.mul_f64(m.sample_secs(rng)),
+            None => execution,
+        };
+        match &noise.extra {
+            Some(e) => scaled + execution_time(e.sample(rng), speed),
+            None => scaled,
         }
     }
 }
@@ -203,7 +262,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         // Work that cannot finish before its caller's deadline, even at the typical speed, is
         // work nobody will use.
         let hopeless = |expires: SimTime| {
-            expires <= now + SimDuration::from_secs_f64(spec.service_time.mean_secs() / spec.speed)
+            expires <= now + SimDuration::from_secs_f64(spec.mean_execution_secs())
         };
         if spec.drop_expired && a.expires.is_some_and(hopeless) {
             let (open, placed) = (a.requester_open, a.placed);
@@ -222,10 +281,15 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         if factor != 1.0 {
             self.touch_replica_faults(replica, false);
         }
+        let mut execution = self.attempts[attempt].execution;
+        if let Some(streams) = &mut self.execution_noise[service.index()] {
+            let noise = spec.execution.as_ref().expect("streams only for a service with noise");
+            execution = streams.draw(noise, replica, execution, spec.speed);
+        }
         let a = &mut self.attempts[attempt];
         a.phase = Phase::Working;
         a.started = now;
-        a.working_for = a.execution.mul_f64(factor);
+        a.working_for = execution.mul_f64(factor);
         schedule.after(a.working_for, Event::WorkFinished(attempt as u32));
         self.loads[replica.index()].running += 1;
         self.load_changed(now, service, 1, -i64::from(from_queue));

@@ -10,6 +10,8 @@ mod scenarios;
 mod docs;
 // M/M/1, M/M/c (Erlang C) and M/M/c/c (Erlang B): expected values computed from theory.
 mod theory;
+// Hedging with per-execution variability, staleness, gossip spread, wasted work: algebra.
+mod fidelity;
 // Workflows, calls, network links, traffic shapes, closed loops: hand calculations and theory.
 mod world;
 // Faults and resilience: the retry storm and its mitigations, hedging, breakers, people.

@@ -17,7 +17,9 @@ use super::resilience::{merge, resilience};
 use super::workflows::find_cycle;
 use super::Result;
 use crate::scenario::raw::{RawService, ServiceKindRaw};
-use crate::scenario::{CallStage, Invalid, Service, ServiceId, Workflow, WorkingHours};
+use crate::scenario::{
+    CallStage, ExecutionNoise, Invalid, Service, ServiceId, Workflow, WorkingHours,
+};
 use crate::time::SimDuration;
 
 /// Every service, in the order of `services`, and the call graph checked for cycles.
@@ -103,17 +105,9 @@ fn service(
             Some(WorkingHours { start, end, period })
         }
     };
-    Ok(Service {
+    let service = Service {
         resilience: resilience(&field("resilience"), &raw.resilience.clone().unwrap_or_default())?,
-        drop_expired: match raw.drop_expired {
-            Some(true) if !dist(&field("service_time"), &raw.service_time, base)?.mean_secs().is_finite() => {
-                return Err(Invalid::new(
-                    field("drop_expired"),
-                    "needs a service time with a finite mean (it drops work that cannot finish within one mean execution time)",
-                ))
-            }
-            other => other.unwrap_or(false),
-        },
+        drop_expired: raw.drop_expired.unwrap_or(false),
         human,
         working_hours,
         slo: match raw.slo {
@@ -126,8 +120,28 @@ fn service(
         queue_capacity: raw.queue_capacity.unwrap_or(u32::MAX),
         speed: positive_finite(&field("speed"), raw.speed.unwrap_or(1.0))?,
         service_time: dist(&field("service_time"), &raw.service_time, base)?,
+        execution: match (&raw.execution_multiplier, &raw.execution_extra) {
+            (None, None) => None,
+            (multiplier, extra) => Some(ExecutionNoise {
+                multiplier: match multiplier {
+                    Some(m) => Some(dist(&field("execution_multiplier"), m, base)?),
+                    None => None,
+                },
+                extra: match extra {
+                    Some(e) => Some(dist(&field("execution_extra"), e, base)?),
+                    None => None,
+                },
+            }),
+        },
         calls,
-    })
+    };
+    if service.drop_expired && !service.mean_execution_secs().is_finite() {
+        return Err(Invalid::new(
+            field("drop_expired"),
+            "needs an execution time with a finite mean (it drops work that cannot finish within one mean execution time): a service_time, and any execution_multiplier and execution_extra, of finite mean",
+        ));
+    }
+    Ok(service)
 }
 
 /// Depth-first search over `calls`; a back edge is a cycle, reported in call order.

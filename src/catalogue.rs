@@ -82,7 +82,7 @@ impl Metric {
 
 /// Every column of `runs.csv` after the key columns, in order: the figures of a run, then
 /// its `fingerprint` (a hash, not a quantity: not summarised).
-pub const METRICS: [Metric; 58] = [
+pub const METRICS: [Metric; 68] = [
     Metric::new("jobs_arrived", "jobs arrived", "jobs", "Jobs that arrived after the warm-up."),
     Metric::new(
         "jobs_completed",
@@ -259,6 +259,32 @@ pub const METRICS: [Metric; 58] = [
     )
     .decades(),
     Metric::new(
+        "decision_staleness_mean_ms",
+        "mean decision staleness",
+        "ms",
+        "Mean age of the information about the chosen replica that each placement decision used (0 when it saw the present).",
+    )
+    .decades(),
+    Metric::new(
+        "decision_staleness_p99_ms",
+        "p99 decision staleness",
+        "ms",
+        "99th percentile of the age of the information each placement decision used.",
+    )
+    .decades(),
+    Metric::new(
+        "gossip_spread_rounds",
+        "gossip spread",
+        "rounds",
+        "gossip: mean gossip rounds until every agent had heard a sampled replica's new state.",
+    ),
+    Metric::new(
+        "gossip_spread_s",
+        "gossip spread time",
+        "s",
+        "gossip: mean time until every agent had heard a sampled replica's new state.",
+    ),
+    Metric::new(
         "dup_work_ratio",
         "duplicated work",
         "share of service time",
@@ -308,6 +334,42 @@ pub const METRICS: [Metric; 58] = [
         "Duplicate executions of work re-placed after a false suspicion (gossip `resend_on_suspicion`).",
     )
     .decades(),
+    Metric::new(
+        "wasted_work_ratio",
+        "wasted work",
+        "share of service time",
+        "Service-seconds of executions whose result was not used (timed out, cancelled, crashed, a losing copy, failed, or serving a failed job) over all service-seconds executed.",
+    ),
+    Metric::new(
+        "wasted_timeout",
+        "wasted work: timed out",
+        "share of service time",
+        "The part of wasted_work_ratio whose requester had timed out on it.",
+    ),
+    Metric::new(
+        "wasted_cancelled",
+        "wasted work: cancelled",
+        "share of service time",
+        "The part of wasted_work_ratio cancelled while it ran, another copy having won.",
+    ),
+    Metric::new(
+        "wasted_crash",
+        "wasted work: lost to crashes",
+        "share of service time",
+        "The part of wasted_work_ratio lost when its replica crashed, restarted or was removed.",
+    ),
+    Metric::new(
+        "wasted_duplicate",
+        "wasted work: losing copies",
+        "share of service time",
+        "The part of wasted_work_ratio that ran to the end after another copy's result was used.",
+    ),
+    Metric::new(
+        "wasted_failed",
+        "wasted work: failures",
+        "share of service time",
+        "The part of wasted_work_ratio that answered a failure or served a job that ended failed.",
+    ),
     Metric::new(
         "attempts_per_job",
         "attempt amplification",
@@ -517,7 +579,7 @@ pub const CLASSES_COLUMNS: [&str; 12] = with_keys(&[
 
 /// The header of `timeseries.csv`: the key columns, then one window of one service (or of
 /// the whole system).
-pub const TIMESERIES_COLUMNS: [&str; 18] = with_keys(&[
+pub const TIMESERIES_COLUMNS: [&str; 19] = with_keys(&[
     "window_start_s",
     "service",
     "arrivals",
@@ -531,6 +593,7 @@ pub const TIMESERIES_COLUMNS: [&str; 18] = with_keys(&[
     "slo_missed",
     "jobs_in_system",
     "replicas",
+    "wasted_work",
 ]);
 
 /// The key columns followed by `rest`; `N` must be their total.

@@ -11,6 +11,7 @@ mod control;
 pub(crate) mod latency;
 mod summary;
 mod windows;
+mod work;
 
 use crate::engine::EngineStats;
 use crate::ids::{ClassId, ServiceId};
@@ -22,6 +23,8 @@ pub use control::ServiceFigures;
 use latency::LatencyHistogram;
 pub use summary::{ClassFigures, FaultRecord, RunSummary, ServiceWindow, TimeSeries, Window};
 use windows::{WindowSpec, Windows};
+use work::WorkTally;
+pub use work::{DupSource, Waste};
 
 /// Latency accumulation of one class.
 #[derive(Debug)]
@@ -46,21 +49,6 @@ fn latency_figures(completed: u64, sum_ns: u128, histogram: Option<&LatencyHisto
     }
 }
 
-/// Why a duplicate execution exists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DupSource {
-    /// A retry after a timeout or a failure.
-    TimeoutRetry,
-    /// A hedged request.
-    Hedge,
-    /// A re-auction.
-    Reauction,
-    /// A conflicting claim.
-    ConflictingClaim,
-    /// Work placed again because its requester wrongly suspected a live replica.
-    FalseSuspicion,
-}
-
 /// Accumulates a run's figures as the world reports what happens.
 #[derive(Debug)]
 pub struct Recorder {
@@ -71,13 +59,7 @@ pub struct Recorder {
     messages: u64,
     latency: LatencyHistogram,
     latency_sum_ns: u128,
-    useful_ns: u128,
-    duplicate_ns: u128,
-    dup_timeout_retry: u64,
-    dup_hedge: u64,
-    dup_reauction: u64,
-    dup_conflicting_claim: u64,
-    dup_false_suspicion: u64,
+    work: WorkTally,
     messages_by_kind: [u64; MessageKind::ALL.len()],
     placement_waits: u64,
     placement_wait_ns: u128,
@@ -124,13 +106,7 @@ impl Recorder {
             messages: 0,
             latency: LatencyHistogram::new(),
             latency_sum_ns: 0,
-            useful_ns: 0,
-            duplicate_ns: 0,
-            dup_timeout_retry: 0,
-            dup_hedge: 0,
-            dup_reauction: 0,
-            dup_conflicting_claim: 0,
-            dup_false_suspicion: 0,
+            work: WorkTally::default(),
             messages_by_kind: [0; MessageKind::ALL.len()],
             placement_waits: 0,
             placement_wait_ns: 0,
@@ -195,23 +171,34 @@ impl Recorder {
     }
 
     /// An execution ended having used `executed` service time at `at`; `duplicate` says
-    /// whether (and why) it was redundant.
-    pub fn execution(&mut self, at: SimTime, executed: SimDuration, duplicate: Option<DupSource>) {
-        if !self.measures(at) {
-            return;
+    /// whether (and why) it was redundant, `waste` why its result was not used (None: its
+    /// task used it, and it is wasted only if the job fails, see `job_work`). Returns
+    /// whether it was measured (after the warm-up).
+    #[inline(always)]
+    pub fn execution(
+        &mut self,
+        at: SimTime,
+        executed: SimDuration,
+        duplicate: Option<DupSource>,
+        waste: Option<Waste>,
+    ) -> bool {
+        if waste.is_some() {
+            self.windows.work_decided(at, executed.as_nanos(), executed.as_nanos());
         }
-        match duplicate {
-            None => self.useful_ns += u128::from(executed.as_nanos()),
-            Some(source) => {
-                self.duplicate_ns += u128::from(executed.as_nanos());
-                match source {
-                    DupSource::TimeoutRetry => self.dup_timeout_retry += 1,
-                    DupSource::Hedge => self.dup_hedge += 1,
-                    DupSource::Reauction => self.dup_reauction += 1,
-                    DupSource::ConflictingClaim => self.dup_conflicting_claim += 1,
-                    DupSource::FalseSuspicion => self.dup_false_suspicion += 1,
-                }
-            }
+        if !self.measures(at) {
+            return false;
+        }
+        self.work.execution(executed, duplicate, waste);
+        true
+    }
+
+    /// A job ended at `at` having used `used_ns` of service time in executions whose
+    /// results its tasks used (`measured_ns` of them measured): wasted if it failed.
+    #[inline(always)]
+    pub fn job_work(&mut self, at: SimTime, completed: bool, used_ns: u64, measured_ns: u64) {
+        self.windows.work_decided(at, used_ns, if completed { 0 } else { used_ns });
+        if !completed {
+            self.work.failed_job(measured_ns);
         }
     }
 
@@ -394,7 +381,7 @@ impl Recorder {
                 }
             })
             .collect();
-        let executed = self.useful_ns + self.duplicate_ns;
+        let (wasted_work_ratio, wasted) = self.work.wasted();
         let span = engine.now.saturating_since(self.warmup_end).as_secs_f64();
         let services = self.control.finish(engine.now, &self.windows.spec.service_names);
         let total = |f: fn(&ServiceFigures) -> u64| services.iter().map(f).sum::<u64>();
@@ -426,26 +413,28 @@ impl Recorder {
             } else {
                 self.messages as f64 / self.arrived as f64
             },
-            dup_work_ratio: if executed == 0 {
-                0.0
-            } else {
-                self.duplicate_ns as f64 / executed as f64
-            },
-            dup_executions: self.dup_timeout_retry
-                + self.dup_hedge
-                + self.dup_reauction
-                + self.dup_conflicting_claim
-                + self.dup_false_suspicion,
-            dup_timeout_retry: self.dup_timeout_retry,
-            dup_hedge: self.dup_hedge,
-            dup_reauction: self.dup_reauction,
-            dup_conflicting_claim: self.dup_conflicting_claim,
-            dup_false_suspicion: self.dup_false_suspicion,
+            dup_work_ratio: self.work.dup_work_ratio(),
+            dup_executions: self.work.dup_executions(),
+            dup_timeout_retry: self.work.dup_timeout_retry,
+            dup_hedge: self.work.dup_hedge,
+            dup_reauction: self.work.dup_reauction,
+            dup_conflicting_claim: self.work.dup_conflicting_claim,
+            dup_false_suspicion: self.work.dup_false_suspicion,
+            wasted_work_ratio,
+            wasted_timeout: wasted[Waste::Timeout as usize],
+            wasted_cancelled: wasted[Waste::Cancelled as usize],
+            wasted_crash: wasted[Waste::Crash as usize],
+            wasted_duplicate: wasted[Waste::Duplicate as usize],
+            wasted_failed: wasted[Waste::Failed as usize],
             messages_by_kind: self.messages_by_kind,
             placement_wait_mean_ms: mean_ms(self.placement_wait_ns, self.placement_waits),
             scheduler_queue_mean_ms: mean_ms(self.scheduler_wait_ns, self.scheduler_waits),
-            useful_service_s: self.useful_ns as f64 * 1e-9,
-            duplicate_service_s: self.duplicate_ns as f64 * 1e-9,
+            decision_staleness_mean_ms: f64::NAN,
+            decision_staleness_p99_ms: f64::NAN,
+            gossip_spread_rounds: f64::NAN,
+            gossip_spread_s: f64::NAN,
+            useful_service_s: self.work.useful_ns as f64 * 1e-9,
+            duplicate_service_s: self.work.duplicate_ns as f64 * 1e-9,
             attempts_per_job: if self.attempts_needed == 0 {
                 0.0
             } else {

@@ -100,7 +100,7 @@ use monitor::Monitor;
 use network::Message;
 use policy_bridge::Pending;
 use records::Records;
-use replicas::{Attempt, NoiseStreams};
+use replicas::{Attempt, JobWork, NoiseStreams};
 use resilience::{BreakerState, Ejections, LatencyWindow, RetryBudget};
 use tasks::Task;
 use timers::Timer;
@@ -388,6 +388,8 @@ struct World<'s, 'o, O: Observer, const C: bool> {
     /// Per service, the streams of the per-execution part of execution times (None for a
     /// service without one, the common case).
     execution_noise: Vec<Option<Box<NoiseStreams>>>,
+    /// Per job key, the service time its tasks used so far (wasted if the job fails).
+    job_work: Vec<JobWork>,
     next_orchestrator: u32,
     next_serial: u64,
     /// Per-job and per-task vectors of finished ones, reused so that steady state allocates
@@ -552,6 +554,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             network_rng: StreamId::Network.rng(seed, replication),
             resilience_rng: StreamId::Resilience.rng(seed, replication),
             execution_noise: NoiseStreams::all(scenario, &layout.service_replicas, replication),
+            job_work: Vec::new(),
             next_orchestrator: 0,
             next_serial: 0,
             spare_jobs: Vec::new(),

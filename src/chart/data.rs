@@ -239,6 +239,7 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
     let fault = table.column("fault_active");
     let spike = table.column("spike_active");
     let replicas = table.column("replicas");
+    let wasted = table.column("wasted_work");
     let first = table.rows.first()?;
     let id = |r: &Vec<String>| {
         (
@@ -269,6 +270,7 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
             w.failures += table.number(r, failures).max(0.0);
             w.fault |= active(r, fault);
             w.spike |= active(r, spike);
+            w.wasted = table.number(r, wasted);
             continue;
         }
         let s = services.iter().position(|x| *x == name).unwrap_or_else(|| {
@@ -326,6 +328,10 @@ pub(crate) fn time_series(table: &Table) -> Option<TimeSeries> {
                 Vec::new()
             }
         },
+        wasted: {
+            let values: Vec<f64> = windows.iter().map(|w| w.wasted).collect();
+            values.iter().any(|&v| v > 0.0).then_some(values)
+        },
         fault_spans: spans(|w| w.fault),
         spike_spans: spans(|w| w.spike),
     })
@@ -354,6 +360,8 @@ struct Window {
     spike: bool,
     queues: Vec<f64>,
     replicas: Vec<f64>,
+    /// The `*` row's wasted share (NaN when none was decided, or no such column).
+    wasted: f64,
 }
 
 #[cfg(test)]
@@ -374,21 +382,46 @@ mod tests {
             assert_eq!(line.split(',').count(), catalogue::TIMESERIES_COLUMNS.len(), "{line}");
             csv += &(line + "\n");
         };
-        row("central", "0.000000", "*", "10,8,2,0.500000,0.300000,0,0,0,,3.500000,4.000000");
-        row("central", "0.000000", "a", "30,20,0,1.500000,0.400000,0,0,0,0,,2.000000");
-        row("central", "0.000000", "b", "30,25,1,4.000000,0.600000,0,0,0,1,,2.000000");
-        row("central", "2.000000", "*", "10,6,0,0.250000,0.300000,1,1,0,,5.000000,4.000000");
-        row("central", "2.000000", "a", "20,12,3,2.250000,0.900000,1,1,0,2,,2.000000");
-        row("central", "2.000000", "b", "20,18,0,0.000000,0.500000,0,0,0,0,,2.000000");
-        row("central", "4.000000", "*", "10,10,0,0.000000,0.300000,0,1,1,,1.000000,4.000000");
-        row("central", "4.000000", "a", "20,20,0,0.750000,0.500000,0,1,1,0,,2.000000");
-        row("central", "4.000000", "b", "20,20,0,1.000000,0.500000,0,0,1,0,,2.000000");
-        row("central", "6.000000", "*", "10,4,0,0.000000,0.300000,0,0,1,,0.500000,4.000000");
-        row("central", "6.000000", "a", "20,9,0,0.000000,0.200000,0,0,1,0,,2.000000");
-        row("central", "6.000000", "b", "20,9,0,0.500000,0.200000,0,0,1,0,,2.000000");
+        row(
+            "central",
+            "0.000000",
+            "*",
+            "10,8,2,0.500000,0.300000,0,0,0,,3.500000,4.000000,0.000000",
+        );
+        row("central", "0.000000", "a", "30,20,0,1.500000,0.400000,0,0,0,0,,2.000000,");
+        row("central", "0.000000", "b", "30,25,1,4.000000,0.600000,0,0,0,1,,2.000000,");
+        row(
+            "central",
+            "2.000000",
+            "*",
+            "10,6,0,0.250000,0.300000,1,1,0,,5.000000,4.000000,0.000000",
+        );
+        row("central", "2.000000", "a", "20,12,3,2.250000,0.900000,1,1,0,2,,2.000000,");
+        row("central", "2.000000", "b", "20,18,0,0.000000,0.500000,0,0,0,0,,2.000000,");
+        row(
+            "central",
+            "4.000000",
+            "*",
+            "10,10,0,0.000000,0.300000,0,1,1,,1.000000,4.000000,0.000000",
+        );
+        row("central", "4.000000", "a", "20,20,0,0.750000,0.500000,0,1,1,0,,2.000000,");
+        row("central", "4.000000", "b", "20,20,0,1.000000,0.500000,0,0,1,0,,2.000000,");
+        row(
+            "central",
+            "6.000000",
+            "*",
+            "10,4,0,0.000000,0.300000,0,0,1,,0.500000,4.000000,0.000000",
+        );
+        row("central", "6.000000", "a", "20,9,0,0.000000,0.200000,0,0,1,0,,2.000000,");
+        row("central", "6.000000", "b", "20,9,0,0.500000,0.200000,0,0,1,0,,2.000000,");
         // Another run, which the chart leaves out.
-        row("random", "0.000000", "*", "10,100,0,0.000000,0.300000,0,1,1,,0.000000,4.000000");
-        row("random", "0.000000", "a", "30,300,0,9.000000,0.400000,0,1,1,0,,2.000000");
+        row(
+            "random",
+            "0.000000",
+            "*",
+            "10,100,0,0.000000,0.300000,0,1,1,,0.000000,4.000000,0.000000",
+        );
+        row("random", "0.000000", "a", "30,300,0,9.000000,0.400000,0,1,1,0,,2.000000,");
         let ts = time_series(&Table::parse(csv.as_bytes()).unwrap()).unwrap();
         assert_eq!(ts.title, "run: order arrival rate = 350 jobs/s, central, replication 0");
         assert_eq!(ts.starts, [0.0, 2.0, 4.0, 6.0]);
@@ -403,6 +436,7 @@ mod tests {
         assert_eq!(ts.fault_spans, [(2.0, 6.0)], "adjacent windows merge into one span");
         assert_eq!(ts.spike_spans, [(4.0, 8.0)]);
         assert!(ts.replicas.is_empty(), "no service's replicas change: no replicas panel");
+        assert_eq!(ts.wasted, None, "nothing wasted: no wasted-work panel");
     }
 
     /// A run of two services over three windows, `b` with the given replicas per window.
@@ -411,9 +445,9 @@ mod tests {
         for (w, b) in b.iter().enumerate() {
             let start = format!("{w}.000000");
             let total = 2.0 + b.parse::<f64>().unwrap();
-            csv += &format!("s,,hpa,0,1,{start},*,10,10,0,0,0.5,0,0,0,,1,{total:.6}\n");
-            csv += &format!("s,,hpa,0,1,{start},a,10,10,0,0,0.5,0,0,0,0,,2.000000\n");
-            csv += &format!("s,,hpa,0,1,{start},b,10,10,0,0,0.5,0,0,0,0,,{b}\n");
+            csv += &format!("s,,hpa,0,1,{start},*,10,10,0,0,0.5,0,0,0,,1,{total:.6},\n");
+            csv += &format!("s,,hpa,0,1,{start},a,10,10,0,0,0.5,0,0,0,0,,2.000000,\n");
+            csv += &format!("s,,hpa,0,1,{start},b,10,10,0,0,0.5,0,0,0,0,,{b},\n");
         }
         Table::parse(csv.as_bytes()).unwrap()
     }
@@ -433,6 +467,19 @@ mod tests {
                    s,,p,0,1,0,a,1\ns,,p,0,1,1,a,2\n";
         let ts = time_series(&Table::parse(old.as_bytes()).unwrap()).unwrap();
         assert!(ts.replicas.is_empty());
+    }
+
+    #[test]
+    fn wasted_work_is_charted_from_the_whole_system_rows_when_any_was_wasted() {
+        let mut csv = catalogue::TIMESERIES_COLUMNS.join(",") + "\n";
+        for (w, wasted) in ["0.000000", "0.250000", ""].iter().enumerate() {
+            csv += &format!("s,,p,0,1,{w}.000000,*,10,10,0,0,0.5,0,0,0,,1,2,{wasted}\n");
+            csv += &format!("s,,p,0,1,{w}.000000,a,10,10,0,0,0.5,0,0,0,0,,2,\n");
+        }
+        let ts = time_series(&Table::parse(csv.as_bytes()).unwrap()).unwrap();
+        let wasted = ts.wasted.expect("a window wasted work");
+        assert_eq!(wasted[..2], [0.0, 0.25]);
+        assert!(wasted[2].is_nan(), "a window where nothing was decided has no value");
     }
 
     fn plan(cells: &[&str]) -> PlanInfo {

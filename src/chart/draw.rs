@@ -150,6 +150,9 @@ pub(crate) struct TimeSeries {
     /// Provisioned replicas per service (time average per window) when agents changed them;
     /// empty otherwise, and then no panel shows them.
     pub replicas: Vec<(String, Vec<f64>)>,
+    /// The wasted share of the service time decided per window, when any was wasted (no
+    /// panel otherwise).
+    pub wasted: Option<Vec<f64>>,
     pub fault_spans: Vec<(f64, f64)>,
     pub spike_spans: Vec<(f64, f64)>,
 }
@@ -446,6 +449,9 @@ fn time_series_chart<DB: DrawingBackend>(
     }
     if !t.replicas.is_empty() {
         panels.push(("replicas", t.replicas.iter().map(|(n, v)| (n.clone(), v)).collect()));
+    }
+    if let Some(wasted) = &t.wasted {
+        panels.push(("wasted work (share)", vec![("all services".to_owned(), wasted)]));
     }
     let parts = area.split_evenly((panels.len(), 1));
     let x1 = t.starts.last().copied().unwrap_or(1.0) + t.window_s;

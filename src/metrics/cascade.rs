@@ -162,6 +162,11 @@ pub(crate) fn analyse(
                     queue_length: j.queue_length,
                     utilisation: j.utilisation,
                     replicas: job_replicas[k],
+                    wasted_work: if j.work_ns == 0 {
+                        f64::NAN
+                    } else {
+                        j.wasted_ns as f64 / j.work_ns as f64
+                    },
                     impaired: impaired[k * services..(k + 1) * services].iter().any(|&i| i),
                     fault_active: any_active[k],
                     spike_active: spec.spike_active(start, end),

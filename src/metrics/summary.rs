@@ -54,6 +54,20 @@ pub struct RunSummary {
     /// Duplicate executions caused by work re-placed after a false suspicion (`gossip` with
     /// `resend_on_suspicion`, when the suspected replica was up).
     pub dup_false_suspicion: u64,
+    /// Service-seconds of executions whose result was not used (timed out, cancelled, lost
+    /// to a crash or restart, run to the end after another copy won, answered a failure,
+    /// or used by a job that ended failed) over all service-seconds executed.
+    pub wasted_work_ratio: f64,
+    /// The part of `wasted_work_ratio` whose requester had timed out on it.
+    pub wasted_timeout: f64,
+    /// The part cancelled while it ran.
+    pub wasted_cancelled: f64,
+    /// The part lost when its replica crashed or was restarted or removed.
+    pub wasted_crash: f64,
+    /// The part that ran to the end after another copy's result was used.
+    pub wasted_duplicate: f64,
+    /// The part that answered a failure, or served a job that ended failed.
+    pub wasted_failed: f64,
     /// Messages sent after the warm-up, by kind, in [`MessageKind::ALL`] order.
     pub messages_by_kind: [u64; MessageKind::ALL.len()],
     /// Mean time a deferred placement waited for the policy's protocol (request to
@@ -62,6 +76,17 @@ pub struct RunSummary {
     /// Mean time a placement request waited in the scheduler's queue before being served,
     /// in ms (`central` only; NaN otherwise).
     pub scheduler_queue_mean_ms: f64,
+    /// Mean age, over placement decisions, of the information about the chosen replica
+    /// that the deciding agent used, in ms (0 for a decision that saw the present or used
+    /// no information; NaN when no decision was made).
+    pub decision_staleness_mean_ms: f64,
+    /// The 99th percentile of that age, in ms.
+    pub decision_staleness_p99_ms: f64,
+    /// `gossip`: mean number of gossip rounds until every agent had heard a replica's new
+    /// state (NaN for other policies, or when no spread completed).
+    pub gossip_spread_rounds: f64,
+    /// `gossip`: mean time until every agent had heard a replica's new state, in s.
+    pub gossip_spread_s: f64,
     /// Service-seconds executed by executions whose result was used (or that a failed
     /// request needed anyway).
     pub useful_service_s: f64,
@@ -212,6 +237,9 @@ pub struct Window {
     pub utilisation: f64,
     /// Time average of provisioned replicas over all services.
     pub replicas: f64,
+    /// Of the service time whose use was decided in the window, the wasted share (NaN when
+    /// none was decided).
+    pub wasted_work: f64,
     /// Whether some service was impaired.
     pub impaired: bool,
     /// Whether some injected fault was active.

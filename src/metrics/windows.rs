@@ -115,6 +115,10 @@ pub(crate) struct JobCounts {
     /// Time averages over all services (queued requests; busy slots over all slots).
     pub(crate) queue_length: f64,
     pub(crate) utilisation: f64,
+    /// Service time whose use was decided in the window (an unused execution as it ends,
+    /// a used one when its job ends), and the wasted part of it, in ns.
+    pub(crate) work_ns: u64,
+    pub(crate) wasted_ns: u64,
 }
 
 /// A piecewise-constant level and its integral since the window began.
@@ -293,6 +297,14 @@ impl Windows {
         if end_of_run > self.start {
             self.flush(end_of_run);
         }
+    }
+
+    /// `work_ns` of service time was decided used or wasted now, `wasted_ns` of it wasted.
+    #[inline]
+    pub(crate) fn work_decided(&mut self, now: SimTime, work_ns: u64, wasted_ns: u64) {
+        self.at(now);
+        self.jobs.work_ns += work_ns;
+        self.jobs.wasted_ns += wasted_ns;
     }
 
     /// A request reached a replica of `service` (admitted or refused).

@@ -108,6 +108,10 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
         .chain([
             float_cell(s.placement_wait_mean_ms),
             float_cell(s.scheduler_queue_mean_ms),
+            float_cell(s.decision_staleness_mean_ms),
+            float_cell(s.decision_staleness_p99_ms),
+            float_cell(s.gossip_spread_rounds),
+            float_cell(s.gossip_spread_s),
             float_cell(s.dup_work_ratio),
             s.dup_executions.to_string(),
             s.dup_timeout_retry.to_string(),
@@ -115,6 +119,12 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             s.dup_reauction.to_string(),
             s.dup_conflicting_claim.to_string(),
             s.dup_false_suspicion.to_string(),
+            float_cell(s.wasted_work_ratio),
+            float_cell(s.wasted_timeout),
+            float_cell(s.wasted_cancelled),
+            float_cell(s.wasted_crash),
+            float_cell(s.wasted_duplicate),
+            float_cell(s.wasted_failed),
             float_cell(s.attempts_per_job),
             s.jobs_shed.to_string(),
             s.dropped_expired.to_string(),
@@ -220,7 +230,7 @@ pub fn timeseries_csv(records: &[RunRecord]) -> Vec<u8> {
             out.float([w.queue_length, w.utilisation]);
             out.flag([w.impaired, w.fault_active, w.spike_active]);
             out.text([""]);
-            out.float([w.jobs_in_system, w.replicas]);
+            out.float([w.jobs_in_system, w.replicas, w.wasted_work]);
             out.end();
             for (s, sw) in ts.service_windows[k * n..(k + 1) * n].iter().enumerate() {
                 out.text(&key);
@@ -231,6 +241,7 @@ pub fn timeseries_csv(records: &[RunRecord]) -> Vec<u8> {
                 out.int([sw.slo_missed]);
                 out.text([""]);
                 out.float([sw.replicas]);
+                out.text([""]);
                 out.end();
             }
         }
@@ -447,6 +458,10 @@ arrival = { process = "poisson", rate = 150 }
             messages_per_job = 112.5,
             placement_wait_mean_ms = 113.5,
             scheduler_queue_mean_ms = 114.5,
+            decision_staleness_mean_ms = 150.5,
+            decision_staleness_p99_ms = 151.5,
+            gossip_spread_rounds = 152.5,
+            gossip_spread_s = 153.5,
             dup_work_ratio = 0.115,
             dup_executions = 116,
             dup_timeout_retry = 117,
@@ -454,6 +469,12 @@ arrival = { process = "poisson", rate = 150 }
             dup_reauction = 119,
             dup_conflicting_claim = 120,
             dup_false_suspicion = 121,
+            wasted_work_ratio = 0.16,
+            wasted_timeout = 0.161,
+            wasted_cancelled = 0.162,
+            wasted_crash = 0.163,
+            wasted_duplicate = 0.164,
+            wasted_failed = 0.165,
             attempts_per_job = 122.5,
             jobs_shed = 123,
             dropped_expired = 124,
@@ -509,8 +530,10 @@ arrival = { process = "poisson", rate = 150 }
 jobs_in_flight,goodput_per_s,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,\
 latency_p999_ms,messages_total,messages_per_job,messages_assign,messages_result,messages_cancel,\
 messages_heartbeat,messages_request,messages_reply,messages_leader,messages_announce,messages_bid,\
-messages_award,messages_gossip,messages_health,placement_wait_mean_ms,scheduler_queue_mean_ms,dup_work_ratio,\
+messages_award,messages_gossip,messages_health,placement_wait_mean_ms,scheduler_queue_mean_ms,\
+decision_staleness_mean_ms,decision_staleness_p99_ms,gossip_spread_rounds,gossip_spread_s,dup_work_ratio,\
 dup_executions,dup_timeout_retry,dup_hedge,dup_reauction,dup_conflicting_claim,dup_false_suspicion,\
+wasted_work_ratio,wasted_timeout,wasted_cancelled,wasted_crash,wasted_duplicate,wasted_failed,\
 attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,\
 cascades_contained,blast_radius_mean,secondary_impaired_s,approvals,rejections,\
 escalations,human_wait_mean_ms,replica_seconds,scale_ups,scale_downs,restarts,ejections,\

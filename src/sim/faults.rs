@@ -6,7 +6,7 @@
 
 use super::event::Event;
 use super::network::Agent;
-use super::replicas::Phase;
+use super::replicas::{Lost, Phase};
 use super::{Observer, World};
 use crate::engine::Schedule;
 use crate::ids::{ReplicaId, ServiceId};
@@ -140,6 +140,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             if a.phase == Phase::Working {
                 a.executed = now - a.started;
             }
+            a.lost.set(Lost::Crash);
             self.close_server(attempt, now);
         }
         let slots = self.loads[replica.index()].slots;

@@ -6,6 +6,7 @@
 
 use super::event::Event;
 use super::event::NO_CLIENT;
+use super::replicas::JobWork;
 use super::tasks::Parent;
 use super::timers::Timer;
 use super::{Observer, World};
@@ -205,6 +206,10 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         self.recorder.window_job_arrived(now, true);
         self.observer.job_entered(now, serial, class, agent.0);
         let (job, slot) = self.jobs.vacant();
+        if job >= self.job_work.len() {
+            self.job_work.resize(job + 1, JobWork::default());
+        }
+        self.job_work[job] = JobWork { serial, used_ns: 0, measured_ns: 0 };
         *slot = Job {
             serial,
             class,
@@ -286,6 +291,14 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let escalation = if C && class == ESCALATION { Some(j.reject as u32) } else { None };
         let plan = std::mem::replace(&mut j.plan, JobPlan::Single(SimDuration::ZERO));
         self.jobs.remove(job);
+        let work = std::mem::take(&mut self.job_work[job]);
+        debug_assert_eq!(work.serial, serial, "a job's work record lives as long as the job");
+        self.recorder.job_work(
+            now,
+            completed || escalation.is_some(),
+            work.used_ns,
+            work.measured_ns,
+        );
         if deferred > 0 {
             self.abandon_deferred(job, serial, schedule);
         }

@@ -14,7 +14,7 @@ use std::ops::Range;
 use super::StreamId;
 use crate::engine::{Schedule, SimRng};
 use crate::ids::{ReplicaId, ServiceId, WorkflowId};
-use crate::metrics::DupSource;
+use crate::metrics::{DupSource, Waste};
 use crate::policy::PolicyView;
 use crate::scenario::{ExecutionNoise, Scenario};
 use crate::time::{SimDuration, SimTime};
@@ -31,6 +31,55 @@ pub(super) enum Phase {
     Calling,
     /// Done on the server side (finished, cancelled, killed or dropped).
     Closed,
+}
+
+/// Whether an attempt's result is used, or why not, as soon as something decides it (the
+/// first cause sticks): what the wasted-work accounting reads when both sides are done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Lost {
+    /// Nothing yet: a losing copy if nothing else happens.
+    No,
+    /// Its task used its result, and its service time is credited to its job.
+    Used,
+    /// Killed by a crash (or a restart or removal by a control agent).
+    Crash,
+    /// Its requester timed out on it.
+    Timeout,
+    /// Stopped by a cancel while it ran.
+    Cancelled,
+    /// It answered with a failure.
+    Failed,
+}
+
+impl Lost {
+    /// Records the first cause.
+    pub(super) fn set(&mut self, cause: Lost) {
+        if *self == Lost::No {
+            *self = cause;
+        }
+    }
+
+    /// The wasted-work cause of an execution (None: used, and credited to its job).
+    fn waste(self) -> Option<Waste> {
+        Some(match self {
+            Lost::Used => return None,
+            Lost::No => Waste::Duplicate,
+            Lost::Crash => Waste::Crash,
+            Lost::Timeout => Waste::Timeout,
+            Lost::Cancelled => Waste::Cancelled,
+            Lost::Failed => Waste::Failed,
+        })
+    }
+}
+
+/// The service time of the executions a job's tasks used, kept until the job ends (wasted
+/// if it fails), by job key. `serial` tells a live job from a reused key.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct JobWork {
+    pub(super) serial: u64,
+    pub(super) used_ns: u64,
+    /// The part accounted after the warm-up.
+    pub(super) measured_ns: u64,
 }
 
 /// One execution of one unit on one replica.
@@ -64,6 +113,7 @@ pub(super) struct Attempt {
     pub(super) stage: u32,
     pub(super) pending_calls: u32,
     pub(super) call_failed: bool,
+    pub(super) lost: Lost,
     pub(super) executed: SimDuration,
 }
 
@@ -107,6 +157,7 @@ impl Attempt {
             stage: 0,
             pending_calls: 0,
             call_failed: false,
+            lost: Lost::No,
             executed: SimDuration::ZERO,
         }
     }
@@ -517,11 +568,14 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 }
             }
             Phase::Working => {
-                self.attempts[attempt].executed = now - self.attempts[attempt].started;
+                let a = &mut self.attempts[attempt];
+                a.executed = now - a.started;
+                a.lost.set(Lost::Cancelled);
                 self.release_slot(attempt, schedule);
                 self.close_server(attempt, now);
             }
             Phase::Calling => {
+                self.attempts[attempt].lost.set(Lost::Cancelled);
                 self.release_slot(attempt, schedule);
                 self.close_server(attempt, now);
             }
@@ -548,11 +602,18 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         if a.phase == Phase::Closed && !a.requester_open {
             if a.task.is_none() {
                 // A unit without client-side mechanisms has one attempt: its execution is
-                // useful.
-                let executed = a.executed;
+                // useful, and used by its job unless a crash lost it.
+                let (executed, lost, job, job_serial) = (a.executed, a.lost, a.job, a.job_serial);
                 self.attempts.remove(attempt);
                 if executed > SimDuration::ZERO {
-                    self.recorder.execution(now, executed, None);
+                    let waste = if lost == Lost::Crash {
+                        Some(Waste::Crash)
+                    } else if self.credit_job(now, executed, job, job_serial) {
+                        None
+                    } else {
+                        Some(Waste::Failed)
+                    };
+                    self.recorder.execution(now, executed, None, waste);
                 }
             } else {
                 self.remove_attempt_of_task(attempt, now);
@@ -565,11 +626,15 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let a = &self.attempts[attempt];
         let (task, task_serial, executed, winner, kind) =
             (a.task.expect("an attempt of a task"), a.task_serial, a.executed, a.winner, a.kind);
+        let lost = a.lost;
         self.attempts.remove(attempt);
         let t = &mut self.tasks[task];
         debug_assert_eq!(t.serial, task_serial, "a task outlives its attempts");
         t.open -= 1;
         if executed > SimDuration::ZERO {
+            // The winner was credited to its job when its task used it (or found the job
+            // failed); any other execution's result was not used.
+            let waste = lost.waste();
             let verdict = if winner {
                 Some(None)
             } else if kind != Kind::Original {
@@ -581,16 +646,41 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                     (Some(true), Some(winner)) => Some(Some(winner.dup_source())),
                     (Some(_), _) => Some(None),
                     (None, _) => {
-                        t.held_original = Some(executed);
+                        let waste = waste.expect("a held original is not the winner");
+                        t.held_original = Some((executed, waste));
                         None
                     }
                 }
             };
             if let Some(duplicate) = verdict {
-                self.recorder.execution(now, executed, duplicate);
+                self.recorder.execution(now, executed, duplicate, waste);
             }
         }
         self.remove_task_if_done(task);
+    }
+
+    /// Credits `executed` of service time whose result a task used to its job, kept until
+    /// the job ends (wasted if it fails). False when the job has ended already: it failed,
+    /// since a job succeeds only once every unit has, so the work is wasted.
+    #[inline(always)]
+    pub(super) fn credit_job(
+        &mut self,
+        now: SimTime,
+        executed: SimDuration,
+        job: usize,
+        job_serial: u64,
+    ) -> bool {
+        let measured = self.recorder.measures(now);
+        match self.job_work.get_mut(job).filter(|w| w.serial == job_serial) {
+            Some(w) => {
+                w.used_ns += executed.as_nanos();
+                if measured {
+                    w.measured_ns += executed.as_nanos();
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     pub(super) fn on_shift_started(&mut self, service: u32, schedule: &mut Schedule<Event>) {

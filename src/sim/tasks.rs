@@ -7,13 +7,13 @@
 use super::control::tell_arms;
 use super::event::Event;
 use super::network::{Agent, Body};
-use super::replicas::Phase;
+use super::replicas::{Lost, Phase};
 use super::timers::Timer;
 use super::{layout, resilience};
 use super::{Observer, World};
 use crate::engine::Schedule;
 use crate::ids::{AgentId, ReplicaId, ServiceId, WorkflowId};
-use crate::metrics::DupSource;
+use crate::metrics::{DupSource, Waste};
 use crate::policy::{Outcome, PolicyView, Ticket};
 use crate::scenario::{Hedge, Resilience};
 use crate::time::{SimDuration, SimTime};
@@ -83,7 +83,7 @@ pub(super) struct Task {
     pub(super) winner_kind: Option<Kind>,
     /// Service time of the original attempt, held until the task's outcome says whether it
     /// was useful.
-    pub(super) held_original: Option<SimDuration>,
+    pub(super) held_original: Option<(SimDuration, Waste)>,
     /// Its attempts (key, serial), for cancelling losers.
     pub(super) attempts: Vec<(usize, u64)>,
     /// The ticket its deferred placement was committed under, when the policy may claim it
@@ -162,6 +162,9 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             return;
         };
         self.attempts[attempt].requester_open = false;
+        if !succeeded {
+            self.attempts[attempt].lost.set(Lost::Failed);
+        }
         self.tasks[task].live -= 1;
         self.record_outcome(task, replica, succeeded, latency, now);
         if succeeded && self.tasks[task].outcome.is_none() {
@@ -191,6 +194,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             self.request_ended(now, service, false, now - a.placed);
         }
         self.attempts[attempt].requester_open = false;
+        self.attempts[attempt].lost.set(Lost::Timeout);
         self.tasks[task].live -= 1;
         let timeout = now - self.attempts[attempt].placed;
         self.record_outcome(task, replica, false, timeout, now);
@@ -314,13 +318,20 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         attempt: usize,
         schedule: &mut Schedule<Event>,
     ) {
-        let kind = self.attempts[attempt].kind;
-        self.attempts[attempt].winner = true;
+        let now = schedule.now();
+        let a = &self.attempts[attempt];
+        let (kind, executed, job, job_serial) = (a.kind, a.executed, a.job, a.job_serial);
+        // Its result is used: credited to the job now (the job may end before the attempt
+        // is accounted), or wasted if the job has already failed.
+        let used = self.credit_job(now, executed, job, job_serial);
+        let a = &mut self.attempts[attempt];
+        a.winner = true;
+        a.lost = if used { Lost::Used } else { Lost::Failed };
         let t = &mut self.tasks[task];
         t.outcome = Some(true);
         t.winner_kind = Some(kind);
-        if let Some(held) = t.held_original.take() {
-            self.recorder.execution(schedule.now(), held, Some(kind.dup_source()));
+        if let Some((held, waste)) = t.held_original.take() {
+            self.recorder.execution(now, held, Some(kind.dup_source()), Some(waste));
         }
         if self.unit_rules(&self.tasks[task]).cancel {
             self.cancel_losers(task, attempt, schedule);
@@ -332,9 +343,10 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     pub(super) fn task_failed(&mut self, task: usize, schedule: &mut Schedule<Event>) {
         let t = &mut self.tasks[task];
         t.outcome = Some(false);
-        if let Some(held) = t.held_original.take() {
-            // No result was used: the original execution is the one the request needed.
-            self.recorder.execution(schedule.now(), held, None);
+        if let Some((held, waste)) = t.held_original.take() {
+            // No result was used: the original execution is the one the request needed
+            // (not a duplicate), and it was wasted.
+            self.recorder.execution(schedule.now(), held, None, Some(waste));
         }
         self.notify_parent(task, false, schedule);
     }

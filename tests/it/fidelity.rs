@@ -118,7 +118,18 @@ fn a_hedge_costs_a_duplicate_execution_and_almost_nothing_with_cancellation() {
     // M (1 - h) - X h + h (X + M) = M, the same as without hedging. The loser is the hedge
     // (run for min = M/2 on average) when the original wins, the original (X + M/2) when
     // the hedge wins: E[loser] = X/2 + M/2 over total M per request.
+    // Nothing fails and nothing times out: the wasted work is exactly the losing copies,
+    // run to the end.
+    for s in &plain {
+        assert_eq!(s.wasted_work_ratio, s.dup_work_ratio);
+        assert_eq!(s.wasted_duplicate, s.dup_work_ratio);
+    }
     let cancelled = hedging(&format!("hedge = {{ after = \"{X}ms\" }}, cancel = true"), 4);
+    // With instant cancels a loser is stopped while it runs (or, rarely, has just ended).
+    for s in &cancelled {
+        assert!((s.wasted_cancelled + s.wasted_duplicate - s.dup_work_ratio).abs() < 1e-12);
+        assert!(s.wasted_cancelled > 0.9 * s.dup_work_ratio);
+    }
     let expected = h * (X / 2.0 + M / 2.0) / M;
     assert_close(
         "dup_work_ratio with cancel",
@@ -126,4 +137,47 @@ fn a_hedge_costs_a_duplicate_execution_and_almost_nothing_with_cancellation() {
         expected,
         2e-3,
     );
+}
+
+/// The retry storm's windows: the wasted share of the service time decided in each window,
+/// averaged over `[from, to)` seconds.
+fn storm_wasted(sets: &[&str], from: f64, to: f64) -> f64 {
+    let overrides: Vec<coordsim::scenario::Override> =
+        sets.iter().map(|s| s.parse().unwrap()).collect();
+    let path = std::path::Path::new("scenarios/retry-storm.toml");
+    let s = coordsim::scenario::load_with(path, &overrides).unwrap();
+    let run = sim::run(&s, PolicySpec::Random, 0);
+    let values: Vec<f64> = run
+        .timeseries
+        .windows
+        .iter()
+        .filter(|w| (from..to).contains(&w.start.as_secs_f64()) && !w.wasted_work.is_nan())
+        .map(|w| w.wasted_work)
+        .collect();
+    assert!(!values.is_empty());
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+#[test]
+fn a_retry_storm_wastes_nearly_all_the_capacity_and_its_mitigations_nearly_none() {
+    // Collapsed (tests/it/faults.rs checks that goodput stays below half long after the
+    // trigger), the one replica is busy all the time while each request waits behind more
+    // than its 100 ms timeout of queued work: almost every execution serves a request whose
+    // caller has given up. The used share of a window is at most its completions x 10 ms
+    // over its 4 busy slot-seconds, under 1/8 at half the 240/s goodput, and the goodput
+    // long after the trigger is far lower still: the wasted share must be above 0.9.
+    let collapsed = storm_wasted(&[], 60.0, 120.0);
+    assert!(collapsed > 0.9, "collapsed windows waste {collapsed}");
+    // Before the trigger, at 60% load, an attempt times out only if it waits 100 ms, ten
+    // mean service times: rare (the M/M/4 waiting-time tail at that depth is below 1e-3).
+    let before = storm_wasted(&[], 10.0, 30.0);
+    assert!(before < 0.01, "windows before the trigger waste {before}");
+    for mitigation in [
+        "services.api.resilience.retries.budget=0.1",
+        "services.api.resilience.circuit_breaker={}",
+        "services.api.drop_expired=true",
+    ] {
+        let after = storm_wasted(&[mitigation], 60.0, 120.0);
+        assert!(after < 0.01, "{mitigation}: windows long after the trigger waste {after}");
+    }
 }

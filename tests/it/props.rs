@@ -69,6 +69,27 @@ proptest! {
         prop_assert!(c.violations.is_empty(), "{:?}", c.violations);
     }
 
+    /// Wasted work: a share of all service time, the sum of its parts, and at least the
+    /// duplicated share (a duplicate's result is never used); per window a share too. In a
+    /// run without failures, timeouts, hedges, crashes or agents, nothing is wasted.
+    #[test]
+    fn prop_wasted_work_is_accounted(g in small_scenario(), rep in 0u32..4) {
+        let (s, _) = run_checked(&g.scenario(), the_policy(&g), rep);
+        let parts = s.wasted_timeout + s.wasted_cancelled + s.wasted_crash
+            + s.wasted_duplicate + s.wasted_failed;
+        prop_assert!((0.0..=1.0 + 1e-9).contains(&s.wasted_work_ratio), "{}", s.wasted_work_ratio);
+        prop_assert!((parts - s.wasted_work_ratio).abs() < 1e-9, "{parts} vs {}", s.wasted_work_ratio);
+        prop_assert!(s.dup_work_ratio <= s.wasted_work_ratio + 1e-9);
+        for w in &s.timeseries.windows {
+            prop_assert!(w.wasted_work.is_nan() || (0.0..=1.0).contains(&w.wasted_work));
+        }
+        if s.jobs_failed == 0 && s.dup_executions == 0 && s.faults_injected == 0
+            && s.scale_downs == 0 && s.restarts == 0
+        {
+            prop_assert_eq!(s.wasted_work_ratio, 0.0);
+        }
+    }
+
     /// Every injected fault that started is in the recorded timeline, with a sane span.
     #[test]
     fn prop_faults_are_recorded(g in small_scenario(), rep in 0u32..4) {

@@ -8,6 +8,7 @@
 
 mod cascade;
 mod control;
+mod decisions;
 pub(crate) mod latency;
 mod summary;
 mod windows;
@@ -20,6 +21,7 @@ use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use control::ControlTally;
 pub use control::ServiceFigures;
+use decisions::DecisionTally;
 use latency::LatencyHistogram;
 pub use summary::{ClassFigures, FaultRecord, RunSummary, ServiceWindow, TimeSeries, Window};
 use windows::{WindowSpec, Windows};
@@ -60,6 +62,7 @@ pub struct Recorder {
     latency: LatencyHistogram,
     latency_sum_ns: u128,
     work: WorkTally,
+    decisions: DecisionTally,
     messages_by_kind: [u64; MessageKind::ALL.len()],
     placement_waits: u64,
     placement_wait_ns: u128,
@@ -107,6 +110,7 @@ impl Recorder {
             latency: LatencyHistogram::new(),
             latency_sum_ns: 0,
             work: WorkTally::default(),
+            decisions: DecisionTally::default(),
             messages_by_kind: [0; MessageKind::ALL.len()],
             placement_waits: 0,
             placement_wait_ns: 0,
@@ -199,6 +203,22 @@ impl Recorder {
         self.windows.work_decided(at, used_ns, if completed { 0 } else { used_ns });
         if !completed {
             self.work.failed_job(measured_ns);
+        }
+    }
+
+    /// A placement decision at `at` chose a replica on information `staleness` old.
+    #[inline(always)]
+    pub fn decision(&mut self, at: SimTime, staleness: SimDuration) {
+        if self.measures(at) {
+            self.decisions.decision(staleness);
+        }
+    }
+
+    /// News of a replica's state, first known at its source, reached every agent at `at`
+    /// after `time` (`rounds` protocol rounds).
+    pub fn gossip_spread(&mut self, at: SimTime, time: SimDuration, rounds: f64) {
+        if self.measures(at) {
+            self.decisions.spread(time, rounds);
         }
     }
 
@@ -429,10 +449,10 @@ impl Recorder {
             messages_by_kind: self.messages_by_kind,
             placement_wait_mean_ms: mean_ms(self.placement_wait_ns, self.placement_waits),
             scheduler_queue_mean_ms: mean_ms(self.scheduler_wait_ns, self.scheduler_waits),
-            decision_staleness_mean_ms: f64::NAN,
-            decision_staleness_p99_ms: f64::NAN,
-            gossip_spread_rounds: f64::NAN,
-            gossip_spread_s: f64::NAN,
+            decision_staleness_mean_ms: self.decisions.mean_ms(),
+            decision_staleness_p99_ms: self.decisions.quantile_ms(0.99),
+            gossip_spread_rounds: self.decisions.spread_means().0,
+            gossip_spread_s: self.decisions.spread_means().1,
             useful_service_s: self.work.useful_ns as f64 * 1e-9,
             duplicate_service_s: self.work.duplicate_ns as f64 * 1e-9,
             attempts_per_job: if self.attempts_needed == 0 {

@@ -29,6 +29,7 @@ use super::{
 };
 use crate::engine::SimRng;
 use crate::ids::{AgentId, ReplicaId, ServiceId};
+use crate::time::SimTime;
 
 // Timer tags.
 const DEADLINE: u8 = 1;
@@ -45,8 +46,8 @@ struct Open {
     service: ServiceId,
     /// Announcements of the current round.
     announced: u32,
-    /// Bids received this round, in arrival order.
-    bids: Vec<(ReplicaId, f32)>,
+    /// Bids received this round, in arrival order, with when each was sent.
+    bids: Vec<(ReplicaId, f32, SimTime)>,
 }
 
 /// The open auctions by id. Ids are handed out in increasing order and an auction lives for
@@ -115,7 +116,7 @@ pub struct Auction {
     auctions: OpenAuctions,
     next_auction: u32,
     /// Bid lists of closed auctions, reused.
-    spare_bids: Vec<Vec<(ReplicaId, f32)>>,
+    spare_bids: Vec<Vec<(ReplicaId, f32, SimTime)>>,
     candidates: Vec<ReplicaId>,
     /// Bid deadlines of the open auctions, with one timer in the world.
     deadlines: DeadlineQueue,
@@ -185,7 +186,7 @@ impl Auction {
                 agent: Endpoint::Agent(open.manager),
                 service: open.service,
                 ticket: Some(open.ticket),
-                options: open.bids.iter().map(|&(r, b)| (r, f64::from(b))).collect(),
+                options: open.bids.iter().map(|&(r, b, _)| (r, f64::from(b))).collect(),
                 choice: best.map(|b| b.0),
                 reason: match best {
                     Some(_) => format!(
@@ -198,9 +199,11 @@ impl Auction {
             });
         }
         match best {
-            Some((replica, _)) => {
+            Some((replica, _, sent)) => {
                 let open = self.auctions.remove(id).expect("still open");
-                view.commit(open.ticket, Some(replica));
+                // The winning bid reported the bidder's load when it was sent.
+                let staleness = view.now().saturating_since(sent);
+                view.commit_with_staleness(open.ticket, replica, staleness);
                 self.spare_bids.push(open.bids);
             }
             None => {
@@ -296,7 +299,7 @@ impl Policy for Auction {
                 };
                 let replica = ReplicaId(worker.0 - self.orchestrators);
                 let bid = f32::from_bits(a << 8);
-                open.bids.push((replica, bid));
+                open.bids.push((replica, bid, message.sent));
                 if open.bids.len() as u32 >= open.announced {
                     self.close(view, id);
                 }

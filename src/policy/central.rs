@@ -50,6 +50,9 @@ struct ReplicaView {
     reported: u32,
     assigned_since: u32,
     last_beat: Option<SimTime>,
+    /// When the replica sent the report `reported` comes from (its registration, for one
+    /// not heard from yet).
+    reported_at: SimTime,
 }
 
 /// One scheduler agent (the primary, or the standby).
@@ -90,6 +93,9 @@ struct Request {
     requester: AgentId,
     service: ServiceId,
     sends: u32,
+    /// How old the chosen replica's report was when the scheduler decided (set with the
+    /// reply).
+    staleness: SimDuration,
 }
 
 /// The central scheduler policy.
@@ -238,6 +244,10 @@ impl Central {
             return;
         };
         s.view[chosen as usize].assigned_since += 1;
+        let staleness = now.saturating_since(s.view[chosen as usize].reported_at);
+        if let Some(request) = self.requests.get_mut(&id) {
+            request.staleness = staleness;
+        }
         view.send(
             Endpoint::PolicyAgent(c),
             Endpoint::Agent(request.requester),
@@ -291,7 +301,13 @@ impl Policy for Central {
         self.next_request = self.next_request.wrapping_add(1);
         self.requests.insert(
             id,
-            Request { ticket: task.ticket, requester: task.agent, service: task.service, sends: 0 },
+            Request {
+                ticket: task.ticket,
+                requester: task.agent,
+                service: task.service,
+                sends: 0,
+                staleness: SimDuration::ZERO,
+            },
         );
         self.send_request(view, id);
         Decision::Defer
@@ -313,10 +329,9 @@ impl Policy for Central {
 
     fn start(&mut self, view: &PolicyView<'_>) {
         let n = self.capacity.len() as u64;
-        let period = self.params.heartbeat.as_nanos();
         for r in 0..n {
-            // Staggered phases, so heartbeats do not all arrive at once.
-            let phase = SimDuration::from_nanos(period * (r + 1) / (n + 1));
+            // Staggered phases (heartbeats arrive a few at a time), or all at once.
+            let phase = self.params.reports.first(r, n, self.params.heartbeat);
             view.set_timer(phase, pack(BEAT, r as u32, 0));
         }
         if self.schedulers.len() == 2 {
@@ -407,8 +422,12 @@ impl Policy for Central {
                 if !s.active {
                     return;
                 }
-                s.view[a as usize] =
-                    ReplicaView { reported: b, assigned_since: 0, last_beat: Some(now) };
+                s.view[a as usize] = ReplicaView {
+                    reported: b,
+                    assigned_since: 0,
+                    last_beat: Some(now),
+                    reported_at: message.sent,
+                };
                 // Requests waiting for a live replica of this service get another chance.
                 let service = self.replica_service[a as usize];
                 let requests = &self.requests;
@@ -426,7 +445,7 @@ impl Policy for Central {
             }
             (Endpoint::Agent(_), REPLY) => {
                 if let Some(request) = self.requests.remove(&b) {
-                    view.commit(request.ticket, Some(ReplicaId(a)));
+                    view.commit_with_staleness(request.ticket, ReplicaId(a), request.staleness);
                 }
             }
             (Endpoint::Agent(agent), LEADER) => {
@@ -459,8 +478,12 @@ impl Policy for Central {
         // otherwise.
         if member {
             for s in &mut self.schedulers {
-                s.view[replica.index()] =
-                    ReplicaView { reported: 0, assigned_since: 0, last_beat: Some(view.now()) };
+                s.view[replica.index()] = ReplicaView {
+                    reported: 0,
+                    assigned_since: 0,
+                    last_beat: Some(view.now()),
+                    reported_at: view.now(),
+                };
             }
         }
     }

@@ -47,7 +47,7 @@ use super::{
 };
 use crate::engine::SimRng;
 use crate::ids::{AgentId, ReplicaId, ServiceId};
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimTime;
 
 /// Most posts one gossip message carries (claim mode), so that a backlog cannot make every
 /// message grow without bound.
@@ -66,10 +66,26 @@ struct Entry {
     load: u32,
     /// When this agent last saw the counter grow.
     seen: SimTime,
+    /// When the replica itself wrote this counter and load (the age of the news).
+    written: SimTime,
 }
 
-/// A view as sent: counters and loads.
-type Snapshot = Vec<(u64, u32)>;
+/// A view as sent: counters, loads and when each was written.
+type Snapshot = Vec<(u64, u32, SimTime)>;
+
+/// News of one sampled replica being followed until every agent has it: the counter
+/// value, when the replica wrote it, and how many agents know it (or a later one).
+#[derive(Clone, Copy, Debug)]
+struct Spread {
+    replica: u32,
+    beat: u64,
+    since: SimTime,
+    known: u32,
+}
+
+/// Replicas whose news is followed for the spread figures, at most this many (evenly
+/// spaced over the replica ids).
+const SPREAD_SAMPLE: usize = 8;
 
 /// The earliest claim an agent knows of a post: when, and by which replica.
 type Claim = Option<(SimTime, u32)>;
@@ -116,6 +132,8 @@ pub struct Gossip {
     /// placement to the next.
     candidates: Vec<ReplicaId>,
     trusted: Vec<ReplicaId>,
+    /// The news being followed, one per sampled replica (None between two).
+    spreads: Vec<Option<Spread>>,
     rng: SimRng,
 }
 
@@ -145,8 +163,64 @@ impl Gossip {
             suspected: Vec::new(),
             candidates: Vec::new(),
             trusted: Vec::new(),
+            spreads: vec![None; replicas.min(SPREAD_SAMPLE)],
             rng,
         }
+    }
+
+    /// The sampled replica followed in `spreads[k]`.
+    fn sampled(&self, k: usize) -> u32 {
+        (k * self.replicas / self.spreads.len()) as u32
+    }
+
+    /// Counts the agents that have the followed news of each sampled replica once
+    /// `agent`'s view changed (`before`: its counters for them before), and reports every
+    /// spread that reached all agents.
+    fn follow_spreads(&mut self, view: &PolicyView<'_>, agent: AgentId, before: &[u64]) {
+        let base = agent.index() * self.replicas;
+        for k in 0..self.spreads.len() {
+            let Some(spread) = &mut self.spreads[k] else { continue };
+            let now_beat = self.views[base + spread.replica as usize].beat;
+            if before[k] < spread.beat && now_beat >= spread.beat {
+                spread.known += 1;
+            }
+            if spread.known < self.agents {
+                continue;
+            }
+            let spread = self.spreads[k].take().expect("followed");
+            let time = view.now().saturating_since(spread.since);
+            let rounds = time.as_secs_f64() / self.params.period.as_secs_f64();
+            view.record_gossip_spread(time, rounds);
+            if view.auditing() {
+                view.audit(AuditRecord {
+                    at: view.now(),
+                    agent: Endpoint::Agent(AgentId(self.orchestrators + spread.replica)),
+                    service: self.service_of(spread.replica),
+                    ticket: None,
+                    options: Vec::new(),
+                    choice: Some(ReplicaId(spread.replica)),
+                    reason: format!(
+                        "news of the replica's heartbeat {} (written at {:.6} s) has reached all {} agents: {:.6} s, {rounds:.2} rounds",
+                        spread.beat,
+                        spread.since.as_secs_f64(),
+                        self.agents,
+                        time.as_secs_f64()
+                    ),
+                });
+            }
+        }
+    }
+
+    /// The counters `agent` holds for the sampled replicas.
+    fn sampled_beats(&self, agent: AgentId) -> [u64; SPREAD_SAMPLE] {
+        let base = agent.index() * self.replicas;
+        let mut beats = [0; SPREAD_SAMPLE];
+        for (k, s) in self.spreads.iter().enumerate() {
+            if let Some(s) = s {
+                beats[k] = self.views[base + s.replica as usize].beat;
+            }
+        }
+        beats
     }
 
     fn row(&self, agent: AgentId) -> Range<usize> {
@@ -166,7 +240,7 @@ impl Gossip {
         let (generation, snapshot, board) = &mut self.ring[slot];
         *generation = (*generation + 1) & 0xff_ffff;
         snapshot.clear();
-        snapshot.extend(self.views[row].iter().map(|e| (e.beat, e.load)));
+        snapshot.extend(self.views[row].iter().map(|e| (e.beat, e.load, e.written)));
         board.clear();
         let posts = &self.posts;
         // A message carries at most BOARD_DIGEST posts: the known claims first (so conflicts
@@ -183,15 +257,21 @@ impl Gossip {
         let now = view.now();
         let (_, generation, slot) = unpack(token);
         let row = self.row(agent);
-        let (current, snapshot, board) = &self.ring[slot as usize];
-        if *current != generation {
+        if self.ring[slot as usize].0 != generation {
             return false;
         }
-        for (mine, &(beat, load)) in self.views[row].iter_mut().zip(snapshot) {
+        let followed = self.spreads.iter().any(Option::is_some);
+        let before = if followed { self.sampled_beats(agent) } else { [0; SPREAD_SAMPLE] };
+        let (_, snapshot, _) = &self.ring[slot as usize];
+        for (mine, &(beat, load, written)) in self.views[row].iter_mut().zip(snapshot) {
             if beat > mine.beat {
-                *mine = Entry { beat, load, seen: now };
+                *mine = Entry { beat, load, seen: now, written };
             }
         }
+        if followed {
+            self.follow_spreads(view, agent, &before);
+        }
+        let (_, _, board) = &self.ring[slot as usize];
         if self.params.mode == GossipMode::Claim {
             let me = agent.0.checked_sub(self.orchestrators);
             for &(p, claim) in board {
@@ -326,7 +406,14 @@ impl Gossip {
             self.counters[r] += 1;
             let load = view.load(ReplicaId(replica)).outstanding();
             let i = agent.index() * self.replicas + r;
-            self.views[i] = Entry { beat: self.counters[r], load, seen: now };
+            let beat = self.counters[r];
+            self.views[i] = Entry { beat, load, seen: now, written: now };
+            // A sampled replica with no news followed starts the next: its own view knows.
+            if let Some(k) = (0..self.spreads.len()).find(|&k| self.sampled(k) == replica) {
+                if self.spreads[k].is_none() {
+                    self.spreads[k] = Some(Spread { replica, beat, since: now, known: 1 });
+                }
+            }
         }
         if view.auditing() || self.params.resend_on_suspicion {
             self.suspicions_changed(view, agent);
@@ -401,7 +488,9 @@ impl Policy for Gossip {
                 ),
             });
         }
-        self.views[base + chosen.index()].load += 1;
+        let entry = &mut self.views[base + chosen.index()];
+        entry.load += 1;
+        view.report_staleness(now.saturating_since(entry.written));
         (self.candidates, self.trusted) = (candidates, trusted);
         Decision::Place(chosen)
     }
@@ -430,9 +519,8 @@ impl Policy for Gossip {
 
     fn start(&mut self, view: &PolicyView<'_>) {
         let n = u64::from(self.agents);
-        let period = self.params.period.as_nanos();
         for a in 0..n {
-            let phase = SimDuration::from_nanos(period * (a + 1) / (n + 1));
+            let phase = self.params.reports.first(a, n, self.params.period);
             view.set_timer(phase, pack(ROUND, 0, a as u32));
         }
     }
@@ -465,9 +553,16 @@ impl Policy for Gossip {
         }
         // Back with an empty view: nobody is suspected until the timeout passes again.
         let now = view.now();
+        let before = self.sampled_beats(agent);
         let row = self.row(agent);
         for entry in &mut self.views[row] {
-            *entry = Entry { beat: 0, load: 0, seen: now };
+            *entry = Entry { beat: 0, load: 0, seen: now, written: SimTime::ZERO };
+        }
+        // It no longer knows the news being followed.
+        for (k, spread) in self.spreads.iter_mut().enumerate() {
+            if let Some(spread) = spread.as_mut().filter(|s| before[k] >= s.beat) {
+                spread.known -= 1;
+            }
         }
         self.boards[agent.index()].clear();
         if let Some(r) = agent.0.checked_sub(self.orchestrators) {

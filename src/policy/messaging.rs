@@ -134,13 +134,40 @@ pub struct AuditRecord {
 /// A command from a policy to the world.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Command {
-    Send { from: Endpoint, to: Endpoint, kind: MessageKind, token: u64 },
-    Timer { delay: SimDuration, token: u64 },
-    Commit { ticket: Ticket, replica: Option<ReplicaId> },
-    Claim { ticket: Ticket, replica: ReplicaId },
-    Withdraw { ticket: Ticket, replica: ReplicaId },
-    Resend { agent: AgentId, replica: ReplicaId },
+    Send {
+        from: Endpoint,
+        to: Endpoint,
+        kind: MessageKind,
+        token: u64,
+    },
+    Timer {
+        delay: SimDuration,
+        token: u64,
+    },
+    Commit {
+        ticket: Ticket,
+        replica: Option<ReplicaId>,
+        staleness: Option<SimDuration>,
+    },
+    Claim {
+        ticket: Ticket,
+        replica: ReplicaId,
+    },
+    Withdraw {
+        ticket: Ticket,
+        replica: ReplicaId,
+    },
+    Resend {
+        agent: AgentId,
+        replica: ReplicaId,
+    },
     SchedulerWait(SimDuration),
+    /// News of a replica's state reached every agent (gossip): after this long, this many
+    /// rounds.
+    Spread {
+        time: SimDuration,
+        rounds: f64,
+    },
 }
 
 /// Commands a policy issued during one call, and its audit records.
@@ -148,12 +175,14 @@ pub(crate) enum Command {
 pub struct Outbox {
     pub(crate) commands: Vec<Command>,
     pub(crate) audit: Option<Vec<AuditRecord>>,
+    /// The staleness `place` reported for the placement it returns, if any.
+    pub(crate) staleness: Option<SimDuration>,
 }
 
 impl Outbox {
     /// An outbox that keeps audit records only when `audit` is true.
     pub fn new(audit: bool) -> RefCell<Outbox> {
-        RefCell::new(Outbox { commands: Vec::new(), audit: audit.then(Vec::new) })
+        RefCell::new(Outbox { commands: Vec::new(), audit: audit.then(Vec::new), staleness: None })
     }
 }
 

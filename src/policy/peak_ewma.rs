@@ -72,7 +72,13 @@ impl Policy for PeakEwma {
         let (a, b) = (pick(first), pick(second));
         let (ca, cb) = (self.cost(base, a), self.cost(base, b));
         let chosen = if ca < cb || (ca == cb && self.rng.random::<bool>()) { a } else { b };
-        self.estimates[base + chosen.index()].outstanding += 1;
+        let estimate = &mut self.estimates[base + chosen.index()];
+        estimate.outstanding += 1;
+        // The latency average dates from the last outcome heard from there (none yet: the
+        // choice used no news of it).
+        if estimate.average > 0.0 {
+            view.report_staleness(view.now().saturating_since(estimate.stamp));
+        }
         Decision::Place(chosen)
     }
 

@@ -245,6 +245,7 @@ pub(crate) struct RawCentral {
     pub standby: Option<bool>,
     pub detection_timeout: Option<Seconds>,
     pub request_timeout: Option<Seconds>,
+    pub reports: Option<crate::policy::Reports>,
 }
 
 /// `[policy.auction]`.
@@ -266,6 +267,7 @@ pub(crate) struct RawGossip {
     pub suspect_timeout: Option<Seconds>,
     pub mode: Option<crate::policy::GossipMode>,
     pub resend_on_suspicion: Option<bool>,
+    pub reports: Option<crate::policy::Reports>,
 }
 
 /// `[policy.peak_ewma]`.

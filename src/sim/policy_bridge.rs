@@ -16,7 +16,7 @@ use crate::ids::ReplicaId;
 use crate::policy::{
     AuditRecord, Command, Decision, Endpoint, PolicyView, Task as PolicyTask, Ticket,
 };
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// Low bits of a [`Ticket`] that hold the pending placement's serial number (the slab key
 /// is above them).
@@ -118,11 +118,14 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             Command::Timer { delay, token } => {
                 self.set_timer(delay, Timer::Policy { token }, schedule)
             }
-            Command::Commit { ticket, replica } => self.commit(ticket, replica, schedule),
+            Command::Commit { ticket, replica, staleness } => {
+                self.commit(ticket, replica, staleness, schedule)
+            }
             Command::Claim { ticket, replica } => self.claim_again(ticket, replica, schedule),
             Command::Withdraw { ticket, replica } => self.withdraw(ticket, replica, schedule),
             Command::Resend { agent, replica } => self.resend(agent, replica, schedule),
             Command::SchedulerWait(wait) => self.recorder.scheduler_wait(now, wait),
+            Command::Spread { time, rounds } => self.recorder.gossip_spread(now, time, rounds),
         }
     }
 
@@ -169,12 +172,16 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         &mut self,
         ticket: Ticket,
         replica: Option<ReplicaId>,
+        staleness: Option<SimDuration>,
         schedule: &mut Schedule<Event>,
     ) {
         let now = schedule.now();
         let (key, serial) = split(ticket);
         if self.pending.get(key).is_none_or(|p| p.serial != serial) {
             return;
+        }
+        if replica.is_some() {
+            self.recorder.decision(now, staleness.unwrap_or(SimDuration::ZERO));
         }
         let pending = self.pending.remove(key);
         if let Some(j) = self.jobs.get_mut(pending.job).filter(|j| j.serial == pending.job_serial) {
@@ -331,6 +338,10 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             Some(Some(route)) => route.arms[route.current].place(&view, task),
             _ => self.policy.place(&view, task),
         };
+        let staleness = self.outbox.borrow_mut().staleness.take();
+        if let Decision::Place(_) = decision {
+            self.recorder.decision(now, staleness.unwrap_or(SimDuration::ZERO));
+        }
         if self.world_audits && self.outbox.borrow().audit.is_some() && decision != Decision::Defer
         {
             self.audit_on_the_spot(now, task, decision);

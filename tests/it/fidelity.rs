@@ -181,3 +181,209 @@ fn a_retry_storm_wastes_nearly_all_the_capacity_and_its_mitigations_nearly_none(
         assert!(after < 0.01, "{mitigation}: windows long after the trigger waste {after}");
     }
 }
+
+/// Arrival instants (s) of the staleness checks: none on a report instant.
+const TIMES: [f64; 8] = [0.04, 0.13, 0.21, 0.37, 0.42, 0.66, 0.71, 0.98];
+
+/// A scenario whose jobs arrive at `TIMES` (from a trace file written next to it), placed by
+/// `central` with heartbeats every 100 ms (`reports` as given), no network delay and no
+/// decision time: each decision happens at its job's arrival, in the one scheduler.
+fn traced_central(dir: &std::path::Path, reports: &str, replicas: u32, work: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let trace: String = std::iter::once("time".to_owned())
+        .chain(TIMES.iter().map(|t| t.to_string()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("arrivals.csv"), trace + "\n").unwrap();
+    format!(
+        r#"
+        duration = 1.5
+        warmup = 0
+        policies = ["central", "random", "power_of_d"]
+        [policy.central]
+        heartbeat = "100ms"
+        decision_time = 0
+        reports = "{reports}"
+        [services.api]
+        replicas = {replicas}
+        service_time = {{ dist = "constant", value = "{work}" }}
+        [classes.c]
+        service = "api"
+        arrival = {{ process = "trace", file = "arrivals.csv" }}
+        "#
+    )
+}
+
+fn load_in(dir: &std::path::Path, toml: &str) -> coordsim::scenario::Scenario {
+    let path = dir.join("s.toml");
+    std::fs::write(&path, toml).unwrap();
+    coordsim::scenario::load(&path).unwrap()
+}
+
+#[test]
+fn decision_staleness_is_the_age_of_the_report_each_decision_used() {
+    let dir = std::env::temp_dir().join(format!("coordsim-stale-{}", std::process::id()));
+    let t = 0.1;
+    for (reports, last_report) in [
+        // All replicas report at every multiple of T.
+        ("synchronous", Box::new(move |at: f64| (at / t).floor() * t) as Box<dyn Fn(f64) -> f64>),
+        // One replica, staggered: its phase is T (0 + 1) / (1 + 1) = T/2, then every T;
+        // before it, the scheduler's knowledge dates from registration at 0.
+        (
+            "staggered",
+            Box::new(
+                move |at: f64| {
+                    if at < t / 2.0 {
+                        0.0
+                    } else {
+                        ((at - t / 2.0) / t).floor() * t + t / 2.0
+                    }
+                },
+            ),
+        ),
+    ] {
+        let s = load_in(&dir, &traced_central(&dir, reports, 1, "1ms"));
+        let ages: Vec<f64> = TIMES.iter().map(|&at| (at - last_report(at)) * 1e3).collect();
+        let mean = ages.iter().sum::<f64>() / ages.len() as f64;
+        let central = sim::run(&s, s.policies[0], 0);
+        assert_eq!(central.jobs_completed, TIMES.len() as u64);
+        assert!(
+            (central.decision_staleness_mean_ms - mean).abs() < 1e-6,
+            "{reports}: {} ms, by hand {mean} ms from {ages:?}",
+            central.decision_staleness_mean_ms
+        );
+        // The 99th percentile of 8 values is the largest (within the histogram's 0.1%).
+        let max = ages.iter().copied().fold(0.0, f64::max);
+        assert!((central.decision_staleness_p99_ms / max - 1.0).abs() < 1e-3, "{reports}");
+        // Baselines see the present (`power_of_d` probes) or use no information.
+        for &p in &s.policies[1..] {
+            let run = sim::run(&s, p, 0);
+            assert_eq!((run.decision_staleness_mean_ms, run.decision_staleness_p99_ms), (0.0, 0.0));
+        }
+    }
+    // By hand for the synchronous case: ages 40, 30, 10, 70, 20, 60, 10, 80 ms.
+    let s = load_in(&dir, &traced_central(&dir, "synchronous", 1, "1ms"));
+    assert!((sim::run(&s, s.policies[0], 0).decision_staleness_mean_ms - 40.0).abs() < 1e-6);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The load each replica reported at its last report before `at`, counted by hand: one
+/// FIFO server per replica, constant `work`, the jobs placed on it so far.
+fn reported_load(placed: &[(f64, usize)], replica: usize, report: f64, work: f64) -> u32 {
+    let mut finish = 0.0f64;
+    let mut outstanding = 0;
+    for &(arrived, _) in placed.iter().filter(|&&(_, r)| r == replica) {
+        finish = finish.max(arrived) + work;
+        if arrived < report && report < finish {
+            outstanding += 1;
+        }
+    }
+    outstanding
+}
+
+#[test]
+fn with_synchronous_reports_central_picks_the_least_loaded_as_of_the_last_report() {
+    // Three single-slot replicas, 300 ms jobs: between two reports the scheduler knows the
+    // loads of the last report plus its own assignments since, not the jobs that ended.
+    let dir = std::env::temp_dir().join(format!("coordsim-sync-{}", std::process::id()));
+    let (t, work) = (0.1, 0.3);
+    let s = load_in(&dir, &traced_central(&dir, "synchronous", 3, "300ms"));
+    let (_, log) = sim::run_audited(&s, s.policies[0], 0, usize::MAX);
+    let decisions: Vec<_> = log.decisions.iter().filter(|d| d.ticket.is_some()).collect();
+    assert_eq!(decisions.len(), TIMES.len());
+    let mut placed: Vec<(f64, usize)> = Vec::new();
+    for d in decisions {
+        let at = d.at.as_secs_f64();
+        let report = (at / t).floor() * t;
+        // By hand: reported load + own assignments since the report + 1, per slot.
+        let estimate = |r: usize| {
+            let since = placed.iter().filter(|&&(a, p)| p == r && a > report).count() as u32;
+            f64::from(reported_load(&placed, r, report, work) + since + 1)
+        };
+        for &(r, e) in &d.options {
+            assert_eq!(e, estimate(r.index()), "at {at} s, replica {r}: {:?}", d.options);
+        }
+        let best = (0..3).map(estimate).fold(f64::INFINITY, f64::min);
+        let chosen = d.choice.expect("a live replica").index();
+        assert_eq!(estimate(chosen), best, "at {at} s: chose {chosen}, options {:?}", d.options);
+        placed.push((at, chosen));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Mean gossip spread (rounds) with `agents` agents (one orchestrator, the rest replicas).
+fn spread_rounds(agents: u32) -> f64 {
+    let toml = format!(
+        r#"
+        duration = 6
+        warmup = 1
+        orchestrators = 1
+        policies = ["gossip"]
+        [services.api]
+        replicas = {}
+        service_time = {{ dist = "constant", value = "1ms" }}
+        [classes.c]
+        service = "api"
+        arrival = {{ process = "poisson", rate = 5 }}
+        "#,
+        agents - 1
+    );
+    let s = scenario(&toml);
+    let runs: Vec<f64> =
+        (0..3).map(|rep| sim::run(&s, s.policies[0], rep).gossip_spread_rounds).collect();
+    assert!(runs.iter().all(|r| r.is_finite()), "{agents} agents: {runs:?}");
+    runs.iter().sum::<f64>() / runs.len() as f64
+}
+
+#[test]
+fn gossip_news_reaches_every_agent_in_rounds_that_grow_like_log_n() {
+    // Push-pull gossip with one peer per round: the informed share grows geometrically
+    // (about threefold a round early on, push and pull together, then the last ones are
+    // caught doubly fast), so everyone knows after about log3 n + O(ln ln n) rounds
+    // (Karp et al. 2000). Each fourfold increase of n adds about log3 4 = 1.26 rounds; a
+    // linear growth would add four times more at each step.
+    let sizes = [8, 32, 128, 512];
+    let rounds: Vec<f64> = sizes.iter().map(|&n| spread_rounds(n)).collect();
+    let steps: Vec<f64> = rounds.windows(2).map(|w| w[1] - w[0]).collect();
+    for (i, step) in steps.iter().enumerate() {
+        assert!(
+            (0.5..2.5).contains(step),
+            "from {} to {} agents: +{step:.2} rounds ({rounds:?})",
+            sizes[i],
+            sizes[i + 1]
+        );
+    }
+    assert!(steps[2] < 2.0 * steps[0], "increments grow: {steps:?} ({rounds:?})");
+    assert!(rounds[3] < 12.0, "{rounds:?}");
+}
+
+#[test]
+fn gossip_spreads_are_in_the_audit_log() {
+    let s = scenario(
+        r#"
+        duration = 3
+        warmup = 0
+        policies = ["gossip"]
+        [services.api]
+        replicas = 6
+        service_time = { dist = "constant", value = "1ms" }
+        [classes.c]
+        service = "api"
+        arrival = { process = "poisson", rate = 20 }
+        "#,
+    );
+    let (summary, log) = sim::run_audited(&s, s.policies[0], 0, usize::MAX);
+    let spreads: Vec<_> =
+        log.decisions.iter().filter(|d| d.reason.contains("has reached all 7 agents")).collect();
+    assert!(!spreads.is_empty());
+    // Each line says the time; their mean is the run's figure (all after the zero warm-up).
+    let seconds: Vec<f64> = spreads
+        .iter()
+        .map(|d| {
+            let after = d.reason.split("agents: ").nth(1).unwrap();
+            after.split(" s,").next().unwrap().parse().unwrap()
+        })
+        .collect();
+    let mean = seconds.iter().sum::<f64>() / seconds.len() as f64;
+    assert!((mean - summary.gossip_spread_s).abs() < 1e-5, "{mean} vs {}", summary.gossip_spread_s);
+}

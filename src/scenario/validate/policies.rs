@@ -87,6 +87,7 @@ fn central(raw: Option<&RawCentral>) -> Result<CentralParams> {
             d.request_timeout,
             false,
         )?,
+        reports: raw.reports.unwrap_or(d.reports),
     })
 }
 
@@ -120,6 +121,7 @@ fn gossip(raw: Option<&RawGossip>) -> Result<GossipParams> {
         )?,
         mode: raw.mode.unwrap_or(d.mode),
         resend_on_suspicion: gossip_resend(raw)?,
+        reports: raw.reports.unwrap_or(d.reports),
     })
 }
 

@@ -682,8 +682,15 @@ pub fn swept_key(key: &str) -> Axis {
             rest = tail;
         }
     }
-    // Tables that only group settings add nothing a reader needs.
-    let rest: Vec<&str> = rest.iter().copied().filter(|p| *p != "resilience").collect();
+    // Tables that only group settings add nothing a reader needs, unless the whole table
+    // is what is swept.
+    let last = rest.len().saturating_sub(1);
+    let rest: Vec<&str> = rest
+        .iter()
+        .enumerate()
+        .filter(|&(i, p)| *p != "resilience" || i == last)
+        .map(|(_, p)| *p)
+        .collect();
     match rest.as_slice() {
         [.., "retries", "max"] => {
             words.extend(rest[..rest.len() - 2].iter().map(|p| p.replace('_', " ")));
@@ -801,6 +808,7 @@ mod tests {
         );
         assert_eq!(title("services.api.resilience.retries.max"), "api max retries");
         assert_eq!(title("services.api.resilience.timeout"), "api timeout");
+        assert_eq!(title("services.api.resilience"), "api resilience", "the whole table swept");
         assert_eq!(title("policy.power_of_d.d"), "power_of_d d (replicas)");
         assert_eq!(title("network.loss"), "network loss (probability)");
         assert_eq!(title("admission.max_in_flight"), "admission max in flight (jobs)");

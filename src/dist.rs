@@ -139,12 +139,27 @@ impl DurationDist {
     fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
         match &self.shape {
             Shape::Constant(value) => *value,
-            _ => SimDuration::from_secs_f64(self.sample_secs(rng)),
+            Shape::Exponential { exp, .. } => SimDuration::from_secs_f64(exp.sample(rng)),
+            Shape::Uniform { uniform, .. } => SimDuration::from_secs_f64(uniform.sample(rng)),
+            Shape::LogNormal { lognormal, .. } => SimDuration::from_secs_f64(lognormal.sample(rng)),
+            Shape::Pareto { pareto, .. } => SimDuration::from_secs_f64(pareto.sample(rng)),
+            Shape::BoundedPareto { min, max, shape } => {
+                // Inverse CDF: F(x) = (1 - (min/x)^a) / (1 - (min/max)^a).
+                let u: f64 = rng.random();
+                let tail = 1.0 - u * (1.0 - (min / max).powf(*shape));
+                SimDuration::from_secs_f64(min / tail.powf(1.0 / shape))
+            }
+            Shape::Empirical { values, .. } => {
+                SimDuration::from_secs_f64(values[rng.random_range(0..values.len())])
+            }
         }
     }
 
     /// Draws one value in seconds, unrounded: for distributions of plain numbers (an
-    /// execution-time multiplier), where rounding to the nanosecond would be wrong.
+    /// execution-time multiplier), where rounding to the nanosecond would be wrong. The
+    /// same draws as [`DurationDist::sample`] before rounding; kept apart from it so that
+    /// the hot path's code stays as it was.
+    #[cold]
     pub fn sample_secs<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match &self.shape {
             Shape::Constant(value) => value.as_secs_f64(),

@@ -176,7 +176,7 @@ impl Recorder {
 
     /// An execution ended having used `executed` service time at `at`; `duplicate` says
     /// whether (and why) it was redundant, `waste` why its result was not used (None: its
-    /// task used it, and it is wasted only if the job fails, see `job_work`). Returns
+    /// task used it, and it is wasted only if the job fails, see `job_left`). Returns
     /// whether it was measured (after the warm-up).
     #[inline(always)]
     pub fn execution(
@@ -196,24 +196,6 @@ impl Recorder {
         true
     }
 
-    /// A job ended at `at` having used `used_ns` of service time in executions whose
-    /// results its tasks used (`measured_ns` of them measured): wasted if it failed.
-    #[inline(always)]
-    pub fn job_work(&mut self, at: SimTime, completed: bool, used_ns: u64, measured_ns: u64) {
-        self.windows.work_decided(at, used_ns, if completed { 0 } else { used_ns });
-        if !completed {
-            self.work.failed_job(measured_ns);
-        }
-    }
-
-    /// A placement decision at `at` chose a replica on information `staleness` old.
-    #[inline(always)]
-    pub fn decision(&mut self, at: SimTime, staleness: SimDuration) {
-        if self.measures(at) {
-            self.decisions.decision(staleness);
-        }
-    }
-
     /// News of a replica's state, first known at its source, reached every agent at `at`
     /// after `time` (`rounds` protocol rounds).
     pub fn gossip_spread(&mut self, at: SimTime, time: SimDuration, rounds: f64) {
@@ -222,10 +204,13 @@ impl Recorder {
         }
     }
 
-    /// An attempt was placed at `at`.
-    pub fn attempt_placed(&mut self, at: SimTime) {
+    /// An attempt was placed at `at`, by a decision on information `staleness` old (the
+    /// placement decisions behind `decision_staleness_*`).
+    #[inline(always)]
+    pub fn attempt_placed(&mut self, at: SimTime, staleness: SimDuration) {
         if self.measures(at) {
             self.attempts += 1;
+            self.decisions.decision(staleness);
         }
     }
 
@@ -325,10 +310,21 @@ impl Recorder {
         self.windows.job_arrived(now, admitted);
     }
 
-    /// A job in the system (measured or not) ended at `now`.
+    /// `used_ns` of service time used by something other than a job of the workload (an
+    /// escalation's answer) was decided at `now`: used.
+    pub fn work_used(&mut self, now: SimTime, used_ns: u64) {
+        self.windows.work_decided(now, used_ns, 0);
+    }
+
+    /// A job left the system at `now`, completed or not, having used `used_ns` of service
+    /// time in executions whose results its tasks used (`measured_ns` of them measured):
+    /// wasted if it failed.
     #[inline]
-    pub fn job_left(&mut self, now: SimTime, completed: bool) {
-        self.windows.job_left(now, completed);
+    pub fn job_left(&mut self, now: SimTime, completed: bool, used_ns: u64, measured_ns: u64) {
+        self.windows.job_left(now, completed, used_ns);
+        if !completed {
+            self.work.failed_job(measured_ns);
+        }
     }
 
     /// A measured job failed.

@@ -25,7 +25,7 @@ mod kinds;
 mod messaging;
 mod peak_ewma;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::ops::Range;
 
@@ -183,6 +183,8 @@ pub struct PolicyView<'a> {
     policy_agent_down: &'a [u32],
     slowdown: &'a [f64],
     outbox: Option<&'a RefCell<Outbox>>,
+    /// Where `report_staleness` leaves the age for the world to read after `place`.
+    staleness: Option<&'a Cell<SimDuration>>,
 }
 
 impl<'a> PolicyView<'a> {
@@ -198,12 +200,18 @@ impl<'a> PolicyView<'a> {
             policy_agent_down: &[],
             slowdown: &[],
             outbox: None,
+            staleness: None,
         }
     }
 
     /// The same view, able to act: commands go to `outbox`, which the world carries out.
     pub fn with_outbox(self, outbox: &'a RefCell<Outbox>) -> Self {
         PolicyView { outbox: Some(outbox), ..self }
+    }
+
+    /// The same view, keeping what [`PolicyView::report_staleness`] says in `staleness`.
+    pub fn with_staleness(self, staleness: &'a Cell<SimDuration>) -> Self {
+        PolicyView { staleness: Some(staleness), ..self }
     }
 
     /// The same view, with the crash state of the policy's agents and each replica's current
@@ -276,8 +284,8 @@ impl<'a> PolicyView<'a> {
     /// state that the deciding agent held. A placement that reports nothing saw the present
     /// (a probe, the agent's own counts) or used no information, and counts as 0.
     pub fn report_staleness(&self, staleness: SimDuration) {
-        if let Some(outbox) = self.outbox {
-            outbox.borrow_mut().staleness = Some(staleness);
+        if let Some(cell) = self.staleness {
+            cell.set(staleness);
         }
     }
 

@@ -47,6 +47,7 @@ macro_rules! acting_view {
             .with_down(&$world.down)
             .with_health(&$world.policy_agent_down, &$world.slowdown)
             .with_outbox(&$world.outbox)
+            .with_staleness(&$world.staleness)
     };
 }
 
@@ -100,7 +101,7 @@ use monitor::Monitor;
 use network::Message;
 use policy_bridge::Pending;
 use records::Records;
-use replicas::{Attempt, JobWork, NoiseStreams};
+use replicas::{Attempt, NoiseStreams};
 use resilience::{BreakerState, Ejections, LatencyWindow, RetryBudget};
 use tasks::Task;
 use timers::Timer;
@@ -385,11 +386,11 @@ struct World<'s, 'o, O: Observer, const C: bool> {
     content_rng: SimRng,
     network_rng: SimRng,
     resilience_rng: SimRng,
+    /// The staleness the policy reported for the placement it is returning (zero: none).
+    staleness: std::cell::Cell<SimDuration>,
     /// Per service, the streams of the per-execution part of execution times (None for a
     /// service without one, the common case).
     execution_noise: Vec<Option<Box<NoiseStreams>>>,
-    /// Per job key, the service time its tasks used so far (wasted if the job fails).
-    job_work: Vec<JobWork>,
     next_orchestrator: u32,
     next_serial: u64,
     /// Per-job and per-task vectors of finished ones, reused so that steady state allocates
@@ -553,8 +554,8 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             content_rng: StreamId::JobContent.rng(seed, replication),
             network_rng: StreamId::Network.rng(seed, replication),
             resilience_rng: StreamId::Resilience.rng(seed, replication),
+            staleness: std::cell::Cell::new(SimDuration::ZERO),
             execution_noise: NoiseStreams::all(scenario, &layout.service_replicas, replication),
-            job_work: Vec::new(),
             next_orchestrator: 0,
             next_serial: 0,
             spare_jobs: Vec::new(),

@@ -380,13 +380,15 @@ impl Windows {
 
     /// A job in the system ended.
     #[inline]
-    pub(crate) fn job_left(&mut self, now: SimTime, completed: bool) {
+    pub(crate) fn job_left(&mut self, now: SimTime, completed: bool, used_ns: u64) {
         self.at(now);
         if completed {
             self.jobs.completions += 1;
         } else {
             self.jobs.failures += 1;
+            self.jobs.wasted_ns += used_ns;
         }
+        self.jobs.work_ns += used_ns;
         self.jobs_level.change(now, -1);
     }
 }
@@ -439,7 +441,7 @@ mod tests {
         w.job_arrived(t(0), true);
         w.request_arrived(t(10), ServiceId(1));
         w.request_ended(t(20), ServiceId(1), true, SimDuration::from_nanos(50));
-        w.job_left(t(2_500), true);
+        w.job_left(t(2_500), true, 0);
         w.request_ended(t(3_100), ServiceId(1), true, SimDuration::from_nanos(150));
         w.request_ended(t(3_200), ServiceId(0), false, SimDuration::ZERO);
         w.close(t(3_500));

@@ -178,10 +178,10 @@ impl Gossip {
     /// spread that reached all agents.
     fn follow_spreads(&mut self, view: &PolicyView<'_>, agent: AgentId, before: &[u64]) {
         let base = agent.index() * self.replicas;
-        for k in 0..self.spreads.len() {
+        for (k, &held) in before.iter().enumerate().take(self.spreads.len()) {
             let Some(spread) = &mut self.spreads[k] else { continue };
             let now_beat = self.views[base + spread.replica as usize].beat;
-            if before[k] < spread.beat && now_beat >= spread.beat {
+            if held < spread.beat && now_beat >= spread.beat {
                 spread.known += 1;
             }
             if spread.known < self.agents {

@@ -175,14 +175,12 @@ pub(crate) enum Command {
 pub struct Outbox {
     pub(crate) commands: Vec<Command>,
     pub(crate) audit: Option<Vec<AuditRecord>>,
-    /// The staleness `place` reported for the placement it returns, if any.
-    pub(crate) staleness: Option<SimDuration>,
 }
 
 impl Outbox {
     /// An outbox that keeps audit records only when `audit` is true.
     pub fn new(audit: bool) -> RefCell<Outbox> {
-        RefCell::new(Outbox { commands: Vec::new(), audit: audit.then(Vec::new), staleness: None })
+        RefCell::new(Outbox { commands: Vec::new(), audit: audit.then(Vec::new) })
     }
 }
 

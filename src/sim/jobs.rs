@@ -6,12 +6,12 @@
 
 use super::event::Event;
 use super::event::NO_CLIENT;
-use super::replicas::JobWork;
 use super::tasks::Parent;
 use super::timers::Timer;
 use super::{Observer, World};
 use crate::engine::Schedule;
 use crate::ids::{ClassId, OrchestratorId, ServiceId, WorkflowId};
+use crate::metrics::Waste;
 use crate::time::{SimDuration, SimTime};
 use rand::Rng;
 
@@ -35,6 +35,8 @@ pub(super) struct Job {
     pub(super) reject: u64,
     /// Its placements the policy deferred and has not decided yet.
     pub(super) deferred: u32,
+    /// Service time of the executions its tasks used so far, in ns (wasted if it fails).
+    pub(super) used_ns: u64,
 }
 
 /// `Job::class` of a job that carries a control agent's escalation to a person (its id in
@@ -66,6 +68,7 @@ impl Default for Job {
             review: 0,
             reject: 0,
             deferred: 0,
+            used_ns: 0,
         }
     }
 }
@@ -206,10 +209,6 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         self.recorder.window_job_arrived(now, true);
         self.observer.job_entered(now, serial, class, agent.0);
         let (job, slot) = self.jobs.vacant();
-        if job >= self.job_work.len() {
-            self.job_work.resize(job + 1, JobWork::default());
-        }
-        self.job_work[job] = JobWork { serial, used_ns: 0, measured_ns: 0 };
         *slot = Job {
             serial,
             class,
@@ -226,6 +225,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             review,
             reject,
             deferred: 0,
+            used_ns: 0,
         };
         if let Some(deadline) = spec.deadline {
             self.set_lane_timer(deadline, Timer::Deadline { job, serial }, schedule);
@@ -286,23 +286,17 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         schedule: &mut Schedule<Event>,
     ) {
         let j = &mut self.jobs[job];
-        let (serial, class, arrived, measured, client, deferred) =
-            (j.serial, j.class, j.arrived, j.measured, j.client, j.deferred);
+        let (serial, class, arrived, measured, client, deferred, used_ns) =
+            (j.serial, j.class, j.arrived, j.measured, j.client, j.deferred, j.used_ns);
         let escalation = if C && class == ESCALATION { Some(j.reject as u32) } else { None };
         let plan = std::mem::replace(&mut j.plan, JobPlan::Single(SimDuration::ZERO));
         self.jobs.remove(job);
-        let work = std::mem::take(&mut self.job_work[job]);
-        debug_assert_eq!(work.serial, serial, "a job's work record lives as long as the job");
-        self.recorder.job_work(
-            now,
-            completed || escalation.is_some(),
-            work.used_ns,
-            work.measured_ns,
-        );
         if deferred > 0 {
             self.abandon_deferred(job, serial, schedule);
         }
         if let Some(escalation) = escalation {
+            // A person's answer is used, whatever it is.
+            self.recorder.work_used(now, used_ns);
             self.escalation_answered(escalation, completed, schedule);
             return;
         }
@@ -313,7 +307,9 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 self.recorder.job_failed();
             }
         }
-        self.recorder.job_left(now, completed);
+        // A measured job arrived after the warm-up, so all its executions were measured.
+        let measured_ns = if measured { used_ns } else { 0 };
+        self.recorder.job_left(now, completed, used_ns, measured_ns);
         self.observer.job_left(now, serial, completed, now - arrived, measured);
         if completed {
             self.observer.job_completed_latency(now, now - arrived);
@@ -351,6 +347,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             review: 0,
             reject: u64::from(id),
             deferred: 0,
+            used_ns: 0,
         };
         if self.orchestrator_down[0] > 0 {
             self.end_job(job, false, now, schedule);
@@ -402,13 +399,40 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         succeeded: bool,
         schedule: &mut Schedule<Event>,
     ) {
+        let job = (job, job_serial);
+        self.resolve_with(parent, job, first_placed, succeeded, SimDuration::ZERO, schedule);
+    }
+
+    /// `resolve`, with `used` of service time whose result this is (a unit without a task
+    /// record: its one execution), credited to the job if it is still there, wasted if not.
+    #[inline(always)]
+    pub(super) fn resolve_with(
+        &mut self,
+        parent: Parent,
+        (job, job_serial): (usize, u64),
+        first_placed: SimTime,
+        succeeded: bool,
+        used: SimDuration,
+        schedule: &mut Schedule<Event>,
+    ) {
         let now = schedule.now();
         if let Parent::Call { attempt, serial } = parent {
+            if used > SimDuration::ZERO {
+                let waste = (!self.credit_job(used, job, job_serial)).then_some(Waste::Failed);
+                self.recorder.execution(now, used, None, waste);
+            }
             self.call_answered(attempt, serial, succeeded, schedule);
             return;
         }
         if !self.job_alive(job, job_serial) {
+            if used > SimDuration::ZERO {
+                self.recorder.execution(now, used, None, Some(Waste::Failed));
+            }
             return;
+        }
+        if used > SimDuration::ZERO {
+            self.jobs[job].used_ns += used.as_nanos();
+            self.recorder.execution(now, used, None, None);
         }
         let measured = self.jobs[job].measured;
         match parent {

@@ -106,6 +106,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let replica = match decision {
             Decision::Place(replica) => replica,
             Decision::Reject => {
+                self.staleness.set(SimDuration::ZERO);
                 self.resolve(parent, job, job_serial, now, false, schedule);
                 return;
             }
@@ -133,7 +134,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             kind: Kind::Original,
             ..Attempt::sent(replica, now, None, execution)
         };
-        self.recorder.attempt_placed(now);
+        self.recorder.attempt_placed(now, self.staleness.replace(SimDuration::ZERO));
         self.send(requester, Agent::Replica(replica), Body::Assign { attempt, serial }, schedule);
     }
 
@@ -202,6 +203,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let replica = match decision {
             Decision::Place(replica) => replica,
             Decision::Reject => {
+                self.staleness.set(SimDuration::ZERO);
                 if self.tasks[task].live == 0 {
                     self.task_failed(task, schedule);
                 }
@@ -238,7 +240,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             kind,
             ..Attempt::sent(replica, now, rules.timeout.map(|d| now + d), execution)
         };
-        self.recorder.attempt_placed(now);
+        self.recorder.attempt_placed(now, self.staleness.replace(SimDuration::ZERO));
         let t = &mut self.tasks[task];
         t.live += 1;
         t.open += 1;

@@ -72,16 +72,6 @@ impl Lost {
     }
 }
 
-/// The service time of the executions a job's tasks used, kept until the job ends (wasted
-/// if it fails), by job key. `serial` tells a live job from a reused key.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct JobWork {
-    pub(super) serial: u64,
-    pub(super) used_ns: u64,
-    /// The part accounted after the warm-up.
-    pub(super) measured_ns: u64,
-}
-
 /// One execution of one unit on one replica.
 #[derive(Debug)]
 pub(super) struct Attempt {
@@ -602,19 +592,12 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         if a.phase == Phase::Closed && !a.requester_open {
             if a.task.is_none() {
                 // A unit without client-side mechanisms has one attempt: its execution is
-                // useful, and used by its job unless a crash lost it.
-                let (executed, lost, job, job_serial) = (a.executed, a.lost, a.job, a.job_serial);
-                self.attempts.remove(attempt);
-                if executed > SimDuration::ZERO {
-                    let waste = if lost == Lost::Crash {
-                        Some(Waste::Crash)
-                    } else if self.credit_job(now, executed, job, job_serial) {
-                        None
-                    } else {
-                        Some(Waste::Failed)
-                    };
-                    self.recorder.execution(now, executed, None, waste);
+                // useful. Its result credits its service time to the job as it resolves it
+                // (`on_result`), so here only an execution a crash lost is left to account.
+                if a.executed > SimDuration::ZERO {
+                    self.account_plain(attempt, now);
                 }
+                self.attempts.remove(attempt);
             } else {
                 self.remove_attempt_of_task(attempt, now);
             }
@@ -659,24 +642,35 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         self.remove_task_if_done(task);
     }
 
+    /// Accounts the execution of a unit without a task record that its result did not
+    /// carry to the job: one lost to a crash, or used by its job if it is still there.
+    #[cold]
+    fn account_plain(&mut self, attempt: usize, now: SimTime) {
+        let a = &self.attempts[attempt];
+        let (executed, lost, job, job_serial) = (a.executed, a.lost, a.job, a.job_serial);
+        let waste = if lost == Lost::Crash {
+            Some(Waste::Crash)
+        } else if self.credit_job(executed, job, job_serial) {
+            None
+        } else {
+            Some(Waste::Failed)
+        };
+        self.recorder.execution(now, executed, None, waste);
+    }
+
     /// Credits `executed` of service time whose result a task used to its job, kept until
     /// the job ends (wasted if it fails). False when the job has ended already: it failed,
     /// since a job succeeds only once every unit has, so the work is wasted.
     #[inline(always)]
     pub(super) fn credit_job(
         &mut self,
-        now: SimTime,
         executed: SimDuration,
         job: usize,
         job_serial: u64,
     ) -> bool {
-        let measured = self.recorder.measures(now);
-        match self.job_work.get_mut(job).filter(|w| w.serial == job_serial) {
-            Some(w) => {
-                w.used_ns += executed.as_nanos();
-                if measured {
-                    w.measured_ns += executed.as_nanos();
-                }
+        match self.jobs.get_mut(job).filter(|j| j.serial == job_serial) {
+            Some(j) => {
+                j.used_ns += executed.as_nanos();
                 true
             }
             None => false,

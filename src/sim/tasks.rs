@@ -146,7 +146,17 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let Some(task) = a.task else {
             let (parent, job, job_serial, requester, placed) =
                 (a.parent, a.job, a.job_serial, a.requester, a.placed);
-            self.attempts[attempt].requester_open = false;
+            // Its service time goes to its job with the result (`resolve` finds the job
+            // anyway), unless a crash lost it: then the removal accounts it as wasted.
+            let lost = a.lost == Lost::Crash;
+            let (used, kept) = if lost {
+                (SimDuration::ZERO, a.executed)
+            } else {
+                (a.executed, SimDuration::ZERO)
+            };
+            let a = &mut self.attempts[attempt];
+            a.requester_open = false;
+            a.executed = kept;
             if self.policy_wants_outcomes {
                 let agent = self.agent_id(requester);
                 let view = PolicyView::new(now, &self.members, &self.loads);
@@ -158,7 +168,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 }
             }
             self.remove_attempt_if_done(attempt, now);
-            self.resolve(parent, job, job_serial, placed, succeeded, schedule);
+            self.resolve_with(parent, (job, job_serial), placed, succeeded, used, schedule);
             return;
         };
         self.attempts[attempt].requester_open = false;
@@ -323,7 +333,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let (kind, executed, job, job_serial) = (a.kind, a.executed, a.job, a.job_serial);
         // Its result is used: credited to the job now (the job may end before the attempt
         // is accounted), or wasted if the job has already failed.
-        let used = self.credit_job(now, executed, job, job_serial);
+        let used = self.credit_job(executed, job, job_serial);
         let a = &mut self.attempts[attempt];
         a.winner = true;
         a.lost = if used { Lost::Used } else { Lost::Failed };

@@ -10,13 +10,19 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
-use crate::catalogue;
+mod parse;
+
+pub use self::parse::Checks;
+use self::parse::{
+    at_least_one, at_least_one_u32, at_least_one_u64, parse_override, parse_precision, parse_span,
+    resolve_shard,
+};
 use crate::chart;
 use crate::policy::PolicyKind;
 use crate::report::{self, RunRecord};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
 use crate::sim;
-use crate::sweep::{self, plan::Shard, SweepOptions};
+use crate::sweep::{self, SweepOptions};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{TraceBounds, TraceObserver};
 
@@ -41,11 +47,21 @@ pub enum Command {
     /// Run a scenario once per policy (and replication); print a table, write DIR/runs.csv,
     /// faults.csv, classes.csv and timeseries.csv.
     Run(RunArgs),
-    /// Check scenario files without running them.
+    /// Check scenario files without running them: errors, warnings (what a scenario
+    /// declares but cannot exercise) and the estimated memory and events of a run.
     Validate {
         /// Scenario files (TOML).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Override a key before validation, as for `run` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+        overrides: Vec<Override>,
+        /// Check and estimate under these policies (repeatable; default: the scenario's).
+        #[arg(long = "policy", value_name = "NAME")]
+        policies: Vec<String>,
+        /// Limits and strictness.
+        #[command(flatten)]
+        checks: Checks,
     },
     /// List the policies with a description and their parameters.
     Policies,
@@ -60,6 +76,10 @@ pub enum Command {
         /// Output directory.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Merge even if runs of the plan are missing (the manifest then says so, and
+        /// summary.csv's `n` says how many runs each row has).
+        #[arg(long)]
+        partial: bool,
     },
     /// Draw the charts of a sweep directory again (DIR/charts/*.png and *.svg).
     Plot {
@@ -74,7 +94,7 @@ pub struct SweepArgs {
     /// Scenario file (TOML) with a `[sweep]` section.
     pub scenario: PathBuf,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Output directory [default: results/<scenario file stem>-sweep].
     #[arg(long, value_name = "DIR")]
@@ -88,23 +108,15 @@ pub struct SweepArgs {
     #[arg(long, value_name = "K/N|auto")]
     pub shard: Option<String>,
     /// Number of shards for `--shard auto` under a Kubernetes Indexed Job.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one_u32)]
     pub shard_count: Option<u32>,
     /// Add replications to each cell until the 95% interval of METRIC is within REL of its
     /// mean, e.g. latency_p99_ms=0.05 (repeatable; replaces the file's sweep.precision).
     #[arg(long = "precision", value_name = "METRIC=REL", value_parser = parse_precision)]
     pub precision: Vec<(String, f64)>,
-}
-
-fn parse_precision(text: &str) -> std::result::Result<(String, f64), String> {
-    let (metric, rel) = text
-        .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not METRIC=REL (for example latency_p99_ms=0.05)"))?;
-    let rel: f64 = rel.parse().map_err(|_| format!("`{rel}` is not a number"))?;
-    // The same checks, and words, as a `precision` key of a sweep file.
-    scenario::check_precision("--precision", metric, rel, &catalogue::summarised_names())
-        .map_err(|invalid| invalid.message)?;
-    Ok((metric.to_owned(), rel))
+    /// Limits and strictness.
+    #[command(flatten)]
+    pub checks: Checks,
 }
 
 /// Arguments of `coordsim run`.
@@ -119,7 +131,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Replications per policy (default: the scenario's `replications`).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one_u32)]
     pub replications: Option<u32>,
     /// Override a key of the scenario before validation, e.g. services.api.replicas=8
     /// (repeatable).
@@ -129,14 +141,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Also write DIR/audit.jsonl: every decision of replication 0 of each policy, with the
     /// options seen, their estimates, the choice and the reason.
     #[arg(long)]
     pub audit: bool,
     /// Most decisions audited per policy.
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = at_least_one)]
     pub audit_limit: usize,
     /// Also write DIR/trace.json (Chrome trace format; open it in ui.perfetto.dev): replication
     /// 0 of the first policy, re-run observed. Without --trace-window or --trace-jobs it
@@ -148,31 +160,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "START..END", value_parser = parse_span)]
     pub trace_window: Option<(f64, f64)>,
     /// Trace at most this many jobs (implies --trace).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one_u64)]
     pub trace_jobs: Option<u64>,
-}
-
-fn parse_span(text: &str) -> std::result::Result<(f64, f64), String> {
-    let (start, end) = text
-        .split_once("..")
-        .ok_or_else(|| format!("expected START..END in seconds, found {text:?}"))?;
-    let number = |t: &str| {
-        t.trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 1e7)
-            .ok_or_else(|| format!("{t:?} in {text:?} is not a number of seconds in [0, 1e7]"))
-    };
-    let (start, end) = (number(start)?, number(end)?);
-    if start < end {
-        Ok((start, end))
-    } else {
-        Err(format!("the trace window {text:?} is empty: START must be below END"))
-    }
-}
-
-fn parse_override(text: &str) -> std::result::Result<Override, String> {
-    text.parse()
+    /// Limits and strictness.
+    #[command(flatten)]
+    pub checks: Checks,
 }
 
 /// Runs a parsed command line.
@@ -183,13 +175,15 @@ fn parse_override(text: &str) -> std::result::Result<Override, String> {
 pub fn run(args: Args) -> Result<()> {
     match args.command {
         Command::Run(run_args) => run_scenario(&run_args),
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files, overrides, policies, checks } => {
+            validate(&files, &with_policies(overrides, &policies), &checks)
+        }
         Command::Policies => {
             print!("{}", policies_text());
             Ok(())
         }
         Command::Sweep(sweep_args) => run_sweep(&sweep_args),
-        Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Merge { dirs, out, partial } => merge(&dirs, &out, partial),
         Command::Plot { dir } => plot(&dir),
     }
 }
@@ -212,6 +206,8 @@ fn run_sweep(args: &SweepArgs) -> Result<()> {
         precision: args.precision.clone(),
         command_line: std::env::args().collect(),
         quiet: false,
+        limits: args.checks.limits()?,
+        strict: args.checks.strict,
     };
     let outcome = sweep::run(&file, &options)?;
     eprintln!(
@@ -266,11 +262,17 @@ fn fail_if_runs_failed(failed: usize, total: usize, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn merge(dirs: &[PathBuf], out: &Path) -> Result<()> {
-    let (assembled, missing) = sweep::merge(dirs, out, std::env::args().collect())?;
+fn merge(dirs: &[PathBuf], out: &Path, partial: bool) -> Result<()> {
+    let (assembled, missing) = sweep::merge(dirs, out, std::env::args().collect(), partial)
+        .map_err(|e| match e {
+            sweep::SweepError::Incomplete(message) => BadInput(message).into(),
+            other => anyhow::Error::from(other),
+        })?;
     finish_results(out, &assembled)?;
     if missing > 0 {
-        eprintln!("warning: {missing} runs of the plan are in none of the directories");
+        eprintln!(
+            "warning: a partial merge: {missing} runs of the plan are in none of the directories (manifest.json says so; summary.csv's n counts each row's runs)"
+        );
     }
     let total = String::from_utf8_lossy(&assembled.timing).lines().count().saturating_sub(1);
     fail_if_runs_failed(assembled.failed, total, out)
@@ -282,63 +284,6 @@ fn plot(dir: &Path) -> Result<()> {
         eprintln!("wrote {}", c.display());
     }
     Ok(())
-}
-
-/// The shard to run: `K/N` (1-based K), or `auto` from the environment (`env` looks a
-/// variable up): Slurm job arrays (SLURM_ARRAY_TASK_ID, normalised by
-/// SLURM_ARRAY_TASK_MIN, and SLURM_ARRAY_TASK_COUNT) or Kubernetes Indexed Jobs
-/// (JOB_COMPLETION_INDEX, 0-based, with `count` or COORDSIM_SHARD_COUNT).
-fn resolve_shard(
-    arg: Option<&str>,
-    count: Option<u32>,
-    env: impl Fn(&str) -> Option<String>,
-) -> std::result::Result<Option<Shard>, String> {
-    let number = |name: &str, text: &str| {
-        text.trim().parse::<u32>().map_err(|_| format!("{name}={text:?} is not a whole number"))
-    };
-    let Some(arg) = arg else { return Ok(None) };
-    let (index, total) = if arg == "auto" {
-        if let Some(id) = env("SLURM_ARRAY_TASK_ID") {
-            let id = number("SLURM_ARRAY_TASK_ID", &id)?;
-            let min = match env("SLURM_ARRAY_TASK_MIN") {
-                Some(m) => number("SLURM_ARRAY_TASK_MIN", &m)?,
-                None => 0,
-            };
-            let total = env("SLURM_ARRAY_TASK_COUNT").ok_or(
-                "--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not",
-            )?;
-            let index = id.checked_sub(min).ok_or_else(|| {
-                format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}")
-            })?;
-            (index, number("SLURM_ARRAY_TASK_COUNT", &total)?)
-        } else if let Some(index) = env("JOB_COMPLETION_INDEX") {
-            let total = match (count, env("COORDSIM_SHARD_COUNT")) {
-                (Some(n), _) => n,
-                (None, Some(n)) => number("COORDSIM_SHARD_COUNT", &n)?,
-                (None, None) => {
-                    return Err("--shard auto under JOB_COMPLETION_INDEX needs --shard-count or COORDSIM_SHARD_COUNT (the Job's completions)".into())
-                }
-            };
-            (number("JOB_COMPLETION_INDEX", &index)?, total)
-        } else {
-            return Err(
-                "--shard auto: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set".into(),
-            );
-        }
-    } else {
-        let (k, n) = arg
-            .split_once('/')
-            .ok_or_else(|| format!("--shard {arg:?}: expected K/N (for example 2/8) or auto"))?;
-        let (k, n) = (number("K", k)?, number("N", n)?);
-        if k == 0 || k > n {
-            return Err(format!("--shard {arg}: expected 1 <= K <= N"));
-        }
-        (k - 1, n)
-    };
-    if total == 0 || index >= total {
-        return Err(format!("shard index {index} (0-based) is not below the shard count {total}"));
-    }
-    Ok(Some(Shard { index, count: total }))
 }
 
 /// The process exit code for an error returned by [`run`].
@@ -353,10 +298,21 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// Bad input that is not about a scenario file's contents.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct BadInput(String);
+pub(crate) struct BadInput(pub(crate) String);
 
 fn run_scenario(args: &RunArgs) -> Result<()> {
     let scenario = load_for_run(args)?;
+    let runs = scenario.policies.len() * scenario.replications as usize;
+    let threads = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    scenario.check_limits(&args.scenario, &args.checks.limits()?, threads.min(runs))?;
+    if args.checks.strict {
+        scenario.strict(&args.scenario)?;
+    }
+    for w in scenario.warnings() {
+        eprintln!("warning: {}: {w}", args.scenario.display());
+    }
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&args.scenario));
     let records = run_all(&scenario, args.jobs)?;
     print!("{}", report::runs_table(&records));
@@ -448,11 +404,7 @@ fn warn_untouched_faults(records: &[RunRecord]) {
 
 /// Loads the scenario with `--set`, `--policy`, `--seed` and `--replications` applied.
 fn load_for_run(args: &RunArgs) -> Result<Scenario> {
-    let mut overrides = args.overrides.clone();
-    if !args.policies.is_empty() {
-        let names = args.policies.iter().map(|p| toml::Value::String(p.clone())).collect();
-        overrides.push(Override::new("policies", toml::Value::Array(names)));
-    }
+    let mut overrides = with_policies(args.overrides.clone(), &args.policies);
     if let Some(replications) = args.replications {
         overrides
             .push(Override::new("replications", toml::Value::Integer(i64::from(replications))));
@@ -483,40 +435,79 @@ pub fn run_all(scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<RunRecord
         .iter()
         .flat_map(|&policy| (0..scenario.replications).map(move |rep| (policy, rep)))
         .collect();
-    let run = |&(policy, replication): &(crate::policy::PolicySpec, u32)| RunRecord {
-        scenario: scenario.name.clone(),
-        cell: String::new(),
-        policy: policy.kind(),
-        replication,
-        seed: scenario.seed,
-        summary: sim::run(scenario, policy, replication),
+    // A run that fails (a panic: an allocation refused past a raised memory limit, a bug)
+    // becomes an error naming it; nothing is written.
+    let run = |&(policy, replication): &(crate::policy::PolicySpec, u32)| {
+        let summary = std::panic::catch_unwind(|| sim::run(scenario, policy, replication))
+            .map_err(|payload| {
+                let why = payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| payload.downcast_ref::<&str>().copied())
+                    .unwrap_or("a panic");
+                anyhow::anyhow!(
+                    "the run of {} replication {replication} failed: {why}",
+                    policy.kind()
+                )
+            })?;
+        Ok(RunRecord {
+            scenario: scenario.name.clone(),
+            cell: String::new(),
+            policy: policy.kind(),
+            replication,
+            seed: scenario.seed,
+            summary,
+        })
     };
     if jobs == Some(1) || plan.len() == 1 {
         // One thread or one run: on this thread, with no pool to start.
-        return Ok(plan.iter().map(run).collect());
+        return plan.iter().map(run).collect();
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.unwrap_or(0))
         .build()
         .context("starting worker threads")?;
     // `par_iter().map().collect()` on a Vec is indexed: results keep plan order.
-    Ok(pool.install(|| plan.par_iter().map(run).collect()))
+    pool.install(|| plan.par_iter().map(run).collect())
 }
 
-fn validate(files: &[PathBuf]) -> Result<()> {
+/// `--set` overrides with `--policy` names added as an override of `policies`.
+fn with_policies(mut overrides: Vec<Override>, policies: &[String]) -> Vec<Override> {
+    if !policies.is_empty() {
+        let names = policies.iter().map(|p| toml::Value::String(p.clone())).collect();
+        overrides.push(Override::new("policies", toml::Value::Array(names)));
+    }
+    overrides
+}
+
+fn validate(files: &[PathBuf], overrides: &[Override], checks: &Checks) -> Result<()> {
+    let limits = checks.limits()?;
     let mut failures = 0;
     for file in files {
-        match scenario::load(file) {
+        let checked = scenario::load_with(file, overrides).and_then(|s| {
+            s.check_limits(file, &limits, 1)?;
+            if checks.strict {
+                s.strict(file)?;
+            }
+            Ok(s)
+        });
+        match checked {
             Ok(s) => {
                 let policies: Vec<_> = s.policies.iter().map(|p| p.kind().name()).collect();
+                let estimate = s.largest_estimate();
                 println!(
-                    "ok  {}: {} services, {} replicas, {} classes, policies {}",
+                    "ok  {}: {} services, {} replicas, {} classes, policies {}; a run needs about {} and {:.1e} events",
                     file.display(),
                     s.services.len(),
                     s.total_replicas(),
                     s.classes.len(),
-                    policies.join(", ")
+                    policies.join(", "),
+                    scenario::size_text(estimate.bytes()),
+                    estimate.events
                 );
+                for w in s.warnings() {
+                    eprintln!("warning: {}: {w}", file.display());
+                }
             }
             Err(err) => {
                 failures += 1;
@@ -540,44 +531,4 @@ fn policies_text() -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
-    }
-
-    #[test]
-    fn shards_come_from_the_flag_or_the_scheduler() {
-        let none = env(&[]);
-        assert_eq!(resolve_shard(Some("2/8"), None, &none), Ok(Some(Shard { index: 1, count: 8 })));
-        assert!(resolve_shard(Some("0/8"), None, &none).is_err());
-        assert!(resolve_shard(Some("9/8"), None, &none).is_err());
-        assert!(resolve_shard(Some("auto"), None, &none).is_err());
-        assert_eq!(resolve_shard(None, None, &none), Ok(None));
-        // Slurm arrays numbered 1..=4: task 1 is the first shard.
-        let slurm = env(&[
-            ("SLURM_ARRAY_TASK_ID", "1"),
-            ("SLURM_ARRAY_TASK_MIN", "1"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-        ]);
-        assert_eq!(
-            resolve_shard(Some("auto"), None, &slurm),
-            Ok(Some(Shard { index: 0, count: 4 }))
-        );
-        // Kubernetes indices are 0-based; the count comes from the flag or the variable.
-        let k8s = env(&[("JOB_COMPLETION_INDEX", "3"), ("COORDSIM_SHARD_COUNT", "4")]);
-        assert_eq!(resolve_shard(Some("auto"), None, &k8s), Ok(Some(Shard { index: 3, count: 4 })));
-        assert!(resolve_shard(Some("auto"), Some(3), &k8s).is_err(), "index 3 of 3");
-    }
-
-    #[test]
-    fn precision_flags_name_metric_columns() {
-        assert_eq!(parse_precision("latency_p99_ms=0.05"), Ok(("latency_p99_ms".to_owned(), 0.05)));
-        assert!(parse_precision("latency=0.05").unwrap_err().contains("not a metric column"));
-        assert!(parse_precision("goodput_per_s=2").is_err());
-    }
 }

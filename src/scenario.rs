@@ -18,10 +18,12 @@ mod fault;
 mod network;
 mod overrides;
 mod raw;
+mod resources;
 mod service;
 mod sweep;
 mod sweep_file;
 mod validate;
+mod warnings;
 mod workload;
 
 use std::fs;
@@ -36,12 +38,16 @@ pub use error::ScenarioError;
 pub use fault::{Fault, FaultEffect, FaultTiming};
 pub use network::{Group, Link, Network};
 pub use overrides::Override;
+pub use resources::{
+    parse_size, size_text, Estimate, Limits, Part, DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY,
+};
 pub use service::{
     Backoff, Breaker, CallStage, Ejection, ExecutionNoise, Hedge, Jitter, Resilience, Retries,
     Service, WorkingHours,
 };
 pub(crate) use sweep::check_precision;
 pub use sweep_file::{load_sweep, GridAxis, Sweep, SweepFile};
+pub use warnings::Warning;
 pub use workload::{Approval, Arrival, ClassSource, JobClass, Process, RateShape, Step, Workflow};
 
 pub use crate::ids::{ClassId, ServiceId, WorkflowId};

@@ -29,7 +29,7 @@ use self::progress::Progress;
 use self::store::{RunFile, StoreError, LATENCY_PERCENTILES};
 use crate::metrics::latency::LatencyHistogram;
 use crate::report::{self, RunRecord};
-use crate::scenario::{Scenario, SweepFile};
+use crate::scenario::{Limits, Scenario, ScenarioError, SweepFile};
 use crate::sim::{self, Observer};
 use crate::time::{SimDuration, SimTime};
 
@@ -48,8 +48,12 @@ pub struct SweepOptions {
     pub precision: Vec<(String, f64)>,
     /// The command line, for the manifest.
     pub command_line: Vec<String>,
-    /// No progress output.
+    /// No progress output (and no warnings printed).
     pub quiet: bool,
+    /// What one run may need; a cell over them is refused before anything runs.
+    pub limits: Limits,
+    /// Refuse cells with warnings (`--strict`).
+    pub strict: bool,
 }
 
 /// What a sweep did.
@@ -82,6 +86,68 @@ pub enum SweepError {
     /// The thread pool could not start.
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    /// Runs of the plan are missing from a merge that was not asked to be partial.
+    #[error("{0}")]
+    Incomplete(String),
+    /// A scenario cell cannot run well: over a resource limit, or (under `--strict`) with a
+    /// warning.
+    #[error("cell {cell}")]
+    Cell {
+        /// The cell's label (its swept values).
+        cell: String,
+        /// Why.
+        #[source]
+        source: ScenarioError,
+    },
+}
+
+/// Refuses, before anything is written, a cell over a resource limit (with as many runs
+/// in memory at once as there are worker threads) or, under `--strict`, a cell with a
+/// warning; prints the warnings otherwise: those every cell has once, the others once per
+/// cell.
+fn check_cells(
+    file: &SweepFile,
+    plan: &SweepPlan,
+    options: &SweepOptions,
+) -> Result<(), SweepError> {
+    let threads = options.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let runs = plan.info.policies.len() * plan.info.replications as usize * plan.cells.len();
+    let at_once = threads.min(runs).max(1);
+    let mut per_cell = Vec::new();
+    for (cell, info) in plan.cells.iter().zip(&plan.info.cells) {
+        let Ok(scenario) = cell else {
+            per_cell.push(Vec::new());
+            continue;
+        };
+        let label =
+            if info.label.is_empty() { "(the only cell)".to_owned() } else { info.label.clone() };
+        let refuse = |source| SweepError::Cell { cell: label.clone(), source };
+        scenario.check_limits(file.path(), &options.limits, at_once).map_err(refuse)?;
+        if options.strict {
+            scenario.strict(file.path()).map_err(refuse)?;
+        }
+        per_cell.push(scenario.warnings());
+    }
+    if options.quiet {
+        return Ok(());
+    }
+    let everywhere: Vec<_> = per_cell
+        .first()
+        .map(|first| {
+            first.iter().filter(|w| per_cell.iter().all(|c| c.contains(w))).cloned().collect()
+        })
+        .unwrap_or_default();
+    for w in &everywhere {
+        eprintln!("warning: {}: {w}", file.path().display());
+    }
+    for (warnings, info) in per_cell.iter().zip(&plan.info.cells) {
+        for w in warnings.iter().filter(|w| !everywhere.contains(w)) {
+            eprintln!("warning: {}: cell {}: {w}", file.path().display(), info.label);
+        }
+    }
+    Ok(())
 }
 
 /// Runs (or resumes) the sweep of `file` into `options.out`.
@@ -92,6 +158,7 @@ pub enum SweepError {
 pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, SweepError> {
     let plan = SweepPlan::new(file, &options.precision);
     let out = &options.out;
+    check_cells(file, &plan, options)?;
     let mut done = if options.resume {
         if let Ok(previous) = Manifest::read(out) {
             if previous.plan != plan.info {
@@ -104,7 +171,14 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
                 )));
             }
         }
-        store::read_runs(out, &plan.info)?
+        let (found, moved) = store::read_runs(out, &plan.info, store::Damaged::MoveAside)?;
+        for (path, why) in &moved {
+            eprintln!(
+                "warning: a damaged run file ({why}) was moved aside to {}; its run runs again",
+                path.display()
+            );
+        }
+        found
     } else {
         store::clear_runs(out)?;
         BTreeMap::new()
@@ -245,6 +319,7 @@ pub fn merge(
     dirs: &[PathBuf],
     out: &Path,
     command_line: Vec<String>,
+    partial: bool,
 ) -> Result<(store::Assembled, usize), SweepError> {
     let mut manifests = Vec::new();
     for dir in dirs {
@@ -262,17 +337,42 @@ pub fn merge(
             )));
         }
     }
-    let mut runs = BTreeMap::new();
+    let mut runs: BTreeMap<RunKey, (RunFile, &Path)> = BTreeMap::new();
     for dir in dirs {
-        for (key, run) in store::read_runs(dir, &first.plan)? {
-            runs.entry(key).or_insert(run);
+        let (found, _) = store::read_runs(dir, &first.plan, store::Damaged::Fail)?;
+        for (key, run) in found {
+            match runs.get(&key) {
+                None => {
+                    runs.insert(key, (run, dir));
+                }
+                Some((held, from)) if !held.same_results(&run) => {
+                    return Err(SweepError::Mismatch(format!(
+                        "run {} of cell {} replication {} is in {} and in {} with different results; merge each run once (or rerun the shard)",
+                        run.policy,
+                        key.cell,
+                        key.replication,
+                        from.display(),
+                        dir.display()
+                    )));
+                }
+                Some(_) => {} // the same run twice (a shard given twice): one copy
+            }
         }
     }
+    let runs: BTreeMap<RunKey, RunFile> = runs.into_iter().map(|(k, (r, _))| (k, r)).collect();
     let expected = if first.plan.precision.is_empty() {
         first.plan.cells.len() * first.plan.policies.len() * first.plan.replications as usize
     } else {
         runs.len()
     };
+    let missing = expected.saturating_sub(runs.len());
+    if missing > 0 && !partial {
+        // Checked before anything is written: a refused merge leaves `out` as it was.
+        return Err(SweepError::Incomplete(format!(
+            "{missing} of the plan's {expected} runs are in none of the {} directories (a shard not given, or not finished); give every shard, or pass --partial to merge what there is (summary.csv's `n` then says how many runs each row has)",
+            dirs.len()
+        )));
+    }
     // The merged directory keeps its own copy of every run, so it can be resumed or merged.
     for (&key, run) in &runs {
         store::write_run(out, key, run)?;
@@ -281,9 +381,13 @@ pub fn merge(
     manifest.command_line = command_line;
     manifest.shard = None;
     manifest.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
+    manifest.partial = (missing > 0).then(|| manifest::PartialNote {
+        missing_runs: missing,
+        note: "a partial merge (--partial): some cells have fewer runs than the plan; summary.csv's n says how many".into(),
+    });
     manifest.write(out)?;
     let assembled = write_results(out, &first.plan, &runs)?;
-    Ok((assembled, expected.saturating_sub(runs.len())))
+    Ok((assembled, missing))
 }
 
 /// Runs one run of the plan; never panics: a panic or an invalid cell becomes the error of

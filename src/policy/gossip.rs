@@ -137,6 +137,23 @@ pub struct Gossip {
     rng: SimRng,
 }
 
+/// Every agent's view of every replica, the one state of a policy that grows with the
+/// square of a count. The scenario's resource estimate refuses sizes over the memory limit
+/// before a run; past a raised limit, a failed allocation is a panic with the sizes (which a
+/// sweep records as the run's error) rather than an abort.
+fn all_views(replicas: usize, agents: usize) -> Vec<Entry> {
+    let n = replicas.saturating_mul(agents);
+    let mut views = Vec::new();
+    if views.try_reserve_exact(n).is_err() {
+        panic!(
+            "gossip: cannot allocate the views of {agents} agents over {replicas} replicas ({n} entries of {} bytes); lower the replicas or orchestrators",
+            std::mem::size_of::<Entry>()
+        );
+    }
+    views.resize(n, Entry::default());
+    views
+}
+
 impl Gossip {
     /// The policy for this topology, drawing peers and candidates from `rng`.
     pub fn new(params: GossipParams, topology: &Topology, rng: SimRng) -> Self {
@@ -152,7 +169,7 @@ impl Gossip {
             capacity: (0..replicas)
                 .map(|r| f64::from(topology.slots[r]) * topology.speeds[r])
                 .collect(),
-            views: vec![Entry::default(); replicas * agents as usize],
+            views: all_views(replicas, agents as usize),
             counters: vec![0; replicas],
             ring: (0..ring).map(|_| (0, Vec::new(), Vec::new())).collect(),
             next_slot: 0,

@@ -29,8 +29,21 @@ pub struct Manifest {
     pub shard: Option<ShardNote>,
     /// Directories merged into this one (`merge` only).
     pub merged_from: Vec<String>,
+    /// A merge that lacked runs of the plan and was asked to go on (`merge --partial`):
+    /// how many were missing. Absent for a whole sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PartialNote>,
     /// The plan.
     pub plan: PlanInfo,
+}
+
+/// What a partial merge lacks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialNote {
+    /// Runs of the plan in none of the merged directories.
+    pub missing_runs: usize,
+    /// What that means for the results.
+    pub note: String,
 }
 
 /// A shard as a person reads it: `index` of `count`, 1-based.
@@ -67,6 +80,7 @@ impl Manifest {
             seeds: plan.cells.iter().map(|c| c.seed).collect(),
             shard: shard.map(ShardNote::from),
             merged_from: Vec::new(),
+            partial: None,
             plan: plan.clone(),
         }
     }

@@ -74,6 +74,24 @@ pub enum StoreError {
     /// Writing failed.
     #[error(transparent)]
     Write(#[from] ReportError),
+    /// A damaged run file could not be renamed out of the way.
+    #[error("cannot move the damaged run file aside to {}: {source}", .path.display())]
+    MoveAside {
+        /// The name it was to get.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+impl RunFile {
+    /// Whether two files of a run hold the same results (the wall time may differ).
+    pub fn same_results(&self, other: &RunFile) -> bool {
+        let mut a = self.clone();
+        a.wall_s = other.wall_s;
+        // Compared as written, so NaN figures compare equal to themselves.
+        serde_json::to_vec(&a).ok() == serde_json::to_vec(other).ok()
+    }
 }
 
 /// The file of run `key` under `dir`.
@@ -90,48 +108,82 @@ pub fn write_run(dir: &Path, key: RunKey, run: &RunFile) -> Result<(), ReportErr
     report::write_atomic(&run_path(dir, key, &run.policy), &bytes)
 }
 
-/// Reads every run file under `dir/runs/` that belongs to `plan`, keyed by plan position.
-/// Temporary files of interrupted writes are ignored.
+/// Damaged run files moved aside: where each went, and what was wrong with it.
+pub type MovedAside = Vec<(PathBuf, String)>;
+
+/// What [`read_runs`] does with a run file it cannot use (not JSON, or not of this plan).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Damaged {
+    /// Stop with an error naming the file (a merge: its input must be whole).
+    Fail,
+    /// Rename it to `<name>.damaged` beside itself and leave the run to be run again
+    /// (a resume).
+    MoveAside,
+}
+
+/// Reads the run files under `dir/runs/` that belong to `plan`, with the paths of the
+/// damaged files moved aside and what was wrong with each (always empty under
+/// [`Damaged::Fail`]).
 ///
 /// # Errors
-/// A directory or file that cannot be read, or a file that does not parse.
-pub fn read_runs(dir: &Path, plan: &PlanInfo) -> Result<BTreeMap<RunKey, RunFile>, StoreError> {
+/// A directory or file that cannot be read; a damaged file under [`Damaged::Fail`], or one
+/// that cannot be renamed.
+pub fn read_runs(
+    dir: &Path,
+    plan: &PlanInfo,
+    damaged: Damaged,
+) -> Result<(BTreeMap<RunKey, RunFile>, MovedAside), StoreError> {
     let runs_dir = dir.join("runs");
     let mut out = BTreeMap::new();
+    let mut moved = Vec::new();
     let entries = match fs::read_dir(&runs_dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((out, moved)),
         Err(source) => return Err(StoreError::Read { path: runs_dir, source }),
     };
+    let mut paths = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| StoreError::Read { path: runs_dir.clone(), source })?;
-        let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !name.ends_with(".json") {
-            continue;
+        if !name.starts_with('.') && name.ends_with(".json") {
+            paths.push(entry.path());
         }
+    }
+    // The order of the directory is the file system's: sort, so messages are the same.
+    paths.sort();
+    for path in paths {
         let bytes =
             fs::read(&path).map_err(|source| StoreError::Read { path: path.clone(), source })?;
-        let run: RunFile = serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::Format { path: path.clone(), message: e.to_string() })?;
-        let policy = plan.policies.iter().position(|p| *p == run.policy).ok_or_else(|| {
-            StoreError::Format {
-                path: path.clone(),
-                message: format!("policy `{}` is not in the sweep", run.policy),
+        match parse_run(&bytes, plan) {
+            Ok((key, run)) => {
+                out.insert(key, run);
             }
-        })?;
-        if run.cell as usize >= plan.cells.len() {
-            return Err(StoreError::Format {
-                path,
-                message: format!("cell {} is not in the sweep", run.cell),
-            });
+            Err(message) if damaged == Damaged::MoveAside => {
+                let mut aside = path.clone().into_os_string();
+                aside.push(".damaged");
+                let aside = PathBuf::from(aside);
+                fs::rename(&path, &aside)
+                    .map_err(|source| StoreError::MoveAside { path: aside.clone(), source })?;
+                moved.push((aside, message));
+            }
+            Err(message) => return Err(StoreError::Format { path, message }),
         }
-        out.insert(
-            RunKey { cell: run.cell, policy: policy as u16, replication: run.replication },
-            run,
-        );
     }
-    Ok(out)
+    Ok((out, moved))
+}
+
+/// One run file's contents, checked against the plan.
+fn parse_run(bytes: &[u8], plan: &PlanInfo) -> Result<(RunKey, RunFile), String> {
+    let run: RunFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let policy = plan
+        .policies
+        .iter()
+        .position(|p| *p == run.policy)
+        .ok_or_else(|| format!("policy `{}` is not in the sweep", run.policy))?;
+    if run.cell as usize >= plan.cells.len() {
+        return Err(format!("cell {} is not in the sweep", run.cell));
+    }
+    Ok((RunKey { cell: run.cell, policy: policy as u16, replication: run.replication }, run))
 }
 
 /// Deletes the run files under `dir/runs/` (a fresh sweep into a used directory).

@@ -25,6 +25,9 @@ mod control;
 mod sweep;
 // The binary: bad input gives a clear error, exit code 2 and no result files.
 mod cli;
+// Inputs valid key by key that cannot run well: resource limits, --strict warnings,
+// meaningless arguments, incomplete merges, damaged run files under --resume.
+mod limits;
 // A policy written outside the crate, through the public API only.
 mod custom;
 // Cascades, time series, per-class latency, Little's law, histogram vs exact quantiles.

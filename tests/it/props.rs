@@ -1,6 +1,7 @@
 //! docs/model.md section 9 invariants on random small scenarios, one property per invariant, and
 //! the loader fed arbitrary and mutated documents. A failing case prints a TOML document
-//! (the generator's `Debug`) that can be saved to a file and rerun with `coordsim run`.
+//! (the generator's `Debug`) and saves it under `target/proptest-cases/`, naming the file,
+//! which `coordsim run` reruns.
 
 use coordsim::policy::PolicySpec;
 use coordsim::scenario;
@@ -332,4 +333,95 @@ fn generated_cases_exercise_control_agents() {
     }
     assert!(with_agents >= 30, "only {with_agents} of 150 cases have agents");
     assert!(acted * 3 >= with_agents, "agents acted in only {acted} of {with_agents} cases");
+}
+
+/// A failing case is a file a person can rerun: its `Debug` (what proptest prints) saves the
+/// scenario and names the path, and that file loads to the same scenario: the same run,
+/// event for event.
+#[test]
+fn a_shown_case_is_saved_as_a_scenario_file_that_reruns_it() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let g = small_scenario().new_tree(&mut runner).unwrap().current();
+    let shown = format!("{g:?}");
+    let path = shown
+        .split("saved to ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no path in {shown}"));
+    let loaded = scenario::load(std::path::Path::new(path)).unwrap();
+    let policy = the_policy(&g);
+    let (a, b) =
+        (coordsim::sim::run(&loaded, policy, 1), coordsim::sim::run(&g.scenario(), policy, 1));
+    assert_eq!((a.events, a.fingerprint), (b.events, b.fingerprint));
+}
+
+/// The loader's fuzz target, long (`cargo test --release --test it -- --ignored
+/// fuzz_the_loader --nocapture`; `COORDSIM_FUZZ_CASES` sets the rounds, 100,000 by default,
+/// three inputs each): every shipped scenario mutated by a dropped key, a wrong value and a
+/// flipped byte.
+/// Every input must load as a valid scenario or fail with an error, and a valid one must
+/// give a finite estimate and warnings without panicking. Prints how many inputs it ran.
+#[test]
+#[ignore = "long: a fuzz run of the loader, see its comment for the command"]
+fn fuzz_the_loader() {
+    use proptest::test_runner::{Config, TestRunner};
+    let cases: u32 =
+        std::env::var("COORDSIM_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut corpus: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    corpus.sort();
+    let (mut valid, mut errors) = (0u64, 0u64);
+    let mut check = |result: Result<scenario::Scenario, scenario::ScenarioError>| match result {
+        Ok(s) => {
+            valid += 1;
+            let e = s.largest_estimate();
+            assert!(e.bytes().is_finite() && e.bytes() > 0.0 && e.events >= 0.0, "{e:?}");
+            let _ = s.warnings();
+            assert_valid_or_error(Ok(s)).unwrap();
+        }
+        Err(err) => {
+            errors += 1;
+            assert!(!err.to_string().is_empty());
+        }
+    };
+    let mut runner =
+        TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let strategy = (
+        0..corpus.len(),
+        any::<prop::sample::Index>(),
+        odd_value(),
+        any::<prop::sample::Index>(),
+        any::<u8>(),
+    );
+    let mut inputs = 0u64;
+    for _ in 0..cases {
+        use proptest::strategy::ValueTree;
+        let (file, pick, value, at, byte) = strategy.new_tree(&mut runner).unwrap().current();
+        let (name, text) = &corpus[file];
+        let base = std::path::Path::new(name).parent().unwrap().join("x.toml");
+        let origin = base.display().to_string();
+        let doc: toml::Table = text.parse().unwrap();
+        let mut paths = Vec::new();
+        leaves(&toml::Value::Table(doc.clone()), "", &mut paths);
+        let path = pick.get(&paths).clone();
+        let mut dropped = doc.clone();
+        remove_path(&mut dropped, &path.split('.').collect::<Vec<_>>());
+        check(scenario::from_toml_str(&toml::to_string(&dropped).unwrap(), &origin, &[]));
+        check(scenario::from_toml_str(text, &origin, &[scenario::Override::new(&path, value)]));
+        let mut bytes = text.as_bytes().to_vec();
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        check(scenario::from_toml_str(&String::from_utf8_lossy(&bytes), &origin, &[]));
+        inputs += 3;
+    }
+    println!(
+        "fuzzed the loader with {inputs} inputs from {} shipped scenarios: {valid} valid, {errors} refused with an error, no panic",
+        corpus.len()
+    );
 }

@@ -400,10 +400,37 @@ impl GenScenario {
     }
 }
 
+/// How proptest shows a failing case: the scenario as TOML, also saved as a file that
+/// `coordsim run` reruns (under `target/proptest-cases/`, named by its content), with the
+/// path in the message. Proptest formats only the cases it reports, so the file written last
+/// is the shrunk one.
 impl fmt::Debug for GenScenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\n{}", self.toml())
+        let text = self.toml();
+        let saved = save_case(&text)
+            .map(|path| {
+                format!(
+                    "# saved to {}; `coordsim run {} --replications 4` reruns it (the failing replication is the `rep` printed beside it)\n",
+                    path.display(),
+                    path.display()
+                )
+            })
+            .unwrap_or_default();
+        write!(f, "\n{saved}{text}")
     }
+}
+
+/// Writes a generated case to `target/proptest-cases/case-<hash>.toml`.
+fn save_case(text: &str) -> Option<std::path::PathBuf> {
+    // FNV-1a: a name that depends on the content alone.
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/proptest-cases");
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join(format!("case-{hash:016x}.toml"));
+    std::fs::write(&path, text).ok()?;
+    Some(path)
 }
 
 fn duration_dist() -> impl Strategy<Value = String> {

@@ -208,6 +208,7 @@ fn run_sweep(args: &SweepArgs) -> Result<()> {
         quiet: false,
         limits: args.checks.limits()?,
         strict: args.checks.strict,
+        watch: None,
     };
     let outcome = sweep::run(&file, &options)?;
     eprintln!(

@@ -19,6 +19,8 @@ pub mod store;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -54,6 +56,22 @@ pub struct SweepOptions {
     pub limits: Limits,
     /// Refuse cells with warnings (`--strict`).
     pub strict: bool,
+    /// Shared with a caller that follows the sweep from another thread (the Python
+    /// package: progress, Ctrl-C); `None` from the command line.
+    pub watch: Option<Arc<Watch>>,
+}
+
+/// What a caller on another thread sees of a sweep, and how it stops one: runs done and
+/// planned, and a flag that makes the sweep start no further run (the runs already written
+/// stay, so `--resume` completes it).
+#[derive(Debug, Default)]
+pub struct Watch {
+    /// Runs finished (written) so far.
+    pub done: AtomicUsize,
+    /// Runs planned so far (grows under a precision target).
+    pub total: AtomicUsize,
+    /// Set to stop: no run starts after it is seen.
+    pub cancel: AtomicBool,
 }
 
 /// What a sweep did.
@@ -86,6 +104,9 @@ pub enum SweepError {
     /// The thread pool could not start.
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    /// The caller asked the sweep to stop (through its [`Watch`]).
+    #[error("the sweep was interrupted after {0} runs; the runs written are kept, and `--resume` completes it")]
+    Cancelled(usize),
     /// Runs of the plan are missing from a merge that was not asked to be partial.
     #[error("{0}")]
     Incomplete(String),
@@ -215,20 +236,37 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
             .filter(|key| !done.contains_key(key))
             .collect();
         progress.add_total(todo.len() as u64);
-        let results: Vec<Result<(RunKey, RunFile), report::ReportError>> = pool.install(|| {
-            todo.par_iter()
-                .map(|&key| {
-                    let run = run_one(&plan, key);
-                    store::write_run(out, key, &run)?;
-                    progress.inc();
-                    Ok((key, run))
-                })
-                .collect()
-        });
-        executed += todo.len();
+        let watch = options.watch.as_deref();
+        if let Some(w) = watch {
+            w.total.fetch_add(todo.len(), Ordering::Relaxed);
+        }
+        let cancelled = || watch.is_some_and(|w| w.cancel.load(Ordering::Relaxed));
+        let results: Vec<Result<Option<(RunKey, RunFile)>, report::ReportError>> =
+            pool.install(|| {
+                todo.par_iter()
+                    .map(|&key| {
+                        if cancelled() {
+                            return Ok(None);
+                        }
+                        let run = run_one(&plan, key);
+                        store::write_run(out, key, &run)?;
+                        progress.inc();
+                        if let Some(w) = watch {
+                            w.done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(Some((key, run)))
+                    })
+                    .collect()
+            });
         for result in results {
-            let (key, run) = result?;
-            done.insert(key, run);
+            if let Some((key, run)) = result? {
+                executed += 1;
+                done.insert(key, run);
+            }
+        }
+        if cancelled() {
+            progress.finish();
+            return Err(SweepError::Cancelled(executed));
         }
         if plan.info.precision.is_empty() || !grow(&plan, &done, &mut replications, &owned) {
             break;

@@ -1,0 +1,238 @@
+"""coordsim from Python: load scenarios, run them and sweep them, with results as pandas
+DataFrames whose columns are the CSV files' columns.
+
+The simulation runs in Rust, through the same functions as the ``coordsim`` binary, so a
+run or a sweep gives the binary's figures byte for byte (the CSV bytes are what the
+binary writes; the DataFrames are read from them). Long calls release the GIL, report
+progress (``tqdm`` if installed, or a callback) and stop on Ctrl-C without leaving
+half-written files: an interrupted sweep keeps the runs it wrote, and ``resume=True``
+completes it.
+
+    import coordsim
+    s = coordsim.load("scenarios/pool.toml", set={"duration": "60s"})
+    r = coordsim.run(s, policies=["random", "power_of_d"], replications=2)
+    r.runs.groupby("policy").latency_mean_ms.mean()
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
+
+import pandas as pd
+
+from . import _coordsim
+from ._coordsim import LoadedScenario, ScenarioError
+
+__all__ = [
+    "LoadedScenario",
+    "RunResults",
+    "ScenarioError",
+    "SweepResults",
+    "load",
+    "policies",
+    "run",
+    "sweep",
+]
+__version__ = _coordsim.__version__
+
+Overrides = Union[None, Mapping[str, Any], Iterable[str]]
+
+
+def _toml_value(value: Any) -> str:
+    """A Python value as the TOML text of a ``--set`` value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} ({type(value).__name__}) as a scenario value")
+
+
+def _overrides(set: Overrides) -> List[str]:
+    if set is None:
+        return []
+    if isinstance(set, Mapping):
+        return [f"{k}={_toml_value(v)}" for k, v in set.items()]
+    return [str(s) for s in set]
+
+
+def load(path: Union[str, os.PathLike], set: Overrides = None) -> LoadedScenario:
+    """Loads and validates a scenario file.
+
+    ``set`` overrides keys before validation, as ``--set`` does: a dict
+    (``{"services.api.replicas": 8}``) or ``KEY=VALUE`` strings. Raises
+    :class:`ScenarioError` (with ``file``, ``field`` and ``message``) for the same inputs,
+    with the same words, as the binary.
+    """
+    return _coordsim.load(os.fspath(path), _overrides(set))
+
+
+def policies() -> List[str]:
+    """The names of the built-in policies."""
+    return list(_coordsim.policies())
+
+
+def _frame(data: bytes) -> pd.DataFrame:
+    if not data.strip():
+        return pd.DataFrame()
+    # Cells are written as text: keep the key columns as the CSV has them.
+    return pd.read_csv(io.BytesIO(data), dtype={"cell": str, "fingerprint": str}, keep_default_na=True)
+
+
+@dataclass
+class RunResults:
+    """What ``coordsim run`` writes, as DataFrames, and the CSV bytes they came from."""
+
+    runs: pd.DataFrame
+    faults: pd.DataFrame
+    classes: pd.DataFrame
+    services: pd.DataFrame
+    timeseries: pd.DataFrame
+    csv: Dict[str, bytes]
+
+
+def run(
+    scenario: Union[str, os.PathLike, LoadedScenario],
+    policies: Optional[Iterable[str]] = None,
+    seed: Optional[int] = None,
+    replications: Optional[int] = None,
+    set: Overrides = None,
+    jobs: Optional[int] = None,
+    out: Union[None, str, os.PathLike] = None,
+    max_memory: Optional[float] = None,
+    max_events: Optional[float] = None,
+    strict: bool = False,
+) -> RunResults:
+    """Runs a scenario once per policy and replication, as ``coordsim run`` does.
+
+    ``policies``, ``seed``, ``replications`` and ``set`` act as the binary's flags; ``jobs``
+    is the worker threads (results do not depend on it). With ``out``, the CSV files are
+    also written there, byte-identical to the binary's. Runs are refused like the binary's
+    when over ``max_memory`` bytes or ``max_events`` events, and with ``strict`` when the
+    scenario has warnings.
+    """
+    extra = _overrides(set)
+    if policies is not None:
+        extra.append("policies=" + _toml_value(list(policies)))
+    if replications is not None:
+        extra.append(f"replications={int(replications)}")
+    if seed is not None:
+        extra.append(f"seed={int(seed)}")
+    if isinstance(scenario, LoadedScenario):
+        loaded = load(scenario.path, list(scenario.overrides) + extra) if extra else scenario
+    else:
+        loaded = load(scenario, extra)
+    csv = _coordsim.run(
+        loaded,
+        jobs=jobs,
+        out=None if out is None else os.fspath(out),
+        max_memory=max_memory,
+        max_events=max_events,
+        strict=strict,
+    )
+    csv = {k: bytes(v) for k, v in csv.items()}
+    return RunResults(
+        runs=_frame(csv["runs"]),
+        faults=_frame(csv["faults"]),
+        classes=_frame(csv["classes"]),
+        services=_frame(csv["services"]),
+        timeseries=_frame(csv["timeseries"]),
+        csv=csv,
+    )
+
+
+@dataclass
+class SweepResults:
+    """A sweep's directory and its tables as DataFrames."""
+
+    out: Path
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    faults: pd.DataFrame
+    services: pd.DataFrame
+    timeseries: pd.DataFrame
+    errors: pd.DataFrame
+    executed: int
+    failed: int
+
+
+def _progress_callback(progress: Union[None, bool, Callable[[int, int], Any]]):
+    if callable(progress):
+        return progress, None
+    if progress is False:
+        return None, None
+    try:
+        from tqdm.auto import tqdm  # optional
+    except ImportError:
+        return None, None
+    bar = tqdm(total=0, unit="run", desc="sweep")
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+            bar.refresh()
+        bar.update(done - bar.n)
+
+    return update, bar
+
+
+def sweep(
+    path: Union[str, os.PathLike],
+    out: Union[None, str, os.PathLike] = None,
+    jobs: Optional[int] = None,
+    resume: bool = False,
+    progress: Union[None, bool, Callable[[int, int], Any]] = None,
+    max_memory: Optional[float] = None,
+    max_events: Optional[float] = None,
+    strict: bool = False,
+) -> SweepResults:
+    """Runs the ``[sweep]`` of a scenario file into ``out``, as ``coordsim sweep`` does.
+
+    ``out`` defaults to a new temporary directory. ``progress`` is a callable
+    ``(done, total)``, ``False`` for none, or by default a tqdm bar when tqdm is installed.
+    Ctrl-C stops the sweep after the runs in progress; they and every earlier run stay in
+    ``out``, and ``resume=True`` completes it with identical results.
+    """
+    out = Path(tempfile.mkdtemp(prefix="coordsim-sweep-")) if out is None else Path(out)
+    callback, bar = _progress_callback(progress)
+    try:
+        total, executed, failed = _coordsim.sweep(
+            os.fspath(path),
+            os.fspath(out),
+            jobs=jobs,
+            resume=resume,
+            progress=callback,
+            max_memory=max_memory,
+            max_events=max_events,
+            strict=strict,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+    def read(name: str) -> pd.DataFrame:
+        p = out / f"{name}.csv"
+        return _frame(p.read_bytes()) if p.exists() else pd.DataFrame()
+
+    return SweepResults(
+        out=out,
+        runs=read("runs"),
+        summary=read("summary"),
+        faults=read("faults"),
+        services=read("services"),
+        timeseries=read("timeseries"),
+        errors=read("errors"),
+        executed=executed,
+        failed=failed,
+    )

@@ -1,0 +1,358 @@
+//! `coordsim._coordsim`: the Rust core as a Python extension module. It loads and checks
+//! scenarios (errors raised as `ScenarioError` with the file, the key path and what was
+//! expected), runs a scenario's policies and replications, and runs sweeps, always through
+//! the same library functions the `coordsim` binary calls, so every figure and every file
+//! is the binary's byte for byte. Results cross into Python as CSV bytes (the same bytes
+//! the binary writes), which `coordsim/__init__.py` turns into pandas DataFrames.
+//!
+//! Long calls run on a thread of their own with the GIL released; the calling thread wakes
+//! every 50 ms to report progress and to let Python raise `KeyboardInterrupt`. On Ctrl-C a
+//! sweep starts no further run (the runs already written stay, so `resume=True` completes
+//! it) and a `run` discards its results: nothing is half-written in either case.
+
+// PyO3 0.22's macros expand to a `gil-refs` cfg and to `.into()` on a PyErr: not ours.
+#![allow(unexpected_cfgs, clippy::useless_conversion)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use coordsim::report;
+use coordsim::scenario::{self, Limits, Override, Scenario};
+use coordsim::sweep::{SweepError, SweepOptions, Watch};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+create_exception!(
+    _coordsim,
+    ScenarioError,
+    PyException,
+    "A scenario file that cannot be loaded, validated or run well: `file`, `field` (the dotted key path, or None) and `message` say which and why."
+);
+
+/// A Python `ScenarioError` carrying the file, the key path and the message.
+fn scenario_error(py: Python<'_>, err: &scenario::ScenarioError, path: &Path) -> PyErr {
+    let e = ScenarioError::new_err(err.to_string());
+    let value = e.value_bound(py);
+    let _ = value.setattr("file", path.display().to_string());
+    let _ = value.setattr("field", err.field().map(str::to_owned));
+    let _ = value.setattr("message", err.to_string());
+    e
+}
+
+fn overrides(set: Vec<String>) -> PyResult<Vec<Override>> {
+    set.iter().map(|s| s.parse::<Override>().map_err(PyValueError::new_err)).collect()
+}
+
+/// The limits a call runs under: `max_memory` bytes (default: COORDSIM_MAX_MEMORY or 8 GiB)
+/// and `max_events` (default 1e10), as for the binary.
+fn limits(max_memory: Option<f64>, max_events: Option<f64>) -> PyResult<Limits> {
+    let max_memory = match max_memory {
+        Some(b) => b,
+        None => match std::env::var("COORDSIM_MAX_MEMORY") {
+            Ok(text) => scenario::parse_size(&text)
+                .map_err(|e| PyValueError::new_err(format!("COORDSIM_MAX_MEMORY: {e}")))?,
+            Err(_) => scenario::DEFAULT_MAX_MEMORY,
+        },
+    };
+    Ok(Limits { max_memory, max_events: max_events.unwrap_or(scenario::DEFAULT_MAX_EVENTS) })
+}
+
+/// A validated scenario.
+#[pyclass(module = "coordsim._coordsim", frozen)]
+struct LoadedScenario {
+    path: PathBuf,
+    overrides: Vec<String>,
+    inner: Scenario,
+}
+
+#[pymethods]
+impl LoadedScenario {
+    /// The scenario's name (the file stem unless the file sets `name`).
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// The file it was loaded from.
+    #[getter]
+    fn path(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The `--set` overrides applied, as KEY=VALUE texts.
+    #[getter]
+    fn overrides(&self) -> Vec<String> {
+        self.overrides.clone()
+    }
+
+    /// Simulated seconds of one run, warm-up included.
+    #[getter]
+    fn duration_s(&self) -> f64 {
+        self.inner.duration.as_secs_f64()
+    }
+
+    /// Seconds excluded from every figure.
+    #[getter]
+    fn warmup_s(&self) -> f64 {
+        self.inner.warmup.as_secs_f64()
+    }
+
+    /// The master seed.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+
+    /// Replications per policy.
+    #[getter]
+    fn replications(&self) -> u32 {
+        self.inner.replications
+    }
+
+    /// The policies compared, by name.
+    #[getter]
+    fn policies(&self) -> Vec<String> {
+        self.inner.policies.iter().map(|p| p.kind().name().to_owned()).collect()
+    }
+
+    /// The services, by name.
+    #[getter]
+    fn services(&self) -> Vec<String> {
+        self.inner.services.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// What the scenario declares but cannot exercise, as (key, message) pairs.
+    fn warnings(&self) -> Vec<(String, String)> {
+        self.inner.warnings().into_iter().map(|w| (w.field, w.message)).collect()
+    }
+
+    /// The estimated needs of one run under the most demanding policy: a dict with
+    /// `bytes`, `events` and `parts` (what, keys, bytes).
+    fn estimate<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let e = self.inner.largest_estimate();
+        let d = PyDict::new_bound(py);
+        d.set_item("bytes", e.bytes())?;
+        d.set_item("events", e.events)?;
+        let parts: Vec<(String, Vec<String>, f64)> =
+            e.parts.iter().map(|p| (p.what.clone(), p.keys.clone(), p.bytes)).collect();
+        d.set_item("parts", parts)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<coordsim scenario {:?} from {}: {} services, policies {}>",
+            self.inner.name,
+            self.path.display(),
+            self.inner.services.len(),
+            self.policies().join(", ")
+        )
+    }
+}
+
+/// Loads and validates a scenario file with `set` (KEY=VALUE texts) applied.
+#[pyfunction]
+#[pyo3(signature = (path, set = Vec::new()))]
+fn load(py: Python<'_>, path: PathBuf, set: Vec<String>) -> PyResult<LoadedScenario> {
+    let parsed = overrides(set.clone())?;
+    let inner = py
+        .allow_threads(|| scenario::load_with(&path, &parsed))
+        .map_err(|e| scenario_error(py, &e, &path))?;
+    Ok(LoadedScenario { path, overrides: set, inner })
+}
+
+/// Waits for `work` on its own thread with the GIL released, waking every 50 ms to call
+/// `tick` (progress) and to let Python raise on a signal; `on_interrupt` runs then, and
+/// when it returns true (it told the work to stop) the work is waited for before raising;
+/// otherwise it is left to finish on its own and its result is dropped.
+fn wait<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl FnOnce() -> T + Send + 'static,
+    mut tick: impl FnMut(Python<'_>) -> PyResult<()>,
+    on_interrupt: impl FnOnce() -> bool,
+) -> PyResult<T> {
+    let handle = std::thread::spawn(work);
+    loop {
+        let finished = py.allow_threads(|| {
+            for _ in 0..5 {
+                if handle.is_finished() {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            handle.is_finished()
+        });
+        // A signal, or an exception raised by the progress callback (a KeyboardInterrupt
+        // can surface inside it), stops the work the same way.
+        let stop = tick(py).and_then(|()| py.check_signals());
+        if let Err(interrupt) = stop {
+            if on_interrupt() || finished {
+                // Let the work finish what it had started (a sweep's runs in progress),
+                // so nothing it writes can race a resume that follows.
+                let _ = py.allow_threads(|| handle.join());
+            }
+            return Err(interrupt);
+        }
+        if finished {
+            return handle.join().map_err(|payload| {
+                let why = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_else(|| "a panic".to_owned());
+                PyRuntimeError::new_err(format!("coordsim failed: {why}"))
+            });
+        }
+    }
+}
+
+/// Runs every policy and replication of `scenario` (in parallel on `jobs` threads, all by
+/// default) and returns the CSV files the binary's `run` writes, as bytes by name (`runs`,
+/// `faults`, `classes`, `services`, `timeseries`); with `out`, writes them there too, as
+/// the binary does (atomically, all or none).
+#[pyfunction]
+#[pyo3(signature = (scenario, jobs = None, out = None, max_memory = None, max_events = None, strict = false))]
+fn run<'py>(
+    py: Python<'py>,
+    scenario: &LoadedScenario,
+    jobs: Option<usize>,
+    out: Option<PathBuf>,
+    max_memory: Option<f64>,
+    max_events: Option<f64>,
+    strict: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    if jobs == Some(0) {
+        return Err(PyValueError::new_err("jobs: expected at least 1 (0 would do nothing)"));
+    }
+    let s = scenario.inner.clone();
+    let runs = s.policies.len() * s.replications as usize;
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let path = scenario.path.clone();
+    s.check_limits(&path, &limits(max_memory, max_events)?, threads.min(runs))
+        .map_err(|e| scenario_error(py, &e, &path))?;
+    if strict {
+        s.strict(&path).map_err(|e| scenario_error(py, &e, &path))?;
+    }
+    let files = wait(
+        py,
+        move || -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+            let records = coordsim::cli::run_all(&s, jobs).map_err(|e| format!("{e:#}"))?;
+            Ok(vec![
+                ("runs", report::runs_csv(&records)),
+                ("faults", report::faults_csv(&records)),
+                ("classes", report::classes_csv(&records)),
+                ("services", report::services_csv(&records)),
+                ("timeseries", report::timeseries_csv(&records)),
+            ])
+        },
+        |_| Ok(()),
+        // A run cannot be stopped midway; it writes nothing, so it is left to end alone.
+        || false,
+    )?
+    .map_err(PyRuntimeError::new_err)?;
+    if let Some(dir) = out {
+        let paths: Vec<PathBuf> =
+            files.iter().map(|(name, _)| dir.join(format!("{name}.csv"))).collect();
+        let group: Vec<(&Path, &[u8])> =
+            paths.iter().zip(&files).map(|(p, (_, b))| (p.as_path(), b.as_slice())).collect();
+        report::write_all_atomic(&group).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    }
+    let d = PyDict::new_bound(py);
+    for (name, bytes) in &files {
+        d.set_item(name, PyBytes::new_bound(py, bytes))?;
+    }
+    Ok(d)
+}
+
+/// Runs the `[sweep]` of a scenario file into `out`, exactly as `coordsim sweep` does
+/// (resumable, byte-identical at any thread count), calling `progress(done, total)` about
+/// every 50 ms when given. Returns `(runs, executed, failed)`.
+#[pyfunction]
+#[pyo3(signature = (path, out, jobs = None, resume = false, progress = None, max_memory = None, max_events = None, strict = false))]
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    py: Python<'_>,
+    path: PathBuf,
+    out: PathBuf,
+    jobs: Option<usize>,
+    resume: bool,
+    progress: Option<PyObject>,
+    max_memory: Option<f64>,
+    max_events: Option<f64>,
+    strict: bool,
+) -> PyResult<(usize, usize, usize)> {
+    if jobs == Some(0) {
+        return Err(PyValueError::new_err("jobs: expected at least 1 (0 would do nothing)"));
+    }
+    let file = py
+        .allow_threads(|| scenario::load_sweep(&path))
+        .map_err(|e| scenario_error(py, &e, &path))?;
+    let watch = Arc::new(Watch::default());
+    let out_dir = out.clone();
+    let options = SweepOptions {
+        out,
+        jobs,
+        resume,
+        shard: None,
+        precision: Vec::new(),
+        command_line: vec!["python: coordsim.sweep".into(), path.display().to_string()],
+        quiet: true,
+        limits: limits(max_memory, max_events)?,
+        strict,
+        watch: Some(watch.clone()),
+    };
+    let (ticker, stopper) = (watch.clone(), watch.clone());
+    let outcome = wait(
+        py,
+        move || coordsim::sweep::run(&file, &options),
+        |py| match &progress {
+            Some(callback) => callback
+                .call1(
+                    py,
+                    (ticker.done.load(Ordering::Relaxed), ticker.total.load(Ordering::Relaxed)),
+                )
+                .map(|_| ()),
+            None => Ok(()),
+        },
+        move || {
+            stopper.cancel.store(true, Ordering::Relaxed);
+            true
+        },
+    )?;
+    match outcome {
+        Ok(o) => {
+            if o.assembled.is_some() {
+                // The charts `coordsim sweep` draws, from the files just written.
+                let dir = out_dir.clone();
+                py.allow_threads(|| coordsim::chart::plot_dir(&dir))
+                    .map_err(|e| PyRuntimeError::new_err(format!("drawing the charts: {e}")))?;
+            }
+            Ok((o.total, o.executed, o.failed))
+        }
+        Err(SweepError::Cell { source, .. }) => Err(scenario_error(py, &source, &path)),
+        Err(e) => Err(PyRuntimeError::new_err(e.to_string())),
+    }
+}
+
+/// The names of the built-in policies.
+#[pyfunction]
+fn policies() -> Vec<&'static str> {
+    coordsim::policy::PolicyKind::ALL.iter().map(|k| k.name()).collect()
+}
+
+#[pymodule]
+fn _coordsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("ScenarioError", m.py().get_type_bound::<ScenarioError>())?;
+    m.add_class::<LoadedScenario>()?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(policies, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

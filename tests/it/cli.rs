@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const VALID: &str = r#"
+/// A small valid scenario (also used by `limits`).
+pub(crate) const VALID: &str = r#"
 duration = 5
 warmup = 1
 [services.api]
@@ -17,15 +18,21 @@ arrival = { process = "poisson", rate = 100 }
 "#;
 
 /// A scratch directory unique to one test.
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("coordsim-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn coordsim(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coordsim")).args(args).current_dir(cwd).output().unwrap()
+/// The binary run in `cwd`, with the default limits (no `COORDSIM_MAX_MEMORY`).
+pub(crate) fn coordsim(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coordsim"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("COORDSIM_MAX_MEMORY")
+        .output()
+        .unwrap()
 }
 
 /// Runs `coordsim run FILE extra...` on `text` and checks it fails as bad input without

@@ -4,36 +4,10 @@
 //! shards, and a damaged run file under `--resume`. Each is refused with exit 2 and a
 //! message naming the key, writes nothing, and never aborts.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-const VALID: &str = r#"
-duration = 5
-warmup = 1
-[services.api]
-replicas = 2
-concurrency = 2
-service_time = { dist = "exponential", mean = "10ms" }
-[classes.web]
-service = "api"
-arrival = { process = "poisson", rate = 100 }
-"#;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("coordsim-limits-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn coordsim(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coordsim"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("COORDSIM_MAX_MEMORY")
-        .output()
-        .unwrap()
-}
+use crate::cli::{coordsim, scratch, VALID};
 
 /// `coordsim VERB s.toml --out out extra...` on `text` fails as bad input, names `key`,
 /// writes nothing and does not abort; returns stderr.

@@ -231,6 +231,22 @@ mod tests {
     }
 
     /// Ten 1 s windows, three services; `bad` lists (window, service) with 1 failure of 10.
+    /// `analyse` over 10 one-second windows of 3 services, every replica present.
+    fn analyse_ten_windows(
+        rows: &[ServiceCounts],
+        faults: &mut [FaultRecord],
+    ) -> (TimeSeries, CascadeFigures) {
+        analyse(
+            &spec(3),
+            rows,
+            &vec![JobCounts::default(); 10],
+            &vec![1.0; rows.len()],
+            &[1.0; 10],
+            secs(10),
+            faults,
+        )
+    }
+
     fn rows(bad: &[(usize, usize)], fail: u32) -> Vec<ServiceCounts> {
         let mut rows = vec![ServiceCounts { completions: 10, ..Default::default() }; 30];
         for &(k, s) in bad {
@@ -244,15 +260,7 @@ mod tests {
         let mut faults = vec![fault(0, 3, 5)];
         // s0 itself is impaired during its fault: not a cascade.
         let rows = rows(&[(3, 0), (4, 0)], 5);
-        let (series, f) = analyse(
-            &spec(3),
-            &rows,
-            &vec![JobCounts::default(); 10],
-            &vec![1.0; rows.len()],
-            &[1.0; 10],
-            secs(10),
-            &mut faults,
-        );
+        let (series, f) = analyse_ten_windows(&rows, &mut faults);
         assert_eq!(faults[0].cascade_size, 0);
         assert_eq!(
             (f.cascades_contained, f.blast_radius_mean, f.secondary_impaired_s),
@@ -270,15 +278,7 @@ mod tests {
         // s1 impaired in window 5 (inside the grace: span [3, 6) s), s2 in window 7 (after).
         // 1 failure of 11 finished is 9% > 5%.
         let rows = rows(&[(5, 1), (7, 2)], 1);
-        let (_, f) = analyse(
-            &spec(3),
-            &rows,
-            &vec![JobCounts::default(); 10],
-            &vec![1.0; rows.len()],
-            &[1.0; 10],
-            secs(10),
-            &mut faults,
-        );
+        let (_, f) = analyse_ten_windows(&rows, &mut faults);
         assert_eq!(faults[0].cascade_services, vec!["s1".to_owned()]);
         assert_eq!((f.cascades_contained, f.blast_radius_mean), (0.0, 1.0));
         assert_eq!(f.secondary_impaired_s, 2.0, "s1 in window 5 and s2 in window 7");
@@ -288,15 +288,7 @@ mod tests {
     fn a_service_already_impaired_before_the_fault_is_not_its_cascade() {
         let mut faults = vec![fault(0, 3, 5), fault(1, 8, 9)];
         let rows = rows(&[(2, 1), (3, 1), (8, 2)], 1);
-        let (_, f) = analyse(
-            &spec(3),
-            &rows,
-            &vec![JobCounts::default(); 10],
-            &vec![1.0; rows.len()],
-            &[1.0; 10],
-            secs(10),
-            &mut faults,
-        );
+        let (_, f) = analyse_ten_windows(&rows, &mut faults);
         assert_eq!(faults[0].cascade_size, 0, "s1 was impaired in window 2 already");
         assert_eq!(faults[1].cascade_services, vec!["s2".to_owned()]);
         assert_eq!(f.cascades_contained, 0.5);

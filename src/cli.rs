@@ -454,7 +454,7 @@ pub fn run_all(scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<RunRecord
         Ok(RunRecord {
             scenario: scenario.name.clone(),
             cell: String::new(),
-            policy: policy.kind(),
+            policy: policy.kind().name().to_owned(),
             replication,
             seed: scenario.seed,
             summary,

@@ -56,6 +56,11 @@ pub struct Observation {
     /// 99th percentile of that response time, in seconds (from the monitoring system's
     /// bucketed histogram, linearly interpolated in its bucket).
     pub latency_p99_s: Option<f64>,
+    /// Replicas of the service crashed by a fault now (the fault schedule's truth at the
+    /// decision, not a measurement).
+    pub crashed: u32,
+    /// Replicas of the service slowed by a fault now (likewise).
+    pub slowed: u32,
 }
 
 impl Observation {
@@ -133,6 +138,27 @@ pub enum Controller {
     Adaptive(Box<BanditState>),
     /// A budget agent.
     Budget(BudgetState),
+    /// An external agent: its [`Driver`] decides, outside the simulator.
+    External,
+}
+
+/// What decides for an `external` agent: a program outside the simulator (the Python
+/// package's Gymnasium environment, a test) that drives the run one period at a time.
+///
+/// Only [`Action::Scale`] (to a count within the agent's `[min_replicas, max_replicas]`;
+/// others are clamped to it) and [`Action::SetArm`] (an index into its `arms`; others are
+/// ignored) act; other actions are ignored. The driver sees what any control agent sees.
+pub trait Driver {
+    /// One decision of the external agent `agent` (its name) at `at`, from one observation
+    /// per service it acts on (in the order of its `services`): its actions, or `None` to
+    /// end the run at once (the driver has what it wanted; the run's figures are then
+    /// incomplete).
+    fn decide(
+        &mut self,
+        agent: &str,
+        at: SimTime,
+        observations: &[Observation],
+    ) -> Option<Vec<Action>>;
 }
 
 impl Controller {
@@ -168,6 +194,7 @@ impl Controller {
                 )))
             }
             AgentKind::Budget(b) => Controller::Budget(BudgetState::new(*b)),
+            AgentKind::External(_) => Controller::External,
         }
     }
 
@@ -186,7 +213,7 @@ impl Controller {
                 }
             }
             Controller::Budget(b) => out.extend(b.decide(observations)),
-            Controller::Remediator(_) => {}
+            Controller::Remediator(_) | Controller::External => {}
         }
     }
 }

@@ -92,6 +92,12 @@ impl<E: Copy> Schedule<E> {
         self.queue.push_reserved(time, seq, event);
     }
 
+    /// Ends the run: drops every pending event, so that the engine's loop returns after the
+    /// event being handled (a model whose driver stops it early).
+    pub fn halt(&mut self) {
+        self.queue.clear();
+    }
+
     /// The number of events waiting.
     pub fn pending(&self) -> usize {
         self.queue.len()

@@ -20,7 +20,6 @@ pub use self::csv::{classes_csv, faults_csv, runs_csv, services_csv, timeseries_
 pub use self::table::runs_table;
 
 use crate::metrics::RunSummary;
-use crate::policy::PolicyKind;
 
 /// One finished run and what identifies it.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,8 +29,9 @@ pub struct RunRecord {
     /// The sweep cell: the swept keys and their values, as `key=value` joined by `;` in the
     /// sweep's order (empty outside a sweep).
     pub cell: String,
-    /// Policy the run used.
-    pub policy: PolicyKind,
+    /// The name of the policy the run used (a built-in's name, or the name a policy from
+    /// outside the crate goes by).
+    pub policy: String,
     /// Replication index (0-based).
     pub replication: u32,
     /// Master seed; with the replication index it determines every random stream.

@@ -30,8 +30,8 @@ use std::fs;
 use std::path::Path;
 
 pub use control::{
-    Adaptive, AgentKind, Arms, Autoscaler, Bandit, Budget, Control, ControlAgent, Probe, RateLimit,
-    Remediator, Remedy, Removal, Reward, ScalingMetric, ScalingRule, ScalingStep,
+    Adaptive, AgentKind, Arms, Autoscaler, Bandit, Budget, Control, ControlAgent, External, Probe,
+    RateLimit, Remediator, Remedy, Removal, Reward, ScalingMetric, ScalingRule, ScalingStep,
 };
 pub(crate) use error::Invalid;
 pub use error::ScenarioError;
@@ -133,6 +133,7 @@ impl Scenario {
         scaled
             .filter_map(|a| match &a.kind {
                 AgentKind::Autoscaler(s) => Some(s.max_replicas),
+                AgentKind::External(e) => Some(e.max_replicas),
                 _ => None,
             })
             .fold(self.services[service.index()].replicas, u32::max)

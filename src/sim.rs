@@ -65,6 +65,7 @@ mod network;
 mod observe;
 mod placement;
 mod policy_bridge;
+mod probes;
 mod records;
 mod replicas;
 mod resilience;
@@ -80,6 +81,7 @@ use slab::Slab;
 pub use control::ControlRecord;
 pub use observe::{NoObserver, Observer};
 
+use crate::control::Driver;
 use crate::engine::{derive_stream, Engine, Model, Schedule, SimRng};
 use crate::ids::ReplicaId;
 use crate::metrics::{Recorder, RunSummary};
@@ -175,7 +177,21 @@ pub fn run_with_policy(
     build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
     replication: u32,
 ) -> RunSummary {
-    simulate(scenario, build, replication, &mut NoObserver, None, None).summary
+    simulate(scenario, build, replication, &mut NoObserver, None, None, None).summary
+}
+
+/// Runs one replication of `scenario` with its `external` control agents decided by
+/// `driver`, one period at a time (see [`Driver`]); the policy is built by `build`, as in
+/// [`run_with_policy`]. The run ends at the scenario's end, or as soon as the driver returns
+/// `None` (the figures then cover the run so far and are incomplete). Without an external
+/// agent the driver is never called. (`regret` stays NaN, as in [`run_with_policy`].)
+pub fn run_driven(
+    scenario: &Scenario,
+    build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
+    replication: u32,
+    driver: &mut dyn Driver,
+) -> RunSummary {
+    simulate(scenario, build, replication, &mut NoObserver, None, None, Some(driver)).summary
 }
 
 /// What a run's audit log holds: the policy's decisions and the control agents' actions.
@@ -198,7 +214,7 @@ pub fn run_audited(
     limit: usize,
 ) -> (RunSummary, AuditLog) {
     let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
-    let run = simulate(scenario, build, replication, &mut NoObserver, None, Some(limit));
+    let run = simulate(scenario, build, replication, &mut NoObserver, None, Some(limit), None);
     (run.summary, AuditLog { decisions: run.decisions, actions: run.actions })
 }
 
@@ -211,7 +227,7 @@ pub fn observe<O: Observer>(
     observer: &mut O,
 ) -> RunSummary {
     let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
-    simulate(scenario, build, replication, observer, None, None).summary
+    simulate(scenario, build, replication, observer, None, None, None).summary
 }
 
 /// Like [`run`], reporting every mechanical step to `observer`.
@@ -222,7 +238,7 @@ pub fn run_observed<O: Observer>(
     observer: &mut O,
 ) -> RunSummary {
     let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
-    let mut run = simulate(scenario, build, replication, observer, None, None);
+    let mut run = simulate(scenario, build, replication, observer, None, None, None);
     estimate_regret(scenario, policy, replication, &mut run);
     run.summary
 }
@@ -261,7 +277,7 @@ fn estimate_regret(scenario: &Scenario, policy: PolicySpec, replication: u32, ru
         for arm in 0..arms {
             let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
             let pin = Some((agent, arm));
-            let fixed = simulate(scenario, build, replication, &mut NoObserver, pin, None);
+            let fixed = simulate(scenario, build, replication, &mut NoObserver, pin, None, None);
             for (s, rewards) in fixed.rewards[j].iter().enumerate() {
                 best[s] = best[s].max(rewards.iter().sum());
             }
@@ -275,13 +291,14 @@ fn estimate_regret(scenario: &Scenario, policy: PolicySpec, replication: u32, ru
 /// type (`C = false`), in which the control layer's hooks on the per-job path compile away;
 /// `pinned` fixes one adaptive agent's arm; `audit` asks for the audit log, at most that
 /// many records of each kind.
-fn simulate<O: Observer>(
+fn simulate<'o, O: Observer>(
     scenario: &Scenario,
     build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
     replication: u32,
-    observer: &mut O,
+    observer: &'o mut O,
     pinned: Option<(usize, usize)>,
     audit: Option<usize>,
+    driver: Option<&'o mut dyn Driver>,
 ) -> RunOutput {
     fn audited<'s, 'o, O: Observer, const C: bool>(
         mut world: World<'s, 'o, O, C>,
@@ -297,10 +314,10 @@ fn simulate<O: Observer>(
         world
     }
     if scenario.control.agents.is_empty() {
-        let world = World::<O, false>::new(scenario, build, replication, observer, pinned);
+        let world = World::<O, false>::new(scenario, build, replication, observer, pinned, None);
         drive(audited(world, audit))
     } else {
-        let world = World::<O, true>::new(scenario, build, replication, observer, pinned);
+        let world = World::<O, true>::new(scenario, build, replication, observer, pinned, driver);
         drive(audited(world, audit))
     }
 }
@@ -433,6 +450,8 @@ struct World<'s, 'o, O: Observer, const C: bool> {
     routes: Vec<Option<Route>>,
     monitor: Option<Box<Monitor>>,
     control: Option<Box<ControlLayer>>,
+    /// What decides for `external` agents (none: they take no action).
+    driver: Option<&'o mut dyn Driver>,
     recorder: Recorder,
     observer: &'o mut O,
 }
@@ -455,6 +474,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         replication: u32,
         observer: &'o mut O,
         pinned: Option<(usize, usize)>,
+        driver: Option<&'o mut dyn Driver>,
     ) -> Self {
         let seed = scenario.seed;
         let layout = Layout::new(scenario);
@@ -502,14 +522,12 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let down: Vec<u32> = lifecycle.iter().map(|l| u32::from(!l.provisioned())).collect();
         let agents_out = down.iter().sum();
         let controlled = !scenario.control.agents.is_empty();
-        let adaptive = scenario.control.agents.iter().any(|a| {
-            matches!(
-                &a.kind,
-                crate::scenario::AgentKind::Adaptive(crate::scenario::Adaptive {
-                    arms: crate::scenario::Arms::Policies(_),
-                    ..
-                })
-            )
+        let adaptive = scenario.control.agents.iter().any(|a| match &a.kind {
+            crate::scenario::AgentKind::Adaptive(a) => {
+                matches!(a.arms, crate::scenario::Arms::Policies(_))
+            }
+            crate::scenario::AgentKind::External(e) => !e.arms.is_empty(),
+            _ => false,
         });
         let members = topology
             .service_replicas
@@ -587,6 +605,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             control: ControlLayer::new(scenario, replication, pinned),
             recorder: Recorder::for_scenario(scenario),
             observer,
+            driver,
             layout,
         }
     }

@@ -492,7 +492,7 @@ fn simulate(scenario: &Scenario, key: RunKey, label: &str) -> (RunRecord, Extra)
     let record = RunRecord {
         scenario: scenario.name.clone(),
         cell: label.to_owned(),
-        policy: spec.kind(),
+        policy: spec.kind().name().to_owned(),
         replication: key.replication,
         seed: scenario.seed,
         summary,

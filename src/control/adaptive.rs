@@ -191,6 +191,8 @@ mod tests {
             slo_missed: 0,
             latency_mean_s: Some(0.01),
             latency_p99_s: Some(0.02),
+            crashed: 0,
+            slowed: 0,
         }
     }
 

@@ -215,6 +215,8 @@ mod tests {
             slo_missed: 0,
             latency_mean_s: Some(0.01),
             latency_p99_s: Some(0.05),
+            crashed: 0,
+            slowed: 0,
         }
     }
 

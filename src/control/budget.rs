@@ -73,6 +73,8 @@ mod tests {
             slo_missed: 0,
             latency_mean_s: None,
             latency_p99_s: None,
+            crashed: 0,
+            slowed: 0,
         }
     }
 

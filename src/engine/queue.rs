@@ -108,6 +108,11 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
+    /// Drops every pending event (sequence numbers already handed out stay used).
+    pub fn clear(&mut self) {
+        self.heap.clear();
+    }
+
     /// The number of pending events.
     pub fn len(&self) -> usize {
         self.heap.len()

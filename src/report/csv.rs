@@ -55,7 +55,7 @@ fn key(r: &RunRecord) -> [String; KEY_COLUMNS.len()] {
     [
         r.scenario.clone(),
         r.cell.clone(),
-        r.policy.name().to_owned(),
+        r.policy.clone(),
         r.replication.to_string(),
         r.seed.to_string(),
     ]
@@ -326,7 +326,7 @@ arrival = { process = "poisson", rate = 150 }
         let record = RunRecord {
             scenario: scenario.name.clone(),
             cell: String::new(),
-            policy: policy.kind(),
+            policy: policy.kind().name().to_owned(),
             replication: 0,
             seed: scenario.seed,
             summary: crate::sim::run(&scenario, policy, 0),
@@ -409,7 +409,7 @@ arrival = { process = "poisson", rate = 150 }
         RunRecord {
             scenario: "tiny".into(),
             cell: String::new(),
-            policy,
+            policy: policy.name().to_owned(),
             replication: 2,
             seed: 9,
             summary: recorder.finish(stats, 1, Vec::new()),

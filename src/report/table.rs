@@ -29,7 +29,7 @@ pub fn runs_table(records: &[RunRecord]) -> String {
         .map(|r| {
             let s = &r.summary;
             vec![
-                r.policy.name().to_owned(),
+                r.policy.clone(),
                 r.replication.to_string(),
                 s.jobs_arrived.to_string(),
                 s.jobs_completed.to_string(),

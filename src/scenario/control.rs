@@ -60,6 +60,9 @@ pub enum AgentKind {
     Adaptive(Adaptive),
     /// A cap on the replicas of its services together.
     Budget(Budget),
+    /// An agent whose decisions come from outside the simulator (a program driving the run
+    /// period by period: `coordsim.gym`); without one it takes no action.
+    External(External),
 }
 
 impl AgentKind {
@@ -70,6 +73,7 @@ impl AgentKind {
             AgentKind::Remediator(_) => "remediator",
             AgentKind::Adaptive(_) => "adaptive",
             AgentKind::Budget(_) => "budget",
+            AgentKind::External(_) => "external",
         }
     }
 }
@@ -315,4 +319,21 @@ pub enum Reward {
 pub struct Budget {
     /// Most replicas (provisioned, including those being provisioned) over its services.
     pub max_total: u32,
+}
+
+/// An external agent's settings: what its driver may do.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct External {
+    /// Fewest replicas a scaling action may leave on each of its services.
+    pub min_replicas: u32,
+    /// Most replicas a scaling action may ask for on each of its services.
+    pub max_replicas: u32,
+    /// How long a new replica takes before it serves.
+    pub provisioning: DurationDist,
+    /// What happens to a removed replica.
+    pub removal: Removal,
+    /// The placement policies it may choose between for each service (empty: it does not
+    /// choose placement); the first places work until it chooses.
+    pub arms: Vec<PolicySpec>,
 }

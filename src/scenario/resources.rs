@@ -13,8 +13,8 @@
 use std::path::Path;
 
 use super::{ClassSource, Invalid, Process, Scenario, ScenarioError, Workflow};
+use crate::ids::ServiceId;
 use crate::policy::PolicySpec;
-use crate::scenario::control::AgentKind;
 
 /// Memory of the process with no scenario at all (binary, histograms, buffers), in bytes.
 const BASE_BYTES: f64 = 8.0 * MIB;
@@ -304,16 +304,9 @@ fn estimate(s: &Scenario, policy: PolicySpec) -> Estimate {
     let duration = s.duration.as_secs_f64();
     let mut parts = Vec::new();
 
-    // Replicas at their most: what autoscalers may add counts.
-    let mut max_replicas: Vec<f64> = s.services.iter().map(|x| f64::from(x.replicas)).collect();
-    for agent in &s.control.agents {
-        if let AgentKind::Autoscaler(a) = &agent.kind {
-            for service in &agent.services {
-                let r = &mut max_replicas[service.index()];
-                *r = r.max(f64::from(a.max_replicas));
-            }
-        }
-    }
+    // Replicas at their most: what agents may add counts.
+    let max_replicas: Vec<f64> =
+        (0..s.services.len()).map(|i| f64::from(s.capacity(ServiceId(i as u32)))).collect();
     let replicas: f64 = max_replicas.iter().sum();
     let noisy: f64 = s
         .services

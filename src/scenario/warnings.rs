@@ -37,6 +37,14 @@ impl Scenario {
         self.fault_warnings(span, &mut out);
         self.class_warnings(span, &mut out);
         self.service_warnings(&mut out);
+        for agent in &self.control.agents {
+            if matches!(agent.kind, super::AgentKind::External(_)) {
+                out.push(Warning {
+                    field: format!("agents.{}", agent.name),
+                    message: "an external agent acts only when a driver decides for it (the Python package's coordsim.gym.CoordEnv, or sim::run_driven); run from the command line it holds".into(),
+                });
+            }
+        }
         out
     }
 

@@ -14,14 +14,14 @@
 use std::collections::BTreeMap;
 
 use super::event::Event;
-use super::network::{Agent, Body};
+use super::probes::{OpenProbe, WaitingProbe};
 use super::timers::Timer;
 use super::{Observer, StreamId, World};
 use crate::control::{Action, ControlAction, Controller, Observation};
 use crate::engine::{Schedule, SimRng};
 use crate::ids::{ReplicaId, ServiceId};
 use crate::policy::{self, Outcome, Policy, PolicyView, Topology};
-use crate::scenario::{Adaptive, AgentKind, Arms, ControlAgent, Probe, Removal, Scenario};
+use crate::scenario::{Adaptive, AgentKind, Arms, ControlAgent, Removal, Scenario};
 use crate::time::{SimDuration, SimTime};
 
 /// What a control timer does when it goes off.
@@ -45,22 +45,6 @@ struct AgentRun {
     controller: Controller,
     /// The delays of its actions.
     delays: SimRng,
-}
-
-/// A health check in flight.
-#[derive(Clone, Copy, Debug)]
-struct OpenProbe {
-    agent: u32,
-    replica: ReplicaId,
-}
-
-/// A health check waiting in a replica's queue (`in_band`): answered when the requests
-/// ahead of it have left the queue and a slot is free.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct WaitingProbe {
-    probe: u32,
-    from: Agent,
-    ahead: u32,
 }
 
 /// An escalation a person is working on.
@@ -115,7 +99,7 @@ pub struct ControlRecord {
 #[derive(Debug)]
 pub(super) struct ControlLayer {
     agents: Vec<AgentRun>,
-    open_probes: BTreeMap<u32, OpenProbe>,
+    pub(super) open_probes: BTreeMap<u32, OpenProbe>,
     next_probe: u32,
     /// Health checks waiting in each replica's queue.
     pub(super) waiting: Vec<Vec<WaitingProbe>>,
@@ -127,6 +111,18 @@ pub(super) struct ControlLayer {
 }
 
 impl ControlLayer {
+    /// Agent `agent`'s controller.
+    pub(super) fn controller(&mut self, agent: u32) -> &mut Controller {
+        &mut self.agents[agent as usize].controller
+    }
+
+    /// A fresh health check's id.
+    pub(super) fn next_probe_id(&mut self) -> u32 {
+        let probe = self.next_probe;
+        self.next_probe = self.next_probe.wrapping_add(1);
+        probe
+    }
+
     /// The layer for `scenario`'s agents, or `None` without any; `pinned` fixes one adaptive
     /// agent's arm (a counterfactual run).
     pub(super) fn new(
@@ -194,9 +190,10 @@ pub(super) fn routes(
 ) -> Vec<Option<Route>> {
     let mut routes: Vec<Option<Route>> = (0..scenario.services.len()).map(|_| None).collect();
     for (i, agent) in scenario.control.agents.iter().enumerate() {
-        let AgentKind::Adaptive(Adaptive { arms: Arms::Policies(policies), .. }) = &agent.kind
-        else {
-            continue;
+        let policies = match &agent.kind {
+            AgentKind::Adaptive(Adaptive { arms: Arms::Policies(policies), .. }) => policies,
+            AgentKind::External(e) if !e.arms.is_empty() => &e.arms,
+            _ => continue,
         };
         let first = pinned.filter(|&(a, _)| a == i).map_or(0, |(_, arm)| arm);
         for (k, &service) in agent.services.iter().enumerate() {
@@ -269,11 +266,11 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         }
     }
 
-    fn spec(&self, agent: u32) -> &'s ControlAgent {
+    pub(super) fn spec(&self, agent: u32) -> &'s ControlAgent {
         &self.scenario.control.agents[agent as usize]
     }
 
-    fn layer(&mut self) -> &mut ControlLayer {
+    pub(super) fn layer(&mut self) -> &mut ControlLayer {
         self.control.as_deref_mut().expect("control agents exist")
     }
 
@@ -286,7 +283,19 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         obs.provisioned = self.provisioned(service);
         obs.ready = self.members[service.index()].len() as u32;
         obs.slots_per_replica = self.scenario.services[service.index()].concurrency;
+        let replicas = self.layout.service_replicas[service.index()].clone();
+        obs.crashed = replicas.clone().filter(|&r| self.crashed_by_fault(r)).count() as u32;
+        obs.slowed = replicas.filter(|&r| self.slowdown[r as usize] > 1.0).count() as u32;
         obs
+    }
+
+    /// Whether an active crash fault holds the replica (and no restart ended it for it).
+    fn crashed_by_fault(&self, replica: u32) -> bool {
+        self.active_faults.iter().any(|&f| {
+            matches!(self.faults[f].effect, crate::scenario::FaultEffect::Crash { .. })
+                && self.faults[f].replicas.contains(&replica)
+                && !self.repaired.contains(&(f, replica))
+        })
     }
 
     fn on_tick(&mut self, agent: u32, schedule: &mut Schedule<Event>) {
@@ -303,6 +312,18 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             .filter(|r| self.lifecycle[r.index()].presence == super::capacity::Presence::Serving)
             .collect();
         let mut actions = Vec::new();
+        if let AgentKind::External(bounds) = &spec.kind {
+            let Some(driver) = self.driver.as_deref_mut() else {
+                return; // nothing decides for it: it holds
+            };
+            match driver.decide(&spec.name, now, &observations) {
+                Some(asked) => actions = external_actions(spec, bounds, asked),
+                None => {
+                    schedule.halt();
+                    return;
+                }
+            }
+        }
         match &mut self.layer().agents[agent as usize].controller {
             Controller::Remediator(r) => actions = r.probes(&serving),
             controller => controller.decide(&observations, &mut actions),
@@ -316,7 +337,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     }
 
     /// Carries out one action of `agent`, having seen `saw` (if it concerns a service).
-    fn carry_out(
+    pub(super) fn carry_out(
         &mut self,
         agent: u32,
         action: ControlAction,
@@ -340,6 +361,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             Action::Scale { service, to } => {
                 let (removal, provisioning) = match &spec.kind {
                     AgentKind::Autoscaler(a) => (a.removal, Some(a.provisioning.clone())),
+                    AgentKind::External(e) => (e.removal, Some(e.provisioning.clone())),
                     _ => (Removal::Drain, None),
                 };
                 let from = self.provisioned(*service);
@@ -416,28 +438,37 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 ("escalate", *service, None, Some(format!("{} replicas", replicas.len())))
             }
             Action::SetArm { service, arm } => {
-                let AgentKind::Adaptive(a) = &spec.kind else {
-                    unreachable!("only adaptive agents set arms")
-                };
-                match &a.arms {
-                    Arms::Policies(_) => {
+                let chosen = match &spec.kind {
+                    AgentKind::External(e) => {
                         if let Some(route) = self.routes[service.index()].as_mut() {
                             route.current = *arm;
                         }
+                        e.arms[*arm].kind().name().to_owned()
                     }
-                    Arms::Targets { autoscaler, values } => {
-                        let tuned = &self.scenario.control.agents[*autoscaler];
-                        let index = tuned.services.iter().position(|s| s == service);
-                        let index =
-                            index.expect("a tuning bandit acts on the autoscaler's services");
-                        let tuned = &mut self.layer().agents[*autoscaler].controller;
-                        let Controller::Autoscaler(scaler) = tuned else {
-                            unreachable!("validation: a tuning bandit tunes an autoscaler")
-                        };
-                        scaler.set_target(index, values[*arm]);
+                    AgentKind::Adaptive(a) => {
+                        match &a.arms {
+                            Arms::Policies(_) => {
+                                if let Some(route) = self.routes[service.index()].as_mut() {
+                                    route.current = *arm;
+                                }
+                            }
+                            Arms::Targets { autoscaler, values } => {
+                                let tuned = &self.scenario.control.agents[*autoscaler];
+                                let index = tuned.services.iter().position(|s| s == service);
+                                let index = index
+                                    .expect("a tuning bandit acts on the autoscaler's services");
+                                let tuned = &mut self.layer().agents[*autoscaler].controller;
+                                let Controller::Autoscaler(scaler) = tuned else {
+                                    unreachable!("validation: a tuning bandit tunes an autoscaler")
+                                };
+                                scaler.set_target(index, values[*arm]);
+                            }
+                        }
+                        a.arms.name(*arm)
                     }
-                }
-                ("set_arm", *service, None, Some(a.arms.name(*arm)))
+                    _ => unreachable!("only adaptive and external agents set arms"),
+                };
+                ("set_arm", *service, None, Some(chosen))
             }
         };
         let replica_name = replica.map(|r| self.replica_name(r));
@@ -520,127 +551,6 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         format!("{}[{}]", self.scenario.services[service.index()].name, replica.0 - first)
     }
 
-    fn send_probe(&mut self, agent: u32, replica: ReplicaId, schedule: &mut Schedule<Event>) {
-        let AgentKind::Remediator(r) = &self.spec(agent).kind else {
-            unreachable!("only remediators probe")
-        };
-        let timeout = r.timeout;
-        let layer = self.layer();
-        let probe = layer.next_probe;
-        layer.next_probe = layer.next_probe.wrapping_add(1);
-        layer.open_probes.insert(probe, OpenProbe { agent, replica });
-        self.set_control_timer(timeout, ControlTimer::ProbeTimeout { probe }, schedule);
-        self.send(
-            Agent::Controller(agent),
-            Agent::Replica(replica),
-            Body::Probe { agent, probe },
-            schedule,
-        );
-    }
-
-    /// A health check reached its replica, which is up: it answers, or queues it.
-    pub(super) fn on_probe(
-        &mut self,
-        from: Agent,
-        replica: ReplicaId,
-        agent: u32,
-        probe: u32,
-        schedule: &mut Schedule<Event>,
-    ) {
-        let AgentKind::Remediator(r) = &self.spec(agent).kind else {
-            unreachable!("only remediators probe")
-        };
-        let load = self.loads[replica.index()];
-        let service = &self.scenario.services[self.layout.replica_service[replica.index()].index()];
-        let draining =
-            self.lifecycle[replica.index()].presence != super::capacity::Presence::Serving;
-        let healthy = match r.probe {
-            Probe::Liveness => !draining,
-            Probe::InBand => {
-                if draining || load.queued >= service.queue_capacity {
-                    false
-                } else if load.running < load.slots
-                    && service.working_hours.is_none_or(|h| h.working(schedule.now()))
-                {
-                    true
-                } else {
-                    let layer = self.layer();
-                    layer.waiting[replica.index()].push(WaitingProbe {
-                        probe,
-                        from,
-                        ahead: load.queued,
-                    });
-                    self.probes_waiting += 1;
-                    return;
-                }
-            }
-        };
-        self.send(Agent::Replica(replica), from, Body::ProbeReply { probe, healthy }, schedule);
-    }
-
-    /// A request left `replica`'s queue: health checks behind it move up, and those now at
-    /// the head are answered (they take no time of a slot of their own).
-    pub(super) fn serve_waiting_probes(
-        &mut self,
-        replica: ReplicaId,
-        popped: bool,
-        schedule: &mut Schedule<Event>,
-    ) {
-        let layer = self.layer();
-        let list = &mut layer.waiting[replica.index()];
-        if list.is_empty() {
-            return;
-        }
-        if popped {
-            for w in list.iter_mut() {
-                w.ahead = w.ahead.saturating_sub(1);
-            }
-        }
-        let due: Vec<WaitingProbe> = list.iter().copied().filter(|w| w.ahead == 0).collect();
-        list.retain(|w| w.ahead > 0);
-        self.probes_waiting -= due.len() as u32;
-        for w in due {
-            let reply = Body::ProbeReply { probe: w.probe, healthy: true };
-            self.send(Agent::Replica(replica), w.from, reply, schedule);
-        }
-    }
-
-    /// A replica went down: the health checks waiting there die with it.
-    pub(super) fn drop_waiting_probes(&mut self, replica: ReplicaId) {
-        if let Some(layer) = self.control.as_deref_mut() {
-            let n = std::mem::take(&mut layer.waiting[replica.index()]).len();
-            self.probes_waiting -= n as u32;
-        }
-    }
-
-    /// A health check's answer reached its remediator.
-    pub(super) fn on_probe_reply(
-        &mut self,
-        probe: u32,
-        healthy: bool,
-        schedule: &mut Schedule<Event>,
-    ) {
-        let Some(open) = self.layer().open_probes.remove(&probe) else { return };
-        self.checked(open, healthy, schedule);
-    }
-
-    fn probe_failed(&mut self, probe: u32, schedule: &mut Schedule<Event>) {
-        let Some(open) = self.layer().open_probes.remove(&probe) else { return };
-        self.checked(open, false, schedule);
-    }
-
-    fn checked(&mut self, open: OpenProbe, healthy: bool, schedule: &mut Schedule<Event>) {
-        let service = self.layout.replica_service[open.replica.index()];
-        let layer = self.layer();
-        let Controller::Remediator(r) = &mut layer.agents[open.agent as usize].controller else {
-            unreachable!("probes belong to remediators")
-        };
-        let actions = r.on_check(open.replica, service, healthy);
-        for action in actions {
-            self.carry_out(open.agent, action, None, schedule);
-        }
-    }
-
     /// A person answered escalation `id` (or it failed): the remediator acts on it.
     pub(super) fn escalation_answered(
         &mut self,
@@ -662,6 +572,31 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             self.carry_out(e.agent, action, None, schedule);
         }
     }
+}
+
+/// What an external agent's driver asked, as the actions the world carries out: scaling
+/// clamped to the agent's bounds, arms within its list, nothing outside its services.
+fn external_actions(
+    spec: &ControlAgent,
+    bounds: &crate::scenario::External,
+    asked: Vec<Action>,
+) -> Vec<ControlAction> {
+    asked
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Scale { service, to } if spec.services.contains(&service) => {
+                let to = to.clamp(bounds.min_replicas, bounds.max_replicas);
+                Some(Action::Scale { service, to })
+            }
+            Action::SetArm { service, arm }
+                if spec.services.contains(&service) && arm < bounds.arms.len() =>
+            {
+                Some(Action::SetArm { service, arm })
+            }
+            _ => None,
+        })
+        .map(|action| ControlAction { action, reason: "the driver asked".to_owned() })
+        .collect()
 }
 
 /// The service an action concerns, if it names one.

@@ -151,7 +151,7 @@ duration = "5s"
     fn run_with_lanes(scenario: &Scenario, policy: PolicySpec, lanes: bool) -> RunSummary {
         let build = |topology: &Topology, rng: SimRng| policy::build(policy, topology, rng);
         let mut observer = NoObserver;
-        let mut world = World::<_, false>::new(scenario, build, 0, &mut observer, None);
+        let mut world = World::<_, false>::new(scenario, build, 0, &mut observer, None, None);
         world.lanes_enabled = lanes;
         drive(world).summary
     }

@@ -21,6 +21,9 @@ mod determinism;
 // Control agents: autoscaling against theory, remediation that helps and hurts, bandits,
 // conflicts between agents, invariants while replicas come and go.
 mod control;
+// Runs driven from outside, period by period (the Gymnasium environment's engine): what the
+// driver sees against theory, its actions, fault flags, ending early, determinism.
+mod driven;
 // Sweeps: --jobs, shards and resume give identical files; failures recorded; precision; charts.
 mod sweep;
 // The binary: bad input gives a clear error, exit code 2 and no result files.

@@ -27,6 +27,7 @@ pub(crate) enum AgentKindName {
     Remediator,
     Adaptive,
     Budget,
+    External,
 }
 
 impl AgentKindName {
@@ -37,6 +38,7 @@ impl AgentKindName {
             AgentKindName::Remediator => "remediator",
             AgentKindName::Adaptive => "adaptive",
             AgentKindName::Budget => "budget",
+            AgentKindName::External => "external",
         }
     }
 }

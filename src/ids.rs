@@ -35,6 +35,12 @@ id!(
     /// A job class: index into `Scenario::classes`.
     ClassId, "class"
 );
+impl ClassId {
+    /// The class of a job that carries a control agent's escalation to a person: it
+    /// belongs to no class of the scenario and counts in no job figure.
+    pub const ESCALATION: ClassId = ClassId(u32::MAX);
+}
+
 id!(
     /// A replica, numbered across all services: the replicas of one service are contiguous.
     ReplicaId, "replica"

@@ -30,11 +30,11 @@ use std::fmt;
 use std::ops::Range;
 
 use crate::engine::SimRng;
-use crate::ids::{AgentId, ReplicaId, ServiceId};
+use crate::ids::{AgentId, ClassId, ReplicaId, ServiceId};
 use crate::time::{SimDuration, SimTime};
 
 pub use auction::Auction;
-pub use baseline::{LeastOutstanding, PowerOfD, RandomChoice, RoundRobin};
+pub use baseline::{LeastOutstanding, Outstanding, PowerOfD, RandomChoice, RoundRobin};
 pub use central::Central;
 pub use gossip::Gossip;
 pub use kinds::{
@@ -124,6 +124,14 @@ pub struct Task {
     pub service: ServiceId,
     /// How to finish the placement later, if the policy defers it.
     pub ticket: Ticket,
+    /// The job class of the job it belongs to ([`ClassId::ESCALATION`] for a control
+    /// agent's escalation to a person, which belongs to no class, or for a job that ended).
+    pub class: ClassId,
+    /// How many attempts of this unit its requester placed before this one: 0 for the
+    /// first, `n` for the `n`-th retry; a hedge counts one more than the attempt it copies.
+    pub attempt: u32,
+    /// When its job's deadline passes, if its class has one.
+    pub deadline: Option<SimTime>,
 }
 
 /// What a policy decided for a task.

@@ -176,6 +176,55 @@ pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
     parse(&text, path, stem.as_deref().unwrap_or("scenario"), overrides)
 }
 
+/// Loads a scenario file like [`load_with`], with `agents` (each a table of `[[agents]]`
+/// keys, typically `kind = "external"` agents whose decisions come from a driver outside the
+/// simulator) added after those the file declares, and added to `[control] active` when the
+/// file names the active agents. They are validated like agents written in the file, and an
+/// error names them as `agents.<name>.<key>`.
+///
+/// # Errors
+/// As [`load_with`].
+pub fn load_with_agents(
+    path: &Path,
+    overrides: &[Override],
+    agents: Vec<toml::Table>,
+) -> Result<Scenario, ScenarioError> {
+    let text = fs::read_to_string(path)
+        .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let mut document = parse_document(&text, path)?;
+    // The file's own overrides first, so that `--set agents.<name>...` still finds its agent.
+    for item in overrides {
+        item.apply(&mut document).map_err(|message| ScenarioError::Override {
+            path: path.to_owned(),
+            assignment: item.to_string(),
+            message,
+        })?;
+    }
+    let names: Vec<toml::Value> = agents.iter().filter_map(|a| a.get("name").cloned()).collect();
+    let declared = document.entry("agents").or_insert_with(|| toml::Value::Array(Vec::new()));
+    if let toml::Value::Array(list) = declared {
+        list.extend(agents.into_iter().map(toml::Value::Table));
+    }
+    if let Some(toml::Value::Table(control)) = document.get_mut("control") {
+        if let Some(toml::Value::Array(active)) = control.get_mut("active") {
+            active.extend(names);
+        }
+    }
+    from_document(document, path, stem.as_deref().unwrap_or("scenario"), &[])
+}
+
+/// A delay written as a TOML value: a duration (`"250ms"`, `"2s"`, or a number of seconds)
+/// or a distribution table (`{ dist = "exponential", mean = "5ms" }`), checked as a control
+/// agent's `provisioning` is. `field` names the value in the error.
+///
+/// # Errors
+/// A value that is not a non-negative duration or a valid distribution: the message says
+/// what was expected.
+pub fn parse_delay(value: toml::Value, field: &str) -> Result<crate::dist::DurationDist, String> {
+    validate::delay_value(field, value).map_err(|e| e.to_string())
+}
+
 /// Validates scenario text that did not come from a file (tests, generated scenarios).
 /// `origin` stands in for the file name in errors and is the default scenario name.
 ///

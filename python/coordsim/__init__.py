@@ -16,24 +16,57 @@ completes it.
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import pandas as pd
 
 from . import _coordsim
-from ._coordsim import LoadedScenario, ScenarioError
+from ._coordsim import (
+    Eject,
+    LoadedScenario,
+    Observation,
+    Outcome,
+    PolicyError,
+    Replica,
+    Restart,
+    Scale,
+    ScenarioError,
+    ServiceObservation,
+    SetPolicy,
+    Stream,
+    Task,
+    Topology,
+    View,
+)
+from ._agents import ControlAgent, Policy, agent_spec, policy_spec
 
 __all__ = [
+    "ControlAgent",
+    "Eject",
     "LoadedScenario",
+    "Observation",
+    "Outcome",
+    "Policy",
+    "PolicyError",
+    "Replica",
+    "Restart",
     "RunResults",
+    "Scale",
     "ScenarioError",
+    "ServiceObservation",
+    "SetPolicy",
+    "Stream",
     "SweepResults",
+    "Task",
+    "Topology",
+    "View",
     "load",
     "policies",
     "run",
@@ -102,9 +135,12 @@ class RunResults:
     csv: Dict[str, bytes]
 
 
+PolicyLike = Union[str, "Policy", Callable[[], "Policy"]]
+
+
 def run(
     scenario: Union[str, os.PathLike, LoadedScenario],
-    policies: Optional[Iterable[str]] = None,
+    policies: Union[None, PolicyLike, Sequence[PolicyLike]] = None,
     seed: Optional[int] = None,
     replications: Optional[int] = None,
     set: Overrides = None,
@@ -113,18 +149,49 @@ def run(
     max_memory: Optional[float] = None,
     max_events: Optional[float] = None,
     strict: bool = False,
+    agents: Optional[Sequence[Union["ControlAgent", Callable[[], "ControlAgent"]]]] = None,
 ) -> RunResults:
     """Runs a scenario once per policy and replication, as ``coordsim run`` does.
 
-    ``policies``, ``seed``, ``replications`` and ``set`` act as the binary's flags; ``jobs``
-    is the worker threads (results do not depend on it). With ``out``, the CSV files are
-    also written there, byte-identical to the binary's. Runs are refused like the binary's
-    when over ``max_memory`` bytes or ``max_events`` events, and with ``strict`` when the
-    scenario has warnings.
+    ``policies`` lists built-in policy names (their parameters from the scenario) and your
+    own :class:`Policy` instances (or factories that return one), in the order the results
+    list them; a single name or policy is accepted too. ``agents`` adds your own
+    :class:`ControlAgent` instances (or factories) to every run, beside the scenario's own
+    agents. Each run starts from a fresh copy of each instance (``copy.deepcopy``, or a
+    call of the factory), so runs never share state and the same seed gives the same run.
+
+    ``seed``, ``replications`` and ``set`` act as the binary's flags; ``jobs`` is the worker
+    threads of the built-in runs (results do not depend on it; runs that call Python run one
+    after another on this thread). With ``out``, the CSV files are also written there,
+    byte-identical to the binary's for built-in policies. Runs are refused like the
+    binary's when over ``max_memory`` bytes or ``max_events`` events, and with ``strict``
+    when the scenario has warnings. A failure inside your code raises :class:`PolicyError`
+    (the original exception is its ``__cause__``) and writes nothing.
     """
-    extra = _overrides(set)
+    if policies is not None and (isinstance(policies, (str, Policy)) or not _is_sequence(policies)):
+        policies = [policies]  # one name or one policy
+    choices: List[Any] = []
+    names: List[str] = []
     if policies is not None:
-        extra.append("policies=" + _toml_value(list(policies)))
+        for p in policies:
+            if isinstance(p, str):
+                choices.append(p)
+                names.append(p)
+            else:
+                spec = policy_spec(p)
+                choices.append(spec)
+                names.append(spec.name)
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"policies: each policy needs its own name; {duplicates} appear more than once")
+    agent_specs = [agent_spec(a) for a in (agents or [])]
+    agent_names = [a.name for a in agent_specs]
+    if len(builtins.set(agent_names)) != len(agent_names):
+        raise ValueError(f"agents: each agent needs its own name; got {agent_names}")
+    extra = _overrides(set)
+    built_in = [c for c in choices if isinstance(c, str)]
+    if built_in:
+        extra.append("policies=" + _toml_value(built_in))
     if replications is not None:
         extra.append(f"replications={int(replications)}")
     if seed is not None:
@@ -133,8 +200,14 @@ def run(
         loaded = load(scenario.path, list(scenario.overrides) + extra) if extra else scenario
     else:
         loaded = load(scenario, extra)
+    agents_toml = None
+    if agent_specs:
+        agents_toml = "agents = [" + ", ".join(_toml_value(a.table) for a in agent_specs) + "]"
     csv = _coordsim.run(
         loaded,
+        policies=choices,
+        agents=agent_specs,
+        agents_toml=agents_toml,
         jobs=jobs,
         out=None if out is None else os.fspath(out),
         max_memory=max_memory,
@@ -150,6 +223,10 @@ def run(
         timeseries=_frame(csv["timeseries"]),
         csv=csv,
     )
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(value, (str, bytes, Mapping))
 
 
 @dataclass

@@ -1,8 +1,131 @@
 """Type stubs of the Rust extension module (see coordsim/__init__.py for the Python API)."""
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import numpy.typing as npt
 
 __version__: str
+
+class PolicyError(Exception):
+    """A Python policy or control agent failed inside a run."""
+
+    policy: str
+    cell: str
+    replication: int
+    seed: int
+    time_s: float
+    method: str
+    agent: str
+    task: Optional[Dict[str, object]]
+    observation: Optional["Observation"]
+
+class View:
+    """The candidates of one placement and their figures (reused between decisions)."""
+
+    @property
+    def now(self) -> float: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def candidates(self) -> List[int]: ...
+    @property
+    def ids(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def queue_lengths(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def busy(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def concurrency(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def outstanding(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def up(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def ejected(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def speed(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def replicas(self) -> List["Replica"]: ...
+    def __len__(self) -> int: ...
+
+class Replica:
+    id: int
+    queue_length: int
+    busy: int
+    concurrency: int
+    outstanding: int
+    up: bool
+    ejected: bool
+    speed: float
+
+class Task:
+    service: str
+    service_id: int
+    job_class: Optional[str]
+    agent: int
+    attempt: int
+    deadline: Optional[float]
+
+class Outcome:
+    agent: int
+    replica: int
+    succeeded: bool
+    latency: float
+
+class Topology:
+    services: List[str]
+    replicas: Dict[str, List[int]]
+    agents: int
+    orchestrators: int
+    concurrency: npt.NDArray[np.uint32]
+    speed: npt.NDArray[np.float64]
+    service_of: npt.NDArray[np.uint32]
+
+class Stream:
+    def below(self, n: int) -> int: ...
+    def random(self) -> float: ...
+
+class Scale:
+    service: str
+    replicas: int
+    def __init__(self, service: str, replicas: int) -> None: ...
+
+class Restart:
+    replica: int
+    def __init__(self, replica: int) -> None: ...
+
+class Eject:
+    replica: int
+    def __init__(self, replica: int) -> None: ...
+
+class SetPolicy:
+    service: str
+    policy: str
+    def __init__(self, service: str, policy: str) -> None: ...
+
+class ServiceObservation:
+    service: str
+    provisioned: int
+    ready: int
+    slots_per_replica: int
+    span_s: float
+    busy_slots: float
+    present_slots: float
+    utilisation: Optional[float]
+    queued: float
+    requests: int
+    failures: int
+    slo_missed: int
+    latency_mean_s: Optional[float]
+    latency_p99_s: Optional[float]
+    crashed: int
+    slowed: int
+
+class Observation:
+    time_s: float
+    services: Dict[str, ServiceObservation]
+    def __getitem__(self, service: str) -> ServiceObservation: ...
 
 class ScenarioError(Exception):
     """A scenario that cannot be loaded, validated or run well."""
@@ -38,6 +161,9 @@ class LoadedScenario:
 def load(path: str, set: List[str] = ...) -> LoadedScenario: ...
 def run(
     scenario: LoadedScenario,
+    policies: Sequence[Any] = ...,
+    agents: Sequence[Any] = ...,
+    agents_toml: Optional[str] = ...,
     jobs: Optional[int] = ...,
     out: Optional[str] = ...,
     max_memory: Optional[float] = ...,

@@ -13,43 +13,31 @@
 // PyO3 0.22's macros expand to a `gil-refs` cfg and to `.into()` on a PyErr: not ours.
 #![allow(unexpected_cfgs, clippy::useless_conversion)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use coordsim::report;
+mod agent;
+mod errors;
+mod policy;
+mod run;
+
 use coordsim::scenario::{self, Limits, Override, Scenario};
 use coordsim::sweep::{SweepError, SweepOptions, Watch};
-use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyDict;
 
-create_exception!(
-    _coordsim,
-    ScenarioError,
-    PyException,
-    "A scenario file that cannot be loaded, validated or run well: `file`, `field` (the dotted key path, or None) and `message` say which and why."
-);
+use errors::{scenario_error, PolicyError, ScenarioError};
 
-/// A Python `ScenarioError` carrying the file, the key path and the message.
-fn scenario_error(py: Python<'_>, err: &scenario::ScenarioError, path: &Path) -> PyErr {
-    let e = ScenarioError::new_err(err.to_string());
-    let value = e.value_bound(py);
-    let _ = value.setattr("file", path.display().to_string());
-    let _ = value.setattr("field", err.field().map(str::to_owned));
-    let _ = value.setattr("message", err.to_string());
-    e
-}
-
-fn overrides(set: Vec<String>) -> PyResult<Vec<Override>> {
+pub(crate) fn overrides(set: Vec<String>) -> PyResult<Vec<Override>> {
     set.iter().map(|s| s.parse::<Override>().map_err(PyValueError::new_err)).collect()
 }
 
 /// The limits a call runs under: `max_memory` bytes (default: COORDSIM_MAX_MEMORY or 8 GiB)
 /// and `max_events` (default 1e10), as for the binary.
-fn limits(max_memory: Option<f64>, max_events: Option<f64>) -> PyResult<Limits> {
+pub(crate) fn limits(max_memory: Option<f64>, max_events: Option<f64>) -> PyResult<Limits> {
     let max_memory = match max_memory {
         Some(b) => b,
         None => match std::env::var("COORDSIM_MAX_MEMORY") {
@@ -63,10 +51,10 @@ fn limits(max_memory: Option<f64>, max_events: Option<f64>) -> PyResult<Limits> 
 
 /// A validated scenario.
 #[pyclass(module = "coordsim._coordsim", frozen)]
-struct LoadedScenario {
-    path: PathBuf,
-    overrides: Vec<String>,
-    inner: Scenario,
+pub(crate) struct LoadedScenario {
+    pub(crate) path: PathBuf,
+    pub(crate) overrides: Vec<String>,
+    pub(crate) inner: Scenario,
 }
 
 #[pymethods]
@@ -169,7 +157,7 @@ fn load(py: Python<'_>, path: PathBuf, set: Vec<String>) -> PyResult<LoadedScena
 /// `tick` (progress) and to let Python raise on a signal; `on_interrupt` runs then, and
 /// when it returns true (it told the work to stop) the work is waited for before raising;
 /// otherwise it is left to finish on its own and its result is dropped.
-fn wait<T: Send + 'static>(
+pub(crate) fn wait<T: Send + 'static>(
     py: Python<'_>,
     work: impl FnOnce() -> T + Send + 'static,
     mut tick: impl FnMut(Python<'_>) -> PyResult<()>,
@@ -208,65 +196,6 @@ fn wait<T: Send + 'static>(
             });
         }
     }
-}
-
-/// Runs every policy and replication of `scenario` (in parallel on `jobs` threads, all by
-/// default) and returns the CSV files the binary's `run` writes, as bytes by name (`runs`,
-/// `faults`, `classes`, `services`, `timeseries`); with `out`, writes them there too, as
-/// the binary does (atomically, all or none).
-#[pyfunction]
-#[pyo3(signature = (scenario, jobs = None, out = None, max_memory = None, max_events = None, strict = false))]
-fn run<'py>(
-    py: Python<'py>,
-    scenario: &LoadedScenario,
-    jobs: Option<usize>,
-    out: Option<PathBuf>,
-    max_memory: Option<f64>,
-    max_events: Option<f64>,
-    strict: bool,
-) -> PyResult<Bound<'py, PyDict>> {
-    if jobs == Some(0) {
-        return Err(PyValueError::new_err("jobs: expected at least 1 (0 would do nothing)"));
-    }
-    let s = scenario.inner.clone();
-    let runs = s.policies.len() * s.replications as usize;
-    let threads =
-        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let path = scenario.path.clone();
-    s.check_limits(&path, &limits(max_memory, max_events)?, threads.min(runs))
-        .map_err(|e| scenario_error(py, &e, &path))?;
-    if strict {
-        s.strict(&path).map_err(|e| scenario_error(py, &e, &path))?;
-    }
-    let files = wait(
-        py,
-        move || -> Result<Vec<(&'static str, Vec<u8>)>, String> {
-            let records = coordsim::cli::run_all(&s, jobs).map_err(|e| format!("{e:#}"))?;
-            Ok(vec![
-                ("runs", report::runs_csv(&records)),
-                ("faults", report::faults_csv(&records)),
-                ("classes", report::classes_csv(&records)),
-                ("services", report::services_csv(&records)),
-                ("timeseries", report::timeseries_csv(&records)),
-            ])
-        },
-        |_| Ok(()),
-        // A run cannot be stopped midway; it writes nothing, so it is left to end alone.
-        || false,
-    )?
-    .map_err(PyRuntimeError::new_err)?;
-    if let Some(dir) = out {
-        let paths: Vec<PathBuf> =
-            files.iter().map(|(name, _)| dir.join(format!("{name}.csv"))).collect();
-        let group: Vec<(&Path, &[u8])> =
-            paths.iter().zip(&files).map(|(p, (_, b))| (p.as_path(), b.as_slice())).collect();
-        report::write_all_atomic(&group).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-    }
-    let d = PyDict::new_bound(py);
-    for (name, bytes) in &files {
-        d.set_item(name, PyBytes::new_bound(py, bytes))?;
-    }
-    Ok(d)
 }
 
 /// Runs the `[sweep]` of a scenario file into `out`, exactly as `coordsim sweep` does
@@ -348,9 +277,22 @@ fn policies() -> Vec<&'static str> {
 #[pymodule]
 fn _coordsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ScenarioError", m.py().get_type_bound::<ScenarioError>())?;
+    m.add("PolicyError", m.py().get_type_bound::<PolicyError>())?;
     m.add_class::<LoadedScenario>()?;
+    m.add_class::<policy::View>()?;
+    m.add_class::<policy::Replica>()?;
+    m.add_class::<policy::Task>()?;
+    m.add_class::<policy::Outcome>()?;
+    m.add_class::<policy::Topology>()?;
+    m.add_class::<policy::Stream>()?;
+    m.add_class::<agent::Scale>()?;
+    m.add_class::<agent::Restart>()?;
+    m.add_class::<agent::Eject>()?;
+    m.add_class::<agent::SetPolicy>()?;
+    m.add_class::<agent::Observation>()?;
+    m.add_class::<agent::ServiceObservation>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
-    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(run::run, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(policies, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -10,7 +10,7 @@ use rand::Rng;
 
 use super::{argmin_random_tie, Decision, Outcome, Policy, PolicyView, Task, Topology};
 use crate::engine::SimRng;
-use crate::ids::ReplicaId;
+use crate::ids::{AgentId, ReplicaId};
 
 /// A uniformly random replica of the task's service.
 #[derive(Debug)]
@@ -97,45 +97,71 @@ impl Policy for RoundRobin {
     }
 }
 
+/// The requests each agent has sent to each replica and not yet heard back from: all that
+/// an agent knows of its own requests in flight (`least_outstanding`'s whole view, and the
+/// `outstanding` figure of a Python policy's view).
+#[derive(Clone, Debug)]
+pub struct Outstanding {
+    replicas: usize,
+    /// `counts[agent * replicas + replica]`.
+    counts: Vec<u32>,
+}
+
+impl Outstanding {
+    /// No request in flight, for this topology.
+    pub fn new(topology: &Topology) -> Self {
+        let replicas = topology.total_replicas() as usize;
+        Outstanding { replicas, counts: vec![0; replicas * topology.agents as usize] }
+    }
+
+    /// Agent `agent`'s counts, indexed by replica id.
+    pub fn of(&self, agent: AgentId) -> &[u32] {
+        let base = agent.index() * self.replicas;
+        &self.counts[base..base + self.replicas]
+    }
+
+    /// `agent` sent one more request to `replica`.
+    pub fn placed(&mut self, agent: AgentId, replica: ReplicaId) {
+        self.counts[agent.index() * self.replicas + replica.index()] += 1;
+    }
+
+    /// The agent that placed a request heard how it ended.
+    pub fn heard(&mut self, outcome: &Outcome) {
+        let slot =
+            &mut self.counts[outcome.agent.index() * self.replicas + outcome.replica.index()];
+        *slot = slot.saturating_sub(1);
+    }
+}
+
 /// The replica with the fewest requests this agent has sent and not yet heard back from.
 #[derive(Debug)]
 pub struct LeastOutstanding {
-    replicas: usize,
-    /// `outstanding[agent * replicas + replica]`.
-    outstanding: Vec<u32>,
+    outstanding: Outstanding,
     rng: SimRng,
 }
 
 impl LeastOutstanding {
     /// A policy for this topology, breaking ties from `rng`.
     pub fn new(topology: &Topology, rng: SimRng) -> Self {
-        let replicas = topology.total_replicas() as usize;
-        LeastOutstanding {
-            replicas,
-            outstanding: vec![0; replicas * topology.agents as usize],
-            rng,
-        }
+        LeastOutstanding { outstanding: Outstanding::new(topology), rng }
     }
 }
 
 impl Policy for LeastOutstanding {
     fn place(&mut self, view: &PolicyView<'_>, task: &Task) -> Decision {
-        let base = task.agent.index() * self.replicas;
-        let counts = &self.outstanding[base..base + self.replicas];
         if view.replicas_of(task.service).is_empty() {
             return Decision::Reject;
         }
+        let counts = self.outstanding.of(task.agent);
         let candidates = view.candidates(task.service).map(|r| (r.0, counts[r.index()]));
         let chosen = argmin_random_tie(candidates, &mut self.rng)
             .expect("a service has at least one replica");
-        self.outstanding[base + chosen as usize] += 1;
+        self.outstanding.placed(task.agent, ReplicaId(chosen));
         Decision::Place(ReplicaId(chosen))
     }
 
     fn on_outcome(&mut self, _view: &PolicyView<'_>, outcome: &Outcome) {
-        let slot =
-            &mut self.outstanding[outcome.agent.index() * self.replicas + outcome.replica.index()];
-        *slot = slot.saturating_sub(1);
+        self.outstanding.heard(outcome);
     }
 }
 
@@ -196,7 +222,7 @@ impl Policy for PowerOfD {
 mod tests {
     use super::*;
     use crate::engine::derive_stream;
-    use crate::ids::{AgentId, ServiceId};
+    use crate::ids::{AgentId, ClassId, ServiceId};
     use crate::policy::{ReplicaLoad, Ticket};
     use crate::time::SimTime;
 
@@ -216,7 +242,14 @@ mod tests {
             loads.iter().map(|&running| ReplicaLoad { running, queued: 0, slots: 1 }).collect();
         let members = topo.all_members();
         let view = PolicyView::new(SimTime::ZERO, &members, &loads);
-        let task = Task { agent: AgentId(agent), service: ServiceId(1), ticket: Ticket(0) };
+        let task = Task {
+            agent: AgentId(agent),
+            service: ServiceId(1),
+            ticket: Ticket(0),
+            class: ClassId(0),
+            attempt: 0,
+            deadline: None,
+        };
         (0..n)
             .map(|_| match policy.place(&view, &task) {
                 Decision::Place(r) => r.0,

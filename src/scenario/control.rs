@@ -336,4 +336,8 @@ pub struct External {
     /// The placement policies it may choose between for each service (empty: it does not
     /// choose placement); the first places work until it chooses.
     pub arms: Vec<PolicySpec>,
+    /// How long a replica it restarts stays down.
+    pub restart_delay: DurationDist,
+    /// How long a replica it ejects stays out of placement.
+    pub eject_for: SimDuration,
 }

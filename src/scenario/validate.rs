@@ -12,6 +12,8 @@
 //! `validate/`, and the range checks and error wording they share are in `check.rs`.
 
 mod agents;
+
+pub(crate) use agents::delay_value;
 mod check;
 mod classes;
 mod distributions;

@@ -317,7 +317,10 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 return; // nothing decides for it: it holds
             };
             match driver.decide(&spec.name, now, &observations) {
-                Some(asked) => actions = external_actions(spec, bounds, asked),
+                Some(asked) => {
+                    let service_of = &self.layout.replica_service;
+                    actions = external_actions(spec, bounds, service_of, asked);
+                }
                 None => {
                     schedule.halt();
                     return;
@@ -389,11 +392,13 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 ("scale", *service, None, Some(self.provisioned(*service).to_string()))
             }
             Action::Restart { replica } => {
-                let AgentKind::Remediator(r) = &spec.kind else {
-                    unreachable!("only remediators restart")
+                let restart_delay = match &spec.kind {
+                    AgentKind::Remediator(r) => &r.restart_delay,
+                    AgentKind::External(e) => &e.restart_delay,
+                    _ => unreachable!("only remediators and external agents restart"),
                 };
                 let layer = self.control.as_deref_mut().expect("control agents exist");
-                let delay = r.restart_delay.sample(&mut layer.agents[agent as usize].delays);
+                let delay = restart_delay.sample(&mut layer.agents[agent as usize].delays);
                 if !self.restart(*replica, delay, schedule) {
                     return;
                 }
@@ -404,10 +409,12 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 ("restart", service, Some(*replica), None)
             }
             Action::Eject { replica } => {
-                let AgentKind::Remediator(r) = &spec.kind else {
-                    unreachable!("only remediators eject")
+                let eject_for = match &spec.kind {
+                    AgentKind::Remediator(r) => r.eject_for,
+                    AgentKind::External(e) => e.eject_for,
+                    _ => unreachable!("only remediators and external agents eject"),
                 };
-                if !self.eject(*replica, r.eject_for, schedule) {
+                if !self.eject(*replica, eject_for, schedule) {
                     return;
                 }
                 let service = self.layout.replica_service[replica.index()];
@@ -579,6 +586,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
 fn external_actions(
     spec: &ControlAgent,
     bounds: &crate::scenario::External,
+    service_of: &[ServiceId],
     asked: Vec<Action>,
 ) -> Vec<ControlAction> {
     asked
@@ -592,6 +600,11 @@ fn external_actions(
                 if spec.services.contains(&service) && arm < bounds.arms.len() =>
             {
                 Some(Action::SetArm { service, arm })
+            }
+            Action::Restart { replica } | Action::Eject { replica }
+                if service_of.get(replica.index()).is_some_and(|s| spec.services.contains(s)) =>
+            {
+                Some(action)
             }
             _ => None,
         })

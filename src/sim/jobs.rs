@@ -43,7 +43,7 @@ pub(super) struct Job {
 /// `Job::reject`, which only a human review reads, and such a job has none). It counts in no job figure. A sentinel
 /// rather than a field of its own keeps the job record, which every job writes and reads
 /// whole, as small as it was.
-pub(super) const ESCALATION: ClassId = ClassId(u32::MAX);
+pub(super) const ESCALATION: ClassId = ClassId::ESCALATION;
 
 impl Job {
     /// Whether it carries a control agent's escalation rather than the workload's work.

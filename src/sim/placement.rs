@@ -11,10 +11,10 @@ use super::tasks::{Kind, Parent, Task};
 use super::timers::Timer;
 use super::{Observer, World};
 use crate::engine::Schedule;
-use crate::ids::{ReplicaId, WorkflowId};
+use crate::ids::{ClassId, ReplicaId, WorkflowId};
 use crate::policy::{Decision, Task as PolicyTask};
 use crate::scenario::Hedge;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 /// A unit to be executed once, without a task record (see `place_plain`): whose it is, and
 /// who waits for it.
@@ -83,13 +83,27 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             self.layout.workflows[plain.workflow.index()].units[plain.unit as usize].service;
         let agent = self.agent_id(plain.requester);
         let ticket = self.next_ticket();
-        let decision = self.decide(now, &PolicyTask { agent, service, ticket }, false);
+        let (class, deadline) = self.job_class_deadline(plain.job, plain.job_serial);
+        let task = PolicyTask { agent, service, ticket, class, attempt: 0, deadline };
+        let decision = self.decide(now, &task, false);
         if decision == Decision::Defer {
             self.defer(ticket, Deferred::Plain(plain), now);
         } else {
             self.place_plain_on(plain, decision, schedule);
         }
         self.apply_outbox(schedule);
+    }
+
+    /// The class of job `job` and when its deadline passes (none for an escalation or
+    /// a class without a deadline), as a policy is told them.
+    #[inline(always)]
+    fn job_class_deadline(&self, job: usize, job_serial: u64) -> (ClassId, Option<SimTime>) {
+        match self.jobs.get(job).filter(|j| j.serial == job_serial) {
+            Some(j) if !j.is_escalation() => {
+                (j.class, self.scenario.classes[j.class.index()].deadline.map(|d| j.arrived + d))
+            }
+            _ => (ClassId::ESCALATION, None),
+        }
     }
 
     /// Carries out the policy's decision for a unit without a task record.
@@ -173,7 +187,15 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             }
         }
         let ticket = self.next_ticket();
-        let decision = self.decide(now, &PolicyTask { agent, service, ticket }, rules.ejection);
+        let t = &self.tasks[task];
+        let attempt = match kind {
+            Kind::Original => 0,
+            Kind::Hedge => t.retries + 1,
+            _ => t.retries.max(1),
+        };
+        let (class, deadline) = self.job_class_deadline(t.job, t.job_serial);
+        let policy_task = PolicyTask { agent, service, ticket, class, attempt, deadline };
+        let decision = self.decide(now, &policy_task, rules.ejection);
         if rules.ejection {
             for r in range {
                 self.excluded[r as usize] = false;

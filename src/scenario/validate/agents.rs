@@ -21,6 +21,8 @@ use crate::scenario::{Invalid, Service, ServiceId};
 use crate::time::SimDuration;
 use kinds::{adaptive, autoscaler, external, remediator};
 
+pub(crate) use kinds::delay_value;
+
 mod kinds;
 
 /// Most agents a scenario may declare.
@@ -279,7 +281,15 @@ fn agent(
     let budget_keys: [(&str, bool); 1] = [("max_total", raw.max_total.is_some())];
     let removal_key = [("removal", raw.removal.is_some())];
     // An external agent's driver scales (within bounds) and chooses among arms.
-    let external_keys = ["min_replicas", "max_replicas", "provisioning", "removal", "arms"];
+    let external_keys = [
+        "min_replicas",
+        "max_replicas",
+        "provisioning",
+        "removal",
+        "arms",
+        "restart_delay",
+        "eject_for",
+    ];
     fn names_of<'k>(set: &[(&'k str, bool)]) -> Vec<&'k str> {
         set.iter().map(|(k, _)| *k).collect()
     }

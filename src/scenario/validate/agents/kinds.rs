@@ -51,7 +51,17 @@ pub(super) fn external(
         Some(kinds) => policy_arms(key, kinds, policies)?,
         None => Vec::new(),
     };
-    Ok(External { min_replicas, max_replicas, provisioning, removal, arms })
+    let restart_delay = delay(&key("restart_delay"), raw.restart_delay.as_ref(), 10.0, base)?;
+    let eject_for = positive_seconds(&key("eject_for"), raw.eject_for.map_or(30.0, |e| e.0))?;
+    Ok(External {
+        min_replicas,
+        max_replicas,
+        provisioning,
+        removal,
+        arms,
+        restart_delay,
+        eject_for,
+    })
 }
 
 /// `min_replicas <= max_replicas`, with every service's replica count between them.
@@ -219,6 +229,15 @@ fn rate_limit(field: &str, raw: Option<&RawRateLimit>, replicas: u32) -> Result<
 }
 
 /// A delay written as a duration or a distribution (default: the constant `default` s).
+/// A delay written as a TOML value (`"5ms"`, a number of seconds, or a distribution table),
+/// checked as an agent's `provisioning` is; `field` names it in the error.
+pub(crate) fn delay_value(field: &str, value: toml::Value) -> Result<DurationDist> {
+    let raw: RawDelay = value
+        .try_into()
+        .map_err(|e: toml::de::Error| Invalid::new(field, e.message().trim().to_owned()))?;
+    delay(field, Some(&raw), 0.0, Path::new("."))
+}
+
 fn delay(field: &str, raw: Option<&RawDelay>, default: f64, base: &Path) -> Result<DurationDist> {
     let built = match raw {
         Some(RawDelay::Drawn(d)) => return dist(field, d, base),

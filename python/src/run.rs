@@ -1,0 +1,264 @@
+//! `coordsim.run`: every policy and replication of a scenario, built-in policies and
+//! Python ones side by side, with Python control agents where given; results as the CSV
+//! bytes the binary writes.
+//!
+//! Runs of built-in policies without Python agents go as the binary runs them
+//! (`cli::run_all`: in parallel, the GIL released). Runs that call Python (a Python policy,
+//! or any run with a Python agent) go one after another on the calling thread, which holds
+//! the GIL for the run: through `sim::run_with_policy` or `sim::run_driven`, the library's
+//! entry points for policies and agents from outside the crate, so the engine is the same.
+//! Records are put back in plan order (policies as listed, then replications), so the files
+//! do not depend on which runs went where.
+
+use std::path::{Path, PathBuf};
+
+use coordsim::engine::SimRng;
+use coordsim::policy::{self, PolicySpec, Topology};
+use coordsim::report::{self, RunRecord};
+use coordsim::scenario::{self, Scenario};
+use coordsim::sim;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::agent::{AgentChoice, PyDriver};
+use crate::errors::{catch_failure, scenario_error, Failure, RunLabel};
+use crate::policy::{PolicyChoice, PyPolicy};
+use crate::{limits, overrides, wait, LoadedScenario};
+
+/// Who decides in a run.
+enum Choice {
+    BuiltIn(PolicySpec),
+    Python(PolicyChoice),
+}
+
+impl Choice {
+    fn name(&self) -> String {
+        match self {
+            Choice::BuiltIn(spec) => spec.kind().name().to_owned(),
+            Choice::Python(c) => c.name.clone(),
+        }
+    }
+}
+
+/// Runs every policy and replication of `scenario` and returns the CSV files the binary's
+/// `run` writes, as bytes by name (`runs`, `faults`, `classes`, `services`, `timeseries`);
+/// with `out`, writes them there too (atomically, all or none).
+///
+/// `policies` lists, in order, built-in names (their parameters from the scenario) and
+/// Python policy specs (`name`, `factory`, `wants_outcome`, `wants_membership`,
+/// `decision_time`); empty: the scenario's own policies. `agents` are Python control agent
+/// specs (`name`, `factory`), declared to the scenario by `agents_toml` (an `agents = [...]`
+/// TOML document of external agents).
+#[pyfunction]
+#[pyo3(signature = (scenario, policies = Vec::new(), agents = Vec::new(), agents_toml = None, jobs = None, out = None, max_memory = None, max_events = None, strict = false))]
+#[allow(clippy::too_many_arguments)]
+pub fn run<'py>(
+    py: Python<'py>,
+    scenario: &LoadedScenario,
+    policies: Vec<Bound<'py, PyAny>>,
+    agents: Vec<Bound<'py, PyAny>>,
+    agents_toml: Option<String>,
+    jobs: Option<usize>,
+    out: Option<PathBuf>,
+    max_memory: Option<f64>,
+    max_events: Option<f64>,
+    strict: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    if jobs == Some(0) {
+        return Err(PyValueError::new_err("jobs: expected at least 1 (0 would do nothing)"));
+    }
+    let path = scenario.path.clone();
+    let s = match &agents_toml {
+        None => scenario.inner.clone(),
+        Some(text) => with_agents(py, scenario, text)?,
+    };
+    let choices = choices(&s, &policies)?;
+    let agents: Vec<AgentChoice> =
+        agents.iter().map(AgentChoice::from_py).collect::<PyResult<_>>()?;
+    let runs = choices.len() * s.replications as usize;
+    let threads =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    s.check_limits(&path, &limits(max_memory, max_events)?, threads.min(runs))
+        .map_err(|e| scenario_error(py, &e, &path))?;
+    if strict {
+        s.strict(&path).map_err(|e| scenario_error(py, &e, &path))?;
+    }
+    let records = if agents.is_empty() && choices.iter().all(|c| matches!(c, Choice::BuiltIn(_))) {
+        run_built_in(py, &s, jobs)?
+    } else {
+        run_mixed(py, &s, &choices, &agents, jobs)?
+    };
+    let files = vec![
+        ("runs", report::runs_csv(&records)),
+        ("faults", report::faults_csv(&records)),
+        ("classes", report::classes_csv(&records)),
+        ("services", report::services_csv(&records)),
+        ("timeseries", report::timeseries_csv(&records)),
+    ];
+    if let Some(dir) = out {
+        let paths: Vec<PathBuf> =
+            files.iter().map(|(name, _)| dir.join(format!("{name}.csv"))).collect();
+        let group: Vec<(&Path, &[u8])> =
+            paths.iter().zip(&files).map(|(p, (_, b))| (p.as_path(), b.as_slice())).collect();
+        report::write_all_atomic(&group).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    }
+    let d = PyDict::new_bound(py);
+    for (name, bytes) in &files {
+        d.set_item(name, PyBytes::new_bound(py, bytes))?;
+    }
+    Ok(d)
+}
+
+/// The scenario again, with the Python agents declared as external agents.
+fn with_agents(py: Python<'_>, scenario: &LoadedScenario, text: &str) -> PyResult<Scenario> {
+    let document: toml::Table =
+        text.parse().map_err(|e| PyValueError::new_err(format!("the agents' declaration: {e}")))?;
+    let tables: Vec<toml::Table> = match document.get("agents") {
+        Some(toml::Value::Array(list)) => list
+            .iter()
+            .filter_map(|v| match v {
+                toml::Value::Table(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let parsed = overrides(scenario.overrides.clone())?;
+    let path = scenario.path.clone();
+    let mut s = py
+        .allow_threads(|| scenario::load_with_agents(&path, &parsed, tables))
+        .map_err(|e| scenario_error(py, &e, &path))?;
+    // A seed given to `run` (any u64) is kept as the loaded scenario has it.
+    s.seed = scenario.inner.seed;
+    Ok(s)
+}
+
+/// The runs' policies in order: each name found among the scenario's policies (with its
+/// parameters), each Python spec read once.
+fn choices(s: &Scenario, policies: &[Bound<'_, PyAny>]) -> PyResult<Vec<Choice>> {
+    if policies.is_empty() {
+        return Ok(s.policies.iter().map(|&p| Choice::BuiltIn(p)).collect());
+    }
+    policies
+        .iter()
+        .map(|p| {
+            if let Ok(name) = p.downcast::<PyString>() {
+                let name: String = name.extract()?;
+                let name = name.as_str();
+                s.policies
+                    .iter()
+                    .find(|spec| spec.kind().name() == name)
+                    .map(|&spec| Choice::BuiltIn(spec))
+                    .ok_or_else(|| {
+                        PyValueError::new_err(format!(
+                            "policies: {name:?} is not a policy of the scenario"
+                        ))
+                    })
+            } else {
+                PolicyChoice::from_py(p).map(Choice::Python)
+            }
+        })
+        .collect()
+}
+
+/// Built-in policies only: the binary's path, off the GIL.
+fn run_built_in(py: Python<'_>, s: &Scenario, jobs: Option<usize>) -> PyResult<Vec<RunRecord>> {
+    let s = s.clone();
+    wait(
+        py,
+        move || coordsim::cli::run_all(&s, jobs).map_err(|e| format!("{e:#}")),
+        |_| Ok(()),
+        // A run cannot be stopped midway; it writes nothing, so it is left to end alone.
+        || false,
+    )?
+    .map_err(PyRuntimeError::new_err)
+}
+
+/// Some runs call Python: the built-in runs without agents in parallel first, then the
+/// others here, in order; records in plan order.
+fn run_mixed(
+    py: Python<'_>,
+    s: &Scenario,
+    choices: &[Choice],
+    agents: &[AgentChoice],
+    jobs: Option<usize>,
+) -> PyResult<Vec<RunRecord>> {
+    let mut records: Vec<Option<RunRecord>> = Vec::new();
+    if agents.is_empty() {
+        let mut built_in = s.clone();
+        built_in.policies = choices
+            .iter()
+            .filter_map(|c| match c {
+                Choice::BuiltIn(spec) => Some(*spec),
+                Choice::Python(_) => None,
+            })
+            .collect();
+        let mut done = if built_in.policies.is_empty() {
+            Vec::new()
+        } else {
+            run_built_in(py, &built_in, jobs)?
+        }
+        .into_iter();
+        for c in choices {
+            for _ in 0..s.replications {
+                records.push(match c {
+                    Choice::BuiltIn(_) => Some(done.next().expect("one record per built-in run")),
+                    Choice::Python(_) => None,
+                });
+            }
+        }
+    } else {
+        records.resize_with(choices.len() * s.replications as usize, || None);
+    }
+    for (i, choice) in choices.iter().enumerate() {
+        for replication in 0..s.replications {
+            let slot = &mut records[i * s.replications as usize + replication as usize];
+            if slot.is_none() {
+                *slot = Some(run_one(py, s, choice, agents, replication)?);
+            }
+        }
+    }
+    Ok(records.into_iter().map(|r| r.expect("every run ran")).collect())
+}
+
+/// One run that calls Python, on this thread.
+fn run_one(
+    py: Python<'_>,
+    s: &Scenario,
+    choice: &Choice,
+    agents: &[AgentChoice],
+    replication: u32,
+) -> PyResult<RunRecord> {
+    let label = RunLabel { cell: String::new(), policy: choice.name(), replication, seed: s.seed };
+    let build = |topology: &Topology, rng: SimRng| -> Box<dyn policy::Policy> {
+        match choice {
+            Choice::BuiltIn(spec) => policy::build(*spec, topology, rng),
+            Choice::Python(c) => match PyPolicy::build(py, c, s, topology, rng) {
+                Ok(p) => Box::new(p),
+                Err(error) => Failure {
+                    error,
+                    method: "setup",
+                    time_s: 0.0,
+                    subject: None,
+                    who: c.name.clone(),
+                }
+                .raise(),
+            },
+        }
+    };
+    let summary = if agents.is_empty() {
+        catch_failure(py, &label, || sim::run_with_policy(s, build, replication))?
+    } else {
+        let mut driver = PyDriver::new(py, s, agents, replication)?;
+        catch_failure(py, &label, || sim::run_driven(s, build, replication, &mut driver))?
+    };
+    Ok(RunRecord {
+        scenario: s.name.clone(),
+        cell: String::new(),
+        policy: label.policy,
+        replication,
+        seed: s.seed,
+        summary,
+    })
+}

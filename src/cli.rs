@@ -209,6 +209,8 @@ fn run_sweep(args: &SweepArgs) -> Result<()> {
         limits: args.checks.limits()?,
         strict: args.checks.strict,
         watch: None,
+        policies: None,
+        runner: None,
     };
     let outcome = sweep::run(&file, &options)?;
     eprintln!(

@@ -180,6 +180,16 @@ pub fn run_with_policy(
     simulate(scenario, build, replication, &mut NoObserver, None, None, None).summary
 }
 
+/// [`run_with_policy`], reporting every mechanical step to `observer`.
+pub fn run_with_policy_observed<O: Observer>(
+    scenario: &Scenario,
+    build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
+    replication: u32,
+    observer: &mut O,
+) -> RunSummary {
+    simulate(scenario, build, replication, observer, None, None, None).summary
+}
+
 /// Runs one replication of `scenario` with its `external` control agents decided by
 /// `driver`, one period at a time (see [`Driver`]); the policy is built by `build`, as in
 /// [`run_with_policy`]. The run ends at the scenario's end, or as soon as the driver returns

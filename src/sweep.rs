@@ -26,10 +26,12 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use self::manifest::Manifest;
-use self::plan::{PlanInfo, RunKey, Shard, SweepPlan};
+use self::plan::{PlanInfo, PlanPolicy, RunKey, Shard, SweepPlan};
 use self::progress::Progress;
 use self::store::{RunFile, StoreError, LATENCY_PERCENTILES};
+use crate::engine::SimRng;
 use crate::metrics::latency::LatencyHistogram;
+use crate::policy::Topology;
 use crate::report::{self, RunRecord};
 use crate::scenario::{Limits, Scenario, ScenarioError, SweepFile};
 use crate::sim::{self, Observer};
@@ -59,7 +61,31 @@ pub struct SweepOptions {
     /// Shared with a caller that follows the sweep from another thread (the Python
     /// package: progress, Ctrl-C); `None` from the command line.
     pub watch: Option<Arc<Watch>>,
+    /// The policies in order, when the caller brings policies of its own (names the
+    /// scenario's policies do not have are run by `runner`); `None`: the scenario's.
+    pub policies: Option<Vec<String>>,
+    /// Runs the runs instead of this process's threads (the Python package's worker
+    /// processes); `None`: rayon, `jobs` threads.
+    pub runner: Option<Arc<dyn Runner>>,
 }
+
+/// What runs a sweep's runs when the caller does (the Python package, in worker processes
+/// or on a cluster): each run is [`run_key`], its file written with [`store::write_run`],
+/// wherever it happens.
+pub trait Runner: Send + Sync + std::fmt::Debug {
+    /// Runs every key of `keys` and writes its run file under the sweep's directory;
+    /// returns when all are written, or early when the caller stopped the sweep (the runs
+    /// written stay). An error stops the sweep.
+    ///
+    /// # Errors
+    /// Why the runs could not be run (a worker that died, an executor that failed).
+    fn run(&self, keys: &[RunKey]) -> Result<(), String>;
+}
+
+/// Why a run stopped in code from outside the crate (a Python policy that raised): the
+/// payload such code unwinds with, whose text becomes the run's error as it is.
+#[derive(Debug)]
+pub struct RunAborted(pub String);
 
 /// What a caller on another thread sees of a sweep, and how it stops one: runs done and
 /// planned, and a flag that makes the sweep start no further run (the runs already written
@@ -104,6 +130,9 @@ pub enum SweepError {
     /// The thread pool could not start.
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    /// The caller's runner failed.
+    #[error("the runs could not be run: {0}")]
+    Runner(String),
     /// The caller asked the sweep to stop (through its [`Watch`]).
     #[error("the sweep was interrupted after {0} runs; the runs written are kept, and `--resume` completes it")]
     Cancelled(usize),
@@ -177,8 +206,13 @@ fn check_cells(
 /// A result directory holding another sweep, or a file that cannot be read or written. A
 /// failing run is not an error: it is recorded and counted in [`SweepOutcome::failed`].
 pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, SweepError> {
-    let plan = SweepPlan::new(file, &options.precision);
+    let plan = SweepPlan::new(file, &options.precision, options.policies.as_deref());
     let out = &options.out;
+    if options.runner.is_none() && plan.policies.contains(&PlanPolicy::Outside) {
+        return Err(SweepError::Mismatch(
+            "the sweep names policies that are not the scenario's, and nothing runs them".into(),
+        ));
+    }
     check_cells(file, &plan, options)?;
     let mut done = if options.resume {
         if let Ok(previous) = Manifest::read(out) {
@@ -241,6 +275,28 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
             w.total.fetch_add(todo.len(), Ordering::Relaxed);
         }
         let cancelled = || watch.is_some_and(|w| w.cancel.load(Ordering::Relaxed));
+        if let Some(runner) = &options.runner {
+            runner.run(&todo).map_err(SweepError::Runner)?;
+            let (found, _) = store::read_runs(out, &plan.info, store::Damaged::Fail)?;
+            for key in &todo {
+                if let Some(run) = found.get(key) {
+                    executed += 1;
+                    done.insert(*key, run.clone());
+                }
+            }
+            if todo.iter().any(|key| !done.contains_key(key)) {
+                progress.finish();
+                return Err(if cancelled() {
+                    SweepError::Cancelled(executed)
+                } else {
+                    SweepError::Runner("runs are missing after the runner returned".into())
+                });
+            }
+            if plan.info.precision.is_empty() || !grow(&plan, &done, &mut replications, &owned) {
+                break;
+            }
+            continue;
+        }
         let results: Vec<Result<Option<(RunKey, RunFile)>, report::ReportError>> =
             pool.install(|| {
                 todo.par_iter()
@@ -248,7 +304,7 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
                         if cancelled() {
                             return Ok(None);
                         }
-                        let run = run_one(&plan, key);
+                        let run = run_key(&plan, key, None);
                         store::write_run(out, key, &run)?;
                         progress.inc();
                         if let Some(w) = watch {
@@ -428,9 +484,15 @@ pub fn merge(
     Ok((assembled, missing))
 }
 
-/// Runs one run of the plan; never panics: a panic or an invalid cell becomes the error of
-/// the returned record.
-fn run_one(plan: &SweepPlan, key: RunKey) -> RunFile {
+/// How a policy from outside the crate is built for one run: from the cell's scenario,
+/// the world's topology and the policy's own random stream.
+pub type OutsideBuild<'b> =
+    &'b dyn Fn(&Scenario, &Topology, SimRng) -> Box<dyn crate::policy::Policy>;
+
+/// Runs one run of the plan; never panics: a panic, a run aborted by outside code
+/// ([`RunAborted`]) or an invalid cell becomes the error of the returned record. `outside`
+/// builds the policy of a [`PlanPolicy::Outside`] run (such a run without it is an error).
+pub fn run_key(plan: &SweepPlan, key: RunKey, outside: Option<OutsideBuild<'_>>) -> RunFile {
     let info = &plan.info.cells[key.cell as usize];
     let policy = plan.info.policies[key.policy as usize].clone();
     let start = Instant::now();
@@ -451,9 +513,12 @@ fn run_one(plan: &SweepPlan, key: RunKey) -> RunFile {
     match &plan.cells[key.cell as usize] {
         Err(message) => file.error = Some(format!("invalid cell: {message}")),
         Ok(scenario) => {
-            let result = catch_unwind(AssertUnwindSafe(|| simulate(scenario, key, &info.label)));
+            let chosen = plan.policies[key.policy as usize];
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                simulate(scenario, key, chosen, &file.policy, outside, &info.label)
+            }));
             match result {
-                Ok((record, extra)) => {
+                Ok(Some((record, extra))) => {
                     let rows = store::render_rows(&record);
                     file.runs_row = rows.runs;
                     file.faults_rows = rows.faults;
@@ -464,13 +529,21 @@ fn run_one(plan: &SweepPlan, key: RunKey) -> RunFile {
                     file.mser5_truncation_s = extra.mser5_truncation_s;
                     file.latency_percentiles_ms = extra.percentiles_ms;
                 }
+                Ok(None) => {
+                    file.error = Some(format!("policy {} is not built in, and nothing was given to build it", file.policy));
+                }
                 Err(panic) => {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".to_owned());
-                    file.error = Some(format!("panicked: {message}"));
+                    file.error = Some(match panic.downcast::<RunAborted>() {
+                        Ok(aborted) => aborted.0,
+                        Err(panic) => {
+                            let message = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| (*s).to_owned())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".to_owned());
+                            format!("panicked: {message}")
+                        }
+                    });
                 }
             }
         }
@@ -485,19 +558,34 @@ struct Extra {
     percentiles_ms: Vec<Option<f64>>,
 }
 
-fn simulate(scenario: &Scenario, key: RunKey, label: &str) -> (RunRecord, Extra) {
-    let spec = scenario.policies[key.policy as usize];
+fn simulate(
+    scenario: &Scenario,
+    key: RunKey,
+    chosen: PlanPolicy,
+    name: &str,
+    outside: Option<OutsideBuild<'_>>,
+    label: &str,
+) -> Option<(RunRecord, Extra)> {
     let mut observer = LatencySeries::new(scenario.warmup);
-    let summary = sim::run_observed(scenario, spec, key.replication, &mut observer);
+    let summary = match chosen {
+        PlanPolicy::BuiltIn(index) => {
+            sim::run_observed(scenario, scenario.policies[index], key.replication, &mut observer)
+        }
+        PlanPolicy::Outside => {
+            let outside = outside?;
+            let build = |topology: &Topology, rng: SimRng| outside(scenario, topology, rng);
+            sim::run_with_policy_observed(scenario, build, key.replication, &mut observer)
+        }
+    };
     let record = RunRecord {
         scenario: scenario.name.clone(),
         cell: label.to_owned(),
-        policy: spec.kind().name().to_owned(),
+        policy: name.to_owned(),
         replication: key.replication,
         seed: scenario.seed,
         summary,
     };
-    (record, observer.finish())
+    Some((record, observer.finish()))
 }
 
 /// Collects, during a run, the batch means of 5 successive completion latencies (all jobs,

@@ -273,6 +273,8 @@ def sweep(
     max_memory: Optional[float] = None,
     max_events: Optional[float] = None,
     strict: bool = False,
+    policies: Union[None, PolicyLike, Sequence[PolicyLike]] = None,
+    executor: Any = None,
 ) -> SweepResults:
     """Runs the ``[sweep]`` of a scenario file into ``out``, as ``coordsim sweep`` does.
 
@@ -280,8 +282,44 @@ def sweep(
     ``(done, total)``, ``False`` for none, or by default a tqdm bar when tqdm is installed.
     Ctrl-C stops the sweep after the runs in progress; they and every earlier run stay in
     ``out``, and ``resume=True`` completes it with identical results.
+
+    ``policies`` lists the policies compared, in order: the scenario's built-in ones by name
+    and your own :class:`Policy` instances (or factories). A sweep with your own policies
+    runs its runs in worker processes (one per core, or ``jobs``), or on ``executor``, any
+    ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``, or a Dask cluster's
+    ``client.get_executor()``); the files are byte-identical whatever runs them.
     """
     out = Path(tempfile.mkdtemp(prefix="coordsim-sweep-")) if out is None else Path(out)
+    names: Optional[List[str]] = None
+    runner = None
+    own_executor = None
+    if policies is not None or executor is not None:
+        from . import _sweep
+
+        if policies is None:
+            policies = load(path).policies
+        elif isinstance(policies, (str, Policy)) or not _is_sequence(policies):
+            policies = [policies]
+        built_in = load(path).policies
+        names, specs = [], {}
+        for i, p in enumerate(policies):
+            if isinstance(p, str):
+                if p not in built_in:
+                    raise ValueError(
+                        f"policies: {p!r} is not one of the scenario's policies {built_in} (a sweep's built-in policies come from its file)"
+                    )
+                names.append(p)
+            else:
+                spec = policy_spec(p)
+                names.append(spec.name)
+                specs[i] = spec
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"policies: each policy needs its own name; {duplicates} appear more than once")
+        if executor is None:
+            executor = own_executor = _sweep.default_executor(jobs)
+        job = _sweep.SweepJob(path=os.fspath(Path(path).resolve()), out=os.fspath(out.resolve()), policies=tuple(names), specs=specs)
+        runner = _sweep.make_runner(executor, job)
     callback, bar = _progress_callback(progress)
     try:
         total, executed, failed = _coordsim.sweep(
@@ -293,10 +331,14 @@ def sweep(
             max_memory=max_memory,
             max_events=max_events,
             strict=strict,
+            policies=names,
+            runner=runner,
         )
     finally:
         if bar is not None:
             bar.close()
+        if own_executor is not None:
+            own_executor.shutdown(wait=True, cancel_futures=True)
 
     def read(name: str) -> pd.DataFrame:
         p = out / f"{name}.csv"

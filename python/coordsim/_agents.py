@@ -117,10 +117,21 @@ class ControlAgent:
         raise NotImplementedError(f"{type(self).__name__} must define act(self, observation)")
 
 
+class _Copies:
+    """A factory of deep copies of one instance (picklable, so that worker processes can
+    make their own)."""
+
+    def __init__(self, template: Any) -> None:
+        self.template = template
+
+    def __call__(self) -> Any:
+        return copy.deepcopy(self.template)
+
+
 def _fresh(template: Any) -> Callable[[], Any]:
     """A factory of fresh instances: a deep copy of an instance per call, or the callable."""
     if isinstance(template, (Policy, ControlAgent)):
-        return lambda: copy.deepcopy(template)
+        return _Copies(template)
     if callable(template):
         return template
     raise TypeError(

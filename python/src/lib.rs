@@ -14,17 +14,15 @@
 #![allow(unexpected_cfgs, clippy::useless_conversion)]
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 mod agent;
 mod errors;
 mod policy;
 mod run;
+mod sweep;
 
 use coordsim::scenario::{self, Limits, Override, Scenario};
-use coordsim::sweep::{SweepError, SweepOptions, Watch};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -198,76 +196,6 @@ pub(crate) fn wait<T: Send + 'static>(
     }
 }
 
-/// Runs the `[sweep]` of a scenario file into `out`, exactly as `coordsim sweep` does
-/// (resumable, byte-identical at any thread count), calling `progress(done, total)` about
-/// every 50 ms when given. Returns `(runs, executed, failed)`.
-#[pyfunction]
-#[pyo3(signature = (path, out, jobs = None, resume = false, progress = None, max_memory = None, max_events = None, strict = false))]
-#[allow(clippy::too_many_arguments)]
-fn sweep(
-    py: Python<'_>,
-    path: PathBuf,
-    out: PathBuf,
-    jobs: Option<usize>,
-    resume: bool,
-    progress: Option<PyObject>,
-    max_memory: Option<f64>,
-    max_events: Option<f64>,
-    strict: bool,
-) -> PyResult<(usize, usize, usize)> {
-    if jobs == Some(0) {
-        return Err(PyValueError::new_err("jobs: expected at least 1 (0 would do nothing)"));
-    }
-    let file = py
-        .allow_threads(|| scenario::load_sweep(&path))
-        .map_err(|e| scenario_error(py, &e, &path))?;
-    let watch = Arc::new(Watch::default());
-    let out_dir = out.clone();
-    let options = SweepOptions {
-        out,
-        jobs,
-        resume,
-        shard: None,
-        precision: Vec::new(),
-        command_line: vec!["python: coordsim.sweep".into(), path.display().to_string()],
-        quiet: true,
-        limits: limits(max_memory, max_events)?,
-        strict,
-        watch: Some(watch.clone()),
-    };
-    let (ticker, stopper) = (watch.clone(), watch.clone());
-    let outcome = wait(
-        py,
-        move || coordsim::sweep::run(&file, &options),
-        |py| match &progress {
-            Some(callback) => callback
-                .call1(
-                    py,
-                    (ticker.done.load(Ordering::Relaxed), ticker.total.load(Ordering::Relaxed)),
-                )
-                .map(|_| ()),
-            None => Ok(()),
-        },
-        move || {
-            stopper.cancel.store(true, Ordering::Relaxed);
-            true
-        },
-    )?;
-    match outcome {
-        Ok(o) => {
-            if o.assembled.is_some() {
-                // The charts `coordsim sweep` draws, from the files just written.
-                let dir = out_dir.clone();
-                py.allow_threads(|| coordsim::chart::plot_dir(&dir))
-                    .map_err(|e| PyRuntimeError::new_err(format!("drawing the charts: {e}")))?;
-            }
-            Ok((o.total, o.executed, o.failed))
-        }
-        Err(SweepError::Cell { source, .. }) => Err(scenario_error(py, &source, &path)),
-        Err(e) => Err(PyRuntimeError::new_err(e.to_string())),
-    }
-}
-
 /// The names of the built-in policies.
 #[pyfunction]
 fn policies() -> Vec<&'static str> {
@@ -293,7 +221,9 @@ fn _coordsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<agent::ServiceObservation>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(run::run, m)?)?;
-    m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::sweep, m)?)?;
+    m.add_class::<sweep::SweepWorker>()?;
+    m.add_class::<sweep::SweepWatch>()?;
     m.add_function(wrap_pyfunction!(policies, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

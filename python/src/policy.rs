@@ -410,6 +410,9 @@ pub struct PyPolicy {
     thoughts: BTreeMap<u64, Thought>,
     next_thought: u64,
     decisions: u64,
+    /// A failure leaves the run as text (a sweep's recorded error) rather than as a
+    /// `PolicyError` for the caller.
+    text_failures: bool,
 }
 
 impl fmt::Debug for PyPolicy {
@@ -484,6 +487,7 @@ impl PyPolicy {
             thoughts: BTreeMap::new(),
             next_thought: 0,
             decisions: 0,
+            text_failures: false,
         })
     }
 
@@ -530,6 +534,23 @@ impl PyPolicy {
         )
     }
 
+    /// The same policy, whose failures leave the run as the text a sweep records.
+    pub fn aborting_with_text(mut self) -> Self {
+        self.text_failures = true;
+        self
+    }
+
+    /// Leaves the run with `error` of `who`'s `method` as text, traceback included
+    /// (`sweep::RunAborted`: the run's recorded error).
+    pub fn abort_text(py: Python<'_>, who: &str, method: &str, now: f64, error: &PyErr) -> ! {
+        let traceback = error.traceback_bound(py).and_then(|t| t.format().ok()).unwrap_or_default();
+        let text = format!(
+            "{who}.{method} failed at t = {now:.6} s: {}\n{traceback}",
+            error.value_bound(py)
+        );
+        std::panic::resume_unwind(Box::new(coordsim::sweep::RunAborted(text)))
+    }
+
     fn fail(
         &self,
         py: Python<'_>,
@@ -538,7 +559,9 @@ impl PyPolicy {
         now: f64,
         subject: Option<PyObject>,
     ) -> ! {
-        let _ = py;
+        if self.text_failures {
+            Self::abort_text(py, &self.name, method, now, &error);
+        }
         Failure { error, method, time_s: now, subject, who: self.name.clone() }.raise()
     }
 

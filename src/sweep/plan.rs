@@ -64,17 +64,50 @@ pub struct SweepPlan {
     pub info: PlanInfo,
     /// Each cell's scenario, or why it is invalid (file, key and expectation).
     pub cells: Vec<Result<Scenario, String>>,
-    /// Policy kinds, in the sweep's order.
-    pub policies: Vec<PolicyKind>,
+    /// The policies, in the sweep's order.
+    pub policies: Vec<PlanPolicy>,
+}
+
+/// Who decides in a policy's runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanPolicy {
+    /// A built-in policy: the cell scenario's policy at this index (with its parameters).
+    BuiltIn(usize),
+    /// A policy from outside the crate (the Python package's), built by the caller's
+    /// [`Runner`](crate::sweep::Runner) and known here by its name only.
+    Outside,
 }
 
 impl SweepPlan {
     /// Expands `file`'s grid; `precision` replaces the file's precision targets when not
     /// empty. An invalid cell does not fail the plan: its runs will record the error.
-    pub fn new(file: &SweepFile, precision: &[(String, f64)]) -> SweepPlan {
+    ///
+    /// `names` lists the policies in order when the caller brings policies of its own (the
+    /// names the scenario's policies do not have are [`PlanPolicy::Outside`]); `None`: the
+    /// scenario's policies.
+    pub fn new(
+        file: &SweepFile,
+        precision: &[(String, f64)],
+        names: Option<&[String]>,
+    ) -> SweepPlan {
         let sweep = &file.sweep;
         let policies: Vec<PolicyKind> = file.base.policies.iter().map(|p| p.kind()).collect();
-        let reference = sweep.reference.unwrap_or(policies[0]);
+        let names: Vec<String> = match names {
+            Some(names) => names.to_vec(),
+            None => policies.iter().map(|p| p.name().to_owned()).collect(),
+        };
+        let chosen: Vec<PlanPolicy> = names
+            .iter()
+            .map(|n| match policies.iter().position(|p| p.name() == n) {
+                Some(i) => PlanPolicy::BuiltIn(i),
+                None => PlanPolicy::Outside,
+            })
+            .collect();
+        let reference = sweep
+            .reference
+            .map(|r| r.name().to_owned())
+            .filter(|r| names.contains(r))
+            .unwrap_or_else(|| names.first().cloned().unwrap_or_default());
         let precision =
             if precision.is_empty() { sweep.precision.clone() } else { precision.to_vec() };
         let mut replications = file.base.replications;
@@ -117,14 +150,14 @@ impl SweepPlan {
             scenario_hash: content_hash(file.text().as_bytes()),
             keys: sweep.grid.iter().map(|a| a.key.clone()).collect(),
             cells: infos,
-            policies: policies.iter().map(|p| p.name().to_owned()).collect(),
-            reference: reference.name().to_owned(),
+            policies: names,
+            reference,
             replications,
             precision,
             max_replications: sweep.max_replications().max(replications),
             warmup_s: file.base.warmup.as_secs_f64(),
         };
-        SweepPlan { info, cells, policies }
+        SweepPlan { info, cells, policies: chosen }
     }
 
     /// Every run of cell `cell` with replications `0..replications`, in plan order.

@@ -96,6 +96,11 @@ pub enum Action {
         /// The replica.
         replica: ReplicaId,
     },
+    /// End the replica's ejection now (it takes work again).
+    Readmit {
+        /// The replica.
+        replica: ReplicaId,
+    },
     /// Ask a person (the agent's human service) to act on these replicas of a service.
     Escalate {
         /// The service.

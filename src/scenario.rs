@@ -201,6 +201,13 @@ pub fn load_with_agents(
             message,
         })?;
     }
+    append_agents(&mut document, agents);
+    from_document(document, path, stem.as_deref().unwrap_or("scenario"), &[])
+}
+
+/// Appends `agents` to the document's `[[agents]]`, and their names to `[control] active`
+/// when the document names the active agents.
+fn append_agents(document: &mut toml::Table, agents: Vec<toml::Table>) {
     let names: Vec<toml::Value> = agents.iter().filter_map(|a| a.get("name").cloned()).collect();
     let declared = document.entry("agents").or_insert_with(|| toml::Value::Array(Vec::new()));
     if let toml::Value::Array(list) = declared {
@@ -211,7 +218,6 @@ pub fn load_with_agents(
             active.extend(names);
         }
     }
-    from_document(document, path, stem.as_deref().unwrap_or("scenario"), &[])
 }
 
 /// A delay written as a TOML value: a duration (`"250ms"`, `"2s"`, or a number of seconds)

@@ -180,14 +180,16 @@ pub fn run_with_policy(
     simulate(scenario, build, replication, &mut NoObserver, None, None, None).summary
 }
 
-/// [`run_with_policy`], reporting every mechanical step to `observer`.
-pub fn run_with_policy_observed<O: Observer>(
+/// [`run_with_policy`] or [`run_driven`] (with `driver`), reporting every mechanical step
+/// to `observer`: a run of code from outside the crate, observed (the sweep's runs).
+pub fn run_outside_observed<'o, O: Observer>(
     scenario: &Scenario,
     build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
     replication: u32,
-    observer: &mut O,
+    observer: &'o mut O,
+    driver: Option<&'o mut dyn Driver>,
 ) -> RunSummary {
-    simulate(scenario, build, replication, observer, None, None, None).summary
+    simulate(scenario, build, replication, observer, None, None, driver).summary
 }
 
 /// Runs one replication of `scenario` with its `external` control agents decided by

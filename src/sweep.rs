@@ -13,11 +13,11 @@
 pub mod manifest;
 pub mod plan;
 pub mod progress;
+mod runs;
 pub mod stats;
 pub mod store;
 
 use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,14 +28,10 @@ use rayon::prelude::*;
 use self::manifest::Manifest;
 use self::plan::{PlanInfo, PlanPolicy, RunKey, Shard, SweepPlan};
 use self::progress::Progress;
-use self::store::{RunFile, StoreError, LATENCY_PERCENTILES};
-use crate::engine::SimRng;
-use crate::metrics::latency::LatencyHistogram;
-use crate::policy::Topology;
-use crate::report::{self, RunRecord};
-use crate::scenario::{Limits, Scenario, ScenarioError, SweepFile};
-use crate::sim::{self, Observer};
-use crate::time::{SimDuration, SimTime};
+pub use self::runs::{run_key, Outside, OutsideBuild, OutsideDriver, RunAborted};
+use self::store::{RunFile, StoreError};
+use crate::report;
+use crate::scenario::{Limits, ScenarioError, SweepFile};
 
 /// How to run a sweep.
 #[derive(Clone, Debug, Default)]
@@ -81,11 +77,6 @@ pub trait Runner: Send + Sync + std::fmt::Debug {
     /// Why the runs could not be run (a worker that died, an executor that failed).
     fn run(&self, keys: &[RunKey]) -> Result<(), String>;
 }
-
-/// Why a run stopped in code from outside the crate (a Python policy that raised): the
-/// payload such code unwinds with, whose text becomes the run's error as it is.
-#[derive(Debug)]
-pub struct RunAborted(pub String);
 
 /// What a caller on another thread sees of a sweep, and how it stops one: runs done and
 /// planned, and a flag that makes the sweep start no further run (the runs already written
@@ -304,7 +295,7 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
                         if cancelled() {
                             return Ok(None);
                         }
-                        let run = run_key(&plan, key, None);
+                        let run = run_key(&plan, key, Outside::default());
                         store::write_run(out, key, &run)?;
                         progress.inc();
                         if let Some(w) = watch {
@@ -482,167 +473,6 @@ pub fn merge(
     manifest.write(out)?;
     let assembled = write_results(out, &first.plan, &runs)?;
     Ok((assembled, missing))
-}
-
-/// How a policy from outside the crate is built for one run: from the cell's scenario,
-/// the world's topology and the policy's own random stream.
-pub type OutsideBuild<'b> =
-    &'b dyn Fn(&Scenario, &Topology, SimRng) -> Box<dyn crate::policy::Policy>;
-
-/// Runs one run of the plan; never panics: a panic, a run aborted by outside code
-/// ([`RunAborted`]) or an invalid cell becomes the error of the returned record. `outside`
-/// builds the policy of a [`PlanPolicy::Outside`] run (such a run without it is an error).
-pub fn run_key(plan: &SweepPlan, key: RunKey, outside: Option<OutsideBuild<'_>>) -> RunFile {
-    let info = &plan.info.cells[key.cell as usize];
-    let policy = plan.info.policies[key.policy as usize].clone();
-    let start = Instant::now();
-    let mut file = RunFile {
-        cell: key.cell,
-        policy,
-        replication: key.replication,
-        seed: info.seed,
-        runs_row: String::new(),
-        faults_rows: String::new(),
-        services_rows: String::new(),
-        mser5_truncation_s: None,
-        latency_percentiles_ms: Vec::new(),
-        timeseries_rows: String::new(),
-        error: None,
-        wall_s: 0.0,
-    };
-    match &plan.cells[key.cell as usize] {
-        Err(message) => file.error = Some(format!("invalid cell: {message}")),
-        Ok(scenario) => {
-            let chosen = plan.policies[key.policy as usize];
-            let result = catch_unwind(AssertUnwindSafe(|| {
-                simulate(scenario, key, chosen, &file.policy, outside, &info.label)
-            }));
-            match result {
-                Ok(Some((record, extra))) => {
-                    let rows = store::render_rows(&record);
-                    file.runs_row = rows.runs;
-                    file.faults_rows = rows.faults;
-                    file.services_rows = rows.services;
-                    if key.replication == 0 && key.cell as usize + 1 == plan.cells.len() {
-                        file.timeseries_rows = store::render_timeseries(&record);
-                    }
-                    file.mser5_truncation_s = extra.mser5_truncation_s;
-                    file.latency_percentiles_ms = extra.percentiles_ms;
-                }
-                Ok(None) => {
-                    file.error = Some(format!("policy {} is not built in, and nothing was given to build it", file.policy));
-                }
-                Err(panic) => {
-                    file.error = Some(match panic.downcast::<RunAborted>() {
-                        Ok(aborted) => aborted.0,
-                        Err(panic) => {
-                            let message = panic
-                                .downcast_ref::<&str>()
-                                .map(|s| (*s).to_owned())
-                                .or_else(|| panic.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "unknown panic".to_owned());
-                            format!("panicked: {message}")
-                        }
-                    });
-                }
-            }
-        }
-    }
-    file.wall_s = start.elapsed().as_secs_f64();
-    file
-}
-
-/// What a sweep records per run beyond `runs.csv`.
-struct Extra {
-    mser5_truncation_s: Option<f64>,
-    percentiles_ms: Vec<Option<f64>>,
-}
-
-fn simulate(
-    scenario: &Scenario,
-    key: RunKey,
-    chosen: PlanPolicy,
-    name: &str,
-    outside: Option<OutsideBuild<'_>>,
-    label: &str,
-) -> Option<(RunRecord, Extra)> {
-    let mut observer = LatencySeries::new(scenario.warmup);
-    let summary = match chosen {
-        PlanPolicy::BuiltIn(index) => {
-            sim::run_observed(scenario, scenario.policies[index], key.replication, &mut observer)
-        }
-        PlanPolicy::Outside => {
-            let outside = outside?;
-            let build = |topology: &Topology, rng: SimRng| outside(scenario, topology, rng);
-            sim::run_with_policy_observed(scenario, build, key.replication, &mut observer)
-        }
-    };
-    let record = RunRecord {
-        scenario: scenario.name.clone(),
-        cell: label.to_owned(),
-        policy: name.to_owned(),
-        replication: key.replication,
-        seed: scenario.seed,
-        summary,
-    };
-    Some((record, observer.finish()))
-}
-
-/// Collects, during a run, the batch means of 5 successive completion latencies (all jobs,
-/// warm-up included, in completion order) for MSER-5, and a histogram of the measured jobs'
-/// latencies for the percentiles of the CDF.
-struct LatencySeries {
-    warmup: SimTime,
-    batch_sum: f64,
-    batch_len: u32,
-    batch_means: Vec<f64>,
-    batch_ends: Vec<SimTime>,
-    histogram: LatencyHistogram,
-}
-
-impl LatencySeries {
-    fn new(warmup: SimDuration) -> Self {
-        LatencySeries {
-            warmup: SimTime::ZERO + warmup,
-            batch_sum: 0.0,
-            batch_len: 0,
-            batch_means: Vec::new(),
-            batch_ends: Vec::new(),
-            histogram: LatencyHistogram::new(),
-        }
-    }
-
-    fn finish(self) -> Extra {
-        let d = stats::mser_batches(&self.batch_means);
-        let mser5_truncation_s =
-            Some(if d == 0 { 0.0 } else { self.batch_ends[d - 1].as_secs_f64() });
-        let percentiles_ms = LATENCY_PERCENTILES
-            .iter()
-            .map(|&p| {
-                (!self.histogram.is_empty())
-                    .then(|| self.histogram.value_at_quantile(p / 100.0) as f64 / 1e6)
-            })
-            .collect();
-        Extra { mser5_truncation_s, percentiles_ms }
-    }
-}
-
-impl Observer for LatencySeries {
-    fn job_completed_latency(&mut self, at: SimTime, latency: SimDuration) {
-        let ms = latency.as_secs_f64() * 1e3;
-        self.batch_sum += ms;
-        self.batch_len += 1;
-        if self.batch_len == 5 {
-            self.batch_means.push(self.batch_sum / 5.0);
-            self.batch_ends.push(at);
-            self.batch_sum = 0.0;
-            self.batch_len = 0;
-        }
-        if self.warmup + latency <= at {
-            // Saturates rather than fails: a latency beyond the histogram's range is clamped.
-            self.histogram.record(latency.as_nanos().max(1));
-        }
-    }
 }
 
 /// A terminal table of a summary: per (cell, policy), the runs and the key figures with

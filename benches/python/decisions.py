@@ -32,6 +32,30 @@ class First(coordsim.Policy):
         return view.candidates[0]
 
 
+class Fixed(coordsim.Policy):
+    """Crossing only: returns a replica known from setup, reads nothing of the view."""
+
+    def setup(self, topology):
+        self.replica = topology.replicas["server"][0]
+
+    def place(self, view, task):
+        return self.replica
+
+
+class ShortestQueue(coordsim.Policy):
+    """One numpy array per decision: the shortest queue by probing."""
+
+    def place(self, view, task):
+        return view.candidates[int((view.busy + view.queue_lengths).argmin())]
+
+
+class Objects(coordsim.Policy):
+    """The candidates as objects (one per replica per decision)."""
+
+    def place(self, view, task):
+        return min(view.replicas, key=lambda r: r.busy + r.queue_length).id
+
+
 class Counting(coordsim.Policy):
     def __init__(self):
         self.decisions = 0
@@ -53,6 +77,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", default="200s")
+    parser.add_argument("--breakdown", action="store_true", help="also time where the time goes: the crossing alone, arrays, objects")
     args = parser.parse_args()
     scenario = coordsim.load(ROOT / "scenarios" / "pool.toml", set={"duration": args.duration, "warmup": "0s"})
     coordsim.run(scenario, policies=[lambda: Counting()], replications=1)
@@ -65,6 +90,14 @@ def main():
         "rust least_outstanding": "least_outstanding",
         "rust random": "random",
     }
+    if args.breakdown:
+        variants.update(
+            {
+                "python fixed (crossing)": lambda: Fixed(),
+                "python shortest (arrays)": lambda: ShortestQueue(),
+                "python shortest (objects)": lambda: Objects(),
+            }
+        )
     times = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, policy in variants.items():
@@ -73,7 +106,10 @@ def main():
     base = medians["rust least_outstanding"]
     print(f"pool.toml, {args.duration} simulated, {decisions} placements of 16 candidates each, median of {args.rounds} rounds")
     for name, m in medians.items():
-        print(f"  {name:26s} {m * 1e3:9.1f} ms  {decisions / m:12,.0f} decisions/s  {m / base:6.2f}x rust least_outstanding")
+        print(
+            f"  {name:26s} {m * 1e3:9.1f} ms  {decisions / m:12,.0f} decisions/s  {m / base:6.2f}x rust least_outstanding"
+            f"  {(m - medians['rust random']) / decisions * 1e9:8.0f} ns/decision over rust random"
+        )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from ._coordsim import (
     Observation,
     Outcome,
     PolicyError,
+    Readmit,
     Replica,
     Restart,
     Scale,
@@ -55,6 +56,7 @@ __all__ = [
     "Outcome",
     "Policy",
     "PolicyError",
+    "Readmit",
     "Replica",
     "Restart",
     "RunResults",
@@ -275,6 +277,7 @@ def sweep(
     strict: bool = False,
     policies: Union[None, PolicyLike, Sequence[PolicyLike]] = None,
     executor: Any = None,
+    agents: Optional[Sequence[Union["ControlAgent", Callable[[], "ControlAgent"]]]] = None,
 ) -> SweepResults:
     """Runs the ``[sweep]`` of a scenario file into ``out``, as ``coordsim sweep`` does.
 
@@ -287,13 +290,19 @@ def sweep(
     and your own :class:`Policy` instances (or factories). A sweep with your own policies
     runs its runs in worker processes (one per core, or ``jobs``), or on ``executor``, any
     ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``, or a Dask cluster's
-    ``client.get_executor()``); the files are byte-identical whatever runs them.
+    ``client.get_executor()``); the files are byte-identical whatever runs them. ``agents``
+    adds your own :class:`ControlAgent` instances (or factories) to every run, as in
+    :func:`run` (a grid over ``control.active`` can name them).
     """
     out = Path(tempfile.mkdtemp(prefix="coordsim-sweep-")) if out is None else Path(out)
     names: Optional[List[str]] = None
     runner = None
     own_executor = None
-    if policies is not None or executor is not None:
+    agent_specs = [agent_spec(a) for a in (agents or [])]
+    agents_toml = None
+    if agent_specs:
+        agents_toml = "agents = [" + ", ".join(_toml_value(a.table) for a in agent_specs) + "]"
+    if policies is not None or executor is not None or agent_specs:
         from . import _sweep
 
         if policies is None:
@@ -318,7 +327,14 @@ def sweep(
             raise ValueError(f"policies: each policy needs its own name; {duplicates} appear more than once")
         if executor is None:
             executor = own_executor = _sweep.default_executor(jobs)
-        job = _sweep.SweepJob(path=os.fspath(Path(path).resolve()), out=os.fspath(out.resolve()), policies=tuple(names), specs=specs)
+        job = _sweep.SweepJob(
+            path=os.fspath(Path(path).resolve()),
+            out=os.fspath(out.resolve()),
+            policies=tuple(names),
+            specs=specs,
+            agents=tuple(agent_specs),
+            agents_toml=agents_toml,
+        )
         runner = _sweep.make_runner(executor, job)
     callback, bar = _progress_callback(progress)
     try:
@@ -333,6 +349,7 @@ def sweep(
             strict=strict,
             policies=names,
             runner=runner,
+            agents_toml=agents_toml,
         )
     finally:
         if bar is not None:

@@ -67,7 +67,9 @@ class Policy:
         return {
             k: v
             for k, v in vars(self).items()
-            if not k.startswith("_") and k not in ("rng", "stream") and isinstance(v, (bool, int, float, str))
+            if not k.startswith("_")
+            and k not in ("rng", "stream", "name", "decision_time")
+            and isinstance(v, (bool, int, float, str))
         }
 
 
@@ -113,7 +115,7 @@ class ControlAgent:
     rng: Any
 
     def act(self, observation: Any) -> List[Any]:
-        """The actions to take now (``Scale``, ``Restart``, ``Eject``, ``SetPolicy``)."""
+        """The actions to take now (``Scale``, ``Restart``, ``Eject``, ``Readmit``, ``SetPolicy``)."""
         raise NotImplementedError(f"{type(self).__name__} must define act(self, observation)")
 
 

@@ -99,6 +99,10 @@ class Eject:
     replica: int
     def __init__(self, replica: int) -> None: ...
 
+class Readmit:
+    replica: int
+    def __init__(self, replica: int) -> None: ...
+
 class SetPolicy:
     service: str
     policy: str

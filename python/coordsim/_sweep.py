@@ -31,19 +31,21 @@ class SweepJob:
     out: str
     policies: Tuple[str, ...]
     specs: Dict[int, Any]
+    agents: Tuple[Any, ...] = ()
+    agents_toml: Optional[str] = None
 
 
 # One plan per sweep per worker process: building it validates every cell, so it is done once.
-_WORKERS: Dict[Tuple[str, Tuple[str, ...]], Any] = {}
+_WORKERS: Dict[Tuple[str, Tuple[str, ...], Optional[str]], Any] = {}
 
 
 def run_key(job: SweepJob, key: Key) -> Key:
     """Runs one key of the sweep in this process and writes its run file."""
-    ident = (job.path, job.policies)
+    ident = (job.path, job.policies, job.agents_toml)
     worker = _WORKERS.get(ident)
     if worker is None:
-        worker = _WORKERS[ident] = _coordsim.SweepWorker(job.path, list(job.policies))
-    worker.run(tuple(key), job.out, job.specs.get(key[1]))
+        worker = _WORKERS[ident] = _coordsim.SweepWorker(job.path, list(job.policies), job.agents_toml)
+    worker.run(tuple(key), job.out, job.specs.get(key[1]), list(job.agents))
     return key
 
 

@@ -4,7 +4,7 @@
 //! observation a built-in agent would see, and turns the actions it returns into the
 //! world's actions (carried out, counted and audited as a built-in agent's are).
 //!
-//! The action classes (`Scale`, `Restart`, `Eject`, `SetPolicy`) and the observation
+//! The action classes (`Scale`, `Restart`, `Eject`, `Readmit`, `SetPolicy`) and the observation
 //! classes live here; so does the check of an action against what the agent may do (its
 //! services, their replicas, its policies), which raises `PolicyError` rather than letting
 //! a wrong action pass silently.
@@ -82,6 +82,25 @@ impl Eject {
 
     fn __repr__(&self) -> String {
         format!("Eject({})", self.replica)
+    }
+}
+
+/// End replica `replica`'s ejection now (it takes work again).
+#[pyclass(module = "coordsim", frozen, get_all)]
+#[derive(Clone)]
+pub struct Readmit {
+    replica: u32,
+}
+
+#[pymethods]
+impl Readmit {
+    #[new]
+    fn new(replica: u32) -> Self {
+        Readmit { replica }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Readmit({})", self.replica)
     }
 }
 
@@ -208,6 +227,8 @@ struct Running {
 /// The driver of a run's Python control agents.
 pub struct PyDriver<'s> {
     scenario: &'s Scenario,
+    /// A failure leaves the run as text (a sweep's recorded error), not as `PolicyError`.
+    text_failures: bool,
     agents: BTreeMap<String, Running>,
     /// Each service's replica ids (laid out by capacity, as the world lays them out).
     ranges: Vec<Range<u32>>,
@@ -215,8 +236,8 @@ pub struct PyDriver<'s> {
 
 impl<'s> PyDriver<'s> {
     /// Fresh instances of `choices` for replication `replication` of `scenario` (which
-    /// declares each as an external agent of the same name), each with its `rng` seeded
-    /// from its agent stream.
+    /// declares each as an external agent of the same name, unless `control.active` leaves
+    /// it out), each with its `rng` seeded from its agent stream.
     pub fn new(
         py: Python<'_>,
         scenario: &'s Scenario,
@@ -225,13 +246,12 @@ impl<'s> PyDriver<'s> {
     ) -> PyResult<Self> {
         let mut agents = BTreeMap::new();
         for choice in choices {
-            let (index, spec) = scenario
-                .control
-                .agents
-                .iter()
-                .enumerate()
-                .find(|(_, a)| a.name == choice.name)
-                .expect("the bridge declared the agent");
+            // An agent the cell's `control.active` leaves out does not run.
+            let Some((index, spec)) =
+                scenario.control.agents.iter().enumerate().find(|(_, a)| a.name == choice.name)
+            else {
+                continue;
+            };
             let AgentKind::External(external) = &spec.kind else {
                 return Err(PyValueError::new_err(format!(
                     "agent {:?}: the scenario declares an agent of that name already",
@@ -262,7 +282,13 @@ impl<'s> PyDriver<'s> {
             ranges.push(start..end);
             start = end;
         }
-        Ok(PyDriver { scenario, agents, ranges })
+        Ok(PyDriver { scenario, text_failures: false, agents, ranges })
+    }
+
+    /// The same driver, whose failures leave the run as the text a sweep records.
+    pub fn aborting_with_text(mut self) -> Self {
+        self.text_failures = true;
+        self
     }
 
     fn observation(
@@ -338,7 +364,7 @@ impl<'s> PyDriver<'s> {
         let mut out = Vec::new();
         for item in answer.iter().map_err(|_| {
             PyTypeError::new_err(
-                "act must return a list of actions (Scale, Restart, Eject, SetPolicy) or None",
+                "act must return a list of actions (Scale, Restart, Eject, Readmit, SetPolicy) or None",
             )
         })? {
             let item = item?;
@@ -349,6 +375,8 @@ impl<'s> PyDriver<'s> {
                 Action::Restart { replica: replica(a.get().replica)? }
             } else if let Ok(a) = item.downcast::<Eject>() {
                 Action::Eject { replica: replica(a.get().replica)? }
+            } else if let Ok(a) = item.downcast::<Readmit>() {
+                Action::Readmit { replica: replica(a.get().replica)? }
             } else if let Ok(a) = item.downcast::<SetPolicy>() {
                 let a = a.get();
                 let service = service(&a.service)?;
@@ -361,7 +389,7 @@ impl<'s> PyDriver<'s> {
                 Action::SetArm { service, arm }
             } else {
                 return Err(PyTypeError::new_err(format!(
-                    "act returned {}, which is not an action (Scale, Restart, Eject, SetPolicy)",
+                    "act returned {}, which is not an action (Scale, Restart, Eject, Readmit, SetPolicy)",
                     item.repr().map_or_else(|_| "?".into(), |r| r.to_string())
                 )));
             };
@@ -371,8 +399,9 @@ impl<'s> PyDriver<'s> {
     }
 }
 
+/// Simulated seconds as the nearest float (a division, so whole seconds stay whole).
 fn secs(t: SimTime) -> f64 {
-    (t - SimTime::ZERO).as_secs_f64()
+    (t - SimTime::ZERO).as_nanos() as f64 / 1e9
 }
 
 impl Driver for PyDriver<'_> {
@@ -386,7 +415,11 @@ impl Driver for PyDriver<'_> {
             return Some(Vec::new()); // an external agent of the file's own: it holds
         };
         Python::with_gil(|py| {
+            let text = self.text_failures;
             let fail = |error: PyErr, subject: Option<PyObject>| -> ! {
+                if text {
+                    crate::policy::PyPolicy::abort_text(py, &running.name, "act", secs(at), &error);
+                }
                 Failure {
                     error,
                     method: "act",

@@ -216,6 +216,7 @@ fn _coordsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<agent::Scale>()?;
     m.add_class::<agent::Restart>()?;
     m.add_class::<agent::Eject>()?;
+    m.add_class::<agent::Readmit>()?;
     m.add_class::<agent::SetPolicy>()?;
     m.add_class::<agent::Observation>()?;
     m.add_class::<agent::ServiceObservation>()?;

@@ -613,8 +613,9 @@ impl PyPolicy {
     }
 }
 
+/// Simulated seconds as the nearest float (a division, so whole seconds stay whole).
 fn secs(t: coordsim::time::SimTime) -> f64 {
-    (t - coordsim::time::SimTime::ZERO).as_secs_f64()
+    (t - coordsim::time::SimTime::ZERO).as_nanos() as f64 / 1e9
 }
 
 impl Policy for PyPolicy {
@@ -689,7 +690,7 @@ impl Policy for PyPolicy {
                 agent: outcome.agent.0,
                 replica: outcome.replica.0,
                 succeeded: outcome.succeeded,
-                latency: outcome.latency.as_secs_f64(),
+                latency: outcome.latency.as_nanos() as f64 / 1e9,
             };
             if let Err(e) =
                 Py::new(py, o).and_then(|o| method.call1(py, (self.view.clone_ref(py), o)))

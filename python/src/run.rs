@@ -110,11 +110,11 @@ pub fn run<'py>(
     Ok(d)
 }
 
-/// The scenario again, with the Python agents declared as external agents.
-fn with_agents(py: Python<'_>, scenario: &LoadedScenario, text: &str) -> PyResult<Scenario> {
+/// The `[[agents]]` tables of an `agents = [...]` declaration.
+pub(crate) fn agent_tables(text: &str) -> PyResult<Vec<toml::Table>> {
     let document: toml::Table =
         text.parse().map_err(|e| PyValueError::new_err(format!("the agents' declaration: {e}")))?;
-    let tables: Vec<toml::Table> = match document.get("agents") {
+    Ok(match document.get("agents") {
         Some(toml::Value::Array(list)) => list
             .iter()
             .filter_map(|v| match v {
@@ -123,7 +123,12 @@ fn with_agents(py: Python<'_>, scenario: &LoadedScenario, text: &str) -> PyResul
             })
             .collect(),
         _ => Vec::new(),
-    };
+    })
+}
+
+/// The scenario again, with the Python agents declared as external agents.
+fn with_agents(py: Python<'_>, scenario: &LoadedScenario, text: &str) -> PyResult<Scenario> {
+    let tables = agent_tables(text)?;
     let parsed = overrides(scenario.overrides.clone())?;
     let path = scenario.path.clone();
     let mut s = py

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use coordsim::control::Driver;
 use coordsim::engine::SimRng;
 use coordsim::policy::{Policy, Topology};
 use coordsim::scenario::{self, Scenario, SweepFile};
@@ -17,8 +18,10 @@ use coordsim::sweep::{self as library, store, Runner, SweepError, SweepOptions, 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+use crate::agent::{AgentChoice, PyDriver};
 use crate::errors::scenario_error;
 use crate::policy::{PolicyChoice, PyPolicy};
+use crate::run::agent_tables;
 use crate::{limits, wait};
 
 /// What the runner of a sweep sees of it: whether to stop, and how many runs are done.
@@ -71,7 +74,7 @@ impl Runner for PyRunner {
 /// and others) and `runner`, the runs are handed to `runner(keys, watch)`. Returns
 /// `(runs, executed, failed)`.
 #[pyfunction]
-#[pyo3(signature = (path, out, jobs = None, resume = false, progress = None, max_memory = None, max_events = None, strict = false, policies = None, runner = None))]
+#[pyo3(signature = (path, out, jobs = None, resume = false, progress = None, max_memory = None, max_events = None, strict = false, policies = None, runner = None, agents_toml = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sweep(
     py: Python<'_>,
@@ -85,13 +88,12 @@ pub fn sweep(
     strict: bool,
     policies: Option<Vec<String>>,
     runner: Option<PyObject>,
+    agents_toml: Option<String>,
 ) -> PyResult<(usize, usize, usize)> {
     if jobs == Some(0) {
         return Err(PyValueError::new_err("jobs: expected at least 1 (0 would do nothing)"));
     }
-    let file = py
-        .allow_threads(|| scenario::load_sweep(&path))
-        .map_err(|e| scenario_error(py, &e, &path))?;
+    let file = load(py, &path, agents_toml.as_deref())?;
     let watch = Arc::new(Watch::default());
     let out_dir = out.clone();
     let options = SweepOptions {
@@ -143,6 +145,19 @@ pub fn sweep(
     }
 }
 
+/// The sweep file, with the Python agents of `agents_toml` declared in it.
+fn load(py: Python<'_>, path: &std::path::Path, agents_toml: Option<&str>) -> PyResult<SweepFile> {
+    let tables = agents_toml.map(agent_tables).transpose()?;
+    py.allow_threads(|| {
+        let file = scenario::load_sweep(path)?;
+        match (tables, agents_toml) {
+            (Some(tables), Some(text)) => file.with_agents(tables, text),
+            _ => Ok(file),
+        }
+    })
+    .map_err(|e| scenario_error(py, &e, path))
+}
+
 /// One worker's view of a sweep: the plan (every cell's scenario), built once per process,
 /// and the runs it is given, one key at a time.
 #[pyclass(module = "coordsim", frozen)]
@@ -154,26 +169,33 @@ pub struct SweepWorker {
 
 #[pymethods]
 impl SweepWorker {
-    /// The plan of the sweep of `path` with `policies` (names in order).
+    /// The plan of the sweep of `path` with `policies` (names in order) and the Python
+    /// agents of `agents_toml`.
     #[new]
-    fn new(py: Python<'_>, path: PathBuf, policies: Vec<String>) -> PyResult<Self> {
-        let file = py
-            .allow_threads(|| scenario::load_sweep(&path))
-            .map_err(|e| scenario_error(py, &e, &path))?;
+    #[pyo3(signature = (path, policies, agents_toml = None))]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        policies: Vec<String>,
+        agents_toml: Option<String>,
+    ) -> PyResult<Self> {
+        let file = load(py, &path, agents_toml.as_deref())?;
         let plan = SweepPlan::new(&file, &[], Some(&policies));
         Ok(SweepWorker { plan, _file: file })
     }
 
     /// Runs `key` (cell, policy, replication) into `out`'s run files; `spec` is the Python
-    /// policy of that key (None for a built-in one). A failure of the policy is the run's
+    /// policy of that key (None for a built-in one), `agents` the Python control agents of
+    /// every run (declared to the plan by its `agents_toml`). A failure of the policy is the run's
     /// recorded error (with its traceback), as a failing run of the binary's sweep is.
-    #[pyo3(signature = (key, out, spec = None))]
+    #[pyo3(signature = (key, out, spec = None, agents = Vec::new()))]
     fn run(
         &self,
         py: Python<'_>,
         key: (u32, u16, u32),
         out: PathBuf,
         spec: Option<Bound<'_, PyAny>>,
+        agents: Vec<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let key = RunKey { cell: key.0, policy: key.1, replication: key.2 };
         if key.cell as usize >= self.plan.cells.len()
@@ -189,11 +211,27 @@ impl SweepWorker {
                 Err(e) => PyPolicy::abort_text(py, &choice.name, "setup", 0.0, &e),
             }
         };
-        let run = library::run_key(
-            &self.plan,
-            key,
-            choice.is_some().then_some(&build as library::OutsideBuild<'_>),
-        );
+        let agents: Vec<AgentChoice> =
+            agents.iter().map(AgentChoice::from_py).collect::<PyResult<_>>()?;
+        let drive =
+            for_any_scenario(|s, replication| match PyDriver::new(py, s, &agents, replication) {
+                Ok(d) => Box::new(d.aborting_with_text()),
+                Err(e) => PyPolicy::abort_text(py, "the agents", "setup", 0.0, &e),
+            });
+        let outside = library::Outside {
+            policy: choice.is_some().then_some(&build as library::OutsideBuild<'_>),
+            driver: (!agents.is_empty()).then_some(&drive as library::OutsideDriver<'_>),
+        };
+        let run = library::run_key(&self.plan, key, outside);
         store::write_run(&out, key, &run).map_err(|e| PyRuntimeError::new_err(e.to_string()))
     }
+}
+
+/// `make` as a driver factory for any scenario's lifetime (a closure alone is not inferred
+/// to be one).
+fn for_any_scenario<F>(make: F) -> F
+where
+    F: for<'s> Fn(&'s Scenario, u32) -> Box<dyn Driver + 's>,
+{
+    make
 }

@@ -105,3 +105,23 @@ def test_a_built_in_name_the_file_does_not_compare_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not one of the scenario's policies"):
         coordsim.sweep(path, out=tmp_path / "out", policies=["power_of_d", PyLeastOutstanding()], progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_python_agent_in_a_sweep_matches_the_rust_agent_cell_for_cell(tmp_path):
+    from test_own_agents import PyHPA
+
+    text = (ROOT / "scenarios" / "autoscale.toml").read_text()
+    text = text.replace('duration = "1200s"', 'duration = "400s"')
+    text = text.replace('policies = ["power_of_d", "round_robin"]', 'policies = ["power_of_d"]')
+    start = text.index("[sweep]")
+    text = text[:start] + '[sweep]\ngrid = { "control.active" = [["hpa"], ["py_hpa"]] }\nreplications = 2\n'
+    path = tmp_path / "autoscale-sweep.toml"
+    path.write_text(text)
+    r = coordsim.sweep(path, out=tmp_path / "out", agents=[PyHPA()], jobs=2, progress=False)
+    assert r.failed == 0 and len(r.runs) == 4
+    runs = r.runs.set_index(["cell", "replication"])
+    for rep in (0, 1):
+        rust = runs.loc[('control.active=["hpa"]', rep)]
+        python = runs.loc[('control.active=["py_hpa"]', rep)]
+        assert rust.fingerprint == python.fingerprint
+        assert rust.scale_ups == python.scale_ups > 0

@@ -85,6 +85,32 @@ impl SweepFile {
     }
 }
 
+impl SweepFile {
+    /// The same sweep with `agents` (tables of `[[agents]]` keys: the Python package's
+    /// external agents) declared after the file's own, as [`super::load_with_agents`] adds
+    /// them to a scenario; `declaration` (their text) joins the file's text, so that the
+    /// sweep's content hash, and so `--resume`, tells sweeps with other agents apart.
+    ///
+    /// # Errors
+    /// As [`load_sweep`]: an agent that is not valid, named as `agents.<name>.<key>`.
+    pub fn with_agents(
+        mut self,
+        agents: Vec<toml::Table>,
+        declaration: &str,
+    ) -> Result<SweepFile, ScenarioError> {
+        super::append_agents(&mut self.document, agents);
+        self.text.push_str("\n# agents added by the caller\n");
+        self.text.push_str(declaration);
+        self.base = from_document(
+            self.document.clone(),
+            &self.path,
+            &self.default_name,
+            &sweep_overrides(&self.sweep),
+        )?;
+        Ok(self)
+    }
+}
+
 /// The sweep's `policies` and `replications` as overrides of the base document.
 fn sweep_overrides(sweep: &Sweep) -> Vec<Override> {
     let mut all = Vec::new();

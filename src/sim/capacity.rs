@@ -301,6 +301,19 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         true
     }
 
+    /// An agent ends the replica's ejection early: it takes work again (the ejection's own
+    /// end is then ignored). Whether it was ejected.
+    pub(super) fn readmit(&mut self, replica: ReplicaId, schedule: &mut Schedule<Event>) -> bool {
+        let life = &mut self.lifecycle[replica.index()];
+        if !life.ejected {
+            return false;
+        }
+        life.ejected = false;
+        life.epoch += 1;
+        self.refresh_membership(replica, schedule);
+        true
+    }
+
     /// An ejection is over: the replica takes work again.
     pub(super) fn ejection_over(
         &mut self,

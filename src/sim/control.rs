@@ -423,6 +423,12 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 }
                 ("eject", service, Some(*replica), None)
             }
+            Action::Readmit { replica } => {
+                if !self.readmit(*replica, schedule) {
+                    return;
+                }
+                ("readmit", self.layout.replica_service[replica.index()], Some(*replica), None)
+            }
             Action::Escalate { service, replicas } => {
                 let AgentKind::Remediator(r) = &spec.kind else {
                     unreachable!("only remediators escalate")
@@ -601,7 +607,9 @@ fn external_actions(
             {
                 Some(Action::SetArm { service, arm })
             }
-            Action::Restart { replica } | Action::Eject { replica }
+            Action::Restart { replica }
+            | Action::Eject { replica }
+            | Action::Readmit { replica }
                 if service_of.get(replica.index()).is_some_and(|s| spec.services.contains(s)) =>
             {
                 Some(action)

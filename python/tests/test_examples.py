@@ -1,0 +1,41 @@
+"""The Python examples (examples/python/) run end to end with small arguments, write their
+chart and print a table naming every policy or strategy they compare."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib", reason="the examples draw their charts with matplotlib (pip install matplotlib)")
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "python"
+
+
+def run_example(script, args, tmp_path):
+    out = tmp_path / "chart.png"
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args, "--out", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"{script} failed:\n{done.stdout}\n{done.stderr}"
+    assert out.exists() and out.stat().st_size > 0, f"{script} wrote no chart"
+    return done.stdout
+
+
+def test_own_policy_compares_its_policy_with_the_built_in_ones(tmp_path):
+    stdout = run_example("own_policy.py", ["--rates", "150", "300", "--duration", "20s", "--warmup", "5s", "--replications", "1"], tmp_path)
+    for name in ["central", "auction", "gossip", "power_of_d", "least_wait"]:
+        assert name in stdout, f"the table does not name {name}:\n{stdout}"
+    assert "150/s p99 ms" in stdout and "300/s failed %" in stdout
+
+
+def test_own_autoscaler_compares_its_agent_with_the_hpa_and_none(tmp_path):
+    stdout = run_example("own_autoscaler.py", ["--duration", "300s", "--replications", "1"], tmp_path)
+    for name in ["none", "hpa", "queue_aware"]:
+        assert name in stdout, f"the table does not name {name}:\n{stdout}"
+    assert "replica_seconds" in stdout and "latency_p99_ms" in stdout

@@ -5,6 +5,7 @@
 //! input is rejected before any result file is created.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -189,6 +190,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn run_sweep(args: &SweepArgs) -> Result<()> {
+    warn_many_jobs(args.jobs);
     let shard =
         resolve_shard(args.shard.as_deref(), args.shard_count, |name| std::env::var(name).ok())
             .map_err(BadInput)?;
@@ -303,7 +305,19 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 #[error("{0}")]
 pub(crate) struct BadInput(pub(crate) String);
 
+/// Warns when `--jobs` asks for many more threads than the machine has cores (each starts;
+/// beyond the cores they only share them).
+fn warn_many_jobs(jobs: Option<usize>) {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if let Some(j) = jobs.filter(|&j| j > 4 * cores) {
+        eprintln!(
+            "warning: --jobs {j} is more than 4 threads per core ({cores} cores): runs share the cores, so more threads only cost memory; at most one thread per run is started"
+        );
+    }
+}
+
 fn run_scenario(args: &RunArgs) -> Result<()> {
+    warn_many_jobs(args.jobs);
     let scenario = load_for_run(args)?;
     let runs = scenario.policies.len() * scenario.replications as usize;
     let threads = args.jobs.unwrap_or_else(|| {
@@ -352,13 +366,14 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
             .policies
             .par_iter()
             .map(|&policy| {
-                (policy.kind(), sim::run_audited(&scenario, policy, 0, args.audit_limit).1)
+                let log = sim::run_audited(&scenario, policy, 0, args.audit_limit).1;
+                report::AuditedRun::built_in(policy.kind(), log)
             })
             .collect();
         let path = out_dir.join("audit.jsonl");
         report::write_atomic(&path, &report::audit_jsonl(&scenario, &audits))?;
-        let decisions: usize = audits.iter().map(|(_, a)| a.decisions.len()).sum();
-        let actions: usize = audits.iter().map(|(_, a)| a.actions.len()).sum();
+        let decisions: usize = audits.iter().map(|a| a.log.decisions.len()).sum();
+        let actions: usize = audits.iter().map(|a| a.log.actions.len()).sum();
         if actions == 0 {
             eprintln!("wrote {} ({decisions} decisions)", path.display());
         } else {
@@ -433,6 +448,19 @@ fn default_out_dir(scenario: &Path) -> PathBuf {
 /// # Errors
 /// If the thread pool cannot be built.
 pub fn run_all(scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<RunRecord>> {
+    run_all_counted(scenario, jobs, &AtomicUsize::new(0))
+}
+
+/// [`run_all`], counting finished runs in `done` (for a caller's progress). At most one
+/// thread per run is started, whatever `jobs` asks.
+///
+/// # Errors
+/// If the thread pool cannot be built.
+pub fn run_all_counted(
+    scenario: &Scenario,
+    jobs: Option<usize>,
+    done: &AtomicUsize,
+) -> Result<Vec<RunRecord>> {
     let plan: Vec<_> = scenario
         .policies
         .iter()
@@ -453,6 +481,7 @@ pub fn run_all(scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<RunRecord
                     policy.kind()
                 )
             })?;
+        done.fetch_add(1, Ordering::Relaxed);
         Ok(RunRecord {
             scenario: scenario.name.clone(),
             cell: String::new(),
@@ -466,8 +495,9 @@ pub fn run_all(scenario: &Scenario, jobs: Option<usize>) -> Result<Vec<RunRecord
         // One thread or one run: on this thread, with no pool to start.
         return plan.iter().map(run).collect();
     }
+    // No more threads than runs: a thread without a run would only cost its start.
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
+        .num_threads(jobs.map_or(0, |j| j.min(plan.len())))
         .build()
         .context("starting worker threads")?;
     // `par_iter().map().collect()` on a Vec is indexed: results keep plan order.

@@ -14,7 +14,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use self::audit::audit_jsonl;
+pub use self::audit::{audit_jsonl, AuditedRun};
 pub(crate) use self::csv::float_cell;
 pub use self::csv::{classes_csv, faults_csv, runs_csv, services_csv, timeseries_csv};
 pub use self::table::runs_table;

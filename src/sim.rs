@@ -230,6 +230,21 @@ pub fn run_audited(
     (run.summary, AuditLog { decisions: run.decisions, actions: run.actions })
 }
 
+/// [`run_audited`] of a run of code from outside the crate: a policy built by `build`, and
+/// `external` agents decided by `driver` if given.
+pub fn run_audited_outside(
+    scenario: &Scenario,
+    build: impl FnOnce(&Topology, SimRng) -> Box<dyn Policy>,
+    replication: u32,
+    limit: usize,
+    driver: Option<&mut dyn Driver>,
+) -> (RunSummary, AuditLog) {
+    let mut observer = NoObserver;
+    let driver = driver.map(|d| d as &mut dyn Driver);
+    let run = simulate(scenario, build, replication, &mut observer, None, Some(limit), driver);
+    (run.summary, AuditLog { decisions: run.decisions, actions: run.actions })
+}
+
 /// Runs one replication for what `observer` sees of it alone (a trace): the same run as
 /// [`run_observed`], without the counterfactual runs behind `regret` (NaN here).
 pub fn observe<O: Observer>(

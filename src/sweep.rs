@@ -237,8 +237,11 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
         shard_note,
     )
     .write(out)?;
+    // No more threads than runs of the plan (a precision target may add runs, but never
+    // more at once than the first round's cells hold).
+    let most = plan.runs(plan.info.replications).len().max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.unwrap_or(0))
+        .num_threads(options.jobs.map_or(0, |j| j.min(most)))
         .build()
         .map_err(|e| SweepError::Threads(e.to_string()))?;
     let start = Instant::now();

@@ -17,6 +17,8 @@ completes it.
 from __future__ import annotations
 
 import builtins
+import difflib
+import errno
 import io
 import json
 import os
@@ -62,6 +64,7 @@ __all__ = [
     "RunResults",
     "Scale",
     "ScenarioError",
+    "ScenarioFileNotFoundError",
     "ServiceObservation",
     "SetPolicy",
     "Stream",
@@ -77,6 +80,12 @@ __all__ = [
 __version__ = _coordsim.__version__
 
 Overrides = Union[None, Mapping[str, Any], Iterable[str]]
+
+
+class ScenarioFileNotFoundError(ScenarioError, FileNotFoundError):
+    """A scenario file that does not exist: a :class:`ScenarioError` (with ``file``,
+    ``field`` None and ``message``) that is also the ``FileNotFoundError`` Python code
+    expects (``errno``, ``filename``)."""
 
 
 def _toml_value(value: Any) -> str:
@@ -108,8 +117,13 @@ def load(path: Union[str, os.PathLike], set: Overrides = None) -> LoadedScenario
     ``set`` overrides keys before validation, as ``--set`` does: a dict
     (``{"services.api.replicas": 8}``) or ``KEY=VALUE`` strings. Raises
     :class:`ScenarioError` (with ``file``, ``field`` and ``message``) for the same inputs,
-    with the same words, as the binary.
+    with the same words, as the binary; a file that does not exist raises
+    :class:`ScenarioFileNotFoundError`, which is also a ``FileNotFoundError``.
     """
+    if not os.path.exists(path):
+        error = ScenarioFileNotFoundError(errno.ENOENT, "no such scenario file", os.fspath(path))
+        error.file, error.field, error.message = os.fspath(path), None, f"cannot read scenario file {os.fspath(path)}: not found"
+        raise error
     return _coordsim.load(os.fspath(path), _overrides(set))
 
 
@@ -135,6 +149,20 @@ class RunResults:
     services: pd.DataFrame
     timeseries: pd.DataFrame
     csv: Dict[str, bytes]
+    audit: Optional[pd.DataFrame] = None
+
+    def __repr__(self) -> str:
+        runs = self.runs
+        if runs.empty:
+            return "<coordsim RunResults: no runs>"
+        policies = list(dict.fromkeys(runs.policy))
+        tables = [n for n in ("runs", "faults", "classes", "services", "timeseries") if not getattr(self, n).empty]
+        if self.audit is not None:
+            tables.append("audit")
+        return (
+            f"<coordsim RunResults of {runs.scenario.iloc[0]!r}: {len(runs)} runs of {len(policies)} policies "
+            f"({', '.join(policies)}); tables {', '.join(tables)}; runs has {len(runs.columns)} columns>"
+        )
 
 
 PolicyLike = Union[str, "Policy", Callable[[], "Policy"]]
@@ -152,6 +180,8 @@ def run(
     max_events: Optional[float] = None,
     strict: bool = False,
     agents: Optional[Sequence[Union["ControlAgent", Callable[[], "ControlAgent"]]]] = None,
+    audit: Union[bool, int] = False,
+    progress: Union[None, bool, Callable[[int, int], Any]] = None,
 ) -> RunResults:
     """Runs a scenario once per policy and replication, as ``coordsim run`` does.
 
@@ -169,6 +199,14 @@ def run(
     binary's when over ``max_memory`` bytes or ``max_events`` events, and with ``strict``
     when the scenario has warnings. A failure inside your code raises :class:`PolicyError`
     (the original exception is its ``__cause__``) and writes nothing.
+
+    ``audit`` (True, or the most records of each kind per policy, default 100,000) reruns
+    replication 0 of each policy with its decisions and control actions recorded, as
+    ``coordsim run --audit`` does: ``results.audit`` (and ``audit.jsonl`` in ``out``); a
+    Python policy's run starts with a line naming its parameters (``params()``).
+
+    ``progress`` is a callable ``(done, total)`` told of finished runs, ``False`` for none,
+    or by default a tqdm bar when tqdm is installed.
     """
     if policies is not None and (isinstance(policies, (str, Policy)) or not _is_sequence(policies)):
         policies = [policies]  # one name or one policy
@@ -177,6 +215,7 @@ def run(
     if policies is not None:
         for p in policies:
             if isinstance(p, str):
+                _check_built_in(p)
                 choices.append(p)
                 names.append(p)
             else:
@@ -205,18 +244,26 @@ def run(
     agents_toml = None
     if agent_specs:
         agents_toml = "agents = [" + ", ".join(_toml_value(a.table) for a in agent_specs) + "]"
-    csv = _coordsim.run(
-        loaded,
-        policies=choices,
-        agents=agent_specs,
-        agents_toml=agents_toml,
-        jobs=jobs,
-        out=None if out is None else os.fspath(out),
-        max_memory=max_memory,
-        max_events=max_events,
-        strict=strict,
-    )
+    callback, bar = _progress_callback(progress, "run")
+    try:
+        csv = _coordsim.run(
+            loaded,
+            policies=choices,
+            agents=agent_specs,
+            agents_toml=agents_toml,
+            jobs=jobs,
+            out=None if out is None else os.fspath(out),
+            max_memory=max_memory,
+            max_events=max_events,
+            strict=strict,
+            audit=None if audit is False else (100_000 if audit is True else int(audit)),
+            progress=callback,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     csv = {k: bytes(v) for k, v in csv.items()}
+    audit_log = csv.pop("audit", None)
     return RunResults(
         runs=_frame(csv["runs"]),
         faults=_frame(csv["faults"]),
@@ -224,7 +271,22 @@ def run(
         services=_frame(csv["services"]),
         timeseries=_frame(csv["timeseries"]),
         csv=csv,
+        audit=None if audit_log is None else _lines(audit_log),
     )
+
+
+def _lines(data: bytes) -> pd.DataFrame:
+    """JSON lines as a DataFrame (one row per line; nested objects stay dicts)."""
+    return pd.DataFrame([json.loads(line) for line in data.splitlines() if line.strip()])
+
+
+def _check_built_in(name: str) -> None:
+    """A policy name given as an argument must be a built-in policy's."""
+    known = policies()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"policies: {name!r} is not a built-in policy{hint}; the built-in ones are {', '.join(known)}")
 
 
 def _is_sequence(value: Any) -> bool:
@@ -245,8 +307,15 @@ class SweepResults:
     executed: int
     failed: int
 
+    def __repr__(self) -> str:
+        policies = list(dict.fromkeys(self.runs.policy)) if not self.runs.empty else []
+        return (
+            f"<coordsim SweepResults in {self.out}: {len(self.runs)} runs of {len(policies)} policies "
+            f"({', '.join(policies)}), {self.executed} executed now, {self.failed} failed>"
+        )
 
-def _progress_callback(progress: Union[None, bool, Callable[[int, int], Any]]):
+
+def _progress_callback(progress: Union[None, bool, Callable[[int, int], Any]], desc: str = "sweep"):
     if callable(progress):
         return progress, None
     if progress is False:
@@ -255,7 +324,7 @@ def _progress_callback(progress: Union[None, bool, Callable[[int, int], Any]]):
         from tqdm.auto import tqdm  # optional
     except ImportError:
         return None, None
-    bar = tqdm(total=0, unit="run", desc="sweep")
+    bar = tqdm(total=0, unit="run", desc=desc)
 
     def update(done: int, total: int) -> None:
         if bar.total != total:

@@ -10,6 +10,7 @@ the view, the task, the observation and the actions.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -161,6 +162,17 @@ class PolicySpec:
     wants_membership: bool
     decision_time: Optional[str]
     params: Dict[str, Any]
+
+    @property
+    def params_json(self) -> str:
+        """The parameters the audit log names: ``params()``, and the decision time."""
+        shown = dict(self.params)
+        if self.decision_time is not None:
+            try:  # a duration, written as a TOML (= JSON) string
+                shown["decision_time"] = json.loads(self.decision_time)
+            except ValueError:  # a distribution table
+                shown["decision_time"] = self.decision_time
+        return json.dumps(shown, default=str)
 
 
 def policy_spec(policy: Union[Policy, Callable[[], Policy]]) -> PolicySpec:

@@ -112,12 +112,14 @@ impl LoadedScenario {
     }
 
     /// What the scenario declares but cannot exercise, as (key, message) pairs.
+    #[getter]
     fn warnings(&self) -> Vec<(String, String)> {
         self.inner.warnings().into_iter().map(|w| (w.field, w.message)).collect()
     }
 
     /// The estimated needs of one run under the most demanding policy: a dict with
     /// `bytes`, `events` and `parts` (what, keys, bytes).
+    #[getter]
     fn estimate<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let e = self.inner.largest_estimate();
         let d = PyDict::new_bound(py);

@@ -356,11 +356,12 @@ pub struct PolicyChoice {
     pub wants_outcome: bool,
     pub wants_membership: bool,
     pub decision_time: Option<DurationDist>,
+    /// Its `params()`, for the audit log (with its `decision_time`, if any).
+    pub parameters: Vec<(String, serde_json::Value)>,
 }
 
 impl PolicyChoice {
     pub fn from_py(spec: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = spec.py();
         let decision_time = match spec.getattr("decision_time")?.extract::<Option<String>>()? {
             None => None,
             Some(text) => {
@@ -373,15 +374,17 @@ impl PolicyChoice {
                 (!dist.is_always_zero()).then_some(dist)
             }
         };
+        let parameters: String = spec.getattr("params_json")?.extract()?;
+        let parameters: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&parameters)
+                .map_err(|e| PyValueError::new_err(format!("the policy's params(): {e}")))?;
         Ok(PolicyChoice {
             name: spec.getattr("name")?.extract()?,
             factory: spec.getattr("factory")?.unbind(),
             wants_outcome: spec.getattr("wants_outcome")?.extract()?,
             wants_membership: spec.getattr("wants_membership")?.extract()?,
-            decision_time: {
-                let _ = py;
-                decision_time
-            },
+            decision_time,
+            parameters: parameters.into_iter().collect(),
         })
     }
 }

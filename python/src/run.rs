@@ -11,10 +11,12 @@
 //! do not depend on which runs went where.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use coordsim::engine::SimRng;
 use coordsim::policy::{self, PolicySpec, Topology};
-use coordsim::report::{self, RunRecord};
+use coordsim::report::{self, AuditedRun, RunRecord};
 use coordsim::scenario::{self, Scenario};
 use coordsim::sim;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -51,7 +53,7 @@ impl Choice {
 /// specs (`name`, `factory`), declared to the scenario by `agents_toml` (an `agents = [...]`
 /// TOML document of external agents).
 #[pyfunction]
-#[pyo3(signature = (scenario, policies = Vec::new(), agents = Vec::new(), agents_toml = None, jobs = None, out = None, max_memory = None, max_events = None, strict = false))]
+#[pyo3(signature = (scenario, policies = Vec::new(), agents = Vec::new(), agents_toml = None, jobs = None, out = None, max_memory = None, max_events = None, strict = false, audit = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn run<'py>(
     py: Python<'py>,
@@ -64,6 +66,8 @@ pub fn run<'py>(
     max_memory: Option<f64>,
     max_events: Option<f64>,
     strict: bool,
+    audit: Option<usize>,
+    progress: Option<PyObject>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if jobs == Some(0) {
         return Err(PyValueError::new_err("jobs: expected at least 1 (0 would do nothing)"));
@@ -77,6 +81,7 @@ pub fn run<'py>(
     let agents: Vec<AgentChoice> =
         agents.iter().map(AgentChoice::from_py).collect::<PyResult<_>>()?;
     let runs = choices.len() * s.replications as usize;
+    let progress = Progress { callback: progress, total: runs, done: std::cell::Cell::new(0) };
     let threads =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     s.check_limits(&path, &limits(max_memory, max_events)?, threads.min(runs))
@@ -85,26 +90,30 @@ pub fn run<'py>(
         s.strict(&path).map_err(|e| scenario_error(py, &e, &path))?;
     }
     let records = if agents.is_empty() && choices.iter().all(|c| matches!(c, Choice::BuiltIn(_))) {
-        run_built_in(py, &s, jobs)?
+        run_built_in(py, &s, jobs, &progress)?
     } else {
-        run_mixed(py, &s, &choices, &agents, jobs)?
+        run_mixed(py, &s, &choices, &agents, jobs, &progress)?
     };
-    let files = vec![
-        ("runs", report::runs_csv(&records)),
-        ("faults", report::faults_csv(&records)),
-        ("classes", report::classes_csv(&records)),
-        ("services", report::services_csv(&records)),
-        ("timeseries", report::timeseries_csv(&records)),
+    let mut files = vec![
+        ("runs", "csv", report::runs_csv(&records)),
+        ("faults", "csv", report::faults_csv(&records)),
+        ("classes", "csv", report::classes_csv(&records)),
+        ("services", "csv", report::services_csv(&records)),
+        ("timeseries", "csv", report::timeseries_csv(&records)),
     ];
+    if let Some(limit) = audit {
+        let runs = audited(py, &s, &choices, &agents, limit)?;
+        files.push(("audit", "jsonl", report::audit_jsonl(&s, &runs)));
+    }
     if let Some(dir) = out {
         let paths: Vec<PathBuf> =
-            files.iter().map(|(name, _)| dir.join(format!("{name}.csv"))).collect();
+            files.iter().map(|(name, ext, _)| dir.join(format!("{name}.{ext}"))).collect();
         let group: Vec<(&Path, &[u8])> =
-            paths.iter().zip(&files).map(|(p, (_, b))| (p.as_path(), b.as_slice())).collect();
+            paths.iter().zip(&files).map(|(p, (_, _, b))| (p.as_path(), b.as_slice())).collect();
         report::write_all_atomic(&group).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     }
     let d = PyDict::new_bound(py);
-    for (name, bytes) in &files {
+    for (name, _, bytes) in &files {
         d.set_item(name, PyBytes::new_bound(py, bytes))?;
     }
     Ok(d)
@@ -168,16 +177,43 @@ fn choices(s: &Scenario, policies: &[Bound<'_, PyAny>]) -> PyResult<Vec<Choice>>
 }
 
 /// Built-in policies only: the binary's path, off the GIL.
-fn run_built_in(py: Python<'_>, s: &Scenario, jobs: Option<usize>) -> PyResult<Vec<RunRecord>> {
+fn run_built_in(
+    py: Python<'_>,
+    s: &Scenario,
+    jobs: Option<usize>,
+    progress: &Progress,
+) -> PyResult<Vec<RunRecord>> {
     let s = s.clone();
-    wait(
+    let done = Arc::new(AtomicUsize::new(0));
+    let counter = done.clone();
+    let before = progress.done.get();
+    let records = wait(
         py,
-        move || coordsim::cli::run_all(&s, jobs).map_err(|e| format!("{e:#}")),
-        |_| Ok(()),
+        move || coordsim::cli::run_all_counted(&s, jobs, &counter).map_err(|e| format!("{e:#}")),
+        |py| progress.report(py, before + done.load(Ordering::Relaxed)),
         // A run cannot be stopped midway; it writes nothing, so it is left to end alone.
         || false,
     )?
-    .map_err(PyRuntimeError::new_err)
+    .map_err(PyRuntimeError::new_err)?;
+    progress.report(py, before + records.len())?;
+    Ok(records)
+}
+
+/// A caller's `progress(done, total)`, told of finished runs.
+struct Progress {
+    callback: Option<PyObject>,
+    total: usize,
+    done: std::cell::Cell<usize>,
+}
+
+impl Progress {
+    fn report(&self, py: Python<'_>, done: usize) -> PyResult<()> {
+        self.done.set(done);
+        match &self.callback {
+            Some(callback) => callback.call1(py, (done, self.total)).map(|_| ()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Some runs call Python: the built-in runs without agents in parallel first, then the
@@ -188,6 +224,7 @@ fn run_mixed(
     choices: &[Choice],
     agents: &[AgentChoice],
     jobs: Option<usize>,
+    progress: &Progress,
 ) -> PyResult<Vec<RunRecord>> {
     let mut records: Vec<Option<RunRecord>> = Vec::new();
     if agents.is_empty() {
@@ -202,7 +239,7 @@ fn run_mixed(
         let mut done = if built_in.policies.is_empty() {
             Vec::new()
         } else {
-            run_built_in(py, &built_in, jobs)?
+            run_built_in(py, &built_in, jobs, progress)?
         }
         .into_iter();
         for c in choices {
@@ -221,22 +258,64 @@ fn run_mixed(
             let slot = &mut records[i * s.replications as usize + replication as usize];
             if slot.is_none() {
                 *slot = Some(run_one(py, s, choice, agents, replication)?);
+                progress.report(py, progress.done.get() + 1)?;
             }
         }
     }
     Ok(records.into_iter().map(|r| r.expect("every run ran")).collect())
 }
 
-/// One run that calls Python, on this thread.
-fn run_one(
+/// Replication 0 of each policy again, audited (at most `limit` records of each kind), as
+/// the binary's `run --audit` does; a Python policy's run names its parameters.
+fn audited(
     py: Python<'_>,
     s: &Scenario,
-    choice: &Choice,
+    choices: &[Choice],
     agents: &[AgentChoice],
-    replication: u32,
-) -> PyResult<RunRecord> {
-    let label = RunLabel { cell: String::new(), policy: choice.name(), replication, seed: s.seed };
-    let build = |topology: &Topology, rng: SimRng| -> Box<dyn policy::Policy> {
+    limit: usize,
+) -> PyResult<Vec<AuditedRun>> {
+    choices
+        .iter()
+        .map(|choice| {
+            let label = RunLabel {
+                cell: String::new(),
+                policy: choice.name(),
+                replication: 0,
+                seed: s.seed,
+            };
+            let log = match (choice, agents.is_empty()) {
+                (Choice::BuiltIn(spec), true) => sim::run_audited(s, *spec, 0, limit).1,
+                _ => {
+                    let build = builder(py, s, choice);
+                    let mut driver = if agents.is_empty() {
+                        None
+                    } else {
+                        Some(PyDriver::new(py, s, agents, 0)?)
+                    };
+                    let driver = driver.as_mut().map(|d| d as &mut dyn coordsim::control::Driver);
+                    catch_failure(py, &label, || {
+                        sim::run_audited_outside(s, build, 0, limit, driver)
+                    })?
+                    .1
+                }
+            };
+            let parameters = match choice {
+                Choice::BuiltIn(_) => None,
+                Choice::Python(c) => Some(c.parameters.clone()),
+            };
+            Ok(AuditedRun { policy: choice.name(), parameters, log })
+        })
+        .collect()
+}
+
+/// How a run builds `choice`'s policy (a Python policy's failure to build leaves the run as
+/// a `PolicyError`).
+fn builder<'a>(
+    py: Python<'a>,
+    s: &'a Scenario,
+    choice: &'a Choice,
+) -> impl FnOnce(&Topology, SimRng) -> Box<dyn policy::Policy> + 'a {
+    move |topology: &Topology, rng: SimRng| -> Box<dyn policy::Policy> {
         match choice {
             Choice::BuiltIn(spec) => policy::build(*spec, topology, rng),
             Choice::Python(c) => match PyPolicy::build(py, c, s, topology, rng) {
@@ -251,7 +330,19 @@ fn run_one(
                 .raise(),
             },
         }
-    };
+    }
+}
+
+/// One run that calls Python, on this thread.
+fn run_one(
+    py: Python<'_>,
+    s: &Scenario,
+    choice: &Choice,
+    agents: &[AgentChoice],
+    replication: u32,
+) -> PyResult<RunRecord> {
+    let label = RunLabel { cell: String::new(), policy: choice.name(), replication, seed: s.seed };
+    let build = builder(py, s, choice);
     let summary = if agents.is_empty() {
         catch_failure(py, &label, || sim::run_with_policy(s, build, replication))?
     } else {

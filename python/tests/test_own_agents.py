@@ -321,3 +321,38 @@ def test_a_single_policy_name_and_duplicate_names():
     assert list(r.runs.policy) == ["random"]
     with pytest.raises(ValueError, match="more than once"):
         coordsim.run(SCENARIOS / "pool.toml", policies=[FirstCandidate(), FirstCandidate()])
+
+
+class Tuned(PyLeastOutstanding):
+    name = "tuned_least_outstanding"
+
+    def __init__(self):
+        self.aggressiveness = 0.7
+        self.label = "fair"
+
+
+def test_the_audit_log_names_a_python_policys_parameters_and_its_decisions(tmp_path):
+    import json
+    import subprocess
+
+    from test_coordsim import binary
+
+    overrides = {"duration": "3s", "warmup": "0s"}
+    r = coordsim.run(
+        SCENARIOS / "pool.toml", policies=["least_outstanding", Tuned()], replications=1, set=overrides, audit=True, out=tmp_path / "py"
+    )
+    lines = [json.loads(line) for line in (tmp_path / "py" / "audit.jsonl").read_text().splitlines()]
+    header = [line for line in lines if "parameters" in line]
+    assert header == [{"policy": "tuned_least_outstanding", "parameters": {"aggressiveness": 0.7, "label": "fair"}}]
+    rust = [dict(line, policy=None) for line in lines if line.get("policy") == "least_outstanding"]
+    python = [dict(line, policy=None) for line in lines if line.get("policy") == "tuned_least_outstanding" and "parameters" not in line]
+    assert len(rust) > 1000 and python == rust, "the same decisions, explained alike"
+    assert len(r.audit) == len(lines)
+    # The built-in policy's part is the binary's own audit log, byte for byte.
+    subprocess.run(
+        [binary(), "run", SCENARIOS / "pool.toml", "--policy", "least_outstanding", "--replications", "1",
+         "--set", "duration=3s", "--set", "warmup=0s", "--audit", "--out", tmp_path / "cli"],
+        check=True, capture_output=True,
+    )
+    cli = (tmp_path / "cli" / "audit.jsonl").read_text().splitlines()
+    assert cli == (tmp_path / "py" / "audit.jsonl").read_text().splitlines()[: len(cli)]

@@ -54,16 +54,44 @@ impl Names {
     }
 }
 
-/// Renders the audit log of one run per policy as JSON lines, in the order given: each
-/// run's placement decisions, then its control agents' actions (lines with `"action"`,
-/// what the agent `saw` and its `reason`).
-pub fn audit_jsonl(scenario: &Scenario, runs: &[(PolicyKind, AuditLog)]) -> Vec<u8> {
+/// One audited run: its policy's name, the parameters of a policy from outside the crate
+/// (a Python policy's, as `name = value` pairs; none for a built-in one, whose parameters
+/// are the scenario's), and its log.
+#[derive(Clone, Debug)]
+pub struct AuditedRun {
+    /// The policy's name.
+    pub policy: String,
+    /// Its parameters, when it brings its own.
+    pub parameters: Option<Vec<(String, serde_json::Value)>>,
+    /// What it and the control agents decided.
+    pub log: AuditLog,
+}
+
+impl AuditedRun {
+    /// The run of a built-in policy.
+    pub fn built_in(policy: PolicyKind, log: AuditLog) -> Self {
+        AuditedRun { policy: policy.name().to_owned(), parameters: None, log }
+    }
+}
+
+/// Renders the audit log of one run per policy as JSON lines, in the order given: for a
+/// policy with parameters of its own, a line naming them (`"parameters"`); each run's
+/// placement decisions; then its control agents' actions (lines with `"action"`, what the
+/// agent `saw` and its `reason`).
+pub fn audit_jsonl(scenario: &Scenario, runs: &[AuditedRun]) -> Vec<u8> {
     let names = Names::new(scenario);
     let mut out = Vec::new();
-    for (policy, log) in runs {
+    for AuditedRun { policy, parameters, log } in runs {
+        if let Some(parameters) = parameters {
+            let parameters: serde_json::Map<String, serde_json::Value> =
+                parameters.iter().cloned().collect();
+            let line = json!({ "policy": policy, "parameters": parameters });
+            serde_json::to_writer(&mut out, &line).expect("writing JSON to memory cannot fail");
+            out.push(b'\n');
+        }
         for r in &log.decisions {
             let line = json!({
-                "policy": policy.name(),
+                "policy": policy,
                 "time_s": r.at.as_secs_f64(),
                 "agent": names.agent(r.agent),
                 "task": {
@@ -84,7 +112,7 @@ pub fn audit_jsonl(scenario: &Scenario, runs: &[(PolicyKind, AuditLog)]) -> Vec<
             let saw: serde_json::Map<String, serde_json::Value> =
                 a.saw.iter().map(|&(k, v)| (k.to_owned(), json!(v))).collect();
             let line = json!({
-                "policy": policy.name(),
+                "policy": policy,
                 "time_s": a.at.as_secs_f64(),
                 "agent": a.agent,
                 "kind": a.kind,

@@ -106,6 +106,12 @@ pub trait Policy: Send + fmt::Debug {
         false
     }
 
+    /// Whether the policy reads [`PolicyView::task_details`] (class, attempt, deadline); the
+    /// world works them out only then, so that other policies pay nothing for them.
+    fn wants_task_details(&self) -> bool {
+        false
+    }
+
     /// Whether the world should write an audit record for each of this policy's synchronous
     /// decisions (options with their load, and the choice); policies that explain their own
     /// decisions through [`PolicyView::audit`] return `false`.
@@ -124,6 +130,13 @@ pub struct Task {
     pub service: ServiceId,
     /// How to finish the placement later, if the policy defers it.
     pub ticket: Ticket,
+}
+
+/// What travels with a task for a policy that asks for it ([`Policy::wants_task_details`],
+/// read with [`PolicyView::task_details`]): its job's class, its attempt number and its
+/// job's deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskDetails {
     /// The job class of the job it belongs to ([`ClassId::ESCALATION`] for a control
     /// agent's escalation to a person, which belongs to no class, or for a job that ended).
     pub class: ClassId,
@@ -191,8 +204,19 @@ pub struct PolicyView<'a> {
     policy_agent_down: &'a [u32],
     slowdown: &'a [f64],
     outbox: Option<&'a RefCell<Outbox>>,
-    /// Where `report_staleness` leaves the age for the world to read after `place`.
-    staleness: Option<&'a Cell<SimDuration>>,
+    /// What passes between the world and the policy beside the decision.
+    notes: Option<&'a DecisionNotes>,
+}
+
+/// What passes between the world and the policy beside a decision: the details of the task
+/// being placed (for a policy that asks for them) and the age of the information the
+/// placement used (what [`PolicyView::report_staleness`] says).
+#[derive(Debug, Default)]
+pub struct DecisionNotes {
+    /// The age the policy reports, for the world to read after `place`.
+    pub staleness: Cell<SimDuration>,
+    /// The task's details, set by the world before `place` when the policy asks for them.
+    pub details: Cell<Option<TaskDetails>>,
 }
 
 impl<'a> PolicyView<'a> {
@@ -208,7 +232,7 @@ impl<'a> PolicyView<'a> {
             policy_agent_down: &[],
             slowdown: &[],
             outbox: None,
-            staleness: None,
+            notes: None,
         }
     }
 
@@ -217,9 +241,17 @@ impl<'a> PolicyView<'a> {
         PolicyView { outbox: Some(outbox), ..self }
     }
 
-    /// The same view, keeping what [`PolicyView::report_staleness`] says in `staleness`.
-    pub fn with_staleness(self, staleness: &'a Cell<SimDuration>) -> Self {
-        PolicyView { staleness: Some(staleness), ..self }
+    /// The same view, keeping what [`PolicyView::report_staleness`] says in `notes` and
+    /// reading [`PolicyView::task_details`] from it.
+    pub fn with_notes(self, notes: &'a DecisionNotes) -> Self {
+        PolicyView { notes: Some(notes), ..self }
+    }
+
+    /// The class, attempt number and deadline of the task being placed, for a policy that
+    /// [asks for them](Policy::wants_task_details) (`None` for the others, and outside
+    /// `place`).
+    pub fn task_details(&self) -> Option<TaskDetails> {
+        self.notes.and_then(|n| n.details.get())
     }
 
     /// The same view, with the crash state of the policy's agents and each replica's current
@@ -292,8 +324,8 @@ impl<'a> PolicyView<'a> {
     /// state that the deciding agent held. A placement that reports nothing saw the present
     /// (a probe, the agent's own counts) or used no information, and counts as 0.
     pub fn report_staleness(&self, staleness: SimDuration) {
-        if let Some(cell) = self.staleness {
-            cell.set(staleness);
+        if let Some(notes) = self.notes {
+            notes.staleness.set(staleness);
         }
     }
 

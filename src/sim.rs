@@ -47,7 +47,7 @@ macro_rules! acting_view {
             .with_down(&$world.down)
             .with_health(&$world.policy_agent_down, &$world.slowdown)
             .with_outbox(&$world.outbox)
-            .with_staleness(&$world.staleness)
+            .with_notes(&$world.notes)
     };
 }
 
@@ -69,6 +69,7 @@ mod probes;
 mod records;
 mod replicas;
 mod resilience;
+mod streams;
 mod tasks;
 mod timers;
 mod traffic;
@@ -80,14 +81,15 @@ use slab::Slab;
 
 pub use control::ControlRecord;
 pub use observe::{NoObserver, Observer};
+pub use streams::StreamId;
 
 use crate::control::Driver;
-use crate::engine::{derive_stream, Engine, Model, Schedule, SimRng};
+use crate::engine::{Engine, Model, Schedule, SimRng};
 use crate::ids::ReplicaId;
 use crate::metrics::{Recorder, RunSummary};
 use crate::policy::{
-    self, AuditRecord, Command, MessageKind, Outbox, Policy, PolicySpec, PolicyView, ReplicaLoad,
-    Ticket, Topology,
+    self, AuditRecord, Command, DecisionNotes, MessageKind, Outbox, Policy, PolicySpec, PolicyView,
+    ReplicaLoad, Ticket, Topology,
 };
 use crate::scenario::{FaultEffect, Scenario};
 use crate::time::{SimDuration, SimTime};
@@ -108,60 +110,6 @@ use resilience::{BreakerState, Ejections, LatencyWindow, RetryBudget};
 use tasks::Task;
 use timers::Timer;
 use traffic::{Source, Start};
-
-/// The purposes that get their own random stream (docs/model.md section 2).
-///
-/// Each purpose draws from its own ChaCha stream, so, for example, a policy that draws more
-/// random numbers never changes which jobs arrive or how large they are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamId {
-    /// Arrivals of one traffic source (a class's own process, or index = number of classes
-    /// for the shared process).
-    Arrivals(u32),
-    /// Work sizes and other job content, drawn when a job is created.
-    JobContent,
-    /// The per-execution part of execution times on one replica (by replica index).
-    Execution(u32),
-    /// Message latency and loss.
-    Network,
-    /// The fault schedule.
-    Faults,
-    /// The policy's own decisions.
-    Policy,
-    /// Backoff jitter of retries.
-    Resilience,
-    /// The decisions of one control agent (by its index in the scenario).
-    Agent(u32),
-    /// The delays of one control agent's actions (provisioning, restarts, escalations).
-    AgentDelays(u32),
-    /// The placement policy of one arm of an adaptive agent (agent, service and arm packed
-    /// by `control.rs`).
-    Arm(u32),
-}
-
-impl StreamId {
-    /// The ChaCha stream number: purpose in the high 32 bits, index in the low 32.
-    pub fn code(self) -> u64 {
-        let (purpose, index) = match self {
-            StreamId::Arrivals(source) => (1, source),
-            StreamId::JobContent => (2, 0),
-            StreamId::Execution(replica) => (3, replica),
-            StreamId::Network => (4, 0),
-            StreamId::Faults => (5, 0),
-            StreamId::Policy => (6, 0),
-            StreamId::Resilience => (7, 0),
-            StreamId::Agent(agent) => (8, agent),
-            StreamId::AgentDelays(agent) => (9, agent),
-            StreamId::Arm(code) => (10, code),
-        };
-        (purpose << 32) | u64::from(index)
-    }
-
-    /// The generator for this purpose in replication `replication` of a run seeded `seed`.
-    pub fn rng(self, seed: u64, replication: u32) -> SimRng {
-        derive_stream(seed, u64::from(replication), self.code())
-    }
-}
 
 /// Runs one replication of `scenario` under `policy`.
 pub fn run(scenario: &Scenario, policy: PolicySpec, replication: u32) -> RunSummary {
@@ -356,6 +304,7 @@ fn drive<O: Observer, const C: bool>(mut world: World<'_, '_, O, C>) -> RunOutpu
     world.handoff_kind = world.policy.handoff_kind();
     world.reauctions = world.policy.retries_are_reauctions();
     world.world_audits = world.policy.world_audits();
+    world.task_details = world.policy.wants_task_details();
     world.force_tasks = world.policy.needs_tasks();
     let mut engine = Engine::with_capacity(world, 1024);
     {
@@ -421,6 +370,8 @@ struct World<'s, 'o, O: Observer, const C: bool> {
     handoff_kind: MessageKind,
     reauctions: bool,
     world_audits: bool,
+    /// The policy is told each task's class, attempt and deadline (`Policy::wants_task_details`).
+    task_details: bool,
     /// Every unit gets a task record, so that the policy can claim it more than once.
     force_tasks: bool,
     /// Tasks whose deferred placement was committed, by ticket, while the policy may still
@@ -431,7 +382,7 @@ struct World<'s, 'o, O: Observer, const C: bool> {
     network_rng: SimRng,
     resilience_rng: SimRng,
     /// The staleness the policy reported for the placement it is returning (zero: none).
-    staleness: std::cell::Cell<SimDuration>,
+    notes: DecisionNotes,
     /// Per service, the streams of the per-execution part of execution times (None for a
     /// service without one, the common case).
     execution_noise: Vec<Option<Box<NoiseStreams>>>,
@@ -591,6 +542,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             handoff_kind: MessageKind::Assign,
             reauctions: false,
             world_audits: true,
+            task_details: false,
             force_tasks: false,
             claimed: std::collections::BTreeMap::new(),
             policy_wants_outcomes: true,
@@ -599,7 +551,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             content_rng: StreamId::JobContent.rng(seed, replication),
             network_rng: StreamId::Network.rng(seed, replication),
             resilience_rng: StreamId::Resilience.rng(seed, replication),
-            staleness: std::cell::Cell::new(SimDuration::ZERO),
+            notes: DecisionNotes::default(),
             execution_noise: NoiseStreams::all(scenario, &layout.service_replicas, replication),
             next_orchestrator: 0,
             next_serial: 0,

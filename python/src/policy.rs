@@ -20,8 +20,8 @@ use coordsim::dist::DurationDist;
 use coordsim::engine::SimRng;
 use coordsim::ids::{ClassId, ReplicaId};
 use coordsim::policy::{
-    Decision, Outcome as RustOutcome, Outstanding, Policy, PolicyView, Task as RustTask, Ticket,
-    Topology as RustTopology,
+    Decision, Outcome as RustOutcome, Outstanding, Policy, PolicyView, Task as RustTask,
+    TaskDetails, Ticket, Topology as RustTopology,
 };
 use coordsim::scenario::Scenario;
 use numpy::PyArray1;
@@ -522,17 +522,27 @@ impl PyPolicy {
         }
     }
 
-    fn task_object(&self, py: Python<'_>, task: &RustTask) -> PyResult<Py<Task>> {
+    /// The name of the task's job class (None for an escalation to a person).
+    fn class_name(&self, py: Python<'_>, details: Option<TaskDetails>) -> Option<Py<PyString>> {
+        let class = details?.class;
+        (class != ClassId::ESCALATION).then(|| self.class_names[class.index()].clone_ref(py))
+    }
+
+    fn task_object(
+        &self,
+        py: Python<'_>,
+        task: &RustTask,
+        details: Option<TaskDetails>,
+    ) -> PyResult<Py<Task>> {
         Py::new(
             py,
             Task {
                 service: self.service_names[task.service.index()].clone_ref(py),
                 service_id: task.service.0,
-                job_class: (task.class != ClassId::ESCALATION)
-                    .then(|| self.class_names[task.class.index()].clone_ref(py)),
+                job_class: self.class_name(py, details),
                 agent: task.agent.0,
-                attempt: task.attempt,
-                deadline: task.deadline.map(secs),
+                attempt: details.map_or(0, |d| d.attempt),
+                deadline: details.and_then(|d| d.deadline).map(secs),
             },
         )
     }
@@ -569,21 +579,18 @@ impl PyPolicy {
     }
 
     /// The task as a dict, for an error.
-    fn task_dict(&self, py: Python<'_>, task: &RustTask) -> PyObject {
+    fn task_dict(&self, py: Python<'_>, task: &RustTask, details: Option<TaskDetails>) -> PyObject {
         dict_of(
             py,
             &[
                 ("service", self.service_names[task.service.index()].clone_ref(py).into_any()),
                 (
                     "job_class",
-                    match task.class {
-                        ClassId::ESCALATION => py.None(),
-                        c => self.class_names[c.index()].clone_ref(py).into_any(),
-                    },
+                    self.class_name(py, details).map_or_else(|| py.None(), |c| c.into_any()),
                 ),
                 ("agent", task.agent.0.into_py(py)),
-                ("attempt", task.attempt.into_py(py)),
-                ("deadline", task.deadline.map(secs).into_py(py)),
+                ("attempt", details.map_or(0, |d| d.attempt).into_py(py)),
+                ("deadline", details.and_then(|d| d.deadline).map(secs).into_py(py)),
             ],
         )
     }
@@ -622,6 +629,10 @@ fn secs(t: coordsim::time::SimTime) -> f64 {
 }
 
 impl Policy for PyPolicy {
+    fn wants_task_details(&self) -> bool {
+        true
+    }
+
     fn place(&mut self, view: &PolicyView<'_>, task: &RustTask) -> Decision {
         Python::with_gil(|py| {
             let now = secs(view.now());
@@ -636,19 +647,19 @@ impl Policy for PyPolicy {
             }
             self.fill(py, view, task.service.index(), task.agent.0);
             let answer = match self
-                .task_object(py, task)
+                .task_object(py, task, view.task_details())
                 .and_then(|t| self.place.call1(py, (self.view.clone_ref(py), t)))
             {
                 Ok(answer) => answer,
                 Err(e) => {
-                    let subject = self.task_dict(py, task);
+                    let subject = self.task_dict(py, task, view.task_details());
                     self.fail(py, e, "place", now, Some(subject))
                 }
             };
             let decision = match self.decision(py, answer.bind(py)) {
                 Ok(d) => d,
                 Err(e) => {
-                    let subject = self.task_dict(py, task);
+                    let subject = self.task_dict(py, task, view.task_details());
                     self.fail(py, e, "place", now, Some(subject))
                 }
             };

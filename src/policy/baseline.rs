@@ -222,7 +222,7 @@ impl Policy for PowerOfD {
 mod tests {
     use super::*;
     use crate::engine::derive_stream;
-    use crate::ids::{AgentId, ClassId, ServiceId};
+    use crate::ids::{AgentId, ServiceId};
     use crate::policy::{ReplicaLoad, Ticket};
     use crate::time::SimTime;
 
@@ -242,14 +242,7 @@ mod tests {
             loads.iter().map(|&running| ReplicaLoad { running, queued: 0, slots: 1 }).collect();
         let members = topo.all_members();
         let view = PolicyView::new(SimTime::ZERO, &members, &loads);
-        let task = Task {
-            agent: AgentId(agent),
-            service: ServiceId(1),
-            ticket: Ticket(0),
-            class: ClassId(0),
-            attempt: 0,
-            deadline: None,
-        };
+        let task = Task { agent: AgentId(agent), service: ServiceId(1), ticket: Ticket(0) };
         (0..n)
             .map(|_| match policy.place(&view, &task) {
                 Decision::Place(r) => r.0,

@@ -103,7 +103,7 @@ impl Policy for PeakEwma {
 mod tests {
     use super::*;
     use crate::engine::derive_stream;
-    use crate::ids::{AgentId, ClassId, ServiceId};
+    use crate::ids::{AgentId, ServiceId};
     use crate::policy::{ReplicaLoad, Ticket};
 
     fn outcome(replica: u32, latency_ms: u64) -> Outcome {
@@ -161,14 +161,7 @@ mod tests {
         let view = PolicyView::new(SimTime::ZERO, &members, &loads);
         p.on_outcome(&view, &outcome(0, 10));
         p.on_outcome(&view, &outcome(1, 400));
-        let task = Task {
-            agent: AgentId(0),
-            service: ServiceId(0),
-            ticket: Ticket(0),
-            class: ClassId(0),
-            attempt: 0,
-            deadline: None,
-        };
+        let task = Task { agent: AgentId(0), service: ServiceId(0), ticket: Ticket(0) };
         // With 2 replicas both are always compared: replica 0 wins until its in-flight count
         // makes it dearer than replica 1 (10 ms x (n + 1) > 400 ms once n >= 40).
         let picks: Vec<u32> = (0..50)

@@ -12,9 +12,9 @@ use super::timers::Timer;
 use super::{Observer, World};
 use crate::engine::Schedule;
 use crate::ids::{ClassId, ReplicaId, WorkflowId};
-use crate::policy::{Decision, Task as PolicyTask};
+use crate::policy::{Decision, Task as PolicyTask, TaskDetails};
 use crate::scenario::Hedge;
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimDuration;
 
 /// A unit to be executed once, without a task record (see `place_plain`): whose it is, and
 /// who waits for it.
@@ -83,9 +83,10 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             self.layout.workflows[plain.workflow.index()].units[plain.unit as usize].service;
         let agent = self.agent_id(plain.requester);
         let ticket = self.next_ticket();
-        let (class, deadline) = self.job_class_deadline(plain.job, plain.job_serial);
-        let task = PolicyTask { agent, service, ticket, class, attempt: 0, deadline };
-        let decision = self.decide(now, &task, false);
+        if self.task_details {
+            self.note_task_details(plain.job, plain.job_serial, 0);
+        }
+        let decision = self.decide(now, &PolicyTask { agent, service, ticket }, false);
         if decision == Decision::Defer {
             self.defer(ticket, Deferred::Plain(plain), now);
         } else {
@@ -94,16 +95,19 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         self.apply_outbox(schedule);
     }
 
-    /// The class of job `job` and when its deadline passes (none for an escalation or
-    /// a class without a deadline), as a policy is told them.
-    #[inline(always)]
-    fn job_class_deadline(&self, job: usize, job_serial: u64) -> (ClassId, Option<SimTime>) {
-        match self.jobs.get(job).filter(|j| j.serial == job_serial) {
+    /// Leaves the details of the task about to be placed for a policy that asks for them:
+    /// its job's class and deadline (none for an escalation or a class without one) and
+    /// its attempt number. Out of line: only such policies come here.
+    #[cold]
+    #[inline(never)]
+    fn note_task_details(&self, job: usize, job_serial: u64, attempt: u32) {
+        let (class, deadline) = match self.jobs.get(job).filter(|j| j.serial == job_serial) {
             Some(j) if !j.is_escalation() => {
                 (j.class, self.scenario.classes[j.class.index()].deadline.map(|d| j.arrived + d))
             }
             _ => (ClassId::ESCALATION, None),
-        }
+        };
+        self.notes.details.set(Some(TaskDetails { class, attempt, deadline }));
     }
 
     /// Carries out the policy's decision for a unit without a task record.
@@ -120,7 +124,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let replica = match decision {
             Decision::Place(replica) => replica,
             Decision::Reject => {
-                self.staleness.set(SimDuration::ZERO);
+                self.notes.staleness.set(SimDuration::ZERO);
                 self.resolve(parent, job, job_serial, now, false, schedule);
                 return;
             }
@@ -148,7 +152,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             kind: Kind::Original,
             ..Attempt::sent(replica, now, None, execution)
         };
-        self.recorder.attempt_placed(now, self.staleness.replace(SimDuration::ZERO));
+        self.recorder.attempt_placed(now, self.notes.staleness.replace(SimDuration::ZERO));
         self.send(requester, Agent::Replica(replica), Body::Assign { attempt, serial }, schedule);
     }
 
@@ -187,15 +191,16 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             }
         }
         let ticket = self.next_ticket();
-        let t = &self.tasks[task];
-        let attempt = match kind {
-            Kind::Original => 0,
-            Kind::Hedge => t.retries + 1,
-            _ => t.retries.max(1),
-        };
-        let (class, deadline) = self.job_class_deadline(t.job, t.job_serial);
-        let policy_task = PolicyTask { agent, service, ticket, class, attempt, deadline };
-        let decision = self.decide(now, &policy_task, rules.ejection);
+        if self.task_details {
+            let t = &self.tasks[task];
+            let attempt = match kind {
+                Kind::Original => 0,
+                Kind::Hedge => t.retries + 1,
+                _ => t.retries.max(1),
+            };
+            self.note_task_details(t.job, t.job_serial, attempt);
+        }
+        let decision = self.decide(now, &PolicyTask { agent, service, ticket }, rules.ejection);
         if rules.ejection {
             for r in range {
                 self.excluded[r as usize] = false;
@@ -225,7 +230,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let replica = match decision {
             Decision::Place(replica) => replica,
             Decision::Reject => {
-                self.staleness.set(SimDuration::ZERO);
+                self.notes.staleness.set(SimDuration::ZERO);
                 if self.tasks[task].live == 0 {
                     self.task_failed(task, schedule);
                 }
@@ -262,7 +267,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             kind,
             ..Attempt::sent(replica, now, rules.timeout.map(|d| now + d), execution)
         };
-        self.recorder.attempt_placed(now, self.staleness.replace(SimDuration::ZERO));
+        self.recorder.attempt_placed(now, self.notes.staleness.replace(SimDuration::ZERO));
         let t = &mut self.tasks[task];
         t.live += 1;
         t.open += 1;

@@ -63,7 +63,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     /// Records a deferred placement under the ticket just handed out.
     pub(super) fn defer(&mut self, ticket: Ticket, what: Deferred, now: SimTime) {
         // Staleness belongs to the placement that is committed, not to this one.
-        self.staleness.set(SimDuration::ZERO);
+        self.notes.staleness.set(SimDuration::ZERO);
         let (job, job_serial) = match what {
             Deferred::Plain(p) => (p.job, p.job_serial),
             Deferred::Attempt { task, .. } => (self.tasks[task].job, self.tasks[task].job_serial),
@@ -183,7 +183,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             return;
         }
         // The age of what the decision used, for the placement below to count.
-        self.staleness.set(staleness.unwrap_or(SimDuration::ZERO));
+        self.notes.staleness.set(staleness.unwrap_or(SimDuration::ZERO));
         let pending = self.pending.remove(key);
         if let Some(j) = self.jobs.get_mut(pending.job).filter(|j| j.serial == pending.job_serial) {
             j.deferred -= 1;
@@ -339,6 +339,10 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             Some(Some(route)) => route.arms[route.current].place(&view, task),
             _ => self.policy.place(&view, task),
         };
+        if self.task_details {
+            // The details belong to this decision only.
+            self.notes.details.set(None);
+        }
         if self.world_audits && self.outbox.borrow().audit.is_some() && decision != Decision::Defer
         {
             self.audit_on_the_spot(now, task, decision);

@@ -331,6 +331,8 @@ fn run_scenario(args: &RunArgs) -> Result<()> {
         eprintln!("warning: {}: {w}", args.scenario.display());
     }
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(&args.scenario));
+    // Before the runs, which may take hours: the results must have somewhere to go.
+    report::check_writable(&out_dir)?;
     let records = run_all(&scenario, args.jobs)?;
     print!("{}", report::runs_table(&records));
     // The table goes to stdout, progress notes to stderr: flush so they never interleave.
@@ -408,8 +410,15 @@ fn trace_json(scenario: &Scenario, args: &RunArgs) -> Vec<u8> {
 fn warn_untouched_faults(records: &[RunRecord]) {
     for r in records.iter().filter(|r| r.replication == 0) {
         for f in r.summary.faults.iter().filter(|f| f.touched == 0) {
+            // A policy that probes replicas before placing sees a crashed one and avoids it:
+            // then the policy, not the scenario, is why the fault touched nothing.
+            let why = if f.kind == "crash" && r.policy == "power_of_d" {
+                ": power_of_d's probes see a crashed replica and avoid it, so this may be the policy's knowledge rather than a mistake in the scenario"
+            } else {
+                ""
+            };
             eprintln!(
-                "warning: {} fault on {} at [{:.3} s, {:.3} s) touched no request or message under {} (replication 0)",
+                "warning: {} fault on {} at [{:.3} s, {:.3} s) touched no request or message under {} (replication 0){why}",
                 f.kind,
                 f.target,
                 f.start.as_secs_f64(),

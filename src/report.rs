@@ -42,7 +42,7 @@ pub struct RunRecord {
 
 /// A result file could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {}: {source}", .path.display())]
+#[error("cannot write {}", .path.display())]
 pub struct ReportError {
     /// The file (or directory) that could not be written.
     pub path: PathBuf,
@@ -57,6 +57,52 @@ pub struct ReportError {
 /// [`ReportError`] with the path that failed; the target is then left as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     write_all_atomic(&[(path, bytes)])
+}
+
+/// The directory a file is in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// Flushes a directory's entries to disk (on Unix; elsewhere a directory cannot be opened
+/// for that, and renames are flushed with the files).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    if cfg!(unix) {
+        fs::File::open(dir)?.sync_all()
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks, before any work, that result files can be written into `dir`: it is a directory
+/// (or does not exist yet, and its nearest existing ancestor is one) where a file can be
+/// created. Creates nothing that stays.
+///
+/// # Errors
+/// [`ReportError`] naming the directory (or the ancestor) that cannot be written.
+pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
+    let mut existing = dir;
+    while !existing.exists() {
+        match existing.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(up) => existing = up,
+            None => {
+                existing = Path::new(".");
+                break;
+            }
+        }
+    }
+    if !existing.is_dir() {
+        let source = std::io::Error::other("it is a file, not a directory");
+        return Err(ReportError { path: existing.to_owned(), source });
+    }
+    let probe = existing.join(format!(".coordsim-write-check.{}.tmp", std::process::id()));
+    match fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(source) => Err(ReportError { path: existing.to_owned(), source }),
+    }
 }
 
 /// Writes several files atomically, as a group: every file goes to a temporary beside its
@@ -74,7 +120,7 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), ReportError> {
     let result = (|| {
         let mut written = Vec::with_capacity(files.len());
         for &(path, bytes) in files {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let dir = parent(path);
             fs::create_dir_all(dir)
                 .map_err(|source| ReportError { path: dir.to_owned(), source })?;
             let name =
@@ -114,6 +160,14 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), ReportError> {
         for (temp, path) in &temps {
             fs::rename(temp, path)
                 .map_err(|source| ReportError { path: path.to_path_buf(), source })?;
+        }
+        // The renames are entries of their directories: flush those too, so that a crash
+        // after this returns cannot lose a file that was reported written.
+        let mut dirs: Vec<&Path> = temps.iter().map(|(_, path)| parent(path)).collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            sync_dir(dir).map_err(|source| ReportError { path: dir.to_owned(), source })?;
         }
         temps.clear();
         Ok(())

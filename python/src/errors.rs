@@ -35,13 +35,32 @@ create_exception!(
     "A Python policy or control agent failed inside a run: it raised (the exception is `__cause__`, with its traceback) or gave an answer it may not give. `policy`, `cell`, `replication`, `seed` name the run, `time_s` the simulated time, `method` the call (`place`, `act`, ...), and `task` or `observation` what it was deciding on."
 );
 
+/// An error and its causes, as one line (`cannot read x.toml: No such file or directory
+/// (os error 2)`): each error says what failed, its source why.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// A Python `RuntimeError` with an error's whole chain.
+pub fn runtime_error(err: &dyn std::error::Error) -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err(chain(err))
+}
+
 /// A Python `ScenarioError` carrying the file, the key path and the message.
 pub fn scenario_error(py: Python<'_>, err: &scenario::ScenarioError, path: &Path) -> PyErr {
-    let e = ScenarioError::new_err(err.to_string());
+    let message = chain(err);
+    let e = ScenarioError::new_err(message.clone());
     let value = e.value_bound(py);
     let _ = value.setattr("file", path.display().to_string());
     let _ = value.setattr("field", err.field().map(str::to_owned));
-    let _ = value.setattr("message", err.to_string());
+    let _ = value.setattr("message", message);
     e
 }
 

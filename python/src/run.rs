@@ -24,7 +24,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::agent::{AgentChoice, PyDriver};
-use crate::errors::{catch_failure, scenario_error, Failure, RunLabel};
+use crate::errors::{catch_failure, runtime_error, scenario_error, Failure, RunLabel};
 use crate::policy::{PolicyChoice, PyPolicy};
 use crate::{limits, overrides, wait, LoadedScenario};
 
@@ -89,6 +89,10 @@ pub fn run<'py>(
     if strict {
         s.strict(&path).map_err(|e| scenario_error(py, &e, &path))?;
     }
+    if let Some(dir) = &out {
+        // Before the runs: the results must have somewhere to go.
+        report::check_writable(dir).map_err(|e| runtime_error(&e))?;
+    }
     let records = if agents.is_empty() && choices.iter().all(|c| matches!(c, Choice::BuiltIn(_))) {
         run_built_in(py, &s, jobs, &progress)?
     } else {
@@ -110,7 +114,7 @@ pub fn run<'py>(
             files.iter().map(|(name, ext, _)| dir.join(format!("{name}.{ext}"))).collect();
         let group: Vec<(&Path, &[u8])> =
             paths.iter().zip(&files).map(|(p, (_, _, b))| (p.as_path(), b.as_slice())).collect();
-        report::write_all_atomic(&group).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        report::write_all_atomic(&group).map_err(|e| runtime_error(&e))?;
     }
     let d = PyDict::new_bound(py);
     for (name, _, bytes) in &files {

@@ -19,7 +19,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::agent::{AgentChoice, PyDriver};
-use crate::errors::scenario_error;
+use crate::errors::{runtime_error, scenario_error};
 use crate::policy::{PolicyChoice, PyPolicy};
 use crate::run::agent_tables;
 use crate::{limits, wait};
@@ -141,7 +141,7 @@ pub fn sweep(
             Ok((o.total, o.executed, o.failed))
         }
         Err(SweepError::Cell { source, .. }) => Err(scenario_error(py, &source, &path)),
-        Err(e) => Err(PyRuntimeError::new_err(e.to_string())),
+        Err(e) => Err(runtime_error(&e)),
     }
 }
 
@@ -223,7 +223,7 @@ impl SweepWorker {
             driver: (!agents.is_empty()).then_some(&drive as library::OutsideDriver<'_>),
         };
         let run = library::run_key(&self.plan, key, outside);
-        store::write_run(&out, key, &run).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+        store::write_run(&out, key, &run).map_err(|e| runtime_error(&e))
     }
 }
 

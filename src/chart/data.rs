@@ -173,6 +173,16 @@ pub(crate) fn mean_factor(series: &[Series]) -> Option<f64> {
     factor(series.iter().flat_map(|s| s.points.iter().map(|p| p.y)))
 }
 
+/// Whether every mean drawn is the same (NaN left out).
+pub(crate) fn is_constant(series: &[Series]) -> bool {
+    let mut means =
+        series.iter().flat_map(|s| s.points.iter().map(|p| p.y)).filter(|y| !y.is_nan());
+    match means.next() {
+        Some(first) => means.all(|y| y == first),
+        None => true,
+    }
+}
+
 /// The largest of `means` over the smallest, as [`mean_factor`] (NaN left out).
 pub(crate) fn factor(means: impl Iterator<Item = f64>) -> Option<f64> {
     let means: Vec<f64> = means.filter(|y| !y.is_nan()).collect();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("cannot read scenario file {}: {source}", .path.display())]
+    #[error("cannot read scenario file {}", .path.display())]
     Read {
         /// The file.
         path: PathBuf,

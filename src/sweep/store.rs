@@ -56,7 +56,7 @@ pub struct RunFile {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Reading a file or directory failed.
-    #[error("cannot read {}: {source}", .path.display())]
+    #[error("cannot read {}", .path.display())]
     Read {
         /// The file or directory.
         path: PathBuf,
@@ -75,7 +75,7 @@ pub enum StoreError {
     #[error(transparent)]
     Write(#[from] ReportError),
     /// A damaged run file could not be renamed out of the way.
-    #[error("cannot move the damaged run file aside to {}: {source}", .path.display())]
+    #[error("cannot move the damaged run file aside to {}", .path.display())]
     MoveAside {
         /// The name it was to get.
         path: PathBuf,

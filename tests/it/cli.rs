@@ -1,7 +1,7 @@
 //! The binary, run as a user would: every bad input gets a message naming the file and the
 //! field, exit code 2, and no result file; good input prints a table and writes runs.csv.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// A small valid scenario (also used by `limits`).
@@ -18,11 +18,8 @@ arrival = { process = "poisson", rate = 100 }
 "#;
 
 /// A scratch directory unique to one test.
-pub(crate) fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("coordsim-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+pub(crate) fn scratch(name: &str) -> crate::support::Scratch {
+    crate::support::Scratch::new(&format!("cli-{name}"))
 }
 
 /// The binary run in `cwd`, with the default limits (no `COORDSIM_MAX_MEMORY`).
@@ -277,4 +274,70 @@ fn bad_control_agents_are_refused_with_the_key_and_the_expectation() {
     );
     let stderr = rejected("agent-active", &ok, &["--set", "control.active=[\"b\"]"]);
     assert!(stderr.contains("control.active[0]: unknown agent `b`; known: `a`"), "{stderr}");
+}
+
+/// How many times the operating system's words appear in `stderr`.
+fn os_reasons(stderr: &str) -> usize {
+    stderr.matches("(os error").count() + stderr.matches("not a directory").count()
+}
+
+#[test]
+fn an_operating_system_error_is_printed_once() {
+    let dir = scratch("once");
+    std::fs::write(dir.join("s.toml"), VALID).unwrap();
+    std::fs::create_dir(dir.join("adir")).unwrap();
+    std::fs::write(dir.join("afile"), "x").unwrap();
+    for args in [
+        &["run", "nope.toml"][..],
+        &["run", "adir"],
+        &["run", "s.toml", "--out", "afile"],
+        &["run", "s.toml", "--out", "afile/out"],
+        &["plot", "adir"],
+    ] {
+        let out = coordsim(args, &dir);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(os_reasons(&stderr), 1, "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.join("afile")).unwrap(), "x");
+}
+
+#[test]
+fn run_finds_an_unwritable_output_before_it_simulates() {
+    let dir = scratch("unwritable");
+    std::fs::write(dir.join("s.toml"), VALID).unwrap();
+    std::fs::write(dir.join("afile"), "x").unwrap();
+    let out = coordsim(&["run", "s.toml", "--out", "afile/out"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write") && stderr.contains("afile"), "{stderr}");
+    // The table of results goes to stdout after the runs: nothing ran.
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_huge_jobs_count_starts_no_more_threads_than_runs() {
+    let dir = scratch("jobs");
+    std::fs::write(dir.join("s.toml"), VALID).unwrap();
+    // 100,000 threads would take minutes to start; one per run (here 1) takes nothing.
+    let out = coordsim(&["run", "s.toml", "--jobs", "100000", "--out", "out"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("more than 4 threads per core"), "{stderr}");
+    assert!(dir.join("out").join("runs.csv").exists());
+}
+
+#[test]
+fn a_crash_that_power_of_d_avoids_is_said_to_be_the_policys_doing() {
+    let dir = scratch("avoided");
+    // Ten replicas at a trickle of load: the crashed one holds nothing when it crashes, and
+    // power_of_d's probes steer every request away from it while it is down.
+    let text = VALID.replace("replicas = 2", "replicas = 10").replace("rate = 100", "rate = 5")
+        + "\n[[faults]]\nkind = \"crash\"\nservice = \"api\"\nreplica = 0\nat = 2\nduration = 1\n";
+    std::fs::write(dir.join("f.toml"), text).unwrap();
+    let out = coordsim(&["run", "f.toml", "--policy", "power_of_d", "--out", "out"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("touched no request or message under power_of_d"), "{stderr}");
+    assert!(stderr.contains("power_of_d's probes see a crashed replica and avoid it"), "{stderr}");
 }

@@ -74,7 +74,7 @@ fn common_random_numbers_give_every_policy_the_same_arrivals() {
 
 #[test]
 fn the_binary_writes_identical_files_at_any_job_count() {
-    let dir = std::env::temp_dir().join(format!("coordsim-det-{}", std::process::id()));
+    let dir = crate::support::Scratch::new("det");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("busy.toml");
     std::fs::write(&file, BUSY).unwrap();

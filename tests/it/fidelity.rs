@@ -222,7 +222,7 @@ fn load_in(dir: &std::path::Path, toml: &str) -> coordsim::scenario::Scenario {
 
 #[test]
 fn decision_staleness_is_the_age_of_the_report_each_decision_used() {
-    let dir = std::env::temp_dir().join(format!("coordsim-stale-{}", std::process::id()));
+    let dir = crate::support::Scratch::new("stale");
     let t = 0.1;
     for (reports, last_report) in [
         // All replicas report at every multiple of T.
@@ -285,7 +285,7 @@ fn reported_load(placed: &[(f64, usize)], replica: usize, report: f64, work: f64
 fn with_synchronous_reports_central_picks_the_least_loaded_as_of_the_last_report() {
     // Three single-slot replicas, 300 ms jobs: between two reports the scheduler knows the
     // loads of the last report plus its own assignments since, not the jobs that ended.
-    let dir = std::env::temp_dir().join(format!("coordsim-sync-{}", std::process::id()));
+    let dir = crate::support::Scratch::new("sync");
     let (t, work) = (0.1, 0.3);
     let s = load_in(&dir, &traced_central(&dir, "synchronous", 3, "300ms"));
     let (_, log) = sim::run_audited(&s, s.policies[0], 0, usize::MAX);

@@ -577,3 +577,32 @@ pub fn small_scenario() -> impl Strategy<Value = GenScenario> {
             },
         )
 }
+
+/// A scratch directory for one test, under the system's temporary directory, removed when
+/// the guard is dropped (at the end of the test, whether it passed or failed).
+pub struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    /// A fresh directory whose name starts with `coordsim-<name>-`.
+    pub fn new(name: &str) -> Scratch {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("coordsim-{name}-"))
+            .tempdir()
+            .expect("a scratch directory under the temporary directory");
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}

@@ -2,7 +2,7 @@
 //! `--jobs`, on sharding or on being killed and resumed; failures are recorded without
 //! stopping the others; precision targets add replications; charts are valid images.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// Two grid keys listed against alphabetical order (so file order is observable), three
@@ -34,11 +34,8 @@ grid = { "services.api.replicas" = [3, 4], "classes.web.arrival.rate" = { from =
 const DETERMINISTIC: [&str; 5] =
     ["runs.csv", "faults.csv", "summary.csv", "runs_extra.csv", "errors.csv"];
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("coordsim-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> crate::support::Scratch {
+    crate::support::Scratch::new(&format!("sweep-{name}"))
 }
 
 fn coordsim(args: &[&str], cwd: &Path) -> Output {
@@ -64,7 +61,7 @@ fn files(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn setup(name: &str, text: &str) -> PathBuf {
+fn setup(name: &str, text: &str) -> crate::support::Scratch {
     let dir = scratch(name);
     std::fs::write(dir.join("s.toml"), text).unwrap();
     dir
@@ -299,6 +296,8 @@ fn charts_are_valid_png_and_svg_and_plot_redraws_them() {
         .collect();
     assert_eq!(runs, expected);
     assert!(charts.join("timeseries.png").exists() && charts.join("timeseries.svg").exists());
+    // The cost differs between cells (the replicas are swept): charted.
+    assert!(charts.join("replica_seconds.png").exists());
     // A time series appears when timeseries.csv does, and `plot` redraws on demand.
     std::fs::remove_dir_all(&charts).unwrap();
     let mut ts = String::from("scenario,cell,policy,replication,seed,window_start_s,service,arrivals,completions,failures,queue_length,utilisation,impaired,fault_active,spike_active\n");
@@ -317,4 +316,16 @@ fn charts_are_valid_png_and_svg_and_plot_redraws_them() {
     let png = std::fs::read(charts.join("timeseries.png")).unwrap();
     assert!(image::load_from_memory(&png).is_ok());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_cost_the_same_in_every_cell_gets_no_chart() {
+    // Only the rate is swept and no agent changes replicas: replica-seconds are the same
+    // everywhere, and a flat line would only look like a finding.
+    let text = SWEEP.replace("\"services.api.replicas\" = [3, 4], ", "");
+    let dir = setup("flat-cost", &text);
+    ok(&coordsim(&["sweep", "s.toml", "--out", "out"], &dir));
+    let charts = dir.join("out/charts");
+    assert!(charts.join("latency_p99_ms.png").exists());
+    assert!(!charts.join("replica_seconds.png").exists());
 }

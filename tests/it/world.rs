@@ -251,7 +251,7 @@ fn mmpp_long_run_rate_over_replications() {
 
 #[test]
 fn a_trace_is_replayed_exactly_and_weights_split_the_shared_stream() {
-    let dir = std::env::temp_dir().join(format!("coordsim-world-{}", std::process::id()));
+    let dir = crate::support::Scratch::new("world");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("t.csv"), "time,kind\n0.5,a\n1.0,b\n1.0,b\n7.5,a\n12,a\n").unwrap();
     let file = dir.join("s.toml");

@@ -194,13 +194,7 @@ pub fn load_with_agents(
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     let mut document = parse_document(&text, path)?;
     // The file's own overrides first, so that `--set agents.<name>...` still finds its agent.
-    for item in overrides {
-        item.apply(&mut document).map_err(|message| ScenarioError::Override {
-            path: path.to_owned(),
-            assignment: item.to_string(),
-            message,
-        })?;
-    }
+    apply_overrides(&mut document, path, overrides)?;
     append_agents(&mut document, agents);
     from_document(document, path, stem.as_deref().unwrap_or("scenario"), &[])
 }
@@ -266,6 +260,22 @@ pub(super) fn parse_document(text: &str, path: &Path) -> Result<toml::Table, Sce
     })
 }
 
+/// `--set` overrides written into a parsed document, in order.
+fn apply_overrides(
+    document: &mut toml::Table,
+    path: &Path,
+    overrides: &[Override],
+) -> Result<(), ScenarioError> {
+    for item in overrides {
+        item.apply(document).map_err(|message| ScenarioError::Override {
+            path: path.to_owned(),
+            assignment: item.to_string(),
+            message,
+        })?;
+    }
+    Ok(())
+}
+
 /// Overrides applied to a parsed document, then the schema and the validation.
 pub(super) fn from_document(
     mut document: toml::Table,
@@ -273,13 +283,7 @@ pub(super) fn from_document(
     default_name: &str,
     overrides: &[Override],
 ) -> Result<Scenario, ScenarioError> {
-    for item in overrides {
-        item.apply(&mut document).map_err(|message| ScenarioError::Override {
-            path: path.to_owned(),
-            assignment: item.to_string(),
-            message,
-        })?;
-    }
+    apply_overrides(&mut document, path, overrides)?;
     let raw: raw::RawScenario = deserialize(document, path)?;
     if let Some(section) = &raw.sweep {
         // `run` and `validate` ignore a sweep but still check it.

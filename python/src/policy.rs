@@ -394,6 +394,8 @@ impl PolicyChoice {
 struct Thought {
     ticket: Ticket,
     replica: Option<ReplicaId>,
+    /// The deciding agent, whose count of requests in flight the placement raised.
+    agent: coordsim::ids::AgentId,
 }
 
 /// A Python policy in the engine.
@@ -677,7 +679,8 @@ impl Policy for PyPolicy {
                 Decision::Place(r) => Some(r),
                 _ => None,
             };
-            self.thoughts.insert(token, Thought { ticket: task.ticket, replica });
+            self.thoughts
+                .insert(token, Thought { ticket: task.ticket, replica, agent: task.agent });
             view.set_timer(delay, token);
             Decision::Defer
         })
@@ -690,7 +693,22 @@ impl Policy for PyPolicy {
     }
 
     fn on_abandoned(&mut self, _view: &PolicyView<'_>, ticket: Ticket) {
-        self.thoughts.retain(|_, t| t.ticket != ticket);
+        // A placement still being thought about when its job ended is never sent: no outcome
+        // will come back for it, so the agent's count of requests in flight drops now.
+        let (gone, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.thoughts).into_iter().partition(|(_, t)| t.ticket == ticket);
+        self.thoughts = kept.into_iter().collect();
+        for (_, thought) in gone {
+            if let Some(replica) = thought.replica {
+                let never_sent = RustOutcome {
+                    agent: thought.agent,
+                    replica,
+                    succeeded: false,
+                    latency: coordsim::time::SimDuration::ZERO,
+                };
+                self.outstanding.heard(&never_sent);
+            }
+        }
     }
 
     fn on_outcome(&mut self, view: &PolicyView<'_>, outcome: &RustOutcome) {

@@ -356,3 +356,25 @@ def test_the_audit_log_names_a_python_policys_parameters_and_its_decisions(tmp_p
     )
     cli = (tmp_path / "cli" / "audit.jsonl").read_text().splitlines()
     assert cli == (tmp_path / "py" / "audit.jsonl").read_text().splitlines()[: len(cli)]
+
+
+def test_a_placement_abandoned_while_thinking_leaves_no_request_in_flight(tmp_path):
+    # Every job's deadline (10 ms) passes while its placement is thought about (50 ms): no
+    # request is ever sent, so the agent's own count of requests in flight must not grow.
+    # At 50 jobs/s about 2.5 placements are being thought about at any moment.
+    text = MM1.format(duration=200).replace(
+        'service = "server"\narrival', 'service = "server"\ndeadline = "10ms"\narrival'
+    )
+    path = write(tmp_path, text)
+    most = []
+
+    class SlowThinker(coordsim.Policy):
+        decision_time = "50ms"
+
+        def place(self, view, task):
+            most.append(int(view.outstanding.sum()))
+            return view.candidates[0]
+
+    r = coordsim.run(path, policies=[SlowThinker()], replications=1)
+    assert r.runs.jobs_completed.iloc[0] == 0 and len(most) > 5000
+    assert max(most) < 20, max(most)

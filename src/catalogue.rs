@@ -76,13 +76,13 @@ impl Metric {
 
     /// The title of an axis showing this metric.
     pub fn axis(&self) -> Axis {
-        Axis { quantity: self.quantity.to_owned(), unit: self.unit }
+        Axis { quantity: self.quantity.to_owned(), unit: self.unit.to_owned() }
     }
 }
 
 /// Every column of `runs.csv` after the key columns, in order: the figures of a run, then
 /// its `fingerprint` (a hash, not a quantity: not summarised).
-pub const METRICS: [Metric; 68] = [
+pub const METRICS: [Metric; 69] = [
     Metric::new("jobs_arrived", "jobs arrived", "jobs", "Jobs that arrived after the warm-up."),
     Metric::new(
         "jobs_completed",
@@ -104,6 +104,14 @@ pub const METRICS: [Metric; 68] = [
         "Of the jobs arrived, those neither completed nor failed when the run ended.",
     )
     .decades(),
+    Metric::new(
+        "failed_ratio",
+        "failed share",
+        "share of jobs arrived",
+        "jobs_failed over jobs_arrived (0 when no job arrived): the failures latency figures leave out.",
+    )
+    .decades()
+    .charted(),
     Metric::new(
         "goodput_per_s",
         "goodput",
@@ -642,7 +650,7 @@ pub struct Axis {
     /// What the axis shows, in words.
     pub quantity: String,
     /// Its unit in words; empty when the quantity says it all.
-    pub unit: &'static str,
+    pub unit: String,
 }
 
 impl Axis {
@@ -651,10 +659,17 @@ impl Axis {
         self.title_noting(None)
     }
 
+    /// The axis with its unit's jobs called after the scenario's one job class: "orders/s"
+    /// for "jobs/s" where the class is `order` ([`plural`]).
+    pub fn of_class(self, class: &str) -> Axis {
+        let unit = self.unit.replace("jobs", &plural(class));
+        Axis { unit, ..self }
+    }
+
     /// The title with a note beside the unit: "p99 latency (ms, log scale)".
     pub fn title_noting(&self, note: Option<&str>) -> String {
         let quantity = &self.quantity;
-        match (self.unit, note) {
+        match (self.unit.as_str(), note) {
             ("", None) => quantity.clone(),
             ("", Some(note)) => format!("{quantity} ({note})"),
             (unit, None) => format!("{quantity} ({unit})"),
@@ -698,8 +713,19 @@ pub fn swept_key(key: &str) -> Axis {
         }
         _ => words.extend(rest.iter().map(|p| p.replace('_', " "))),
     }
+    // A class's arrival rate counts the class's own jobs: `classes.order.arrival.rate` is
+    // in orders/s.
+    let class = match parts.as_slice() {
+        ["classes", name, ..] => Some(*name),
+        _ => None,
+    };
     let unit = match rest.last().copied().unwrap_or_default() {
-        "rate" | "burst_rate" => "jobs/s",
+        "rate" | "burst_rate" => {
+            return Axis {
+                quantity: words.join(" "),
+                unit: format!("{}/s", class.map_or_else(|| "jobs".to_owned(), plural)),
+            }
+        }
         "clients" => "users",
         "concurrency" => "slots per replica",
         "queue_capacity" => "requests",
@@ -713,7 +739,26 @@ pub fn swept_key(key: &str) -> Axis {
         "missed" => "heartbeats",
         _ => "",
     };
-    Axis { quantity: words.join(" "), unit }
+    Axis { quantity: words.join(" "), unit: unit.to_owned() }
+}
+
+/// The plural of a class name as English forms it, for units: `order` -> "orders",
+/// `search` -> "searches", `query` -> "queries"; a name with `_` or `-` pluralises its
+/// last word, and one that already ends in `s` stays as it is.
+pub fn plural(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let consonant_y = lower.ends_with('y')
+        && !lower[..lower.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u'])
+        && lower.len() > 1;
+    if lower.ends_with("ss") || ["sh", "ch", "x", "z"].iter().any(|e| lower.ends_with(e)) {
+        format!("{name}es")
+    } else if lower.ends_with('s') {
+        name.to_owned()
+    } else if consonant_y {
+        format!("{}ies", &name[..name.len() - 1])
+    } else {
+        format!("{name}s")
+    }
 }
 
 #[cfg(test)]
@@ -766,6 +811,7 @@ mod tests {
         assert_eq!(
             charted,
             [
+                "failed_ratio",
                 "goodput_per_s",
                 "latency_p99_ms",
                 "messages_per_job",
@@ -798,9 +844,35 @@ mod tests {
     }
 
     #[test]
+    fn class_names_pluralise_as_english_does() {
+        for (name, plural_form) in [
+            ("order", "orders"),
+            ("search", "searches"),
+            ("query", "queries"),
+            ("day", "days"),
+            ("box", "boxes"),
+            ("address", "addresses"),
+            ("news", "news"),
+            ("page_view", "page_views"),
+            ("Checkout", "Checkouts"),
+        ] {
+            assert_eq!(plural(name), plural_form);
+        }
+        let goodput = metric("goodput_per_s").unwrap().1.axis().of_class("order");
+        assert_eq!(goodput.title(), "goodput (orders/s)");
+        let failed = metric("failed_ratio").unwrap().1.axis().of_class("query");
+        assert_eq!(failed.title(), "failed share (share of queries arrived)");
+    }
+
+    #[test]
     fn swept_keys_read_as_words() {
         let title = |key: &str| swept_key(key).title();
-        assert_eq!(title("classes.order.arrival.rate"), "order arrival rate (jobs/s)");
+        assert_eq!(title("classes.order.arrival.rate"), "order arrival rate (orders/s)");
+        assert_eq!(
+            title("classes.search.arrival.burst_rate"),
+            "search arrival burst rate (searches/s)"
+        );
+        assert_eq!(title("arrival.rate"), "arrival rate (jobs/s)", "the shared arrival: no class");
         assert_eq!(title("services.api.replicas"), "api replicas");
         assert_eq!(
             title("services.orders-db.concurrency"),

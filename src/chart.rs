@@ -67,15 +67,32 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let summary = data::Table::read(&dir.join("summary.csv"))?;
     let mut written = Vec::new();
     let out = dir.join("charts");
+    // Jobs are called after the scenario's class when it has one ("orders/s").
+    let class = match plan.classes.as_slice() {
+        [one] => Some(one.name.as_str()),
+        _ => None,
+    };
+    let of_class = |axis: catalogue::Axis| match class {
+        Some(name) => axis.of_class(name),
+        None => axis,
+    };
+    let jobs = class.map_or_else(|| "jobs".to_owned(), catalogue::plural);
+    let failed = data::metric_series(&summary, plan, "failed_ratio").map(|(series, _)| series);
     if let Some(key) = plan.keys.first() {
         let swept = catalogue::swept_key(key);
         let others =
             if plan.keys.len() > 1 { " (other swept keys at their first value)" } else { "" };
         for metric in catalogue::key_charts() {
-            let Some((series, x_categories)) = data::metric_series(&summary, plan, metric.name)
+            let Some((mut series, x_categories)) = data::metric_series(&summary, plan, metric.name)
             else {
                 continue;
             };
+            // Latency figures count completed jobs only: points of a policy that failed
+            // many are ringed, and a deadline (which caps them) is marked.
+            let latency = metric.unit == "ms" && metric.name.starts_with("latency_");
+            if let (true, Some(failed)) = (latency, &failed) {
+                data::flag_failures(&mut series, failed, FAILED_FLAG);
+            }
             // The cost is the same everywhere when nothing changes the replicas (no control
             // agents): a flat line would only look like a finding.
             if metric.name == "replica_seconds" && data::is_constant(&series) {
@@ -85,10 +102,25 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
             // drawn, does.
             let factor =
                 data::mean_factor(&series).filter(|f| metric.spans_decades && *f > LOG_FACTOR);
-            let y_label = metric.axis().title_noting(factor.map(|_| "log scale"));
-            let log_note = factor
+            let y_label = of_class(metric.axis()).title_noting(factor.map(|_| "log scale"));
+            let mut log_note = factor
                 .map(|f| format!("; log scale, as the means span a factor of {f:.0}"))
                 .unwrap_or_default();
+            let mut y_marks = Vec::new();
+            if latency {
+                let top = series
+                    .iter()
+                    .flat_map(|s| s.points.iter().flat_map(|p| [p.y, p.hi]))
+                    .filter(|v| v.is_finite())
+                    .fold(0.0f64, f64::max);
+                for (mark, deadline_ms) in deadline_marks(plan) {
+                    if top >= deadline_ms / DEADLINE_REACH {
+                        y_marks.push(mark);
+                    } else {
+                        log_note += &format!("; {} above the axis", mark.label);
+                    }
+                }
+            }
             let chart = draw::LineChart {
                 title: format!("{}: {} vs {}", plan.scenario, metric.quantity, swept.quantity),
                 subtitle: format!(
@@ -104,6 +136,13 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
                 y_log: factor.is_some(),
                 y_range: None,
                 dodge: true,
+                sparse_markers: false,
+                x_marks: Vec::new(),
+                y_marks,
+                flag_note: Some(format!(
+                    "ringed: more than\n{:.0}% of the {jobs}\nfailed (see the\nfailed share chart)",
+                    FAILED_FLAG * 100.0
+                )),
             };
             written.extend(save(&out, metric.name, &draw::Chart::Lines(chart))?);
         }
@@ -111,22 +150,36 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     if let Some(chart) = cost_latency(&summary, plan) {
         written.extend(save(&out, "cost_latency", &draw::Chart::Scatter(chart))?);
     }
-    if let Ok(extra) = data::Table::read(&dir.join("runs_extra.csv")) {
-        if let Some((cell, series)) = data::cdf_series(&extra, plan) {
+    if let Ok(cdf) = data::Table::read(&dir.join("latency_cdf.csv")) {
+        if let Some((cell, series)) = data::cdf_series(&cdf, plan) {
             let at =
                 if cell.is_empty() { String::new() } else { format!(" at {}", cell_words(&cell)) };
-            let latency = catalogue::Axis { quantity: "latency".to_owned(), unit: "ms" };
+            let latency = catalogue::Axis { quantity: "latency".to_owned(), unit: "ms".into() };
+            let longest =
+                series.iter().filter_map(|s| s.points.last().map(|p| p.x)).fold(0.0f64, f64::max);
+            let x_marks = deadline_marks(plan)
+                .into_iter()
+                .filter(|(_, ms)| *ms <= longest * DEADLINE_REACH)
+                .map(|(mark, _)| mark)
+                .collect();
             let chart = draw::LineChart {
                 title: format!("{}: latency distribution{at}", plan.scenario),
-                subtitle: "percentiles 1 to 99.9, mean over replications".to_owned(),
+                subtitle: format!(
+                    "share of all {jobs} that arrived after the warm-up, pooled over replications:\n\
+                     a curve ends below 1 by the {jobs} that failed or never finished"
+                ),
                 x_label: latency.title_noting(Some("log scale")),
-                y_label: "share of jobs completed within".to_owned(),
+                y_label: format!("share of {jobs} completed within"),
                 series,
                 x_categories: None,
                 x_log: true,
                 y_log: false,
                 y_range: Some((0.0, 1.0)),
                 dodge: false,
+                sparse_markers: true,
+                x_marks,
+                y_marks: Vec::new(),
+                flag_note: None,
             };
             written.extend(save(&out, "latency_cdf", &draw::Chart::Lines(chart))?);
         }
@@ -140,6 +193,34 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         }
     }
     Ok(written)
+}
+
+/// A latency point of a policy that failed more than this share of its jobs is ringed.
+const FAILED_FLAG: f64 = 0.01;
+
+/// A deadline is marked on a latency axis when the largest value drawn is at least this
+/// many times smaller than it (or on a CDF, the longest latency drawn); further off, it
+/// would squash the data.
+const DEADLINE_REACH: f64 = 4.0;
+
+/// Each class deadline of the plan as a mark in ms ("order deadline 2 s"), with its value.
+fn deadline_marks(plan: &crate::sweep::plan::PlanInfo) -> Vec<(draw::Mark, f64)> {
+    plan.classes
+        .iter()
+        .filter_map(|class| {
+            let s = class.deadline_s?;
+            let ms = s * 1e3;
+            let words =
+                if s >= 1.0 { format!("{} s", trimmed(s)) } else { format!("{} ms", trimmed(ms)) };
+            Some((draw::Mark { at: ms, label: format!("{} deadline {words}", class.name) }, ms))
+        })
+        .collect()
+}
+
+/// A number with at most three decimals and no trailing zeros: 2 -> "2", 0.25 -> "0.25".
+fn trimmed(v: f64) -> String {
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// The cost-latency trade-off: p99 latency against replica-seconds, one point per cell and
@@ -192,7 +273,7 @@ fn save(dir: &Path, name: &str, chart: &draw::Chart) -> Result<Vec<PathBuf>, Cha
     Ok(vec![png_path, svg_path])
 }
 
-/// A cell label (`key=value` joined by `;`) in words: "order arrival rate = 350 jobs/s".
+/// A cell label (`key=value` joined by `;`) in words: "order arrival rate = 350 orders/s".
 pub(crate) fn cell_words(label: &str) -> String {
     label
         .split(';')
@@ -248,10 +329,13 @@ mod tests {
 
     #[test]
     fn cells_read_as_words() {
-        assert_eq!(cell_words("classes.order.arrival.rate=350"), "order arrival rate = 350 jobs/s");
         assert_eq!(
-            cell_words("services.api.replicas=4;classes.web.arrival.rate=200"),
-            "api replicas = 4, web arrival rate = 200 jobs/s"
+            cell_words("classes.order.arrival.rate=350"),
+            "order arrival rate = 350 orders/s"
+        );
+        assert_eq!(
+            cell_words("services.api.replicas=4;classes.upload.arrival.rate=200"),
+            "api replicas = 4, upload arrival rate = 200 uploads/s"
         );
         assert_eq!(cell_words(""), "");
         assert_eq!(

@@ -250,7 +250,7 @@ fn finish_results(out: &Path, assembled: &sweep::store::Assembled) -> Result<()>
     }
     let charts = chart::plot_dir(out).context("drawing the charts")?;
     eprintln!(
-        "wrote {}/{{runs,faults,services,runs_extra,errors,summary,timing,timeseries}}.csv, manifest.json and {} charts",
+        "wrote {}/{{runs,faults,services,runs_extra,errors,summary,timing,timeseries,latency_cdf}}.csv, manifest.json and {} charts",
         out.display(),
         charts.len()
     );

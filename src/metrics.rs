@@ -413,6 +413,11 @@ impl Recorder {
             jobs_completed: self.completed,
             jobs_failed: self.failed,
             jobs_in_flight: in_flight,
+            failed_ratio: if self.arrived == 0 {
+                0.0
+            } else {
+                self.failed as f64 / self.arrived as f64
+            },
             goodput_per_s: if span > 0.0 { self.completed as f64 / span } else { 0.0 },
             latency_mean_ms: if self.completed == 0 {
                 f64::NAN

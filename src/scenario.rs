@@ -94,6 +94,9 @@ pub struct Scenario {
     pub metrics: MetricsSettings,
     /// Control agents and the monitoring system they read (none by default).
     pub control: Control,
+    /// Keys of service durations written as bare numbers (seconds), for the warning that
+    /// names one where a service is overloaded (`services.api.service_time.mean`).
+    pub(crate) bare_seconds: Vec<String>,
 }
 
 /// `[metrics]`: how time is cut into windows and when a service counts as impaired
@@ -284,6 +287,7 @@ pub(super) fn from_document(
     overrides: &[Override],
 ) -> Result<Scenario, ScenarioError> {
     apply_overrides(&mut document, path, overrides)?;
+    let bare_seconds = bare_service_seconds(&document);
     let raw: raw::RawScenario = deserialize(document, path)?;
     if let Some(section) = &raw.sweep {
         // `run` and `validate` ignore a sweep but still check it.
@@ -291,7 +295,29 @@ pub(super) fn from_document(
     }
     // Files a scenario names (traces, empirical samples) are relative to the scenario file.
     let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    validate::scenario(raw, default_name, base).map_err(|invalid| invalid.in_file(path))
+    let mut scenario =
+        validate::scenario(raw, default_name, base).map_err(|invalid| invalid.in_file(path))?;
+    scenario.bare_seconds = bare_seconds;
+    Ok(scenario)
+}
+
+/// The duration keys of each service's work (`service_time`, `execution_multiplier`,
+/// `execution_extra`) written as a bare number, which is seconds: `mean = 10` is 10 s.
+fn bare_service_seconds(document: &toml::Table) -> Vec<String> {
+    const DURATION_KEYS: [&str; 5] = ["value", "mean", "min", "max", "scale"];
+    let Some(toml::Value::Table(services)) = document.get("services") else { return Vec::new() };
+    let mut keys = Vec::new();
+    for (name, service) in services {
+        for part in ["service_time", "execution_extra"] {
+            let Some(toml::Value::Table(dist)) = service.get(part) else { continue };
+            for key in DURATION_KEYS {
+                if matches!(dist.get(key), Some(toml::Value::Integer(_) | toml::Value::Float(_))) {
+                    keys.push(format!("services.{name}.{part}.{key}"));
+                }
+            }
+        }
+    }
+    keys
 }
 
 /// The serde mirror of a document, errors naming the key path (with a suggestion).

@@ -10,6 +10,7 @@
 //! one per run under `DIR/runs/` (`store.rs`), then `runs.csv`, `faults.csv`,
 //! `runs_extra.csv`, `errors.csv`, `summary.csv`, `timing.csv`, `timeseries.csv` (replication 0 of every policy in the last cell) and `manifest.json`.
 
+pub mod cdf;
 pub mod manifest;
 pub mod plan;
 pub mod progress;
@@ -255,6 +256,21 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
         Some(s) => s.owns(position),
     };
     let progress = Progress::new(0, options.quiet);
+    // Each run's expected events, by cell and policy: what the time left is weighed by.
+    let events: Vec<Vec<f64>> = plan
+        .cells
+        .iter()
+        .map(|cell| {
+            plan.policies
+                .iter()
+                .map(|&chosen| match (cell, chosen) {
+                    (Ok(s), PlanPolicy::BuiltIn(i)) => s.estimate(s.policies[i]).events,
+                    (Ok(s), PlanPolicy::Outside) => s.largest_estimate().events,
+                    (Err(_), _) => 1.0,
+                })
+                .collect()
+        })
+        .collect();
     loop {
         let todo: Vec<RunKey> = (0..plan.cells.len() as u32)
             .flat_map(|c| plan.cell_runs(c, replications[c as usize]))
@@ -263,7 +279,10 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
             .map(|(_, key)| key)
             .filter(|key| !done.contains_key(key))
             .collect();
-        progress.add_total(todo.len() as u64);
+        progress.add_total(
+            todo.len() as u64,
+            todo.iter().map(|&k| events[k.cell as usize][k.policy as usize]).sum(),
+        );
         let watch = options.watch.as_deref();
         if let Some(w) = watch {
             w.total.fetch_add(todo.len(), Ordering::Relaxed);
@@ -300,7 +319,7 @@ pub fn run(file: &SweepFile, options: &SweepOptions) -> Result<SweepOutcome, Swe
                         }
                         let run = run_key(&plan, key, Outside::default());
                         store::write_run(out, key, &run)?;
-                        progress.inc();
+                        progress.inc(events[key.cell as usize][key.policy as usize]);
                         if let Some(w) = watch {
                             w.done.fetch_add(1, Ordering::Relaxed);
                         }
@@ -391,6 +410,7 @@ fn write_results(
         ("summary.csv", &a.summary),
         ("timing.csv", &a.timing),
         ("timeseries.csv", &a.timeseries),
+        ("latency_cdf.csv", &a.latency_cdf),
     ]
     .map(|(name, bytes)| (out.join(name), bytes));
     let files: Vec<(&Path, &[u8])> =
@@ -466,7 +486,7 @@ pub fn merge(
         store::write_run(out, key, run)?;
     }
     let mut manifest = first.clone();
-    manifest.command_line = command_line;
+    manifest.command_line = manifest::portable(command_line);
     manifest.shard = None;
     manifest.merged_from = dirs.iter().map(|d| d.display().to_string()).collect();
     manifest.partial = (missing > 0).then(|| manifest::PartialNote {
@@ -486,6 +506,7 @@ pub fn summary_table(summary: &[u8]) -> String {
     let col = |name: &str| header.iter().position(|h| h == name);
     let columns = [
         ("p99 ms", "latency_p99_ms"),
+        ("failed share", "failed_ratio"),
         ("mean ms", "latency_mean_ms"),
         ("goodput/s", "goodput_per_s"),
         ("dup work", "dup_work_ratio"),

@@ -304,6 +304,7 @@ class SweepResults:
     services: pd.DataFrame
     timeseries: pd.DataFrame
     errors: pd.DataFrame
+    latency_cdf: pd.DataFrame
     executed: int
     failed: int
 
@@ -438,6 +439,7 @@ def sweep(
         services=read("services"),
         timeseries=read("timeseries"),
         errors=read("errors"),
+        latency_cdf=read("latency_cdf"),
         executed=executed,
         failed=failed,
     )

@@ -30,7 +30,11 @@ def test_load_reads_a_shipped_scenario_with_overrides():
     assert s.duration_s == pytest.approx(60.0)
     assert s.services == ["server"]
     assert "gossip" in s.policies and set(s.policies) <= set(coordsim.policies())
-    assert s.estimate["bytes"] > 0 and s.warnings == []
+    assert s.estimate["bytes"] > 0
+    # pool.toml runs 16 servers at load 0.9: half of them are offered 1.8.
+    [(field, message)] = s.warnings
+    assert field == "services.server" and message.startswith("offered load 1.80 is above 1")
+    assert coordsim.load(SCENARIOS / "pool.toml").warnings == []
 
 
 def test_a_bad_scenario_raises_scenario_error_naming_the_file_and_the_key():
@@ -93,9 +97,16 @@ def test_sweep_matches_the_binary_and_reports_progress(tmp_path):
     seen = []
     res = coordsim.sweep(scenario, out=tmp_path / "py", jobs=2, progress=lambda done, total: seen.append((done, total)))
     subprocess.run([binary(), "sweep", scenario, "--out", tmp_path / "cli", "--jobs", "1"], check=True, capture_output=True)
-    for name in ("runs", "summary", "faults", "services", "timeseries", "errors"):
+    for name in ("runs", "summary", "faults", "services", "timeseries", "errors", "latency_cdf"):
         assert (tmp_path / "py" / f"{name}.csv").read_bytes() == (tmp_path / "cli" / f"{name}.csv").read_bytes(), name
     assert len(res.runs) == 8 and res.executed == 8 and res.failed == 0
+    # The distribution of the last cell, over every job that arrived: it ends at the share
+    # completed, which runs.csv counts independently.
+    last = res.runs[res.runs.cell == res.runs.cell.iloc[-1]]
+    for policy, cdf in res.latency_cdf.groupby("policy"):
+        runs = last[last.policy == policy]
+        assert cdf.jobs_within.iloc[-1] == runs.jobs_completed.sum()
+        assert cdf.jobs_arrived.iloc[-1] == runs.jobs_arrived.sum()
     assert "latency_p99_ms_mean" in res.summary.columns and "n" in res.summary.columns
     assert seen and seen[-1][1] == 8
     assert (tmp_path / "py" / "charts").is_dir()

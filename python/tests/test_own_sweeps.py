@@ -12,7 +12,7 @@ import coordsim
 from test_own_agents import PyLeastOutstanding
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = ["runs.csv", "summary.csv", "faults.csv", "services.csv", "timeseries.csv", "errors.csv", "runs_extra.csv"]
+FILES = ["runs.csv", "summary.csv", "faults.csv", "services.csv", "timeseries.csv", "errors.csv", "runs_extra.csv", "latency_cdf.csv"]
 
 
 def pool_sweep(tmp_path, duration="20s", replications=2, rates=(1200, 1440)):

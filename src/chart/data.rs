@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::draw::{Estimate, Point, Series, TimeSeries, TradeOffPoint, TradeOffSeries};
 use crate::sweep::plan::PlanInfo;
-use crate::sweep::store::{percentile_column, StoreError, LATENCY_PERCENTILES};
+use crate::sweep::store::StoreError;
 
 /// A CSV file as text cells, found by column name.
 #[derive(Debug)]
@@ -95,10 +95,16 @@ pub(crate) fn metric_series(
             y: summary.number(row, Some(mean)),
             lo: summary.number(row, lo),
             hi: summary.number(row, hi),
+            flagged: false,
         };
         by_policy
             .entry(p)
-            .or_insert_with(|| Series { name: policy.to_owned(), index: p, points: Vec::new() })
+            .or_insert_with(|| Series {
+                name: policy.to_owned(),
+                index: p,
+                points: Vec::new(),
+                note: None,
+            })
             .points
             .push(point);
     }
@@ -194,40 +200,40 @@ pub(crate) fn factor(means: impl Iterator<Item = f64>) -> Option<f64> {
     Some(hi / lo)
 }
 
-/// The latency CDF of each policy at the last cell (the highest value of the first swept
-/// key): each recorded percentile averaged over the replications.
-pub(crate) fn cdf_series(extra: &Table, plan: &PlanInfo) -> Option<(String, Vec<Series>)> {
+/// Rings the points of `series` whose cell and policy failed more than `threshold` of their
+/// jobs by the mean of `failed` (the `failed_ratio` series of the same chart: the same
+/// policies at the same x).
+pub(crate) fn flag_failures(series: &mut [Series], failed: &[Series], threshold: f64) {
+    for s in series {
+        let Some(f) = failed.iter().find(|f| f.index == s.index) else { continue };
+        for p in &mut s.points {
+            p.flagged = f.points.iter().any(|q| q.x == p.x && q.y > threshold);
+        }
+    }
+}
+
+/// The latency CDF of each policy at the last cell, from `latency_cdf.csv`: the share of
+/// the jobs that arrived which completed within each latency, pooled over replications;
+/// each series notes the share that completed at all when some did not.
+pub(crate) fn cdf_series(cdf: &Table, plan: &PlanInfo) -> Option<(String, Vec<Series>)> {
     let cell = plan.cells.last()?.label.clone();
-    let cell_col = extra.column("cell")?;
-    let policy_col = extra.column("policy")?;
-    let cols: Vec<(f64, usize)> = LATENCY_PERCENTILES
-        .iter()
-        .filter_map(|&p| extra.column(&percentile_column(p)).map(|c| (p, c)))
-        .collect();
+    let cell_col = cdf.column("cell")?;
+    let policy_col = cdf.column("policy")?;
+    let latency_col = cdf.column("latency_ms");
+    let share_col = cdf.column("share_within");
     let mut series = Vec::new();
     for (index, policy) in plan.policies.iter().enumerate() {
-        let rows: Vec<&Vec<String>> = extra
+        let points: Vec<Point> = cdf
             .rows
             .iter()
-            .filter(|r| extra.text(r, cell_col) == cell && extra.text(r, policy_col) == policy)
+            .filter(|r| cdf.text(r, cell_col) == cell && cdf.text(r, policy_col) == policy)
+            .map(|r| Point::at(cdf.number(r, latency_col), cdf.number(r, share_col)))
+            .filter(|p| p.x.is_finite() && p.x > 0.0 && p.y.is_finite())
             .collect();
-        let points: Vec<Point> = cols
-            .iter()
-            .filter_map(|&(p, c)| {
-                let values: Vec<f64> = rows
-                    .iter()
-                    .map(|r| extra.number(r, Some(c)))
-                    .filter(|v| v.is_finite() && *v > 0.0)
-                    .collect();
-                (!values.is_empty()).then(|| {
-                    let x = values.iter().sum::<f64>() / values.len() as f64;
-                    Point { x, y: p / 100.0, lo: f64::NAN, hi: f64::NAN }
-                })
-            })
-            .collect();
-        if !points.is_empty() {
-            series.push(Series { name: policy.clone(), index, points });
-        }
+        let Some(last) = points.last() else { continue };
+        // Shares are written to 6 significant digits: below 0.9995 some jobs are missing.
+        let note = (last.y < 0.9995).then(|| format!("{:.1}% completed", last.y * 100.0));
+        series.push(Series { name: policy.clone(), index, points, note });
     }
     (!series.is_empty()).then_some((cell, series))
 }
@@ -433,7 +439,7 @@ mod tests {
         );
         row("random", "0.000000", "a", "30,300,0,9.000000,0.400000,0,1,1,0,,2.000000,");
         let ts = time_series(&Table::parse(csv.as_bytes()).unwrap()).unwrap();
-        assert_eq!(ts.title, "run: order arrival rate = 350 jobs/s, central, replication 0");
+        assert_eq!(ts.title, "run: order arrival rate = 350 orders/s, central, replication 0");
         assert_eq!(ts.starts, [0.0, 2.0, 4.0, 6.0]);
         assert_eq!(ts.window_s, 2.0);
         // The `*` rows' jobs per window over 2 s: 8, 6, 10, 4 completed, 2, 0, 0, 0 failed
@@ -512,6 +518,7 @@ mod tests {
             precision: Vec::new(),
             max_replications: 3,
             warmup_s: 0.0,
+            classes: Vec::new(),
         }
     }
 
@@ -626,12 +633,48 @@ mod tests {
     #[test]
     fn a_log_scale_needs_positive_means() {
         let series = |ys: &[f64]| {
-            let points = ys.iter().map(|&y| Point { x: 0.0, y, lo: f64::NAN, hi: f64::NAN });
-            vec![Series { name: "p".into(), index: 0, points: points.collect() }]
+            let points = ys.iter().map(|&y| Point::at(0.0, y));
+            vec![Series { name: "p".into(), index: 0, points: points.collect(), note: None }]
         };
         assert_eq!(mean_factor(&series(&[2.0, f64::NAN, 100.0])), Some(50.0));
         assert_eq!(mean_factor(&series(&[0.0, 100.0])), None, "0 has no logarithm");
         assert_eq!(mean_factor(&series(&[5.0])), None);
+    }
+
+    #[test]
+    fn latency_points_are_ringed_where_their_policy_failed_more_than_the_threshold() {
+        let line = |index: usize, ys: &[f64]| Series {
+            name: format!("p{index}"),
+            index,
+            points: ys.iter().enumerate().map(|(x, &y)| Point::at(x as f64, y)).collect(),
+            note: None,
+        };
+        let mut latency = vec![line(0, &[100.0, 200.0, 300.0]), line(1, &[100.0, 150.0, 900.0])];
+        // Policy 1 fails 0.5% then 1% (not more) then 20%; policy 0 fails 2% at x = 1 only.
+        let failed = vec![line(1, &[0.0, 0.01, 0.2]), line(0, &[0.0, 0.02, 0.0])];
+        flag_failures(&mut latency, &failed, 0.01);
+        let flags = |s: &Series| s.points.iter().map(|p| p.flagged).collect::<Vec<_>>();
+        assert_eq!(flags(&latency[0]), [false, true, false]);
+        assert_eq!(flags(&latency[1]), [false, false, true]);
+    }
+
+    #[test]
+    fn the_cdf_notes_the_share_that_completed_when_some_did_not() {
+        let text = "scenario,cell,policy,latency_ms,jobs_within,jobs_arrived,share_within\n\
+                    s,control.active=c,random,1,5,10,0.5\n\
+                    s,control.active=c,random,2,9,10,0.9\n\
+                    s,control.active=c,round_robin,1,10,10,1\n";
+        let cdf = Table::parse(text.as_bytes()).unwrap();
+        let mut plan = plan(&["c"]);
+        plan.policies = vec!["random".into(), "round_robin".into()];
+        let (cell, series) = cdf_series(&cdf, &plan).unwrap();
+        assert_eq!(cell, "control.active=c");
+        assert_eq!(
+            series[0].points.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>(),
+            [(1.0, 0.5), (2.0, 0.9)]
+        );
+        assert_eq!(series[0].note.as_deref(), Some("90.0% completed"));
+        assert_eq!(series[1].note, None, "every job completed: nothing to note");
     }
 
     #[test]

@@ -102,6 +102,15 @@ pub(crate) struct Point {
     pub y: f64,
     pub lo: f64,
     pub hi: f64,
+    /// Ringed, for what [`LineChart::flag_note`] says (jobs the figure leaves out).
+    pub flagged: bool,
+}
+
+impl Point {
+    /// A point without an interval, not flagged.
+    pub(crate) fn at(x: f64, y: f64) -> Point {
+        Point { x, y, lo: f64::NAN, hi: f64::NAN, flagged: false }
+    }
 }
 
 /// One line: a policy.
@@ -111,6 +120,15 @@ pub(crate) struct Series {
     /// Position of the policy in the sweep: its colour, dash and marker.
     pub index: usize,
     pub points: Vec<Point>,
+    /// A second line under the name in the legend.
+    pub note: Option<String>,
+}
+
+/// A value marked across the data area (a deadline), with its label.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Mark {
+    pub at: f64,
+    pub label: String,
 }
 
 /// Lines against an x axis, with bands.
@@ -133,6 +151,15 @@ pub(crate) struct LineChart {
     /// Shift each series sideways by a few pixels (lines, markers and error bars, not the
     /// bands), so that series with equal values at the same x stay visible side by side.
     pub dodge: bool,
+    /// Draw a marker every [`SPARSE_PX`] pixels along a line rather than at every point
+    /// (for lines of hundreds of points).
+    pub sparse_markers: bool,
+    /// Values of x marked by a vertical line (inside the x range drawn).
+    pub x_marks: Vec<Mark>,
+    /// Values of y marked by a horizontal line (inside the y range drawn).
+    pub y_marks: Vec<Mark>,
+    /// What a ring around a point means, said in the legend (when any point is flagged).
+    pub flag_note: Option<String>,
 }
 
 /// Pixels between neighbouring series when they are dodged.
@@ -325,38 +352,60 @@ fn marker<DB: DrawingBackend>(
 fn legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     column: &DrawingArea<DB, Shift>,
-    entries: &[(String, Look)],
+    entries: &[LegendEntry],
     markers: bool,
     text: u32,
 ) -> DrawResult<DB> {
     let (x0, y0) = column.get_base_pixel();
-    let row = text as i32 + 9;
-    for (i, (name, look)) in entries.iter().enumerate() {
-        let y = y0 + 22 + row * i as i32;
-        stroke(root, vec![(x0 + 4, y), (x0 + 54, y)], *look, 2)?;
+    let mut y = y0 + 22;
+    for entry in entries {
+        stroke(root, vec![(x0 + 4, y), (x0 + 54, y)], entry.look, 2)?;
         if markers {
-            marker(root, (x0 + 29, y), *look)?;
+            marker(root, (x0 + 29, y), entry.look)?;
         }
         let font = ("sans-serif", text).into_font().color(&BLACK);
-        root.draw(&Text::new(name.clone(), (x0 + 62, y - text as i32 / 2 - 1), font))?;
+        root.draw(&Text::new(entry.name.clone(), (x0 + 62, y - text as i32 / 2 - 1), font))?;
+        if let Some(note) = &entry.note {
+            let font = ("sans-serif", text - 3).into_font().color(&RGBColor(90, 90, 90));
+            root.draw(&Text::new(note.clone(), (x0 + 62, y + text as i32 / 2 + 2), font))?;
+        }
+        y += legend_row(entry, text);
     }
     Ok(())
+}
+
+/// One line of a legend: a name, an optional second line under it, and how it is drawn.
+struct LegendEntry {
+    pub name: String,
+    pub note: Option<String>,
+    pub look: Look,
+}
+
+fn legend_row(entry: &LegendEntry, text: u32) -> i32 {
+    text as i32 + 9 + if entry.note.is_some() { text as i32 } else { 0 }
+}
+
+/// Pixels from a legend's first row to below its last.
+fn legend_height(entries: &[LegendEntry], text: u32) -> i32 {
+    entries.iter().map(|e| legend_row(e, text)).sum()
 }
 
 fn line_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -> DrawResult<DB> {
     let area = titled(root, &c.title, &c.subtitle)?;
     let (plot, column) = with_legend(&area);
     let points = || c.series.iter().flat_map(|s| s.points.iter());
+    let x_marks = || c.x_marks.iter().map(|m| m.at);
     let x = match (&c.x_categories, c.x_log) {
         (Some(names), _) => Scale::categories(names),
-        (None, true) => Scale::log(points().map(|p| p.x)),
-        (None, false) => Scale::linear(points().map(|p| p.x), false),
+        (None, true) => Scale::log(points().map(|p| p.x).chain(x_marks())),
+        (None, false) => Scale::linear(points().map(|p| p.x).chain(x_marks()), false),
     };
+    let ys = || points().flat_map(|p| [p.y, p.lo, p.hi]).chain(c.y_marks.iter().map(|m| m.at));
     let y = match (c.y_range, c.y_log) {
         (Some((lo, hi)), _) => Scale::fixed(lo, hi),
-        (None, true) => Scale::log(points().flat_map(|p| [p.y, p.lo, p.hi])),
+        (None, true) => Scale::log(ys()),
         // A ratio axis that may reach 0 reads better anchored at 0.
-        (None, false) => Scale::linear(points().flat_map(|p| [p.y, p.lo, p.hi]), true),
+        (None, false) => Scale::linear(ys(), true),
     };
     // Category names that would overlap in one row alternate between two, drawn here.
     let staggered = c.x_categories.as_ref().and_then(|names| {
@@ -382,6 +431,18 @@ fn line_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) 
         }
     }
     let at = |x_value: f64, y_value: f64| (x.position(x_value), y.position(y_value));
+    for mark in &c.y_marks {
+        let (left, right) = (
+            chart.backend_coord(&(x.lo, y.position(mark.at))),
+            chart.backend_coord(&(x.hi, y.position(mark.at))),
+        );
+        mark_line(root, left, right, &mark.label, true)?;
+    }
+    for mark in &c.x_marks {
+        let bottom = chart.backend_coord(&(x.position(mark.at), y.lo));
+        let top = chart.backend_coord(&(x.position(mark.at), y.hi));
+        mark_line(root, top, bottom, &mark.label, false)?;
+    }
     // Bands first, so that no band covers another series' line.
     for s in &c.series {
         let band: Vec<&Point> =
@@ -417,13 +478,81 @@ fn line_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) 
         stroke(root, line, look, 2)?;
     }
     for (k, s) in c.series.iter().enumerate() {
+        // Sparse markers are at least SPARSE_PX apart, offset per series so that curves
+        // that run together still show each one's marker.
+        let mut next_x = i32::MIN;
         for p in s.points.iter().filter(|p| p.y.is_finite()) {
-            marker(root, pixels(k, p, p.y), look(s.index))?;
+            let (px, py) = pixels(k, p, p.y);
+            if c.sparse_markers {
+                if next_x == i32::MIN {
+                    next_x = px + (s.index as i32 * SPARSE_PX / 8) % SPARSE_PX;
+                }
+                if px < next_x {
+                    continue;
+                }
+                next_x = px + SPARSE_PX;
+            }
+            marker(root, (px, py), look(s.index))?;
+            if p.flagged {
+                root.draw(&Circle::new(
+                    pixels(k, p, p.y),
+                    FLAG_RADIUS,
+                    FLAG_COLOUR.stroke_width(2),
+                ))?;
+            }
         }
     }
-    let entries: Vec<(String, Look)> =
-        c.series.iter().map(|s| (s.name.clone(), look(s.index))).collect();
-    legend(root, &column, &entries, true, 15)
+    let entries: Vec<LegendEntry> = c
+        .series
+        .iter()
+        .map(|s| LegendEntry { name: s.name.clone(), note: s.note.clone(), look: look(s.index) })
+        .collect();
+    let flagged = c.series.iter().any(|s| s.points.iter().any(|p| p.flagged && p.y.is_finite()));
+    let flag_note = c.flag_note.as_deref().filter(|_| flagged);
+    legend(root, &column, &entries, true, 15)?;
+    if let Some(note) = flag_note {
+        let (x0, y0) = column.get_base_pixel();
+        let y = y0 + 22 + legend_height(&entries, 15) + 12;
+        root.draw(&Circle::new((x0 + 29, y), FLAG_RADIUS, FLAG_COLOUR.stroke_width(2)))?;
+        let font = ("sans-serif", 13).into_font().color(&BLACK);
+        for (i, line) in note.lines().enumerate() {
+            root.draw(&Text::new(line.to_owned(), (x0 + 44, y - 8 + 16 * i as i32), font.clone()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Pixels between markers along a line with sparse markers.
+const SPARSE_PX: i32 = 64;
+
+/// Radius of the ring around a flagged point, in pixels: clear of the largest marker.
+const FLAG_RADIUS: i32 = 10;
+
+/// Colour of the ring around a flagged point.
+const FLAG_COLOUR: RGBColor = RGBColor(200, 30, 30);
+
+/// Colour of a marked value's line and label.
+const MARK_COLOUR: RGBColor = RGBColor(150, 20, 20);
+
+/// A dashed line between pixels `from` and `to` with `label` beside it: above its right end
+/// when `horizontal`, left of its bottom end otherwise.
+fn mark_line<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    from: (i32, i32),
+    to: (i32, i32),
+    label: &str,
+    horizontal: bool,
+) -> DrawResult<DB> {
+    let style = MARK_COLOUR.stroke_width(1);
+    root.draw(&DashedPathElement::new(vec![from, to], 6, 4, style))?;
+    let font = ("sans-serif", 13).into_font().color(&MARK_COLOUR);
+    if horizontal {
+        let font = font.pos(Pos::new(HPos::Right, VPos::Bottom));
+        root.draw(&Text::new(label.to_owned(), (to.0 - 4, to.1 - 3), font))
+    } else {
+        let font = font.pos(Pos::new(HPos::Right, VPos::Bottom));
+        root.draw(&Text::new(label.to_owned(), (to.0 - 4, to.1 - 4), font))
+    }
 }
 
 fn time_series_chart<DB: DrawingBackend>(
@@ -480,7 +609,7 @@ fn time_series_chart<DB: DrawingBackend>(
                 .map(|(&x, &v)| chart.backend_coord(&(x + t.window_s / 2.0, v)))
                 .collect();
             stroke(root, pts, look(k), 2)?;
-            entries.push((name.clone(), look(k)));
+            entries.push(LegendEntry { name: name.clone(), note: None, look: look(k) });
         }
         legend(root, &column, &entries, false, 13)?;
     }

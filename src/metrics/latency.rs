@@ -78,6 +78,33 @@ impl LatencyHistogram {
         }
     }
 
+    /// For each of `edges_ns` (ascending), how many latencies recorded are at most it
+    /// (a value counts by the lowest value of its bucket: within 0.1% of itself).
+    pub(crate) fn counts_within(&self, edges_ns: &[u64]) -> Vec<u64> {
+        let buckets: Vec<(u64, u64)> = match &self.counts {
+            Counts::Narrow(h) => h
+                .iter_recorded()
+                .map(|b| {
+                    (h.lowest_equivalent(b.value_iterated_to()), u64::from(b.count_at_value()))
+                })
+                .collect(),
+            Counts::Wide(h) => h
+                .iter_recorded()
+                .map(|b| (h.lowest_equivalent(b.value_iterated_to()), b.count_at_value()))
+                .collect(),
+        };
+        let mut out = Vec::with_capacity(edges_ns.len());
+        let (mut next, mut within) = (0, 0u64);
+        for &edge in edges_ns {
+            while next < buckets.len() && buckets[next].0 <= edge {
+                within += buckets[next].1;
+                next += 1;
+            }
+            out.push(within);
+        }
+        out
+    }
+
     /// The latency at quantile `q` in [0, 1], in nanoseconds (0 when empty).
     pub(crate) fn value_at_quantile(&self, q: f64) -> u64 {
         match &self.counts {

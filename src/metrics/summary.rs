@@ -23,6 +23,8 @@ pub struct RunSummary {
     /// Of those, jobs neither completed nor failed when the run ended (counted from the
     /// world's live jobs, not by subtraction, so conservation is a real check).
     pub jobs_in_flight: u64,
+    /// `jobs_failed / jobs_arrived` (0 when no job arrived).
+    pub failed_ratio: f64,
     /// Completed jobs per simulated second over the measured span.
     pub goodput_per_s: f64,
     /// Mean latency of completed jobs, arrival to completion, in ms (NaN when none).

@@ -81,12 +81,16 @@ impl WindowSpec {
         }
     }
 
-    /// Whether some traffic shape raises its arrival rate above the base rate in the
-    /// window `[start, end)`: the product of an arrival's shapes, evaluated at the window's
-    /// midpoint, exceeds 1.
+    /// Whether a declared spike that raises an arrival rate (`spikes`, factor above 1)
+    /// overlaps the window `[start, end)`. A ramp or a diurnal peak is the traffic's
+    /// shape, not a spike, however high it climbs.
     pub(crate) fn spike_active(&self, start: SimTime, end: SimTime) -> bool {
-        let mid = start + (end - start).mul_f64(0.5);
-        self.shapes.iter().any(|shapes| shapes.iter().map(|s| s.at(mid)).product::<f64>() > 1.0)
+        self.shapes.iter().flatten().any(|shape| match *shape {
+            RateShape::Spike { at, duration, factor } => {
+                factor > 1.0 && at < end && start < at + duration
+            }
+            _ => false,
+        })
     }
 }
 
@@ -413,6 +417,34 @@ mod tests {
 
     fn t(ns: u64) -> SimTime {
         SimTime::from_nanos(ns)
+    }
+
+    #[test]
+    fn only_a_declared_spike_that_raises_the_rate_is_a_spike() {
+        let d = SimDuration::from_nanos;
+        let mut spec = spec(1, 1);
+        // A diurnal cycle of 10 s peaking at 5 s (rate doubled there), a dip to half at
+        // [1 s, 2 s) and a spike of 3x over [6.2 s, 6.4 s).
+        spec.shapes = vec![
+            vec![RateShape::Diurnal {
+                period: d(10_000_000_000),
+                amplitude: 1.0,
+                peak: t(5_000_000_000),
+            }],
+            vec![
+                RateShape::Spike { at: t(1_000_000_000), duration: d(1_000_000_000), factor: 0.5 },
+                RateShape::Spike { at: t(6_200_000_000), duration: d(200_000_000), factor: 3.0 },
+            ],
+        ];
+        let active = |from_s: u64| {
+            spec.spike_active(t(from_s * 1_000_000_000), t((from_s + 1) * 1_000_000_000))
+        };
+        // The diurnal peak window and the dip are not spikes; the window the spike overlaps
+        // is, though the spike misses its midpoint (6.5 s).
+        assert!(!active(4) && !active(5), "a diurnal peak is the traffic's shape");
+        assert!(!active(1), "a dip is not a spike");
+        assert!(active(6));
+        assert!(!active(7));
     }
 
     #[test]

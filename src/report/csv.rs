@@ -94,6 +94,7 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             s.jobs_completed.to_string(),
             s.jobs_failed.to_string(),
             s.jobs_in_flight.to_string(),
+            float_cell(s.failed_ratio),
             float_cell(s.goodput_per_s),
             float_cell(s.latency_mean_ms),
             float_cell(s.latency_p50_ms),
@@ -448,6 +449,7 @@ arrival = { process = "poisson", rate = 150 }
             jobs_completed = 102,
             jobs_failed = 103,
             jobs_in_flight = 104,
+            failed_ratio = 0.25,
             goodput_per_s = 105.5,
             latency_mean_ms = 106.5,
             latency_p50_ms = 107.5,
@@ -527,7 +529,7 @@ arrival = { process = "poisson", rate = 150 }
         // Typed from docs/model.md section 8, not copied from the code's output.
         let expected =
             "scenario,cell,policy,replication,seed,jobs_arrived,jobs_completed,jobs_failed,\
-jobs_in_flight,goodput_per_s,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,\
+jobs_in_flight,failed_ratio,goodput_per_s,latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,\
 latency_p999_ms,messages_total,messages_per_job,messages_assign,messages_result,messages_cancel,\
 messages_heartbeat,messages_request,messages_reply,messages_leader,messages_announce,messages_bid,\
 messages_award,messages_gossip,messages_health,placement_wait_mean_ms,scheduler_queue_mean_ms,\
@@ -549,10 +551,11 @@ fingerprint";
         assert_eq!(lines.len(), 3);
         let cells: Vec<&str> = lines[2].split(',').collect();
         assert_eq!(&cells[..9], &["tiny", "", "power_of_d", "2", "9", "3", "2", "0", "1"]);
-        assert_eq!(cells[9], "0.500000", "2 completions over 4 s");
-        assert_eq!(cells[10], "20.000000", "mean of 10 and 30 ms");
-        assert_eq!(cells[15], "1");
-        assert_eq!(cells[16], "0.333333");
+        assert_eq!(cells[9], "0.000000", "none of the 3 arrived failed");
+        assert_eq!(cells[10], "0.500000", "2 completions over 4 s");
+        assert_eq!(cells[11], "20.000000", "mean of 10 and 30 ms");
+        assert_eq!(cells[16], "1");
+        assert_eq!(cells[17], "0.333333");
         assert_eq!(cells.len(), RUNS_COLUMNS.len());
     }
 

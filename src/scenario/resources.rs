@@ -281,7 +281,7 @@ fn class_rates(s: &Scenario) -> Vec<ClassRate> {
 }
 
 /// How many times one job of `workflow` visits each service (steps and transitive calls).
-fn visits(s: &Scenario, workflow: &Workflow) -> Vec<f64> {
+pub(super) fn visits(s: &Scenario, workflow: &Workflow) -> Vec<f64> {
     fn add(s: &Scenario, service: usize, into: &mut [f64], depth: u32) {
         into[service] += 1.0;
         if depth > 64 {

@@ -105,6 +105,7 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
         max_in_flight,
         metrics,
         control,
+        bare_seconds: Vec::new(),
     })
 }
 

@@ -37,6 +37,7 @@ impl Scenario {
         self.fault_warnings(span, &mut out);
         self.class_warnings(span, &mut out);
         self.service_warnings(&mut out);
+        self.load_warnings(&mut out);
         for agent in &self.control.agents {
             if matches!(agent.kind, super::AgentKind::External(_)) {
                 out.push(Warning {
@@ -128,6 +129,75 @@ impl Scenario {
         }
     }
 
+    /// A service whose offered load is above 1 from the start: the open arrivals' mean
+    /// rate times the visits per job times the mean execution time, over the replicas it
+    /// starts with times their slots. Agents that may add replicas are not counted: the
+    /// warning says what the scenario alone asks for.
+    fn load_warnings(&self, out: &mut Vec<Warning>) {
+        let shared_weight: f64 = self
+            .classes
+            .iter()
+            .filter_map(|c| match c.source {
+                ClassSource::Weight(w) => Some(w),
+                ClassSource::Own(_) => None,
+            })
+            .sum();
+        // (class rate key, jobs per second) of every open class.
+        let rates: Vec<Option<(String, f64)>> =
+            self.classes
+                .iter()
+                .map(|class| match &class.source {
+                    ClassSource::Own(a) => mean_open_rate(a, self)
+                        .map(|r| (format!("classes.{}.arrival", class.name), r)),
+                    ClassSource::Weight(w) => self.shared_arrival.as_ref().and_then(|a| {
+                        let r = mean_open_rate(a, self)? * w / shared_weight;
+                        Some((format!("arrival (weight of class {})", class.name), r))
+                    }),
+                })
+                .collect();
+        for (i, service) in self.services.iter().enumerate() {
+            let mut jobs_per_s = 0.0;
+            let mut sources = Vec::new();
+            for (class, rate) in self.classes.iter().zip(&rates) {
+                let Some((key, rate)) = rate else { continue };
+                let v = super::resources::visits(self, &self.workflows[class.workflow.index()]);
+                if v[i] > 0.0 {
+                    jobs_per_s += rate * v[i];
+                    sources.push(key.clone());
+                }
+            }
+            let work_s = service.mean_execution_secs();
+            let slots = f64::from(service.replicas) * f64::from(service.concurrency);
+            let load = jobs_per_s * work_s / slots;
+            if load <= 1.0 || !load.is_finite() {
+                continue;
+            }
+            let name = &service.name;
+            let bare: Vec<&String> = self
+                .bare_seconds
+                .iter()
+                .filter(|k| k.starts_with(&format!("services.{name}.")))
+                .collect();
+            let hint = match bare.as_slice() {
+                [] => String::new(),
+                keys => format!(
+                    "; {} a bare number, which is seconds: write a unit (\"10ms\") for milliseconds",
+                    keys.iter().map(|k| format!("`{k}` is")).collect::<Vec<_>>().join(" and ")
+                ),
+            };
+            out.push(Warning {
+                field: format!("services.{name}"),
+                message: format!(
+                    "offered load {load:.2} is above 1, so its queues grow for as long as it lasts (unless an agent adds replicas): {jobs_per_s:.4} requests/s (from {}) x {} mean work (services.{name}.service_time, .execution, .speed) over {} replicas x {} slots (services.{name}.replicas, .concurrency){hint}",
+                    sources.join(", "),
+                    work_text(work_s),
+                    service.replicas,
+                    service.concurrency,
+                ),
+            });
+        }
+    }
+
     fn service_warnings(&self, out: &mut Vec<Warning>) {
         let mut reached = vec![false; self.services.len()];
         fn reach(s: &Scenario, service: usize, reached: &mut [bool]) {
@@ -180,6 +250,13 @@ fn secs(t: SimTime) -> String {
     format!("{:.3} s", (t - SimTime::ZERO).as_secs_f64())
 }
 
+/// A mean work in the unit a reader expects: "10 ms", "2.5 s".
+fn work_text(secs: f64) -> String {
+    let (value, unit) = if secs >= 1.0 { (secs, "s") } else { (secs * 1e3, "ms") };
+    let text = format!("{value:.3}");
+    format!("{} {unit}", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
 fn span_text(d: SimDuration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
@@ -221,5 +298,18 @@ fn arrival_warnings(key: &str, arrival: &Arrival, span: Span, out: &mut Vec<Warn
             _ => "a rate multiplier of 0 throughout: no job ever arrives",
         };
         out.push(Warning { field: key.to_owned(), message: what.into() });
+    }
+}
+
+/// The long-run rate of an open arrival process in jobs per second, diurnal and spike
+/// shapes left out (a diurnal shape averages to its base rate; a spike is brief); `None`
+/// for a closed loop, whose users cannot overload a service for long.
+fn mean_open_rate(arrival: &Arrival, s: &Scenario) -> Option<f64> {
+    match &arrival.process {
+        Process::Poisson { rate } | Process::Deterministic { rate } => Some(*rate),
+        // The normal state's rate: a lower bound of the mean.
+        Process::Mmpp { rate, .. } => Some(*rate),
+        Process::Trace { times, .. } => Some(times.len() as f64 / s.duration.as_secs_f64()),
+        Process::Closed { .. } => None,
     }
 }

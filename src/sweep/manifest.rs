@@ -1,6 +1,11 @@
 //! `DIR/manifest.json`: what produced a result directory (scenario content hash, crate
-//! version, git commit when known, command line, seeds, shard) and the plan that assembling
-//! its run files needs. `merge` refuses directories whose plans differ.
+//! version, command line, seeds, shard) and the plan that assembling its run files needs.
+//! `merge` refuses directories whose plans differ.
+//!
+//! The manifest holds only what rerunning the same command on another machine or at another
+//! commit reproduces: the program is named without its directory, and the git commit of the
+//! build goes with each run's wall time to `timing.csv` (shards and resumed sweeps may mix
+//! builds), so that a rerun of committed results changes `timing.csv` alone.
 
 use std::path::Path;
 
@@ -15,9 +20,7 @@ use crate::report::{self, ReportError};
 pub struct Manifest {
     /// Version of coordsim that wrote it.
     pub coordsim_version: String,
-    /// Git commit of the source, when the binary runs from a checkout.
-    pub git_commit: Option<String>,
-    /// The command line, as given.
+    /// The command line, as given, with the program named without its directory.
     pub command_line: Vec<String>,
     /// The scenario file, as given.
     pub scenario_file: String,
@@ -71,8 +74,7 @@ impl Manifest {
     ) -> Self {
         Manifest {
             coordsim_version: env!("CARGO_PKG_VERSION").to_owned(),
-            git_commit: git_commit(),
-            command_line,
+            command_line: portable(command_line),
             scenario_file: scenario_file.to_owned(),
             seed_rule: "every random stream of a run derives from (cell seed, replication, \
                         stream purpose): all policies of a cell share the workload"
@@ -108,9 +110,25 @@ impl Manifest {
     }
 }
 
-/// The commit of the checkout the running binary was built in, if git can tell: the binary
-/// normally lives under `target/` inside it.
-fn git_commit() -> Option<String> {
+/// `command_line` with its first word (the program) reduced to its file name: where the
+/// binary lives differs between machines and says nothing about the results.
+pub(crate) fn portable(mut command_line: Vec<String>) -> Vec<String> {
+    if let Some(program) = command_line.first_mut() {
+        if let Some(name) = Path::new(program.as_str()).file_name() {
+            *program = name.to_string_lossy().into_owned();
+        }
+    }
+    command_line
+}
+
+/// The commit of the checkout the running binary was built in, if git can tell (the binary
+/// normally lives under `target/` inside it); asked once per process.
+pub(crate) fn git_commit() -> Option<String> {
+    static COMMIT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    COMMIT.get_or_init(ask_git).clone()
+}
+
+fn ask_git() -> Option<String> {
     let exe = std::env::current_exe().ok()?;
     let out = std::process::Command::new("git")
         .arg("-C")

@@ -55,6 +55,19 @@ pub struct PlanInfo {
     pub max_replications: u32,
     /// Configured warm-up, in seconds, of the base scenario.
     pub warmup_s: f64,
+    /// The job classes of the base scenario, in the file's order: what charts name their
+    /// units after and where they mark deadlines. Absent from manifests of earlier versions.
+    #[serde(default)]
+    pub classes: Vec<ClassNote>,
+}
+
+/// A job class as the charts need it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassNote {
+    /// The key under `[classes]`.
+    pub name: String,
+    /// Its deadline in seconds, if it has one and no swept key changes it.
+    pub deadline_s: Option<f64>,
 }
 
 /// The expanded sweep: cells with their scenarios, ready to run.
@@ -156,6 +169,22 @@ impl SweepPlan {
             precision,
             max_replications: sweep.max_replications().max(replications),
             warmup_s: file.base.warmup.as_secs_f64(),
+            classes: file
+                .base
+                .classes
+                .iter()
+                .map(|class| {
+                    let swept = sweep.grid.iter().any(|a| {
+                        a.key == "classes"
+                            || a.key == format!("classes.{}", class.name)
+                            || a.key.starts_with(&format!("classes.{}.deadline", class.name))
+                    });
+                    ClassNote {
+                        name: class.name.clone(),
+                        deadline_s: class.deadline.filter(|_| !swept).map(|d| d.as_secs_f64()),
+                    }
+                })
+                .collect(),
         };
         SweepPlan { info, cells, policies: chosen }
     }

@@ -8,6 +8,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
+use super::cdf::CdfCounts;
 use super::plan::{PlanPolicy, RunKey, SweepPlan};
 use super::stats;
 use super::store::{self, RunFile, LATENCY_PERCENTILES};
@@ -72,8 +73,10 @@ pub fn run_key(plan: &SweepPlan, key: RunKey, outside: Outside<'_>) -> RunFile {
         mser5_truncation_s: None,
         latency_percentiles_ms: Vec::new(),
         timeseries_rows: String::new(),
+        latency_cdf: None,
         error: None,
         wall_s: 0.0,
+        git_commit: super::manifest::git_commit(),
     };
     match &plan.cells[key.cell as usize] {
         Err(message) => file.error = Some(format!("invalid cell: {message}")),
@@ -88,8 +91,13 @@ pub fn run_key(plan: &SweepPlan, key: RunKey, outside: Outside<'_>) -> RunFile {
                     file.runs_row = rows.runs;
                     file.faults_rows = rows.faults;
                     file.services_rows = rows.services;
-                    if key.replication == 0 && key.cell as usize + 1 == plan.cells.len() {
+                    let last_cell = key.cell as usize + 1 == plan.cells.len();
+                    if key.replication == 0 && last_cell {
                         file.timeseries_rows = store::render_timeseries(&record);
+                    }
+                    if last_cell {
+                        let arrived = record.summary.jobs_arrived;
+                        file.latency_cdf = Some(CdfCounts::new(&extra.histogram, arrived));
                     }
                     file.mser5_truncation_s = extra.mser5_truncation_s;
                     file.latency_percentiles_ms = extra.percentiles_ms;
@@ -124,6 +132,8 @@ pub fn run_key(plan: &SweepPlan, key: RunKey, outside: Outside<'_>) -> RunFile {
 struct Extra {
     mser5_truncation_s: Option<f64>,
     percentiles_ms: Vec<Option<f64>>,
+    /// The measured jobs' latencies.
+    histogram: LatencyHistogram,
 }
 
 fn simulate(
@@ -200,7 +210,7 @@ impl LatencySeries {
                     .then(|| self.histogram.value_at_quantile(p / 100.0) as f64 / 1e6)
             })
             .collect();
-        Extra { mser5_truncation_s, percentiles_ms }
+        Extra { mser5_truncation_s, percentiles_ms, histogram: self.histogram }
     }
 }
 

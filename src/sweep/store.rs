@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::cdf::{self, CdfCounts};
 use super::plan::{PlanInfo, RunKey};
 use super::stats;
 use crate::catalogue::{self, KEY_COLUMNS};
@@ -46,10 +47,18 @@ pub struct RunFile {
     /// (replication 0 of every policy in the last cell).
     #[serde(default)]
     pub timeseries_rows: String,
+    /// Its jobs completed within each latency of the CDF's grid, for the runs whose
+    /// distribution the sweep draws (every run of the last cell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_cdf: Option<CdfCounts>,
     /// Why the run failed (an invalid cell, a panic), if it did.
     pub error: Option<String>,
     /// Wall-clock time of the run, in seconds (only ever written to `timing.csv`).
     pub wall_s: f64,
+    /// The git commit of the build that ran it, when known (only ever written to
+    /// `timing.csv`: shards and resumed sweeps may mix builds).
+    #[serde(default)]
+    pub git_commit: Option<String>,
 }
 
 /// A stored result could not be read.
@@ -85,10 +94,12 @@ pub enum StoreError {
 }
 
 impl RunFile {
-    /// Whether two files of a run hold the same results (the wall time may differ).
+    /// Whether two files of a run hold the same results (the wall time and the build may
+    /// differ).
     pub fn same_results(&self, other: &RunFile) -> bool {
         let mut a = self.clone();
         a.wall_s = other.wall_s;
+        a.git_commit.clone_from(&other.git_commit);
         // Compared as written, so NaN figures compare equal to themselves.
         serde_json::to_vec(&a).ok() == serde_json::to_vec(other).ok()
     }
@@ -222,6 +233,10 @@ pub struct Assembled {
     pub timing: Vec<u8>,
     /// `timeseries.csv`: the time series of replication 0 of every policy in the last cell.
     pub timeseries: Vec<u8>,
+    /// `latency_cdf.csv`: per (cell, policy) with counts (the last cell), the share of the
+    /// jobs arrived that completed within each latency of the grid, pooled over the
+    /// replications.
+    pub latency_cdf: Vec<u8>,
     /// Failed runs.
     pub failed: usize,
     /// (cell label, policy, median MSER-5 truncation in s) where it exceeds the warm-up.
@@ -309,7 +324,19 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
             .chain(LATENCY_PERCENTILES.iter().map(|&p| percentile_column(p))),
     );
     let mut out_errors = keyed_header(["error".to_owned()]);
-    let mut out_timing = keyed_header(["wall_s".to_owned()]);
+    let mut out_timing = keyed_header(["wall_s".to_owned(), "git_commit".to_owned()]);
+    let mut out_cdf = csv_line(
+        &[
+            "scenario",
+            "cell",
+            "policy",
+            "latency_ms",
+            "jobs_within",
+            "jobs_arrived",
+            "share_within",
+        ]
+        .map(str::to_owned),
+    );
     let mut failed = 0;
     for (key, run) in runs {
         let label = &plan.cells[key.cell as usize].label;
@@ -322,6 +349,7 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
         ];
         let mut timing = ids.clone();
         timing.push(format!("{:.6}", run.wall_s));
+        timing.push(run.git_commit.clone().unwrap_or_default());
         out_timing.extend(csv_line(&timing));
         if let Some(error) = &run.error {
             failed += 1;
@@ -339,6 +367,25 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
         row.extend(run.latency_percentiles_ms.iter().map(|v| v.map_or_else(String::new, cell)));
         out_extra.extend(csv_line(&row));
     }
+    for (c, info) in plan.cells.iter().enumerate() {
+        for (p, policy) in plan.policies.iter().enumerate() {
+            let from = RunKey { cell: c as u32, policy: p as u16, replication: 0 };
+            let to = RunKey { replication: u32::MAX, ..from };
+            let counts = runs.range(from..=to).filter_map(|(_, r)| r.latency_cdf.as_ref());
+            for (ms, within, arrived) in cdf::pooled(counts).unwrap_or_default() {
+                let share = within as f64 / arrived as f64;
+                out_cdf.extend(csv_line(&[
+                    plan.scenario.clone(),
+                    info.label.clone(),
+                    policy.clone(),
+                    format!("{ms:.6e}"),
+                    within.to_string(),
+                    arrived.to_string(),
+                    cell(share),
+                ]));
+            }
+        }
+    }
     let (summary, warmup_warnings) = summary_csv(plan, runs);
     Assembled {
         runs: out_runs,
@@ -349,6 +396,7 @@ pub fn assemble(plan: &PlanInfo, runs: &BTreeMap<RunKey, RunFile>) -> Assembled 
         summary,
         timing: out_timing,
         timeseries: out_timeseries,
+        latency_cdf: out_cdf,
         failed,
         warmup_warnings,
     }
@@ -493,6 +541,7 @@ mod tests {
             precision: Vec::new(),
             max_replications: 2,
             warmup_s: 1.0,
+            classes: Vec::new(),
         }
     }
 
@@ -512,8 +561,10 @@ mod tests {
             mser5_truncation_s: Some(mser),
             latency_percentiles_ms: vec![None; LATENCY_PERCENTILES.len()],
             timeseries_rows: String::new(),
+            latency_cdf: None,
             error: None,
             wall_s: 0.5,
+            git_commit: None,
         }
     }
 

@@ -117,6 +117,35 @@ fn declared_but_unexercised_parts_warn_and_strict_refuses_them() {
 }
 
 #[test]
+fn an_offered_load_above_one_warns_with_its_keys_and_strict_refuses_it() {
+    let validate = |name: &str, text: &str| {
+        let dir = scratch(name);
+        std::fs::write(dir.join("s.toml"), text).unwrap();
+        let out = coordsim(&["validate", "s.toml"], &dir);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{name}: {stderr}");
+        stderr
+    };
+    // 100 requests/s x 50 ms over 2 replicas x 2 slots: 1.25.
+    let slow = VALID.replace("mean = \"10ms\"", "mean = \"50ms\"");
+    let stderr = validate("load-slow", &slow);
+    assert!(stderr.contains("warning: s.toml: services.api: offered load 1.25"), "{stderr}");
+    for key in ["classes.web.arrival", "50 ms", "2 replicas x 2 slots", "services.api.replicas"] {
+        assert!(stderr.contains(key), "{key}: {stderr}");
+    }
+    assert!(!stderr.contains("bare number"), "{stderr}");
+    refused("load-strict", "run", &slow, &["--strict"], "services.api: offered load 1.25");
+    // `mean = 10` is 10 s, not 10 ms: a load of 100 x 10 / 4 = 250, and the bare number named.
+    let bare = VALID.replace("mean = \"10ms\"", "mean = 10");
+    let stderr = validate("load-bare", &bare);
+    assert!(stderr.contains("offered load 250.00"), "{stderr}");
+    assert!(stderr.contains("`services.api.service_time.mean` is a bare number"), "{stderr}");
+    // A load of exactly 1 (400 x 10 ms over 4 slots) is not above 1: no warning.
+    let full = VALID.replace("rate = 100", "rate = 400");
+    assert!(!validate("load-one", &full).contains("warning"));
+}
+
+#[test]
 fn a_sweep_warns_once_per_cell_not_once_per_run() {
     let text = format!(
         "{VALID}[[faults]]\nkind = \"crash\"\nservice = \"api\"\nat = 9\nduration = 1\n[sweep]\nreplications = 3\npolicies = [\"random\", \"round_robin\"]\ngrid = {{ \"services.api.replicas\" = [2, 3] }}\n"

@@ -31,8 +31,8 @@ grid = { "services.api.replicas" = [3, 4], "classes.web.arrival.rate" = { from =
 "#;
 
 /// Files whose bytes must not depend on how the sweep ran.
-const DETERMINISTIC: [&str; 5] =
-    ["runs.csv", "faults.csv", "summary.csv", "runs_extra.csv", "errors.csv"];
+const DETERMINISTIC: [&str; 6] =
+    ["runs.csv", "faults.csv", "summary.csv", "runs_extra.csv", "errors.csv", "latency_cdf.csv"];
 
 fn scratch(name: &str) -> crate::support::Scratch {
     crate::support::Scratch::new(&format!("sweep-{name}"))
@@ -316,6 +316,127 @@ fn charts_are_valid_png_and_svg_and_plot_redraws_them() {
     let png = std::fs::read(charts.join("timeseries.png")).unwrap();
     assert!(image::load_from_memory(&png).is_ok());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Orders with a 30 ms deadline on 3 replicas of mean 10 ms, one of them crashed for a
+/// while: at 220 orders/s some orders fail, the more so under random placement.
+const DEADLINES: &str = r#"
+duration = 4
+warmup = 0.5
+replications = 3
+policies = ["random", "least_outstanding"]
+[services.api]
+replicas = 3
+service_time = { dist = "exponential", mean = "10ms" }
+[classes.order]
+service = "api"
+deadline = "30ms"
+arrival = { process = "poisson", rate = 100 }
+[[faults]]
+kind = "crash"
+service = "api"
+replica = 0
+at = 2
+duration = 1
+
+[sweep]
+grid = { "classes.order.arrival.rate" = [100, 220] }
+"#;
+
+#[test]
+fn failures_show_where_latency_is_read_and_the_cdf_counts_every_job_that_arrived() {
+    let dir = setup("failures", DEADLINES);
+    ok(&coordsim(&["sweep", "s.toml", "--out", "out"], &dir));
+    let (header, runs) = csv_rows(&dir.join("out/runs.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let number = |row: &Vec<String>, name: &str| row[col(name)].parse::<f64>().unwrap();
+    // The failed share is the failed jobs over the jobs arrived, run by run.
+    for row in &runs {
+        let expected = number(row, "jobs_failed") / number(row, "jobs_arrived");
+        // Written to 6 decimals.
+        assert!((number(row, "failed_ratio") - expected).abs() <= 5e-7, "{row:?}");
+    }
+    // The CDF of the last cell, pooled over replications, ends at the completed jobs over
+    // every job that arrived (counted independently, in runs.csv).
+    let last = "classes.order.arrival.rate=220";
+    let (cdf_header, cdf) = csv_rows(&dir.join("out/latency_cdf.csv"));
+    let c = |name: &str| cdf_header.iter().position(|h| h == name).unwrap();
+    let mut some_failed = false;
+    for policy in ["random", "least_outstanding"] {
+        let of_policy = |r: &&Vec<String>| r[col("cell")] == last && r[col("policy")] == policy;
+        let completed: f64 =
+            runs.iter().filter(of_policy).map(|r| number(r, "jobs_completed")).sum();
+        let arrived: f64 = runs.iter().filter(of_policy).map(|r| number(r, "jobs_arrived")).sum();
+        let rows: Vec<&Vec<String>> =
+            cdf.iter().filter(|r| r[c("cell")] == last && r[c("policy")] == policy).collect();
+        // Hundreds of points: 100 per decade, from under 1 ms to beyond the 30 ms deadline.
+        assert!(rows.len() > 100, "{policy}: {} points", rows.len());
+        let shares: Vec<f64> = rows.iter().map(|r| r[c("share_within")].parse().unwrap()).collect();
+        assert!(shares.windows(2).all(|w| w[0] <= w[1]), "{policy}: a CDF never falls");
+        let end = rows.last().unwrap();
+        assert_eq!(end[c("jobs_within")].parse::<f64>().unwrap(), completed, "{policy}");
+        assert_eq!(end[c("jobs_arrived")].parse::<f64>().unwrap(), arrived, "{policy}");
+        assert!((shares.last().unwrap() - completed / arrived).abs() < 1e-5, "{policy}");
+        some_failed |= completed < arrived;
+    }
+    assert!(some_failed, "a 30 ms deadline at a load near 1 fails some orders");
+    // Only the last cell has a distribution.
+    assert!(cdf.iter().all(|r| r[c("cell")] == last));
+    let charts = dir.join("out/charts");
+    let svg = |name: &str| std::fs::read_to_string(charts.join(format!("{name}.svg"))).unwrap();
+    assert!(charts.join("failed_ratio.png").exists());
+    assert!(svg("failed_ratio").contains("failed share (share of orders arrived"));
+    // The latency chart rings points of more than 1% failed and says so, exactly when the
+    // summary has such a point; the deadline that caps the latencies is marked.
+    let (sum_header, summary) = csv_rows(&dir.join("out/summary.csv"));
+    let failed_col = sum_header.iter().position(|h| h == "failed_ratio_mean").unwrap();
+    let over = summary.iter().any(|r| r[failed_col].parse::<f64>().unwrap() > 0.01);
+    let p99 = svg("latency_p99_ms");
+    assert!(over, "random at 220 orders/s fails more than 1%");
+    assert_eq!(p99.contains("ringed: more than"), over);
+    assert!(p99.contains("order deadline 30 ms"));
+    assert!(p99.contains("order arrival rate (orders/s)"));
+    let cdf_svg = svg("latency_cdf");
+    assert!(cdf_svg.contains("% completed") && cdf_svg.contains("order deadline 30 ms"));
+}
+
+#[test]
+fn rerunning_a_sweep_elsewhere_changes_only_its_timing() {
+    // The same command in two directories (as two machines would run it): every file but
+    // timing.csv (and the run files, which carry their wall time) is byte-identical, the
+    // manifest and the charts included.
+    let a = setup("rerun-a", SWEEP);
+    let b = setup("rerun-b", SWEEP);
+    ok(&coordsim(&["sweep", "s.toml", "--out", "out"], &a));
+    ok(&coordsim(&["sweep", "s.toml", "--out", "out"], &b));
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names = Vec::new();
+        for sub in ["", "charts"] {
+            for entry in std::fs::read_dir(dir.join("out").join(sub)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    names.push(path.strip_prefix(dir.join("out")).unwrap().display().to_string());
+                }
+            }
+        }
+        names.sort();
+        names
+    };
+    let names = listing(&a);
+    assert_eq!(names, listing(&b));
+    assert!(names.contains(&"manifest.json".to_owned()) && names.len() > 20, "{names:?}");
+    for name in names.iter().filter(|n| *n != "timing.csv") {
+        let read = |dir: &Path| std::fs::read(dir.join("out").join(name)).unwrap();
+        assert!(read(&a) == read(&b), "{name} differs between the two directories");
+    }
+    // The binary was run by its absolute path; the manifest names the program alone, and
+    // the build's commit goes with the wall times.
+    let manifest = std::fs::read_to_string(a.join("out/manifest.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(json["command_line"][0], "coordsim");
+    assert!(json.get("git_commit").is_none(), "{manifest}");
+    let (header, _) = csv_rows(&a.join("out/timing.csv"));
+    assert_eq!(header[header.len() - 2..], ["wall_s", "git_commit"]);
 }
 
 #[test]

@@ -38,7 +38,8 @@ pub use baseline::{LeastOutstanding, Outstanding, PowerOfD, RandomChoice, RoundR
 pub use central::Central;
 pub use gossip::Gossip;
 pub use kinds::{
-    AuctionParams, CentralParams, GossipMode, GossipParams, PolicyKind, PolicySpec, Reports,
+    AuctionParams, CentralParams, GossipMode, GossipParams, LoadEstimate, PolicyKind, PolicySpec,
+    Reports,
 };
 pub use messaging::{AuditRecord, Delivery, Endpoint, MessageKind, Outbox, Ticket};
 pub use peak_ewma::PeakEwma;

@@ -187,6 +187,7 @@ impl Auction {
                 service: open.service,
                 ticket: Some(open.ticket),
                 options: open.bids.iter().map(|&(r, b, _)| (r, f64::from(b))).collect(),
+                option_details: Vec::new(),
                 choice: best.map(|b| b.0),
                 reason: match best {
                     Some(_) => format!(

@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::messaging::{pack, unpack, DeadlineQueue};
 use super::{
-    argmin_random_tie, AuditRecord, CentralParams, Decision, Delivery, Endpoint, MessageKind,
-    Policy, PolicyView, Task, Ticket, Topology,
+    argmin_random_tie, AuditRecord, CentralParams, Decision, Delivery, Endpoint, LoadEstimate,
+    MessageKind, Policy, PolicyView, Task, Ticket, Topology,
 };
 use crate::engine::SimRng;
 use crate::ids::{AgentId, ReplicaId, ServiceId};
@@ -53,6 +53,54 @@ struct ReplicaView {
     /// When the replica sent the report `reported` comes from (its registration, for one
     /// not heard from yet).
     reported_at: SimTime,
+    /// `estimate = "aged"`: the requests expected at the replica at `level_at` (the report,
+    /// then drained and raised by each assignment).
+    level: f64,
+    level_at: SimTime,
+    /// Requests per second the replica finishes while all its slots are busy, learned from
+    /// its reports (`None` until two reports in a row found it saturated).
+    drain_per_s: Option<f64>,
+}
+
+/// Weight of a new drain-rate sample in its running average.
+const DRAIN_WEIGHT: f64 = 0.2;
+
+/// The requests left at a replica of `slots` slots that held `level` (expected) requests
+/// `elapsed_s` ago, finishing `drain_per_s` requests a second while its slots are all busy:
+/// a fluid model in which the queue drains linearly at the full rate and, once no more than
+/// `slots` remain, each runs out at the per-slot rate (exponentially, as memoryless work
+/// does).
+pub(crate) fn drained(level: f64, elapsed_s: f64, slots: f64, drain_per_s: f64) -> f64 {
+    if level <= 0.0 || elapsed_s <= 0.0 || drain_per_s <= 0.0 {
+        return level.max(0.0);
+    }
+    let (mut left, mut time) = (level, elapsed_s);
+    if left > slots {
+        let until_slots = (left - slots) / drain_per_s;
+        if time <= until_slots {
+            return left - drain_per_s * time;
+        }
+        time -= until_slots;
+        left = slots;
+    }
+    left * (-time * drain_per_s / slots).exp()
+}
+
+impl ReplicaView {
+    /// The requests expected at the replica at `now` under the aged estimate, drained at its
+    /// own learned rate or else at `fallback` (its service's, for a replica never seen
+    /// saturated: one the scheduler starves would otherwise never age, and never get work).
+    fn level_at(&self, now: SimTime, slots: u32, fallback: Option<f64>) -> f64 {
+        match self.drain_per_s.or(fallback) {
+            None => self.level,
+            Some(rate) => drained(
+                self.level,
+                now.saturating_since(self.level_at).as_secs_f64(),
+                f64::from(slots),
+                rate,
+            ),
+        }
+    }
 }
 
 /// One scheduler agent (the primary, or the standby).
@@ -69,14 +117,22 @@ struct Scheduler {
     serving: Option<u32>,
     /// When the standby last heard the active scheduler.
     last_heard: SimTime,
+    /// Per service, the drain rate per unit of capacity (requests a second per slot at
+    /// speed 1) learned from all its replicas' reports, for replicas without their own.
+    service_drain: Vec<Option<f64>>,
 }
 
+/// Weight of a new sample in a service's drain rate (it gets one per saturated report of
+/// any of its replicas, so many more than a replica does).
+const SERVICE_DRAIN_WEIGHT: f64 = 0.05;
+
 impl Scheduler {
-    fn new(active: bool, replicas: usize, known: bool) -> Self {
+    fn new(active: bool, replicas: usize, services: usize, known: bool) -> Self {
         let beat = if known { Some(SimTime::ZERO) } else { None };
         Scheduler {
             active,
             epoch: 0,
+            service_drain: vec![None; services],
             view: vec![ReplicaView { last_beat: beat, ..ReplicaView::default() }; replicas],
             queue: VecDeque::new(),
             blocked: Vec::new(),
@@ -106,6 +162,7 @@ pub struct Central {
     agents: u32,
     replica_service: Vec<ServiceId>,
     capacity: Vec<f64>,
+    slots: Vec<u32>,
     schedulers: Vec<Scheduler>,
     /// The scheduler each agent sends its requests (and heartbeats) to.
     leader_of: Vec<u32>,
@@ -135,8 +192,11 @@ impl Central {
             capacity: (0..replicas)
                 .map(|r| f64::from(topology.slots[r]) * topology.speeds[r])
                 .collect(),
+            slots: topology.slots.clone(),
             // At the start every replica is known, as registered at deployment.
-            schedulers: (0..count).map(|c| Scheduler::new(c == 0, replicas, c == 0)).collect(),
+            schedulers: (0..count)
+                .map(|c| Scheduler::new(c == 0, replicas, topology.service_replicas.len(), c == 0))
+                .collect(),
             leader_of: vec![0; topology.agents as usize],
             requests: BTreeMap::new(),
             next_request: 0,
@@ -215,10 +275,21 @@ impl Central {
                 .last_beat
                 .is_some_and(|t| now.saturating_since(t).as_nanos() <= horizon)
         };
-        let estimate = |r: u32| {
-            let v = &s.view[r as usize];
-            f64::from(v.reported + v.assigned_since + 1) / self.capacity[r as usize]
+        let aged = self.params.estimate == LoadEstimate::Aged;
+        let (slots, capacity) = (&self.slots, &self.capacity);
+        let fallback = |r: u32| {
+            s.service_drain[request.service.index()].map(|rate| rate * capacity[r as usize])
         };
+        // The requests expected at the replica now, before this one.
+        let expected = |r: u32| {
+            let v = &s.view[r as usize];
+            if aged {
+                v.level_at(now, slots[r as usize], fallback(r))
+            } else {
+                f64::from(v.reported + v.assigned_since)
+            }
+        };
+        let estimate = |r: u32| (expected(r) + 1.0) / self.capacity[r as usize];
         // The service's members, as the registry lists them: replicas added later register
         // there, removed ones leave it.
         let members = view.replicas_of(request.service);
@@ -231,10 +302,30 @@ impl Central {
                 service: request.service,
                 ticket: Some(request.ticket),
                 options: members.iter().map(|r| r.0).filter(|&r| live(r)).map(|r| (ReplicaId(r), estimate(r))).collect(),
+                option_details: members
+                    .iter()
+                    .map(|r| r.0)
+                    .filter(|&r| live(r))
+                    .map(|r| {
+                        let v = &s.view[r as usize];
+                        let mut details = vec![
+                            ("reported", f64::from(v.reported)),
+                            ("report_age_ms", now.saturating_since(v.reported_at).as_secs_f64() * 1e3),
+                            ("assigned_since", f64::from(v.assigned_since)),
+                            ("expected", expected(r)),
+                        ];
+                        if aged {
+                            let rate = v.drain_per_s.or(fallback(r));
+                            details.push(("drain_per_s", rate.unwrap_or(f64::NAN)));
+                        }
+                        details
+                    })
+                    .collect(),
                 choice: best.map(ReplicaId),
-                reason: match best {
-                    Some(_) => "least expected work per unit of capacity among live replicas (heartbeat loads + own assignments since)".into(),
-                    None => "no live replica in the view: waiting for a heartbeat".into(),
+                reason: match (best, aged) {
+                    (Some(_), false) => "least expected work per unit of capacity among live replicas: (reported + assigned_since + 1) / capacity".into(),
+                    (Some(_), true) => "least expected work per unit of capacity among live replicas: (expected + 1) / capacity, expected = the report and the assignments since, drained at drain_per_s".into(),
+                    (None, _) => "no live replica in the view: waiting for a heartbeat".into(),
                 },
             });
         }
@@ -243,6 +334,13 @@ impl Central {
             s.blocked.push(id);
             return;
         };
+        if aged {
+            let fallback = s.service_drain[request.service.index()]
+                .map(|rate| rate * self.capacity[chosen as usize]);
+            let v = &mut s.view[chosen as usize];
+            v.level = v.level_at(now, self.slots[chosen as usize], fallback) + 1.0;
+            v.level_at = now;
+        }
         s.view[chosen as usize].assigned_since += 1;
         let staleness = now.saturating_since(s.view[chosen as usize].reported_at);
         if let Some(request) = self.requests.get_mut(&id) {
@@ -261,6 +359,7 @@ impl Central {
         let s = &mut self.schedulers[c as usize];
         s.active = true;
         s.view = vec![ReplicaView::default(); replicas];
+        s.service_drain.fill(None);
         let epoch = s.epoch;
         // Workers first, so their heartbeats come before the requests re-sent to it.
         let order = (self.orchestrators..self.agents).chain(0..self.orchestrators);
@@ -280,6 +379,7 @@ impl Central {
                 service: ServiceId(0),
                 ticket: None,
                 options: Vec::new(),
+                option_details: Vec::new(),
                 choice: None,
                 reason:
                     "takes over as scheduler: the active one was silent for the detection timeout"
@@ -292,6 +392,25 @@ impl Central {
         let s = &self.schedulers[c as usize];
         let due = (s.last_heard + self.params.detection_timeout).saturating_since(view.now());
         view.set_timer(due, pack(WATCH, s.epoch, c));
+    }
+}
+
+/// A sample of the replica's drain rate from its report of `load` sent at `sent`, given
+/// what the scheduler knew before it: when this report and the one before both found every
+/// slot busy, the requests that left in between (the earlier load, plus the scheduler's
+/// assignments since, minus this load) over the time between the reports. `None` otherwise.
+fn drain_sample(before: &ReplicaView, load: u32, sent: SimTime, slots: u32) -> Option<f64> {
+    let span = sent.saturating_since(before.reported_at).as_secs_f64();
+    let saturated = before.last_beat.is_some() && before.reported >= slots && load >= slots;
+    let left = f64::from(before.reported) + f64::from(before.assigned_since) - f64::from(load);
+    (saturated && span > 0.0).then(|| left.max(0.0) / span)
+}
+
+/// `sample` averaged into `rate` with weight `weight` (the sample itself for the first).
+fn average(rate: Option<f64>, sample: f64, weight: f64) -> f64 {
+    match rate {
+        None => sample,
+        Some(rate) => rate + weight * (sample - rate),
     }
 }
 
@@ -422,11 +541,26 @@ impl Policy for Central {
                 if !s.active {
                     return;
                 }
+                let before = s.view[a as usize];
+                let mut drain_per_s = before.drain_per_s;
+                if self.params.estimate == LoadEstimate::Aged {
+                    let slots = self.slots[a as usize];
+                    if let Some(sample) = drain_sample(&before, b, message.sent, slots) {
+                        drain_per_s = Some(average(drain_per_s, sample, DRAIN_WEIGHT));
+                        let service =
+                            &mut s.service_drain[self.replica_service[a as usize].index()];
+                        let per_capacity = sample / self.capacity[a as usize];
+                        *service = Some(average(*service, per_capacity, SERVICE_DRAIN_WEIGHT));
+                    }
+                }
                 s.view[a as usize] = ReplicaView {
                     reported: b,
                     assigned_since: 0,
                     last_beat: Some(now),
                     reported_at: message.sent,
+                    level: f64::from(b),
+                    level_at: message.sent,
+                    drain_per_s,
                 };
                 // Requests waiting for a live replica of this service get another chance.
                 let service = self.replica_service[a as usize];
@@ -479,10 +613,10 @@ impl Policy for Central {
         if member {
             for s in &mut self.schedulers {
                 s.view[replica.index()] = ReplicaView {
-                    reported: 0,
-                    assigned_since: 0,
                     last_beat: Some(view.now()),
                     reported_at: view.now(),
+                    level_at: view.now(),
+                    ..ReplicaView::default()
                 };
             }
         }
@@ -499,6 +633,7 @@ impl Policy for Central {
             s.blocked.clear();
             s.serving = None;
             s.view = vec![ReplicaView::default(); replicas];
+            s.service_drain.fill(None);
             return;
         }
         // Back, empty. It schedules again unless the other one took over meanwhile.
@@ -516,5 +651,25 @@ impl Policy for Central {
             s.last_heard = view.now();
             self.arm_watch(view, c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drained;
+
+    #[test]
+    fn a_queue_drains_linearly_to_the_slots_then_each_runs_out_exponentially() {
+        // One slot finishing 100 a second: 5 requests are 3 after 20 ms, 1 after 40 ms,
+        // then the last runs out at rate 100: e^-1 of it is left 10 ms later.
+        assert!((drained(5.0, 0.020, 1.0, 100.0) - 3.0).abs() < 1e-12);
+        assert!((drained(5.0, 0.040, 1.0, 100.0) - 1.0).abs() < 1e-12);
+        assert!((drained(5.0, 0.050, 1.0, 100.0) - (-1.0f64).exp()).abs() < 1e-12);
+        // Four slots finishing 400 a second: 2 running requests drain at 100 each.
+        assert!((drained(2.0, 0.010, 4.0, 400.0) - 2.0 * (-1.0f64).exp()).abs() < 1e-12);
+        // No time, no rate, or nothing there: as it was.
+        assert_eq!(drained(3.0, 0.0, 1.0, 100.0), 3.0);
+        assert_eq!(drained(3.0, 1.0, 1.0, 0.0), 3.0);
+        assert_eq!(drained(0.0, 1.0, 1.0, 100.0), 0.0);
     }
 }

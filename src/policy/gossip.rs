@@ -215,6 +215,7 @@ impl Gossip {
                     service: self.service_of(spread.replica),
                     ticket: None,
                     options: Vec::new(),
+                    option_details: Vec::new(),
                     choice: Some(ReplicaId(spread.replica)),
                     reason: format!(
                         "news of the replica's heartbeat {} (written at {:.6} s) has reached all {} agents: {:.6} s, {rounds:.2} rounds",
@@ -393,6 +394,7 @@ impl Gossip {
                     service: self.service_of(r as u32),
                     ticket: None,
                     options: Vec::new(),
+                    option_details: Vec::new(),
                     choice: Some(ReplicaId(r as u32)),
                     reason: if now_suspected {
                         format!(
@@ -498,6 +500,7 @@ impl Policy for Gossip {
                 service: task.service,
                 ticket: None,
                 options: drawn.iter().map(|&i| (pool[i], estimate(pool[i]))).collect(),
+                option_details: Vec::new(),
                 choice: Some(chosen),
                 reason: format!(
                     "least loaded per unit of capacity of {d} drawn among {} unsuspected replicas, in this agent's gossiped view",

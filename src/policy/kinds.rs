@@ -99,6 +99,7 @@ impl PolicyKind {
                 ("detection_timeout", "500ms", "standby's silence threshold before taking over (> 0)"),
                 ("request_timeout", "1s", "a requester re-sends an unanswered request after this (> 0)"),
                 ("reports", "staggered", "`staggered`: heartbeats at phases spread over the period; `synchronous`: all at once, every period"),
+                ("estimate", "reported", "`reported`: a replica's load is its last report plus the scheduler's assignments since; `aged`: that load drained by the completions expected since, at the rate learned from the replica's reports"),
             ],
             PolicyKind::Auction => &[
                 ("k", "3", "replicas announced to per task, drawn at random (0: all of the service's replicas)"),
@@ -186,6 +187,22 @@ pub struct CentralParams {
     pub request_timeout: SimDuration,
     /// When the replicas report: phases spread over the period, or all at once.
     pub reports: Reports,
+    /// How a replica's load is estimated between its reports.
+    pub estimate: LoadEstimate,
+}
+
+/// How a scheduler estimates a replica's load between two of its reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadEstimate {
+    /// The last report plus the scheduler's own assignments since: every report overstates
+    /// the load by the work finished since it was sent.
+    #[default]
+    Reported,
+    /// The last report and the assignments since, drained by the completions expected since
+    /// (a fluid model at the replica's drain rate, learned from its reports and the
+    /// scheduler's own assignments).
+    Aged,
 }
 
 /// When the replicas of a protocol with periodic reports (central's heartbeats, gossip's
@@ -222,6 +239,7 @@ impl Default for CentralParams {
             detection_timeout: SimDuration::from_millis(500),
             request_timeout: SimDuration::from_secs(1),
             reports: Reports::Staggered,
+            estimate: LoadEstimate::Reported,
         }
     }
 }

@@ -125,6 +125,9 @@ pub struct AuditRecord {
     pub ticket: Option<Ticket>,
     /// The options seen, with the estimate each was judged by (lower is better).
     pub options: Vec<(ReplicaId, f64)>,
+    /// What each option's estimate was made of, named (parallel to `options`; empty when
+    /// the policy says nothing more).
+    pub option_details: Vec<Vec<(&'static str, f64)>>,
     /// The replica chosen, if any.
     pub choice: Option<ReplicaId>,
     /// Why, in a few words.

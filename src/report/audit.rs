@@ -3,7 +3,9 @@
 //!
 //! Each line names the policy, the time, the deciding agent, the task (its service, and the
 //! ticket of a deferred placement), the options the agent saw with the estimate each was
-//! judged by (lower is better, in the policy's own unit), the choice and the reason. Agents
+//! judged by (lower is better, in the policy's own unit) and, where the policy says, what
+//! the estimate was made of (central: the reported load, its age, the assignments since),
+//! the choice and the reason. Agents
 //! and replicas are named as in the scenario: `orchestrator-0`, `api[2]` (a replica's
 //! worker), `scheduler`, `standby`.
 
@@ -98,10 +100,16 @@ pub fn audit_jsonl(scenario: &Scenario, runs: &[AuditedRun]) -> Vec<u8> {
                     "service": names.services[r.service.index()],
                     "ticket": r.ticket.map(|t| t.0),
                 },
-                "options": r.options.iter().map(|&(replica, estimate)| json!({
-                    "replica": names.replica(replica),
-                    "estimate": if estimate.is_finite() { Some(estimate) } else { None },
-                })).collect::<Vec<_>>(),
+                "options": r.options.iter().enumerate().map(|(i, &(replica, estimate))| {
+                    let mut option = serde_json::Map::new();
+                    option.insert("replica".into(), json!(names.replica(replica)));
+                    option.insert("estimate".into(), json!(estimate.is_finite().then_some(estimate)));
+                    // What the estimate was made of, when the policy says.
+                    for &(name, value) in r.option_details.get(i).into_iter().flatten() {
+                        option.insert(name.into(), json!(value.is_finite().then_some(value)));
+                    }
+                    serde_json::Value::Object(option)
+                }).collect::<Vec<_>>(),
                 "choice": r.choice.map(|c| names.replica(c)),
                 "reason": r.reason,
             });

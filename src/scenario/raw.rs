@@ -246,6 +246,7 @@ pub(crate) struct RawCentral {
     pub detection_timeout: Option<Seconds>,
     pub request_timeout: Option<Seconds>,
     pub reports: Option<crate::policy::Reports>,
+    pub estimate: Option<crate::policy::LoadEstimate>,
 }
 
 /// `[policy.auction]`.

@@ -321,6 +321,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             service: task.service,
             ticket: None,
             options,
+            option_details: Vec::new(),
             choice: match decision {
                 Decision::Place(r) => Some(r),
                 _ => None,

@@ -39,5 +39,7 @@ mod metrics;
 // dissemination, claims and resending on suspicion, the ordering of placement rules, the
 // supermarket model.
 mod policies;
+// `central`'s load estimate between heartbeats, and its audit.
+mod estimates;
 // docs/model.md section 9 invariants on random small scenarios; the loader never panics.
 mod props;

@@ -88,6 +88,7 @@ fn central(raw: Option<&RawCentral>) -> Result<CentralParams> {
             false,
         )?,
         reports: raw.reports.unwrap_or(d.reports),
+        estimate: raw.estimate.unwrap_or(d.estimate),
     })
 }
 

@@ -1,0 +1,155 @@
+//! `central`'s load estimate between heartbeats: with reports staggered over a long period,
+//! the estimate that ages each report by the completions expected since it was sent stops
+//! the herding of work onto the replica that reported last, and is as good as reports that
+//! arrive all at once; with reports more often than a service time, aging changes nothing;
+//! and every estimate in the audit log follows from the reports, their ages, the scheduler's
+//! own assignments and the drain rate it names, recomputed here by hand.
+
+use coordsim::policy::{AuditRecord, Endpoint};
+use coordsim::sim;
+
+use crate::support::scenario;
+
+/// 100 single-slot replicas of 10 ms exponential work at load 0.9 (9,000 requests/s), no
+/// network latency, under `central` with the given heartbeat, reports and estimate; and
+/// `random` as the second policy.
+fn pool(heartbeat: &str, reports: &str, estimate: &str, duration_s: u32) -> String {
+    format!(
+        r#"
+policies = ["central", "random"]
+duration = "{duration_s}s"
+warmup = "5s"
+seed = 11
+orchestrators = 1
+[services.server]
+replicas = 100
+concurrency = 1
+service_time = {{ dist = "exponential", mean = "10ms" }}
+[classes.request]
+service = "server"
+arrival = {{ process = "poisson", rate = 9000 }}
+[policy.central]
+heartbeat = "{heartbeat}"
+reports = "{reports}"
+estimate = "{estimate}"
+"#
+    )
+}
+
+/// Mean latency in ms over replications 0 and 1 of policy `index`.
+fn mean_latency(toml: &str, index: usize) -> f64 {
+    let s = scenario(toml);
+    (0..2).map(|rep| sim::run(&s, s.policies[index], rep).latency_mean_ms).sum::<f64>() / 2.0
+}
+
+#[test]
+fn aged_estimates_stop_staggered_reports_from_herding_work() {
+    // A period of 20 service times. With synchronous reports every replica's report is as
+    // old as every other's, so their overstatement cancels: the reference.
+    let synchronous = mean_latency(&pool("200ms", "synchronous", "reported", 30), 0);
+    let herded = mean_latency(&pool("200ms", "staggered", "reported", 30), 0);
+    let aged = mean_latency(&pool("200ms", "staggered", "aged", 30), 0);
+    let random = mean_latency(&pool("200ms", "staggered", "aged", 30), 1);
+    // Random placement makes 100 M/M/1 queues at 0.9: 1 / (100 - 90) s = 100 ms.
+    assert!((random - 100.0).abs() < 15.0, "random {random:.1} ms");
+    // The report-plus-assignments estimate herds (the issue's evidence: worse than random
+    // or near it); the aged one does not.
+    assert!(herded > 2.0 * synchronous, "herded {herded:.1} vs synchronous {synchronous:.1}");
+    assert!(aged <= 1.2 * synchronous, "aged {aged:.1} vs synchronous {synchronous:.1}");
+    assert!(aged < 0.5 * random, "aged {aged:.1} vs random {random:.1}");
+}
+
+#[test]
+fn with_reports_more_often_than_a_service_time_aging_changes_nothing_that_matters() {
+    // Reports every 5 ms: a report is at most half a service time old, so little drains.
+    let reported = mean_latency(&pool("5ms", "staggered", "reported", 15), 0);
+    let aged = mean_latency(&pool("5ms", "staggered", "aged", 15), 0);
+    assert!((aged - reported).abs() < 0.05 * reported, "aged {aged:.2} vs reported {reported:.2}");
+}
+
+/// The requests left after `elapsed_s` at a replica of `slots` slots holding `level`,
+/// finishing `rate` a second while all slots are busy: the queue drains at `rate` until
+/// `slots` are left, which then run out at `rate / slots` each (memoryless work).
+fn drained_by_hand(level: f64, elapsed_s: f64, slots: f64, rate: f64) -> f64 {
+    if rate.is_nan() {
+        return level; // no rate learned: nothing drains
+    }
+    let linear_until = ((level - slots) / rate).max(0.0);
+    if elapsed_s <= linear_until {
+        level - rate * elapsed_s
+    } else {
+        level.min(slots) * (-(elapsed_s - linear_until) * rate / slots).exp()
+    }
+}
+
+fn detail(record: &AuditRecord, option: usize, name: &str) -> f64 {
+    record.option_details[option]
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no {name} in {:?}", record.option_details[option]))
+        .1
+}
+
+#[test]
+fn every_audited_estimate_follows_from_the_reports_their_ages_and_the_assignments() {
+    for estimate in ["reported", "aged"] {
+        let toml = pool("50ms", "staggered", estimate, 3)
+            .replace("replicas = 100", "replicas = 4")
+            .replace("rate = 9000", "rate = 320")
+            .replace("warmup = \"5s\"", "warmup = \"1s\"");
+        let s = scenario(&toml);
+        let (_, log) = sim::run_audited(&s, s.policies[0], 0, usize::MAX);
+        // Per replica: the time of the last assignment, the level it left, and the report
+        // it was made against (its send time).
+        let mut after_assignment: Vec<Option<(f64, f64, f64)>> = vec![None; 4];
+        let mut checked = 0;
+        let mut drained_some = false;
+        for record in log.decisions.iter().filter(|r| r.agent == Endpoint::PolicyAgent(0)) {
+            let now = record.at.as_secs_f64();
+            for (i, &(replica, estimate_value)) in record.options.iter().enumerate() {
+                let r = replica.0 as usize;
+                let reported = detail(record, i, "reported");
+                let age_s = detail(record, i, "report_age_ms") / 1e3;
+                let assigned = detail(record, i, "assigned_since");
+                let expected = detail(record, i, "expected");
+                let report_sent = now - age_s;
+                let by_hand = if estimate == "reported" {
+                    reported + assigned
+                } else {
+                    let rate = detail(record, i, "drain_per_s");
+                    drained_some |= !rate.is_nan() && age_s > 0.0;
+                    match after_assignment[r] {
+                        // Assigned since this report: from the level the last one left.
+                        Some((at, level, sent))
+                            if assigned > 0.0 && (sent - report_sent).abs() < 1e-9 =>
+                        {
+                            drained_by_hand(level, now - at, 1.0, rate)
+                        }
+                        _ => {
+                            assert_eq!(assigned, 0.0, "an assignment this replay missed");
+                            drained_by_hand(reported, age_s, 1.0, rate)
+                        }
+                    }
+                };
+                assert!(
+                    (expected - by_hand).abs() < 1e-9,
+                    "{estimate} {replica:?} at {now}: {expected} vs {by_hand}"
+                );
+                // One slot at speed 1: the estimate is the expected requests with this one.
+                assert!((estimate_value - (expected + 1.0)).abs() < 1e-9);
+                checked += 1;
+            }
+            if let Some(choice) = record.choice {
+                let i = record.options.iter().position(|&(r, _)| r == choice).unwrap();
+                let sent = now - detail(record, i, "report_age_ms") / 1e3;
+                after_assignment[choice.0 as usize] =
+                    Some((now, detail(record, i, "expected") + 1.0, sent));
+            }
+        }
+        assert!(checked > 1000, "{estimate}: {checked} options checked");
+        assert!(
+            estimate == "reported" || drained_some,
+            "the aged estimate learned a rate and used it"
+        );
+    }
+}

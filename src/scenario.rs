@@ -128,6 +128,17 @@ impl Default for MetricsSettings {
 }
 
 impl Scenario {
+    /// The weights of the classes that share [`Scenario::shared_arrival`], summed.
+    pub fn shared_weight(&self) -> f64 {
+        self.classes
+            .iter()
+            .filter_map(|c| match c.source {
+                ClassSource::Weight(w) => Some(w),
+                ClassSource::Own(_) => None,
+            })
+            .sum()
+    }
+
     /// The most replicas `service` can ever have: those it starts with, or more where an
     /// autoscaler may add them (its `max_replicas`). Replica ids are laid out by capacity,
     /// so replicas that come and go keep their ids.

@@ -31,6 +31,9 @@ use crate::engine::SimRng;
 use crate::ids::{AgentId, ReplicaId, ServiceId};
 use crate::time::{SimDuration, SimTime};
 
+mod aged;
+use aged::{average, drain_sample, AgedView, DRAIN_WEIGHT, SERVICE_DRAIN_WEIGHT};
+
 // Timer tags.
 const BEAT: u8 = 1;
 const PING: u8 = 2;
@@ -53,54 +56,6 @@ struct ReplicaView {
     /// When the replica sent the report `reported` comes from (its registration, for one
     /// not heard from yet).
     reported_at: SimTime,
-    /// `estimate = "aged"`: the requests expected at the replica at `level_at` (the report,
-    /// then drained and raised by each assignment).
-    level: f64,
-    level_at: SimTime,
-    /// Requests per second the replica finishes while all its slots are busy, learned from
-    /// its reports (`None` until two reports in a row found it saturated).
-    drain_per_s: Option<f64>,
-}
-
-/// Weight of a new drain-rate sample in its running average.
-const DRAIN_WEIGHT: f64 = 0.2;
-
-/// The requests left at a replica of `slots` slots that held `level` (expected) requests
-/// `elapsed_s` ago, finishing `drain_per_s` requests a second while its slots are all busy:
-/// a fluid model in which the queue drains linearly at the full rate and, once no more than
-/// `slots` remain, each runs out at the per-slot rate (exponentially, as memoryless work
-/// does).
-pub(crate) fn drained(level: f64, elapsed_s: f64, slots: f64, drain_per_s: f64) -> f64 {
-    if level <= 0.0 || elapsed_s <= 0.0 || drain_per_s <= 0.0 {
-        return level.max(0.0);
-    }
-    let (mut left, mut time) = (level, elapsed_s);
-    if left > slots {
-        let until_slots = (left - slots) / drain_per_s;
-        if time <= until_slots {
-            return left - drain_per_s * time;
-        }
-        time -= until_slots;
-        left = slots;
-    }
-    left * (-time * drain_per_s / slots).exp()
-}
-
-impl ReplicaView {
-    /// The requests expected at the replica at `now` under the aged estimate, drained at its
-    /// own learned rate or else at `fallback` (its service's, for a replica never seen
-    /// saturated: one the scheduler starves would otherwise never age, and never get work).
-    fn level_at(&self, now: SimTime, slots: u32, fallback: Option<f64>) -> f64 {
-        match self.drain_per_s.or(fallback) {
-            None => self.level,
-            Some(rate) => drained(
-                self.level,
-                now.saturating_since(self.level_at).as_secs_f64(),
-                f64::from(slots),
-                rate,
-            ),
-        }
-    }
 }
 
 /// One scheduler agent (the primary, or the standby).
@@ -117,21 +72,20 @@ struct Scheduler {
     serving: Option<u32>,
     /// When the standby last heard the active scheduler.
     last_heard: SimTime,
+    /// `estimate = "aged"`: per replica, its aged view (empty under `reported`).
+    aged: Vec<AgedView>,
     /// Per service, the drain rate per unit of capacity (requests a second per slot at
     /// speed 1) learned from all its replicas' reports, for replicas without their own.
     service_drain: Vec<Option<f64>>,
 }
 
-/// Weight of a new sample in a service's drain rate (it gets one per saturated report of
-/// any of its replicas, so many more than a replica does).
-const SERVICE_DRAIN_WEIGHT: f64 = 0.05;
-
 impl Scheduler {
-    fn new(active: bool, replicas: usize, services: usize, known: bool) -> Self {
+    fn new(active: bool, replicas: usize, services: usize, known: bool, aged: bool) -> Self {
         let beat = if known { Some(SimTime::ZERO) } else { None };
         Scheduler {
             active,
             epoch: 0,
+            aged: if aged { vec![AgedView::default(); replicas] } else { Vec::new() },
             service_drain: vec![None; services],
             view: vec![ReplicaView { last_beat: beat, ..ReplicaView::default() }; replicas],
             queue: VecDeque::new(),
@@ -195,7 +149,11 @@ impl Central {
             slots: topology.slots.clone(),
             // At the start every replica is known, as registered at deployment.
             schedulers: (0..count)
-                .map(|c| Scheduler::new(c == 0, replicas, topology.service_replicas.len(), c == 0))
+                .map(|c| {
+                    let services = topology.service_replicas.len();
+                    let aged = params.estimate == LoadEstimate::Aged;
+                    Scheduler::new(c == 0, replicas, services, c == 0, aged)
+                })
                 .collect(),
             leader_of: vec![0; topology.agents as usize],
             requests: BTreeMap::new(),
@@ -270,13 +228,15 @@ impl Central {
         let now = view.now();
         let horizon = self.params.heartbeat.as_nanos() * u64::from(self.params.missed);
         let s = &self.schedulers[c as usize];
+        // Slices, not vectors, in the loops below: one bounds check per access, no reload.
+        let views: &[ReplicaView] = &s.view;
         let live = |r: u32| {
-            s.view[r as usize]
+            views[r as usize]
                 .last_beat
                 .is_some_and(|t| now.saturating_since(t).as_nanos() <= horizon)
         };
         let aged = self.params.estimate == LoadEstimate::Aged;
-        let (slots, capacity) = (&self.slots, &self.capacity);
+        let (slots, capacity): (&[u32], &[f64]) = (&self.slots, &self.capacity);
         let fallback = |r: u32| {
             s.service_drain[request.service.index()].map(|rate| rate * capacity[r as usize])
         };
@@ -284,7 +244,7 @@ impl Central {
         let expected = |r: u32| {
             let v = &s.view[r as usize];
             if aged {
-                v.level_at(now, slots[r as usize], fallback(r))
+                s.aged[r as usize].level_at(now, slots[r as usize], fallback(r))
             } else {
                 f64::from(v.reported + v.assigned_since)
             }
@@ -294,7 +254,17 @@ impl Central {
         // there, removed ones leave it.
         let members = view.replicas_of(request.service);
         let live_members = members.iter().map(|r| r.0).filter(|&r| live(r));
-        let best = argmin_random_tie(live_members.map(|r| (r, estimate(r))), &mut self.rng);
+        // The default estimate in a loop of its own, small enough to stay inlined (it is
+        // the hot path of every placement under central).
+        let best = if aged {
+            argmin_random_tie(live_members.map(|r| (r, estimate(r))), &mut self.rng)
+        } else {
+            let reported = |r: u32| {
+                let v = &views[r as usize];
+                f64::from(v.reported + v.assigned_since + 1) / capacity[r as usize]
+            };
+            argmin_random_tie(live_members.map(|r| (r, reported(r))), &mut self.rng)
+        };
         if view.auditing() {
             view.audit(AuditRecord {
                 at: now,
@@ -315,7 +285,7 @@ impl Central {
                             ("expected", expected(r)),
                         ];
                         if aged {
-                            let rate = v.drain_per_s.or(fallback(r));
+                            let rate = s.aged[r as usize].drain_per_s.or(fallback(r));
                             details.push(("drain_per_s", rate.unwrap_or(f64::NAN)));
                         }
                         details
@@ -337,9 +307,9 @@ impl Central {
         if aged {
             let fallback = s.service_drain[request.service.index()]
                 .map(|rate| rate * self.capacity[chosen as usize]);
-            let v = &mut s.view[chosen as usize];
+            let v = &mut s.aged[chosen as usize];
             v.level = v.level_at(now, self.slots[chosen as usize], fallback) + 1.0;
-            v.level_at = now;
+            v.at = now;
         }
         s.view[chosen as usize].assigned_since += 1;
         let staleness = now.saturating_since(s.view[chosen as usize].reported_at);
@@ -359,6 +329,7 @@ impl Central {
         let s = &mut self.schedulers[c as usize];
         s.active = true;
         s.view = vec![ReplicaView::default(); replicas];
+        s.aged.fill(AgedView::default());
         s.service_drain.fill(None);
         let epoch = s.epoch;
         // Workers first, so their heartbeats come before the requests re-sent to it.
@@ -392,25 +363,6 @@ impl Central {
         let s = &self.schedulers[c as usize];
         let due = (s.last_heard + self.params.detection_timeout).saturating_since(view.now());
         view.set_timer(due, pack(WATCH, s.epoch, c));
-    }
-}
-
-/// A sample of the replica's drain rate from its report of `load` sent at `sent`, given
-/// what the scheduler knew before it: when this report and the one before both found every
-/// slot busy, the requests that left in between (the earlier load, plus the scheduler's
-/// assignments since, minus this load) over the time between the reports. `None` otherwise.
-fn drain_sample(before: &ReplicaView, load: u32, sent: SimTime, slots: u32) -> Option<f64> {
-    let span = sent.saturating_since(before.reported_at).as_secs_f64();
-    let saturated = before.last_beat.is_some() && before.reported >= slots && load >= slots;
-    let left = f64::from(before.reported) + f64::from(before.assigned_since) - f64::from(load);
-    (saturated && span > 0.0).then(|| left.max(0.0) / span)
-}
-
-/// `sample` averaged into `rate` with weight `weight` (the sample itself for the first).
-fn average(rate: Option<f64>, sample: f64, weight: f64) -> f64 {
-    match rate {
-        None => sample,
-        Some(rate) => rate + weight * (sample - rate),
     }
 }
 
@@ -541,9 +493,9 @@ impl Policy for Central {
                 if !s.active {
                     return;
                 }
-                let before = s.view[a as usize];
-                let mut drain_per_s = before.drain_per_s;
                 if self.params.estimate == LoadEstimate::Aged {
+                    let before = s.view[a as usize];
+                    let mut drain_per_s = s.aged[a as usize].drain_per_s;
                     let slots = self.slots[a as usize];
                     if let Some(sample) = drain_sample(&before, b, message.sent, slots) {
                         drain_per_s = Some(average(drain_per_s, sample, DRAIN_WEIGHT));
@@ -552,15 +504,14 @@ impl Policy for Central {
                         let per_capacity = sample / self.capacity[a as usize];
                         *service = Some(average(*service, per_capacity, SERVICE_DRAIN_WEIGHT));
                     }
+                    s.aged[a as usize] =
+                        AgedView { level: f64::from(b), at: message.sent, drain_per_s };
                 }
                 s.view[a as usize] = ReplicaView {
                     reported: b,
                     assigned_since: 0,
                     last_beat: Some(now),
                     reported_at: message.sent,
-                    level: f64::from(b),
-                    level_at: message.sent,
-                    drain_per_s,
                 };
                 // Requests waiting for a live replica of this service get another chance.
                 let service = self.replica_service[a as usize];
@@ -615,9 +566,11 @@ impl Policy for Central {
                 s.view[replica.index()] = ReplicaView {
                     last_beat: Some(view.now()),
                     reported_at: view.now(),
-                    level_at: view.now(),
                     ..ReplicaView::default()
                 };
+                if let Some(aged) = s.aged.get_mut(replica.index()) {
+                    *aged = AgedView { at: view.now(), ..AgedView::default() };
+                }
             }
         }
     }
@@ -633,6 +586,7 @@ impl Policy for Central {
             s.blocked.clear();
             s.serving = None;
             s.view = vec![ReplicaView::default(); replicas];
+            s.aged.fill(AgedView::default());
             s.service_drain.fill(None);
             return;
         }
@@ -651,25 +605,5 @@ impl Policy for Central {
             s.last_heard = view.now();
             self.arm_watch(view, c);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::drained;
-
-    #[test]
-    fn a_queue_drains_linearly_to_the_slots_then_each_runs_out_exponentially() {
-        // One slot finishing 100 a second: 5 requests are 3 after 20 ms, 1 after 40 ms,
-        // then the last runs out at rate 100: e^-1 of it is left 10 ms later.
-        assert!((drained(5.0, 0.020, 1.0, 100.0) - 3.0).abs() < 1e-12);
-        assert!((drained(5.0, 0.040, 1.0, 100.0) - 1.0).abs() < 1e-12);
-        assert!((drained(5.0, 0.050, 1.0, 100.0) - (-1.0f64).exp()).abs() < 1e-12);
-        // Four slots finishing 400 a second: 2 running requests drain at 100 each.
-        assert!((drained(2.0, 0.010, 4.0, 400.0) - 2.0 * (-1.0f64).exp()).abs() < 1e-12);
-        // No time, no rate, or nothing there: as it was.
-        assert_eq!(drained(3.0, 0.0, 1.0, 100.0), 3.0);
-        assert_eq!(drained(3.0, 1.0, 1.0, 0.0), 3.0);
-        assert_eq!(drained(0.0, 1.0, 1.0, 100.0), 0.0);
     }
 }

@@ -253,14 +253,7 @@ fn class_rates(s: &Scenario) -> Vec<ClassRate> {
         }
     };
     let shared = s.shared_arrival.as_ref().map(rate);
-    let total_weight: f64 = s
-        .classes
-        .iter()
-        .filter_map(|c| match c.source {
-            ClassSource::Weight(w) => Some(w),
-            ClassSource::Own(_) => None,
-        })
-        .sum();
+    let total_weight = s.shared_weight();
     s.classes
         .iter()
         .map(|c| match &c.source {

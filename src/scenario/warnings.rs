@@ -134,14 +134,7 @@ impl Scenario {
     /// starts with times their slots. Agents that may add replicas are not counted: the
     /// warning says what the scenario alone asks for.
     fn load_warnings(&self, out: &mut Vec<Warning>) {
-        let shared_weight: f64 = self
-            .classes
-            .iter()
-            .filter_map(|c| match c.source {
-                ClassSource::Weight(w) => Some(w),
-                ClassSource::Own(_) => None,
-            })
-            .sum();
+        let shared_weight = self.shared_weight();
         // (class rate key, jobs per second) of every open class.
         let rates: Vec<Option<(String, f64)>> =
             self.classes

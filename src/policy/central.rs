@@ -6,9 +6,11 @@
 //! - a deciding agent sends a `request` to the scheduler and defers the placement; the
 //!   scheduler serves requests one at a time, `decision_time` each, choosing among the live
 //!   replicas of the service (a heartbeat within the last `missed` periods) the one with the
-//!   least expected work per unit of capacity, `(reported load + own assignments since that
-//!   report + 1) / (slots x speed)`, ties at random; it answers with a `reply`, and the
-//!   agent hands the task to that replica;
+//!   least expected work per unit of capacity, `(expected load + 1) / (slots x speed)`, ties
+//!   at random, the expected load being the last report plus the scheduler's assignments
+//!   since, drained by the completions expected since (`estimate = "aged"`, the default,
+//!   in `aged.rs`) or not (`"reported"`); it answers with a `reply`, and the agent hands the
+//!   task to that replica;
 //! - an agent re-sends a request unanswered after `request_timeout`;
 //! - with `standby`, the active scheduler sends a heartbeat to the standby every period; after
 //!   `detection_timeout` of silence the standby takes over: it sends `leader` to every agent

@@ -99,7 +99,7 @@ impl PolicyKind {
                 ("detection_timeout", "500ms", "standby's silence threshold before taking over (> 0)"),
                 ("request_timeout", "1s", "a requester re-sends an unanswered request after this (> 0)"),
                 ("reports", "staggered", "`staggered`: heartbeats at phases spread over the period; `synchronous`: all at once, every period"),
-                ("estimate", "reported", "`reported`: a replica's load is its last report plus the scheduler's assignments since; `aged`: that load drained by the completions expected since, at the rate learned from the replica's reports"),
+                ("estimate", "aged", "`reported`: a replica's load is its last report plus the scheduler's assignments since; `aged`: that load drained by the completions expected since, at the rate learned from the replica's reports"),
             ],
             PolicyKind::Auction => &[
                 ("k", "3", "replicas announced to per task, drawn at random (0: all of the service's replicas)"),
@@ -196,12 +196,13 @@ pub struct CentralParams {
 #[serde(rename_all = "snake_case")]
 pub enum LoadEstimate {
     /// The last report plus the scheduler's own assignments since: every report overstates
-    /// the load by the work finished since it was sent.
-    #[default]
+    /// the load by the work finished since it was sent (the only estimate before 0.1's
+    /// `aged`; results/central-estimate-sweep shows where it herds).
     Reported,
     /// The last report and the assignments since, drained by the completions expected since
     /// (a fluid model at the replica's drain rate, learned from its reports and the
-    /// scheduler's own assignments).
+    /// scheduler's own assignments): the default.
+    #[default]
     Aged,
 }
 
@@ -239,7 +240,7 @@ impl Default for CentralParams {
             detection_timeout: SimDuration::from_millis(500),
             request_timeout: SimDuration::from_secs(1),
             reports: Reports::Staggered,
-            estimate: LoadEstimate::Reported,
+            estimate: LoadEstimate::Aged,
         }
     }
 }

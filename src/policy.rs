@@ -20,6 +20,7 @@
 mod auction;
 mod baseline;
 mod central;
+mod fluid;
 mod gossip;
 mod kinds;
 mod messaging;
@@ -182,6 +183,10 @@ pub struct ReplicaLoad {
     pub queued: u32,
     /// Concurrency slots.
     pub slots: u32,
+    /// Requests that have left its slots since the run began, wrapping at `u32::MAX`: the
+    /// count a replica keeps of its own completions (gossip's workers measure their rates
+    /// with it).
+    pub finished: u32,
 }
 
 impl ReplicaLoad {

@@ -463,6 +463,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 running: 0,
                 queued: 0,
                 slots: scenario.services[s.index()].concurrency,
+                finished: 0,
             })
             .collect::<Vec<_>>();
         let replicas = loads.len();

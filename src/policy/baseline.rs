@@ -238,8 +238,10 @@ mod tests {
 
     fn place_many(policy: &mut dyn Policy, loads: &[u32], agent: u32, n: usize) -> Vec<u32> {
         let topo = topology();
-        let loads: Vec<ReplicaLoad> =
-            loads.iter().map(|&running| ReplicaLoad { running, queued: 0, slots: 1 }).collect();
+        let loads: Vec<ReplicaLoad> = loads
+            .iter()
+            .map(|&running| ReplicaLoad { running, queued: 0, slots: 1, finished: 0 })
+            .collect();
         let members = topo.all_members();
         let view = PolicyView::new(SimTime::ZERO, &members, &loads);
         let task = Task { agent: AgentId(agent), service: ServiceId(1), ticket: Ticket(0) };

@@ -34,7 +34,8 @@ use crate::ids::{AgentId, ReplicaId, ServiceId};
 use crate::time::{SimDuration, SimTime};
 
 mod aged;
-use aged::{average, drain_sample, AgedView, DRAIN_WEIGHT, SERVICE_DRAIN_WEIGHT};
+use super::fluid::average;
+use aged::{drain_sample, AgedView, DRAIN_WEIGHT, SERVICE_DRAIN_WEIGHT};
 
 // Timer tags.
 const BEAT: u8 = 1;

@@ -26,6 +26,11 @@
 //! is kept (in stable storage), so its first round after recovery is news to everyone.
 //! Messages carry a snapshot of the view as it was when sent.
 //!
+//! Under `estimate = "aged"` each worker also writes into its entry the rates it measures
+//! of its own replica, and an agent ages every entry from when it was written (the `aged`
+//! submodule); under `reported` (the default) an entry is the load written plus the
+//! agent's own placements since.
+//!
 //! In `claim` mode work is pulled instead of pushed. The deciding agent posts the task on its
 //! board and pushes its view at once; boards spread with the views. A replica's worker with
 //! a free slot claims the oldest unclaimed post of its service it knows of (when it merges
@@ -40,10 +45,13 @@ use std::ops::Range;
 
 use rand::seq::index::sample;
 
+mod aged;
+use aged::AgedViews;
+
 use super::messaging::{pack, unpack};
 use super::{
-    AuditRecord, Decision, Delivery, Endpoint, GossipMode, GossipParams, MessageKind, Policy,
-    PolicyView, Task, Ticket, Topology,
+    AuditRecord, Decision, Delivery, Endpoint, GossipMode, GossipParams, LoadEstimate, MessageKind,
+    Policy, PolicyView, Task, Ticket, Topology,
 };
 use crate::engine::SimRng;
 use crate::ids::{AgentId, ReplicaId, ServiceId};
@@ -72,6 +80,9 @@ struct Entry {
 
 /// A view as sent: counters, loads and when each was written.
 type Snapshot = Vec<(u64, u32, SimTime)>;
+
+/// The rates written with each entry of a view as sent (aged estimate only).
+type Rates = Vec<(f32, f32)>;
 
 /// News of one sampled replica being followed until every agent has it: the counter
 /// value, when the replica wrote it, and how many agents know it (or a later one).
@@ -118,7 +129,7 @@ pub struct Gossip {
     counters: Vec<u64>,
     /// Snapshots in flight, in a ring reused slot by slot; a message whose slot was reused
     /// meanwhile (it was in flight for longer than a full turn of the ring) is dropped.
-    ring: Vec<(u32, Snapshot, BoardSnapshot)>,
+    ring: Vec<(u32, Snapshot, BoardSnapshot, Rates)>,
     next_slot: usize,
     /// Claim mode: the posts not yet forgotten, and what each agent knows of them.
     posts: BTreeMap<u32, Post>,
@@ -134,6 +145,8 @@ pub struct Gossip {
     trusted: Vec<ReplicaId>,
     /// The news being followed, one per sampled replica (None between two).
     spreads: Vec<Option<Spread>>,
+    /// The aged estimate's state (`None` under `estimate = "reported"`).
+    aged: Option<AgedViews>,
     rng: SimRng,
 }
 
@@ -171,7 +184,7 @@ impl Gossip {
                 .collect(),
             views: all_views(replicas, agents as usize),
             counters: vec![0; replicas],
-            ring: (0..ring).map(|_| (0, Vec::new(), Vec::new())).collect(),
+            ring: (0..ring).map(|_| (0, Vec::new(), Vec::new(), Vec::new())).collect(),
             next_slot: 0,
             posts: BTreeMap::new(),
             next_post: 0,
@@ -181,6 +194,15 @@ impl Gossip {
             candidates: Vec::new(),
             trusted: Vec::new(),
             spreads: vec![None; replicas.min(SPREAD_SAMPLE)],
+            aged: (params.estimate == LoadEstimate::Aged).then(|| {
+                let mut replica_service = vec![0; replicas];
+                for (s, range) in topology.service_replicas.iter().enumerate() {
+                    for r in range.clone() {
+                        replica_service[r as usize] = s as u32;
+                    }
+                }
+                AgedViews::new(agents as usize, replica_service, topology.service_replicas.len())
+            }),
             rng,
         }
     }
@@ -255,10 +277,17 @@ impl Gossip {
         let slot = self.next_slot;
         self.next_slot = (self.next_slot + 1) % self.ring.len();
         let row = self.row(agent);
-        let (generation, snapshot, board) = &mut self.ring[slot];
+        let (generation, snapshot, board, rates) = &mut self.ring[slot];
         *generation = (*generation + 1) & 0xff_ffff;
         snapshot.clear();
         snapshot.extend(self.views[row].iter().map(|e| (e.beat, e.load, e.written)));
+        if let Some(aged) = &self.aged {
+            rates.clear();
+            rates.extend((0..self.replicas).map(|r| {
+                let e = aged.entry(agent.index(), r);
+                (e.drain_per_s, e.inflow_per_s)
+            }));
+        }
         board.clear();
         let posts = &self.posts;
         // A message carries at most BOARD_DIGEST posts: the known claims first (so conflicts
@@ -280,16 +309,30 @@ impl Gossip {
         }
         let followed = self.spreads.iter().any(Option::is_some);
         let before = if followed { self.sampled_beats(agent) } else { [0; SPREAD_SAMPLE] };
-        let (_, snapshot, _) = &self.ring[slot as usize];
-        for (mine, &(beat, load, written)) in self.views[row].iter_mut().zip(snapshot) {
-            if beat > mine.beat {
-                *mine = Entry { beat, load, seen: now, written };
+        let (_, snapshot, _, rates) = &self.ring[slot as usize];
+        let mine = self.views[row].iter_mut().zip(snapshot);
+        match &mut self.aged {
+            // The default estimate's merge in a loop of its own: it is gossip's hot path.
+            None => {
+                for (mine, &(beat, load, written)) in mine {
+                    if beat > mine.beat {
+                        *mine = Entry { beat, load, seen: now, written };
+                    }
+                }
+            }
+            Some(aged) => {
+                for (r, (mine, &(beat, load, written))) in mine.enumerate() {
+                    if beat > mine.beat {
+                        *mine = Entry { beat, load, seen: now, written };
+                        aged.adopt(agent.index(), r, load, written, rates[r]);
+                    }
+                }
             }
         }
         if followed {
             self.follow_spreads(view, agent, &before);
         }
-        let (_, _, board) = &self.ring[slot as usize];
+        let (_, _, board, _) = &self.ring[slot as usize];
         if self.params.mode == GossipMode::Claim {
             let me = agent.0.checked_sub(self.orchestrators);
             for &(p, claim) in board {
@@ -423,16 +466,23 @@ impl Gossip {
             }
             let r = replica as usize;
             self.counters[r] += 1;
-            let load = view.load(ReplicaId(replica)).outstanding();
+            let measured = view.load(ReplicaId(replica));
+            let load = measured.outstanding();
             let i = agent.index() * self.replicas + r;
             let beat = self.counters[r];
             self.views[i] = Entry { beat, load, seen: now, written: now };
+            if let Some(aged) = &mut self.aged {
+                aged.measure(agent.index(), r, measured, now);
+            }
             // A sampled replica with no news followed starts the next: its own view knows.
             if let Some(k) = (0..self.spreads.len()).find(|&k| self.sampled(k) == replica) {
                 if self.spreads[k].is_none() {
                     self.spreads[k] = Some(Spread { replica, beat, since: now, known: 1 });
                 }
             }
+        }
+        if let Some(aged) = &mut self.aged {
+            aged.round(agent.index(), self.params.period);
         }
         if view.auditing() || self.params.resend_on_suspicion {
             self.suspicions_changed(view, agent);
@@ -486,13 +536,24 @@ impl Policy for Gossip {
         let pool = if trusted.is_empty() { &candidates } else { &trusted };
         let d = (self.params.d as usize).min(pool.len());
         let drawn = sample(&mut self.rng, pool.len(), d).into_vec();
-        let estimate =
-            |r: ReplicaId| f64::from(self.views[base + r.index()].load) / self.capacity[r.index()];
-        let chosen = drawn
-            .iter()
-            .map(|&i| pool[i])
-            .reduce(|best, r| if estimate(r) < estimate(best) { r } else { best })
-            .expect("a service has at least one replica");
+        let drawn_replicas = drawn.iter().map(|&i| pool[i]);
+        let (aged, slots, capacity) = (&self.aged, &self.slots, &self.capacity);
+        let chosen = match aged {
+            None => {
+                let loaded = |r: ReplicaId| {
+                    f64::from(self.views[base + r.index()].load) / capacity[r.index()]
+                };
+                drawn_replicas.reduce(|best, r| if loaded(r) < loaded(best) { r } else { best })
+            }
+            Some(aged) => aged.least(task.agent.index(), drawn_replicas, slots, capacity, now),
+        };
+        let chosen = chosen.expect("a service has at least one replica");
+        // The requests the agent expects at a replica now, before this one.
+        let expected = |r: ReplicaId| match aged {
+            None => f64::from(self.views[base + r.index()].load),
+            Some(aged) => aged.expected(task.agent.index(), r.index(), slots[r.index()], now),
+        };
+        let estimate = |r: ReplicaId| expected(r) / capacity[r.index()];
         if view.auditing() {
             view.audit(AuditRecord {
                 at: now,
@@ -500,16 +561,32 @@ impl Policy for Gossip {
                 service: task.service,
                 ticket: None,
                 options: drawn.iter().map(|&i| (pool[i], estimate(pool[i]))).collect(),
-                option_details: Vec::new(),
+                option_details: match aged {
+                    None => Vec::new(),
+                    Some(aged) => drawn
+                        .iter()
+                        .map(|&i| {
+                            let (r, e) = (pool[i].index(), &self.views[base + pool[i].index()]);
+                            aged.details(task.agent.index(), r, (e.load, e.written), now, slots[r])
+                        })
+                        .collect(),
+                },
                 choice: Some(chosen),
                 reason: format!(
-                    "least loaded per unit of capacity of {d} drawn among {} unsuspected replicas, in this agent's gossiped view",
-                    trusted.len()
+                    "least loaded per unit of capacity of {d} drawn among {} unsuspected replicas, in this agent's gossiped view{}",
+                    trusted.len(),
+                    if aged.is_some() { ", each entry aged since it was written" } else { "" }
                 ),
             });
         }
-        let entry = &mut self.views[base + chosen.index()];
-        entry.load += 1;
+        let level = aged.as_ref().map(|_| expected(chosen));
+        match (&mut self.aged, level) {
+            (Some(aged), Some(level)) => {
+                aged.placed(task.agent.index(), chosen.index(), level, now)
+            }
+            _ => self.views[base + chosen.index()].load += 1,
+        }
+        let entry = &self.views[base + chosen.index()];
         view.report_staleness(now.saturating_since(entry.written));
         (self.candidates, self.trusted) = (candidates, trusted);
         Decision::Place(chosen)
@@ -585,6 +662,10 @@ impl Policy for Gossip {
             }
         }
         self.boards[agent.index()].clear();
+        let worker_of = agent.0.checked_sub(self.orchestrators).map(|r| r as usize);
+        if let Some(aged) = &mut self.aged {
+            aged.forget(agent.index(), worker_of);
+        }
         if let Some(r) = agent.0.checked_sub(self.orchestrators) {
             // Its claims died with it.
             for post in self.posts.values_mut() {

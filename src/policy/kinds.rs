@@ -114,6 +114,7 @@ impl PolicyKind {
                 ("mode", "place", "`place`: from the view; `claim`: post on a gossiped board, idle replicas claim"),
                 ("resend_on_suspicion", "false", "an agent that starts suspecting a replica places again the tasks it waits for there (`place` mode)"),
                 ("reports", "staggered", "`staggered`: rounds at phases spread over the period; `synchronous`: every agent's round at once, every period"),
+                ("estimate", "reported", "`reported`: a replica's load is the entry its replica wrote plus the agent's own placements since; `aged`: the entry aged by the drain and arrival rates the replica wrote with it, less the agent's own share"),
             ],
             _ => &[],
         }
@@ -287,6 +288,8 @@ pub struct GossipParams {
     pub resend_on_suspicion: bool,
     /// When the agents run their rounds: phases spread over the period, or all at once.
     pub reports: Reports,
+    /// How an agent estimates a replica's load between the entries it hears of.
+    pub estimate: LoadEstimate,
 }
 
 /// How `gossip` assigns work.
@@ -309,6 +312,7 @@ impl Default for GossipParams {
             mode: GossipMode::Place,
             resend_on_suspicion: false,
             reports: Reports::Staggered,
+            estimate: LoadEstimate::Reported,
         }
     }
 }

@@ -269,6 +269,7 @@ pub(crate) struct RawGossip {
     pub mode: Option<crate::policy::GossipMode>,
     pub resend_on_suspicion: Option<bool>,
     pub reports: Option<crate::policy::Reports>,
+    pub estimate: Option<crate::policy::LoadEstimate>,
 }
 
 /// `[policy.peak_ewma]`.

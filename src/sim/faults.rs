@@ -143,8 +143,8 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             a.lost.set(Lost::Crash);
             self.close_server(attempt, now);
         }
-        let slots = self.loads[replica.index()].slots;
-        self.loads[replica.index()] = ReplicaLoad { running: 0, queued: 0, slots };
+        let ReplicaLoad { slots, finished, .. } = self.loads[replica.index()];
+        self.loads[replica.index()] = ReplicaLoad { running: 0, queued: 0, slots, finished };
         for _ in 0..killed {
             self.observer.attempt_finished(now, replica, self.loads[replica.index()]);
         }

@@ -492,7 +492,9 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 list.swap_remove(i);
             }
         }
-        self.loads[replica.index()].running -= 1;
+        let load = &mut self.loads[replica.index()];
+        load.running -= 1;
+        load.finished = load.finished.wrapping_add(1);
         let service = self.layout.replica_service[replica.index()];
         self.load_changed(now, service, -1, 0);
         self.observer.attempt_finished(now, replica, self.loads[replica.index()]);

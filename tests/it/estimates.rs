@@ -4,7 +4,13 @@
 //! arrive all at once; with reports more often than a service time, aging changes nothing;
 //! and every estimate in the audit log follows from the reports, their ages, the scheduler's
 //! own assignments and the drain rate it names, recomputed here by hand.
+//!
+//! The same for `gossip`'s entries: aging them helps a lone deciding agent as it helps
+//! `central`, changes nothing with reports more often than a service time, and every
+//! audited estimate follows from the entry, its age, the rates its replica wrote, the
+//! agent's own placements and its share of the arrivals.
 
+use coordsim::ids::AgentId;
 use coordsim::policy::{AuditRecord, Endpoint};
 use coordsim::sim;
 
@@ -152,4 +158,123 @@ fn every_audited_estimate_follows_from_the_reports_their_ages_and_the_assignment
             "the aged estimate learned a rate and used it"
         );
     }
+}
+
+/// `scenarios/pool.toml`'s 16 single-slot replicas of 10 ms exponential work at load 0.9,
+/// no network latency, under `gossip` with `orchestrators` deciding agents.
+fn gossip_pool(
+    period: &str,
+    orchestrators: u32,
+    d: u32,
+    estimate: &str,
+    duration_s: u32,
+) -> String {
+    format!(
+        r#"
+policies = ["gossip"]
+duration = "{duration_s}s"
+warmup = "5s"
+seed = 11
+orchestrators = {orchestrators}
+[services.server]
+replicas = 16
+concurrency = 1
+service_time = {{ dist = "exponential", mean = "10ms" }}
+[classes.request]
+service = "server"
+arrival = {{ process = "poisson", rate = 1440 }}
+[policy.gossip]
+period = "{period}"
+d = {d}
+estimate = "{estimate}"
+"#
+    )
+}
+
+#[test]
+fn aged_gossip_entries_help_a_lone_agent_and_change_nothing_with_fresh_news() {
+    // One deciding agent places every request, so an entry read rounds after it was written
+    // overstates the load by all the completions since, as central's reports do; comparing
+    // all 16 replicas makes it herd onto the entry written last. Aging removes that.
+    let reported = mean_latency(&gossip_pool("100ms", 1, 16, "reported", 20), 0);
+    let aged = mean_latency(&gossip_pool("100ms", 1, 16, "aged", 20), 0);
+    assert!(aged < 0.75 * reported, "aged {aged:.1} vs reported {reported:.1} ms");
+    // Fresh power-of-two choices (the supermarket model) give about 26 ms: stale news
+    // cannot beat it, random placement (100 ms) it must.
+    assert!(aged > 26.0 && aged < 80.0, "aged {aged:.1} ms");
+    // Rounds every service time: an entry is a few service times old at most, news
+    // spreads in about four rounds, and what aging removes is small.
+    let reported = mean_latency(&gossip_pool("10ms", 1, 16, "reported", 10), 0);
+    let aged = mean_latency(&gossip_pool("10ms", 1, 16, "aged", 10), 0);
+    assert!((aged - reported).abs() < 0.05 * reported, "aged {aged:.2} vs reported {reported:.2}");
+}
+
+/// One slot finishing `drain` a second with `inflow` a second arriving (inflow < drain):
+/// above one request the queue falls by `drain - inflow` a second; from one or fewer the
+/// level relaxes to `inflow / drain` at rate `drain` (the M/M/1 fluid limit).
+fn one_slot_by_hand(level: f64, elapsed_s: f64, drain: f64, inflow: f64) -> f64 {
+    let settled = inflow / drain;
+    let linear_until = ((level - 1.0) / (drain - inflow)).max(0.0);
+    if elapsed_s <= linear_until {
+        level - (drain - inflow) * elapsed_s
+    } else {
+        let start = level.min(1.0);
+        settled + (start - settled) * (-(elapsed_s - linear_until) * drain).exp()
+    }
+}
+
+#[test]
+fn every_audited_gossip_estimate_follows_from_the_entry_its_age_and_the_rates() {
+    let toml = gossip_pool("50ms", 1, 4, "aged", 3)
+        .replace("replicas = 16", "replicas = 4")
+        .replace("rate = 1440", "rate = 320")
+        .replace("warmup = \"5s\"", "warmup = \"1s\"");
+    let s = scenario(&toml);
+    let (_, log) = sim::run_audited(&s, s.policies[0], 0, usize::MAX);
+    // Per replica: the time of the agent's last placement there and the level it left.
+    let mut placed: Vec<Option<(f64, f64)>> = vec![None; 4];
+    let (mut checked, mut aged, mut adopted, mut raised) = (0, 0, 0, 0);
+    let decisions = log.decisions.iter().filter(|r| r.agent == Endpoint::Agent(AgentId(0)));
+    for record in decisions.filter(|r| !r.option_details.is_empty()) {
+        let now = record.at.as_secs_f64();
+        for (i, &(replica, estimate_value)) in record.options.iter().enumerate() {
+            let r = replica.0 as usize;
+            let get = |name| detail(record, i, name);
+            let (level, level_age_s) = (get("level"), get("level_age_ms") / 1e3);
+            // The level is the entry as its replica wrote it, or what the agent's last
+            // placement there left.
+            let from_entry = level == get("reported")
+                && (level_age_s - get("report_age_ms") / 1e3).abs() < 1e-12;
+            let from_placement = placed[r].is_some_and(|(at, left)| {
+                (now - level_age_s - at).abs() < 1e-9 && (level - left).abs() < 1e-9
+            });
+            assert!(from_entry || from_placement, "{replica:?} at {now}: level {level}");
+            adopted += usize::from(from_entry);
+            raised += usize::from(from_placement && !from_entry);
+            let (drain, inflow, others) =
+                (get("drain_per_s"), get("inflow_per_s"), get("others_inflow_per_s"));
+            assert!((0.0..=inflow + 1e-9).contains(&others), "others {others} of {inflow}");
+            let by_hand = if drain <= 0.0 {
+                level // no rate measured yet: the entry does not age
+            } else if others < drain {
+                aged += 1;
+                one_slot_by_hand(level, level_age_s, drain, others)
+            } else {
+                continue; // an overloaded replica's growth is not worked out here
+            };
+            let expected = get("expected");
+            assert!(
+                (expected - by_hand).abs() < 1e-9,
+                "{replica:?} at {now}: {expected} vs {by_hand}"
+            );
+            // One slot at speed 1: the estimate is the expected requests.
+            assert!((estimate_value - expected).abs() < 1e-12);
+            checked += 1;
+        }
+        let choice = record.choice.expect("gossip always places");
+        let i = record.options.iter().position(|&(r, _)| r == choice).unwrap();
+        placed[choice.0 as usize] = Some((now, detail(record, i, "expected") + 1.0));
+    }
+    assert!(checked > 1000 && aged > 500, "{checked} options checked, {aged} aged");
+    assert!(adopted > 100 && raised > 100, "{adopted} levels from entries, {raised} raised");
 }

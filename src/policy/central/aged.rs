@@ -4,6 +4,7 @@
 //! assignment. Only what a real scheduler knows goes in: never the replicas' true state.
 
 use super::ReplicaView;
+use crate::policy::fluid::drained;
 use crate::time::SimTime;
 
 /// What `estimate = "aged"` adds to a scheduler's view of one replica (kept apart, so that
@@ -21,27 +22,6 @@ pub(super) struct AgedView {
 
 /// Weight of a new drain-rate sample in its running average.
 pub(super) const DRAIN_WEIGHT: f64 = 0.2;
-
-/// The requests left at a replica of `slots` slots that held `level` (expected) requests
-/// `elapsed_s` ago, finishing `drain_per_s` requests a second while its slots are all busy:
-/// a fluid model in which the queue drains linearly at the full rate and, once no more than
-/// `slots` remain, each runs out at the per-slot rate (exponentially, as memoryless work
-/// does).
-pub(super) fn drained(level: f64, elapsed_s: f64, slots: f64, drain_per_s: f64) -> f64 {
-    if level <= 0.0 || elapsed_s <= 0.0 || drain_per_s <= 0.0 {
-        return level.max(0.0);
-    }
-    let (mut left, mut time) = (level, elapsed_s);
-    if left > slots {
-        let until_slots = (left - slots) / drain_per_s;
-        if time <= until_slots {
-            return left - drain_per_s * time;
-        }
-        time -= until_slots;
-        left = slots;
-    }
-    left * (-time * drain_per_s / slots).exp()
-}
 
 impl AgedView {
     /// The requests expected at the replica at `now` under the aged estimate, drained at its
@@ -78,32 +58,4 @@ pub(super) fn drain_sample(
     let saturated = before.last_beat.is_some() && before.reported >= slots && load >= slots;
     let left = f64::from(before.reported) + f64::from(before.assigned_since) - f64::from(load);
     (saturated && span > 0.0).then(|| left.max(0.0) / span)
-}
-
-/// `sample` averaged into `rate` with weight `weight` (the sample itself for the first).
-pub(super) fn average(rate: Option<f64>, sample: f64, weight: f64) -> f64 {
-    match rate {
-        None => sample,
-        Some(rate) => rate + weight * (sample - rate),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::drained;
-
-    #[test]
-    fn a_queue_drains_linearly_to_the_slots_then_each_runs_out_exponentially() {
-        // One slot finishing 100 a second: 5 requests are 3 after 20 ms, 1 after 40 ms,
-        // then the last runs out at rate 100: e^-1 of it is left 10 ms later.
-        assert!((drained(5.0, 0.020, 1.0, 100.0) - 3.0).abs() < 1e-12);
-        assert!((drained(5.0, 0.040, 1.0, 100.0) - 1.0).abs() < 1e-12);
-        assert!((drained(5.0, 0.050, 1.0, 100.0) - (-1.0f64).exp()).abs() < 1e-12);
-        // Four slots finishing 400 a second: 2 running requests drain at 100 each.
-        assert!((drained(2.0, 0.010, 4.0, 400.0) - 2.0 * (-1.0f64).exp()).abs() < 1e-12);
-        // No time, no rate, or nothing there: as it was.
-        assert_eq!(drained(3.0, 0.0, 1.0, 100.0), 3.0);
-        assert_eq!(drained(3.0, 1.0, 1.0, 0.0), 3.0);
-        assert_eq!(drained(0.0, 1.0, 1.0, 100.0), 0.0);
-    }
 }

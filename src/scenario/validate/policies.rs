@@ -123,6 +123,7 @@ fn gossip(raw: Option<&RawGossip>) -> Result<GossipParams> {
         mode: raw.mode.unwrap_or(d.mode),
         resend_on_suspicion: gossip_resend(raw)?,
         reports: raw.reports.unwrap_or(d.reports),
+        estimate: raw.estimate.unwrap_or(d.estimate),
     })
 }
 

@@ -13,7 +13,7 @@ cd "$root"
 venv="${VENV:-$root/.venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip >/dev/null
-"$venv/bin/pip" install --quiet "maturin>=1,<2" "pandas>=1.3" numpy pytest distributed matplotlib
+"$venv/bin/pip" install --quiet "maturin>=1,<2" "pandas>=1.3" numpy pytest distributed matplotlib jsonschema taplo
 [ -x target/release/coordsim ] || cargo build --release --bin coordsim
 (cd python && VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop --release --quiet)
 COORDSIM_BIN="${COORDSIM_BIN:-$root/target/release/coordsim}" "$venv/bin/python" -m pytest -q python/tests

@@ -66,6 +66,9 @@ pub enum Command {
     },
     /// List the policies with a description and their parameters.
     Policies,
+    /// Print the JSON Schema of scenario files (the `[sweep]` section included), for
+    /// editors: docs/scenario.schema.json is the committed copy.
+    Schema,
     /// Run the `[sweep]` grid of a scenario: every cell x policy x replication, in parallel;
     /// write DIR/runs.csv, summary.csv, charts/ and more.
     Sweep(SweepArgs),
@@ -181,6 +184,10 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Policies => {
             print!("{}", policies_text());
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", crate::scenario::scenario_schema());
             Ok(())
         }
         Command::Sweep(sweep_args) => run_sweep(&sweep_args),

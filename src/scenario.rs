@@ -19,6 +19,7 @@ mod network;
 mod overrides;
 mod raw;
 mod resources;
+mod schema;
 mod service;
 mod sweep;
 mod sweep_file;
@@ -41,6 +42,7 @@ pub use overrides::Override;
 pub use resources::{
     parse_size, size_text, Estimate, Limits, Part, DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY,
 };
+pub use schema::{scenario_schema, SCHEMA_PATH};
 pub use service::{
     Backoff, Breaker, CallStage, Ejection, ExecutionNoise, Hedge, Jitter, Resilience, Retries,
     Service, WorkingHours,

@@ -5,12 +5,13 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::time::SimDuration;
 
 /// The built-in policies, by the names used in scenario files, on the CLI and in CSV.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyKind {
     /// Uniformly random replica.
@@ -193,7 +194,7 @@ pub struct CentralParams {
 }
 
 /// How a scheduler estimates a replica's load between two of its reports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadEstimate {
     /// The last report plus the scheduler's own assignments since: every report overstates
@@ -209,7 +210,7 @@ pub enum LoadEstimate {
 
 /// When the replicas of a protocol with periodic reports (central's heartbeats, gossip's
 /// rounds) send them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reports {
     /// Each at its own phase, spread evenly over the period (agent `i` of `n` first at
@@ -293,7 +294,7 @@ pub struct GossipParams {
 }
 
 /// How `gossip` assigns work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GossipMode {
     /// The deciding agent places the task from its view (power of d choices).

@@ -160,7 +160,7 @@ impl SweepPlan {
         }
         let info = PlanInfo {
             scenario: file.base.name.clone(),
-            scenario_hash: content_hash(file.text().as_bytes()),
+            scenario_hash: content_hash(without_schema_directive(file.text()).as_bytes()),
             keys: sweep.grid.iter().map(|a| a.key.clone()).collect(),
             cells: infos,
             policies: names,
@@ -245,6 +245,16 @@ fn value_text(value: &toml::Value) -> String {
     }
 }
 
+/// A scenario's text without its first line when that is a taplo schema directive
+/// (`#:schema ...`): editor metadata, which adding or moving does not make the results of
+/// another scenario.
+pub fn without_schema_directive(text: &str) -> &str {
+    match text.strip_prefix("#:schema ") {
+        Some(rest) => rest.split_once('\n').map_or("", |(_, after)| after),
+        None => text,
+    }
+}
+
 /// FNV-1a (64-bit) of `bytes`, as `fnv1a64:<hex>`: enough to tell two scenario files apart,
 /// with no dependency.
 pub fn content_hash(bytes: &[u8]) -> String {
@@ -286,6 +296,11 @@ mod tests {
     fn fnv1a_of_known_strings() {
         // Published FNV-1a 64 test vectors.
         assert_eq!(content_hash(b""), "fnv1a64:cbf29ce484222325");
+        let text = "duration = 1\n";
+        let with = format!("#:schema ../docs/scenario.schema.json\n{text}");
+        assert_eq!(without_schema_directive(&with), text);
+        assert_eq!(without_schema_directive(text), text);
+        assert_eq!(without_schema_directive("# a comment\n"), "# a comment\n");
         assert_eq!(content_hash(b"a"), "fnv1a64:af63dc4c8601ec8c");
     }
 }

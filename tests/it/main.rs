@@ -5,6 +5,8 @@ mod support;
 
 // Every file in scenarios/ loads and validates.
 mod scenarios;
+// The JSON Schema of scenario files against the loader and docs/scenarios.md.
+mod schema;
 // docs/scenarios.md lists exactly the keys the loader accepts; every source file opens with
 // a `//!` paragraph, and none in src/ outgrows a room.
 mod docs;

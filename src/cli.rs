@@ -97,6 +97,10 @@ pub enum Command {
 pub struct SweepArgs {
     /// Scenario file (TOML) with a `[sweep]` section.
     pub scenario: PathBuf,
+    /// Override a key of the scenario before the grid is applied, e.g.
+    /// services.api.replicas=8 (repeatable); the grid's keys then vary the overridden scenario.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    pub overrides: Vec<Override>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
@@ -201,7 +205,9 @@ fn run_sweep(args: &SweepArgs) -> Result<()> {
     let shard =
         resolve_shard(args.shard.as_deref(), args.shard_count, |name| std::env::var(name).ok())
             .map_err(BadInput)?;
-    let file = scenario::load_sweep(&args.scenario)?;
+    let file = scenario::load_sweep_with(&args.scenario, &args.overrides)?;
+    // A grid key valid in no cell is refused before anything runs or is written.
+    file.check_grid()?;
     let out = args.out.clone().unwrap_or_else(|| {
         let mut dir = default_out_dir(&args.scenario).into_os_string();
         dir.push("-sweep");
@@ -534,6 +540,9 @@ fn validate(files: &[PathBuf], overrides: &[Override], checks: &Checks) -> Resul
     let mut failures = 0;
     for file in files {
         let checked = scenario::load_with(file, overrides).and_then(|s| {
+            if has_sweep(file) {
+                scenario::load_sweep_with(file, overrides)?.check_grid()?;
+            }
             s.check_limits(file, &limits, 1)?;
             if checks.strict {
                 s.strict(file)?;
@@ -569,6 +578,12 @@ fn validate(files: &[PathBuf], overrides: &[Override], checks: &Checks) -> Resul
     } else {
         Err(BadInput(format!("{failures} of {} scenario files are invalid", files.len())).into())
     }
+}
+
+/// Whether a scenario file has a `[sweep]` section (its grid is then checked too).
+fn has_sweep(file: &Path) -> bool {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.parse::<toml::Table>().is_ok_and(|doc| doc.contains_key("sweep"))
 }
 
 fn policies_text() -> String {

@@ -48,7 +48,7 @@ pub use service::{
     Service, WorkingHours,
 };
 pub(crate) use sweep::check_precision;
-pub use sweep_file::{load_sweep, GridAxis, Sweep, SweepFile};
+pub use sweep_file::{load_sweep, load_sweep_with, GridAxis, Sweep, SweepFile};
 pub use warnings::Warning;
 pub use workload::{Approval, Arrival, ClassSource, JobClass, Process, RateShape, Step, Workflow};
 
@@ -277,7 +277,7 @@ pub(super) fn parse_document(text: &str, path: &Path) -> Result<toml::Table, Sce
 }
 
 /// `--set` overrides written into a parsed document, in order.
-fn apply_overrides(
+pub(super) fn apply_overrides(
     document: &mut toml::Table,
     path: &Path,
     overrides: &[Override],

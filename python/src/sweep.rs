@@ -150,10 +150,12 @@ fn load(py: Python<'_>, path: &std::path::Path, agents_toml: Option<&str>) -> Py
     let tables = agents_toml.map(agent_tables).transpose()?;
     py.allow_threads(|| {
         let file = scenario::load_sweep(path)?;
-        match (tables, agents_toml) {
-            (Some(tables), Some(text)) => file.with_agents(tables, text),
-            _ => Ok(file),
-        }
+        let file = match (tables, agents_toml) {
+            (Some(tables), Some(text)) => file.with_agents(tables, text)?,
+            _ => file,
+        };
+        file.check_grid()?;
+        Ok(file)
     })
     .map_err(|e| scenario_error(py, &e, path))
 }

@@ -5,8 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{
-    deserialize, from_document, parse_document, raw, sweep, Invalid, Override, Scenario,
-    ScenarioError,
+    apply_overrides, deserialize, from_document, parse_document, raw, sweep, Invalid, Override,
+    Scenario, ScenarioError,
 };
 
 /// The `[sweep]` section of a scenario file, validated, with its grid expanded.
@@ -86,6 +86,63 @@ impl SweepFile {
 }
 
 impl SweepFile {
+    /// Refuses a grid key that is valid in no cell: every cell fails, and fails because of
+    /// that key (without its override the cell loads, or fails otherwise), as a misspelt
+    /// key or a service that does not exist does. The error names the key and gives the
+    /// first cell's error, with the loader's did-you-mean. A key valid in some cells and
+    /// not in others passes: those cells' runs record their errors.
+    ///
+    /// # Errors
+    /// [`ScenarioError::Field`] on `sweep.grid."<key>"`.
+    pub fn check_grid(&self) -> Result<(), ScenarioError> {
+        let grid = &self.sweep.grid;
+        let mut at_fault = vec![true; grid.len()];
+        let mut first_error: Vec<Option<String>> = vec![None; grid.len()];
+        let mut index = vec![0usize; grid.len()];
+        if grid.iter().any(|a| a.values.is_empty()) {
+            return Ok(());
+        }
+        loop {
+            let overrides: Vec<Override> = grid
+                .iter()
+                .zip(&index)
+                .map(|(axis, &i)| Override::new(&axis.key, axis.values[i].clone()))
+                .collect();
+            match self.cell(&overrides) {
+                Ok(_) => at_fault.fill(false),
+                Err(err) => {
+                    for (k, fault) in at_fault.iter_mut().enumerate().filter(|(_, f)| **f) {
+                        let mut without = overrides.clone();
+                        without.remove(k);
+                        let blamed = match self.cell(&without) {
+                            Ok(_) => true,
+                            Err(other) => other.to_string() != err.to_string(),
+                        };
+                        *fault = blamed;
+                        if blamed && first_error[k].is_none() {
+                            first_error[k] = Some(match &err {
+                                ScenarioError::Field { field, message, .. } => {
+                                    format!("{field}: {message}")
+                                }
+                                other => other.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+            if !at_fault.iter().any(|&f| f) || !advance(&mut index, grid) {
+                break;
+            }
+        }
+        let Some(k) = at_fault.iter().position(|&f| f) else { return Ok(()) };
+        let cause = first_error[k].take().unwrap_or_default();
+        Err(Invalid::new(
+            format!("sweep.grid.\"{}\"", grid[k].key),
+            format!("the key is valid in no cell of the grid, so nothing would run: {cause}"),
+        )
+        .in_file(&self.path))
+    }
+
     /// The same sweep with `agents` (tables of `[[agents]]` keys: the Python package's
     /// external agents) declared after the file's own, as [`super::load_with_agents`] adds
     /// them to a scenario; `declaration` (their text) joins the file's text, so that the
@@ -111,6 +168,18 @@ impl SweepFile {
     }
 }
 
+/// Moves `index` to the next cell of `grid` (the last key fastest); false after the last.
+fn advance(index: &mut [usize], grid: &[GridAxis]) -> bool {
+    for (i, axis) in index.iter_mut().zip(grid).rev() {
+        *i += 1;
+        if *i < axis.values.len() {
+            return true;
+        }
+        *i = 0;
+    }
+    false
+}
+
 /// The sweep's `policies` and `replications` as overrides of the base document.
 fn sweep_overrides(sweep: &Sweep) -> Vec<Override> {
     let mut all = Vec::new();
@@ -130,12 +199,29 @@ fn sweep_overrides(sweep: &Sweep) -> Vec<Override> {
 /// As [`load`]; also a file without a `[sweep]` section, a malformed grid, range or
 /// precision target, or a reference policy that is not compared.
 pub fn load_sweep(path: &Path) -> Result<SweepFile, ScenarioError> {
-    let text = fs::read_to_string(path)
+    load_sweep_with(path, &[])
+}
+
+/// As [`load_sweep`], with `--set` overrides written into the document first (the sweep's
+/// own keys included): the grid then varies the overridden scenario. The overrides join the
+/// file's text, so that the sweep's content hash, and so `--resume`, tells them apart.
+///
+/// # Errors
+/// As [`load_sweep`]; also an override that cannot be applied.
+pub fn load_sweep_with(path: &Path, overrides: &[Override]) -> Result<SweepFile, ScenarioError> {
+    let mut text = fs::read_to_string(path)
         .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
     let default_name = path
         .file_stem()
         .map_or_else(|| "scenario".to_owned(), |s| s.to_string_lossy().into_owned());
     let mut document = parse_document(&text, path)?;
+    if !overrides.is_empty() {
+        apply_overrides(&mut document, path, overrides)?;
+        text.push_str("\n# overrides given with --set\n");
+        for o in overrides {
+            text.push_str(&format!("# {o}\n"));
+        }
+    }
     // The whole file first, so every key (the sweep's included) is checked as usual.
     let raw: raw::RawScenario = deserialize(document.clone(), path)?;
     let in_file = |invalid: Invalid| invalid.in_file(path);

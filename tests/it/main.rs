@@ -30,6 +30,8 @@ mod driven;
 mod sweep;
 // The binary: bad input gives a clear error, exit code 2 and no result files.
 mod cli;
+// Sweep grid keys checked before anything runs; `sweep --set`.
+mod sweep_keys;
 // Inputs valid key by key that cannot run well: resource limits, --strict warnings,
 // meaningless arguments, incomplete merges, damaged run files under --resume.
 mod limits;

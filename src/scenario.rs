@@ -28,7 +28,7 @@ mod warnings;
 mod workload;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use control::{
     Adaptive, AgentKind, Arms, Autoscaler, Bandit, Budget, Control, ControlAgent, External, Probe,
@@ -36,6 +36,7 @@ pub use control::{
 };
 pub(crate) use error::Invalid;
 pub use error::ScenarioError;
+
 pub use fault::{Fault, FaultEffect, FaultTiming};
 pub use network::{Group, Link, Network};
 pub use overrides::Override;
@@ -205,14 +206,118 @@ pub fn load_with_agents(
     overrides: &[Override],
     agents: Vec<toml::Table>,
 ) -> Result<Scenario, ScenarioError> {
-    let text = fs::read_to_string(path)
-        .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    let mut document = parse_document(&text, path)?;
     // The file's own overrides first, so that `--set agents.<name>...` still finds its agent.
-    apply_overrides(&mut document, path, overrides)?;
-    append_agents(&mut document, agents);
-    from_document(document, path, stem.as_deref().unwrap_or("scenario"), &[])
+    Document::read(path, overrides)?.scenario_with_agents(agents)
+}
+
+/// A scenario document as the loader reads it, before validation: the TOML table with the
+/// overrides applied, where it came from (a file, or a name such as `<string>` standing in
+/// for one in errors) and the scenario name it defaults to. What the Python package keeps of
+/// a loaded scenario, so that it can be validated again with agents added, and written back.
+#[derive(Clone, Debug)]
+pub struct Document {
+    table: toml::Table,
+    path: PathBuf,
+    default_name: String,
+}
+
+impl Document {
+    /// A scenario file's document with `overrides` applied.
+    ///
+    /// # Errors
+    /// An unreadable file, invalid TOML, or an override that cannot be set.
+    pub fn read(path: &Path, overrides: &[Override]) -> Result<Document, ScenarioError> {
+        let text = fs::read_to_string(path)
+            .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        Document::parse(&text, path, stem.as_deref().unwrap_or("scenario"), overrides)
+    }
+
+    /// The document of scenario text that is not a file; `origin` stands in for the file
+    /// name in errors (files it names are read relative to the working directory).
+    ///
+    /// # Errors
+    /// Invalid TOML, or an override that cannot be set.
+    pub fn from_text(
+        text: &str,
+        origin: &str,
+        default_name: &str,
+        overrides: &[Override],
+    ) -> Result<Document, ScenarioError> {
+        Document::parse(text, Path::new(origin), default_name, overrides)
+    }
+
+    /// The document of an already parsed table (a dict built in Python).
+    ///
+    /// # Errors
+    /// An override that cannot be set.
+    pub fn from_table(
+        mut table: toml::Table,
+        origin: &str,
+        default_name: &str,
+        overrides: &[Override],
+    ) -> Result<Document, ScenarioError> {
+        apply_overrides(&mut table, Path::new(origin), overrides)?;
+        Ok(Document { table, path: PathBuf::from(origin), default_name: default_name.to_owned() })
+    }
+
+    fn parse(
+        text: &str,
+        path: &Path,
+        default_name: &str,
+        overrides: &[Override],
+    ) -> Result<Document, ScenarioError> {
+        let mut table = parse_document(text, path)?;
+        apply_overrides(&mut table, path, overrides)?;
+        Ok(Document { table, path: path.to_owned(), default_name: default_name.to_owned() })
+    }
+
+    /// The same document with more `overrides` applied.
+    ///
+    /// # Errors
+    /// An override that cannot be set.
+    pub fn with_overrides(&self, overrides: &[Override]) -> Result<Document, ScenarioError> {
+        let mut table = self.table.clone();
+        apply_overrides(&mut table, &self.path, overrides)?;
+        Ok(Document { table, ..self.clone() })
+    }
+
+    /// Where it came from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The validated scenario.
+    ///
+    /// # Errors
+    /// As [`load`].
+    pub fn scenario(&self) -> Result<Scenario, ScenarioError> {
+        from_document(self.table.clone(), &self.path, &self.default_name, &[])
+    }
+
+    /// The validated scenario with `agents` added, as [`load_with_agents`] adds them.
+    ///
+    /// # Errors
+    /// As [`load_with_agents`].
+    pub fn scenario_with_agents(
+        &self,
+        agents: Vec<toml::Table>,
+    ) -> Result<Scenario, ScenarioError> {
+        let mut table = self.table.clone();
+        append_agents(&mut table, agents);
+        from_document(table, &self.path, &self.default_name, &[])
+    }
+
+    /// The document as TOML text that loads to the same scenario: its overrides written in,
+    /// and its name (which a file takes from its stem) written out. Comments and the
+    /// order of keys are not kept.
+    pub fn to_toml(&self) -> String {
+        let mut table = self.table.clone();
+        if !table.contains_key("name") {
+            table.insert("name".into(), toml::Value::String(self.default_name.clone()));
+        }
+        toml::to_string(&table).expect("a TOML table is TOML")
+    }
 }
 
 /// Appends `agents` to the document's `[[agents]]`, and their names to `[control] active`

@@ -73,6 +73,8 @@ __all__ = [
     "Topology",
     "View",
     "load",
+    "loads",
+    "from_dict",
     "policies",
     "run",
     "sweep",
@@ -88,6 +90,15 @@ class ScenarioFileNotFoundError(ScenarioError, FileNotFoundError):
     expects (``errno``, ``filename``)."""
 
 
+def _toml_key(key: str) -> str:
+    """A table key as TOML text: bare when it can be, quoted otherwise (a dotted key path
+    such as a sweep grid's ``"services.api.replicas"`` is one key, not nested tables)."""
+    key = str(key)
+    if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key):
+        return key
+    return json.dumps(key)
+
+
 def _toml_value(value: Any) -> str:
     """A Python value as the TOML text of a ``--set`` value."""
     if isinstance(value, bool):
@@ -99,7 +110,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {value!r} ({type(value).__name__}) as a scenario value")
 
 
@@ -111,8 +122,8 @@ def _overrides(set: Overrides) -> List[str]:
     return [str(s) for s in set]
 
 
-def load(path: Union[str, os.PathLike], set: Overrides = None) -> LoadedScenario:
-    """Loads and validates a scenario file.
+def load(path: Union[str, os.PathLike, Mapping[str, Any]], set: Overrides = None) -> LoadedScenario:
+    """Loads and validates a scenario file (or a nested dict: :func:`from_dict`).
 
     ``set`` overrides keys before validation, as ``--set`` does: a dict
     (``{"services.api.replicas": 8}``) or ``KEY=VALUE`` strings. Raises
@@ -120,11 +131,35 @@ def load(path: Union[str, os.PathLike], set: Overrides = None) -> LoadedScenario
     with the same words, as the binary; a file that does not exist raises
     :class:`ScenarioFileNotFoundError`, which is also a ``FileNotFoundError``.
     """
+    if isinstance(path, Mapping):
+        return from_dict(path, set=set)
     if not os.path.exists(path):
         error = ScenarioFileNotFoundError(errno.ENOENT, "no such scenario file", os.fspath(path))
         error.file, error.field, error.message = os.fspath(path), None, f"cannot read scenario file {os.fspath(path)}: not found"
         raise error
     return _coordsim.load(os.fspath(path), _overrides(set))
+
+
+def loads(text: str, set: Overrides = None, name: str = "scenario") -> LoadedScenario:
+    """Validates scenario TOML text, as :func:`load` validates a file: the same checks and the
+    same :class:`ScenarioError`, whose ``file`` is ``<string>``. ``name`` is the scenario's
+    name when the text sets none (a file takes its stem); files the text names (traces,
+    samples) are read relative to the working directory. ``scenario.to_toml()`` gives the
+    text back, to save and rerun from the command line with identical results.
+    """
+    return _coordsim.loads(text, _overrides(set), name)
+
+
+def from_dict(document: Mapping[str, Any], set: Overrides = None, name: str = "scenario") -> LoadedScenario:
+    """Validates a scenario given as a nested dict shaped like the TOML file (tables as
+    dicts, arrays as lists; durations as numbers of seconds or strings such as ``"10ms"``),
+    with the same checks and :class:`ScenarioError` (``file`` is ``<dict>``) as :func:`load`.
+    """
+    try:
+        text = json.dumps(document, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"a scenario dict must hold only dicts, lists, strings, finite numbers and booleans: {err}") from None
+    return _coordsim.load_json(text, _overrides(set), name)
 
 
 def policies() -> List[str]:
@@ -238,7 +273,7 @@ def run(
     if seed is not None:
         extra.append(f"seed={int(seed)}")
     if isinstance(scenario, LoadedScenario):
-        loaded = load(scenario.path, list(scenario.overrides) + extra) if extra else scenario
+        loaded = scenario.with_set(extra) if extra else scenario
     else:
         loaded = load(scenario, extra)
     agents_toml = None
@@ -337,7 +372,7 @@ def _progress_callback(progress: Union[None, bool, Callable[[int, int], Any]], d
 
 
 def sweep(
-    path: Union[str, os.PathLike],
+    path: Union[str, os.PathLike, LoadedScenario],
     out: Union[None, str, os.PathLike] = None,
     jobs: Optional[int] = None,
     resume: bool = False,
@@ -348,6 +383,8 @@ def sweep(
     policies: Union[None, PolicyLike, Sequence[PolicyLike]] = None,
     executor: Any = None,
     agents: Optional[Sequence[Union["ControlAgent", Callable[[], "ControlAgent"]]]] = None,
+    set: Overrides = None,
+    replications: Optional[int] = None,
 ) -> SweepResults:
     """Runs the ``[sweep]`` of a scenario file into ``out``, as ``coordsim sweep`` does.
 
@@ -363,8 +400,25 @@ def sweep(
     ``client.get_executor()``); the files are byte-identical whatever runs them. ``agents``
     adds your own :class:`ControlAgent` instances (or factories) to every run, as in
     :func:`run` (a grid over ``control.active`` can name them).
+
+    ``path`` may also be a loaded scenario (with a ``[sweep]`` section): one loaded from a
+    file sweeps that file with its overrides, one built with :func:`loads` or
+    :func:`from_dict` is written to ``out/scenario.toml`` and swept from there. ``set``
+    overrides keys before the grid applies, as ``coordsim sweep --set`` does, and
+    ``replications`` sets the sweep's replications per cell and policy.
     """
     out = Path(tempfile.mkdtemp(prefix="coordsim-sweep-")) if out is None else Path(out)
+    extra = _overrides(set)
+    if replications is not None:
+        extra.append(f"sweep.replications={int(replications)}")
+    if isinstance(path, LoadedScenario):
+        if path.path in ("<string>", "<dict>"):
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "scenario.toml").write_text(path.to_toml())
+            path = out / "scenario.toml"
+        else:
+            extra = list(path.overrides) + extra
+            path = path.path
     names: Optional[List[str]] = None
     runner = None
     own_executor = None
@@ -376,10 +430,10 @@ def sweep(
         from . import _sweep
 
         if policies is None:
-            policies = load(path).policies
+            policies = load(path, extra).policies
         elif isinstance(policies, (str, Policy)) or not _is_sequence(policies):
             policies = [policies]
-        built_in = load(path).policies
+        built_in = load(path, extra).policies
         names, specs = [], {}
         for i, p in enumerate(policies):
             if isinstance(p, str):
@@ -404,6 +458,7 @@ def sweep(
             specs=specs,
             agents=tuple(agent_specs),
             agents_toml=agents_toml,
+            set=tuple(extra),
         )
         runner = _sweep.make_runner(executor, job)
     callback, bar = _progress_callback(progress)
@@ -420,6 +475,7 @@ def sweep(
             policies=names,
             runner=runner,
             agents_toml=agents_toml,
+            set=extra,
         )
     finally:
         if bar is not None:

@@ -33,18 +33,19 @@ class SweepJob:
     specs: Dict[int, Any]
     agents: Tuple[Any, ...] = ()
     agents_toml: Optional[str] = None
+    set: Tuple[str, ...] = ()
 
 
 # One plan per sweep per worker process: building it validates every cell, so it is done once.
-_WORKERS: Dict[Tuple[str, Tuple[str, ...], Optional[str]], Any] = {}
+_WORKERS: Dict[Tuple[str, Tuple[str, ...], Optional[str], Tuple[str, ...]], Any] = {}
 
 
 def run_key(job: SweepJob, key: Key) -> Key:
     """Runs one key of the sweep in this process and writes its run file."""
-    ident = (job.path, job.policies, job.agents_toml)
+    ident = (job.path, job.policies, job.agents_toml, job.set)
     worker = _WORKERS.get(ident)
     if worker is None:
-        worker = _WORKERS[ident] = _coordsim.SweepWorker(job.path, list(job.policies), job.agents_toml)
+        worker = _WORKERS[ident] = _coordsim.SweepWorker(job.path, list(job.policies), job.agents_toml, list(job.set))
     worker.run(tuple(key), job.out, job.specs.get(key[1]), list(job.agents))
     return key
 

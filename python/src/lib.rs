@@ -53,6 +53,9 @@ pub(crate) struct LoadedScenario {
     pub(crate) path: PathBuf,
     pub(crate) overrides: Vec<String>,
     pub(crate) inner: Scenario,
+    /// The document it was validated from: validated again when agents are added, and
+    /// written back by `to_toml`.
+    pub(crate) document: scenario::Document,
 }
 
 #[pymethods]
@@ -63,7 +66,20 @@ impl LoadedScenario {
         self.inner.name.clone()
     }
 
-    /// The file it was loaded from.
+    /// The scenario as TOML text that loads to the same scenario (overrides written in,
+    /// the name written out; comments and key order not kept).
+    fn to_toml(&self) -> String {
+        self.document.to_toml()
+    }
+
+    /// The same scenario with more overrides (KEY=VALUE texts) applied, validated again.
+    fn with_set(&self, py: Python<'_>, set: Vec<String>) -> PyResult<LoadedScenario> {
+        let parsed = overrides(set.clone())?;
+        let all = self.overrides.iter().cloned().chain(set).collect();
+        loaded(py, &self.path.clone(), all, || self.document.with_overrides(&parsed))
+    }
+
+    /// The file it was loaded from (`<string>` or `<dict>` for one built in Python).
     #[getter]
     fn path(&self) -> String {
         self.path.display().to_string()
@@ -147,10 +163,59 @@ impl LoadedScenario {
 #[pyo3(signature = (path, set = Vec::new()))]
 fn load(py: Python<'_>, path: PathBuf, set: Vec<String>) -> PyResult<LoadedScenario> {
     let parsed = overrides(set.clone())?;
-    let inner = py
-        .allow_threads(|| scenario::load_with(&path, &parsed))
-        .map_err(|e| scenario_error(py, &e, &path))?;
-    Ok(LoadedScenario { path, overrides: set, inner })
+    loaded(py, &path, set, || scenario::Document::read(&path, &parsed))
+}
+
+/// Validates scenario text (`origin`: `<string>`, named in errors) with `set` applied.
+#[pyfunction]
+#[pyo3(signature = (text, set = Vec::new(), name = None))]
+fn loads(
+    py: Python<'_>,
+    text: &str,
+    set: Vec<String>,
+    name: Option<String>,
+) -> PyResult<LoadedScenario> {
+    let parsed = overrides(set.clone())?;
+    let name = name.unwrap_or_else(|| "scenario".to_owned());
+    let path = PathBuf::from("<string>");
+    loaded(py, &path, set, || scenario::Document::from_text(text, "<string>", &name, &parsed))
+}
+
+/// Validates a scenario given as JSON text (a Python dict dumped by the package; origin
+/// `<dict>`, named in errors) with `set` applied.
+#[pyfunction]
+#[pyo3(signature = (json, set = Vec::new(), name = None))]
+fn load_json(
+    py: Python<'_>,
+    json: &str,
+    set: Vec<String>,
+    name: Option<String>,
+) -> PyResult<LoadedScenario> {
+    let parsed = overrides(set.clone())?;
+    let name = name.unwrap_or_else(|| "scenario".to_owned());
+    let path = PathBuf::from("<dict>");
+    let table = serde_json::from_str::<serde_json::Value>(json)
+        .map_err(|e| e.to_string())
+        .and_then(|value| toml::Table::try_from(value).map_err(|e| e.to_string()))
+        .map_err(|e| PyValueError::new_err(format!("a scenario dict must be TOML-shaped (tables, arrays, strings, numbers, booleans; no None): {e}")))?;
+    loaded(py, &path, set, || scenario::Document::from_table(table, "<dict>", &name, &parsed))
+}
+
+/// A document made by `document`, validated, as a loaded scenario.
+fn loaded(
+    py: Python<'_>,
+    path: &std::path::Path,
+    set: Vec<String>,
+    document: impl FnOnce() -> Result<scenario::Document, scenario::ScenarioError> + Send,
+) -> PyResult<LoadedScenario> {
+    let (document, inner) = py
+        .allow_threads(|| {
+            let document = document()?;
+            let inner = document.scenario()?;
+            Ok((document, inner))
+        })
+        .map_err(|e| scenario_error(py, &e, path))?;
+    Ok(LoadedScenario { path: path.to_owned(), overrides: set, inner, document })
 }
 
 /// Waits for `work` on its own thread with the GIL released, waking every 50 ms to call
@@ -223,6 +288,8 @@ fn _coordsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<agent::Observation>()?;
     m.add_class::<agent::ServiceObservation>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(loads, m)?)?;
+    m.add_function(wrap_pyfunction!(load_json, m)?)?;
     m.add_function(wrap_pyfunction!(run::run, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep, m)?)?;
     m.add_class::<sweep::SweepWorker>()?;

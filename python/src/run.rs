@@ -17,7 +17,7 @@ use std::sync::Arc;
 use coordsim::engine::SimRng;
 use coordsim::policy::{self, PolicySpec, Topology};
 use coordsim::report::{self, AuditedRun, RunRecord};
-use coordsim::scenario::{self, Scenario};
+use coordsim::scenario::Scenario;
 use coordsim::sim;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -26,7 +26,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use crate::agent::{AgentChoice, PyDriver};
 use crate::errors::{catch_failure, runtime_error, scenario_error, Failure, RunLabel};
 use crate::policy::{PolicyChoice, PyPolicy};
-use crate::{limits, overrides, wait, LoadedScenario};
+use crate::{limits, wait, LoadedScenario};
 
 /// Who decides in a run.
 enum Choice {
@@ -142,10 +142,9 @@ pub(crate) fn agent_tables(text: &str) -> PyResult<Vec<toml::Table>> {
 /// The scenario again, with the Python agents declared as external agents.
 fn with_agents(py: Python<'_>, scenario: &LoadedScenario, text: &str) -> PyResult<Scenario> {
     let tables = agent_tables(text)?;
-    let parsed = overrides(scenario.overrides.clone())?;
     let path = scenario.path.clone();
     let mut s = py
-        .allow_threads(|| scenario::load_with_agents(&path, &parsed, tables))
+        .allow_threads(|| scenario.document.scenario_with_agents(tables))
         .map_err(|e| scenario_error(py, &e, &path))?;
     // A seed given to `run` (any u64) is kept as the loaded scenario has it.
     s.seed = scenario.inner.seed;

@@ -74,7 +74,7 @@ impl Runner for PyRunner {
 /// and others) and `runner`, the runs are handed to `runner(keys, watch)`. Returns
 /// `(runs, executed, failed)`.
 #[pyfunction]
-#[pyo3(signature = (path, out, jobs = None, resume = false, progress = None, max_memory = None, max_events = None, strict = false, policies = None, runner = None, agents_toml = None))]
+#[pyo3(signature = (path, out, jobs = None, resume = false, progress = None, max_memory = None, max_events = None, strict = false, policies = None, runner = None, agents_toml = None, set = Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn sweep(
     py: Python<'_>,
@@ -89,11 +89,12 @@ pub fn sweep(
     policies: Option<Vec<String>>,
     runner: Option<PyObject>,
     agents_toml: Option<String>,
+    set: Vec<String>,
 ) -> PyResult<(usize, usize, usize)> {
     if jobs == Some(0) {
         return Err(PyValueError::new_err("jobs: expected at least 1 (0 would do nothing)"));
     }
-    let file = load(py, &path, agents_toml.as_deref())?;
+    let file = load(py, &path, agents_toml.as_deref(), set)?;
     let watch = Arc::new(Watch::default());
     let out_dir = out.clone();
     let options = SweepOptions {
@@ -145,11 +146,18 @@ pub fn sweep(
     }
 }
 
-/// The sweep file, with the Python agents of `agents_toml` declared in it.
-fn load(py: Python<'_>, path: &std::path::Path, agents_toml: Option<&str>) -> PyResult<SweepFile> {
+/// The sweep file with `set` (KEY=VALUE texts) applied, and the Python agents of
+/// `agents_toml` declared in it; its grid keys checked.
+fn load(
+    py: Python<'_>,
+    path: &std::path::Path,
+    agents_toml: Option<&str>,
+    set: Vec<String>,
+) -> PyResult<SweepFile> {
     let tables = agents_toml.map(agent_tables).transpose()?;
+    let set = crate::overrides(set)?;
     py.allow_threads(|| {
-        let file = scenario::load_sweep(path)?;
+        let file = scenario::load_sweep_with(path, &set)?;
         let file = match (tables, agents_toml) {
             (Some(tables), Some(text)) => file.with_agents(tables, text)?,
             _ => file,
@@ -171,17 +179,18 @@ pub struct SweepWorker {
 
 #[pymethods]
 impl SweepWorker {
-    /// The plan of the sweep of `path` with `policies` (names in order) and the Python
-    /// agents of `agents_toml`.
+    /// The plan of the sweep of `path` with `set` applied, `policies` (names in order) and
+    /// the Python agents of `agents_toml`.
     #[new]
-    #[pyo3(signature = (path, policies, agents_toml = None))]
+    #[pyo3(signature = (path, policies, agents_toml = None, set = Vec::new()))]
     fn new(
         py: Python<'_>,
         path: PathBuf,
         policies: Vec<String>,
         agents_toml: Option<String>,
+        set: Vec<String>,
     ) -> PyResult<Self> {
-        let file = load(py, &path, agents_toml.as_deref())?;
+        let file = load(py, &path, agents_toml.as_deref(), set)?;
         let plan = SweepPlan::new(&file, &[], Some(&policies));
         Ok(SweepWorker { plan, _file: file })
     }

@@ -7,7 +7,7 @@ use coordsim::policy::PolicySpec;
 use coordsim::scenario;
 use proptest::prelude::*;
 
-use crate::support::{run_checked, small_scenario, GenScenario};
+use crate::support::{leaves, remove_path, run_checked, small_scenario, GenScenario};
 
 fn config() -> ProptestConfig {
     ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() }
@@ -206,31 +206,6 @@ service = "db"
 arms = ["random", "power_of_d"]
 period = "3s"
 "#;
-
-/// Every dotted path to a leaf of `value`.
-fn leaves(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
-    if let toml::Value::Table(t) = value {
-        for (k, v) in t {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            out.push(path.clone());
-            leaves(v, &path, out);
-        }
-    }
-}
-
-fn remove_path(table: &mut toml::Table, path: &[&str]) {
-    match path {
-        [last] => {
-            table.remove(*last);
-        }
-        [first, rest @ ..] => {
-            if let Some(toml::Value::Table(inner)) = table.get_mut(*first) {
-                remove_path(inner, rest);
-            }
-        }
-        [] => {}
-    }
-}
 
 fn odd_value() -> impl Strategy<Value = toml::Value> {
     prop_oneof![

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use coordsim::scenario;
 use serde_json::Value;
 
+use crate::support::{leaves, remove_path};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -248,31 +250,6 @@ fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) {
     }
 }
 
-fn remove_path(table: &mut toml::Table, path: &[&str]) {
-    match path {
-        [last] => {
-            table.remove(*last);
-        }
-        [first, rest @ ..] => {
-            if let Some(toml::Value::Table(inner)) = table.get_mut(*first) {
-                remove_path(inner, rest);
-            }
-        }
-        [] => {}
-    }
-}
-
-/// Every key of a document, as dotted paths through its tables.
-fn keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
-    if let toml::Value::Table(t) = value {
-        for (k, v) in t {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            out.push(path.clone());
-            keys(v, &path, out);
-        }
-    }
-}
-
 #[test]
 fn the_schema_refuses_what_the_loader_refuses_for_its_shape_and_nothing_it_accepts() {
     let validator = validator();
@@ -296,7 +273,7 @@ fn the_schema_refuses_what_the_loader_refuses_for_its_shape_and_nothing_it_accep
         let origin = path.display().to_string();
         let doc: toml::Table = text.parse().unwrap();
         let mut paths = Vec::new();
-        keys(&toml::Value::Table(doc.clone()), "", &mut paths);
+        leaves(&toml::Value::Table(doc.clone()), "", &mut paths);
         let mut variants = Vec::new();
         for key in &paths {
             let parts: Vec<&str> = key.split('.').collect();

@@ -606,3 +606,29 @@ impl AsRef<std::path::Path> for Scratch {
         self.0.path()
     }
 }
+
+/// Every key of a TOML document, as dotted paths through its tables (arrays not entered).
+pub fn leaves(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+    if let toml::Value::Table(t) = value {
+        for (k, v) in t {
+            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            out.push(path.clone());
+            leaves(v, &path, out);
+        }
+    }
+}
+
+/// Removes the key at a dotted path through tables, if it is there.
+pub fn remove_path(table: &mut toml::Table, path: &[&str]) {
+    match path {
+        [last] => {
+            table.remove(*last);
+        }
+        [first, rest @ ..] => {
+            if let Some(toml::Value::Table(inner)) = table.get_mut(*first) {
+                remove_path(inner, rest);
+            }
+        }
+        [] => {}
+    }
+}

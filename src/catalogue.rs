@@ -82,7 +82,7 @@ impl Metric {
 
 /// Every column of `runs.csv` after the key columns, in order: the figures of a run, then
 /// its `fingerprint` (a hash, not a quantity: not summarised).
-pub const METRICS: [Metric; 69] = [
+pub const METRICS: [Metric; 70] = [
     Metric::new("jobs_arrived", "jobs arrived", "jobs", "Jobs that arrived after the warm-up."),
     Metric::new(
         "jobs_completed",
@@ -459,6 +459,13 @@ pub const METRICS: [Metric; 69] = [
     )
     .charted(),
     Metric::new(
+        "cost",
+        "cost",
+        "price units",
+        "Replica-hours of each replica group times its price per replica-hour, summed over groups (0 where no price is set).",
+    )
+    .charted(),
+    Metric::new(
         "scale_ups",
         "replicas added",
         "replicas",
@@ -561,13 +568,16 @@ pub const FAULTS_COLUMNS: [&str; 13] = with_keys(&[
     "time_to_recover_s",
 ]);
 
-/// The header of `services.csv`: the key columns, then one service's cost and the control
-/// actions on it.
-pub const SERVICES_COLUMNS: [&str; 13] = with_keys(&[
+/// The header of `services.csv`: the key columns, then one replica group of one service
+/// (`default` for a service without groups): its replicas, their use and cost, and the
+/// control actions on it.
+pub const SERVICES_COLUMNS: [&str; 15] = with_keys(&[
     "service",
+    "group",
     "replicas_initial",
     "replicas_final",
     "replica_seconds",
+    "cost",
     "scale_ups",
     "scale_downs",
     "restarts",
@@ -817,7 +827,8 @@ mod tests {
                 "messages_per_job",
                 "dup_work_ratio",
                 "cascades_contained",
-                "replica_seconds"
+                "replica_seconds",
+                "cost"
             ]
         );
     }

@@ -95,7 +95,7 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
             }
             // The cost is the same everywhere when nothing changes the replicas (no control
             // agents): a flat line would only look like a finding.
-            if metric.name == "replica_seconds" && data::is_constant(&series) {
+            if matches!(metric.name, "replica_seconds" | "cost") && data::is_constant(&series) {
                 continue;
             }
             // A log scale where the metric may span orders of magnitude and, in the values
@@ -223,15 +223,20 @@ fn trimmed(v: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// The cost-latency trade-off: p99 latency against replica-seconds, one point per cell and
-/// policy; `None` unless the cost differs between cells.
+/// The cost-latency trade-off: p99 latency against the priced cost (or replica-seconds,
+/// where no price is set), one point per cell and policy; `None` unless the cost differs
+/// between cells.
 fn cost_latency(
     summary: &data::Table,
     plan: &crate::sweep::plan::PlanInfo,
 ) -> Option<draw::ScatterChart> {
-    let (_, cost) = catalogue::metric("replica_seconds")?;
     let (_, latency) = catalogue::metric("latency_p99_ms")?;
-    let series = data::trade_off(summary, plan, cost.name, latency.name)?;
+    // The priced cost where prices are set (it then differs between cells), else the
+    // replica-seconds.
+    let (cost, series) = ["cost", "replica_seconds"].iter().find_map(|name| {
+        let (_, cost) = catalogue::metric(name)?;
+        Some((cost, data::trade_off(summary, plan, cost.name, latency.name)?))
+    })?;
     // Log scales as on the other charts: where the catalogue allows it and the means span
     // more than a factor of LOG_FACTOR.
     let log = |metric: &catalogue::Metric, mean: fn(&draw::TradeOffPoint) -> f64| {

@@ -589,9 +589,9 @@ fn has_sweep(file: &Path) -> bool {
 fn policies_text() -> String {
     let mut out = String::new();
     for kind in PolicyKind::ALL {
-        out.push_str(&format!("{:<20}{}\n", kind.name(), kind.description()));
+        out.push_str(&format!("{:<23}{}\n", kind.name(), kind.description()));
         for (name, default, meaning) in kind.parameters() {
-            out.push_str(&format!("{:<20}  {name} = {default}: {meaning}\n", ""));
+            out.push_str(&format!("{:<23}  {name} = {default}: {meaning}\n", ""));
         }
     }
     out

@@ -35,8 +35,10 @@ pub struct Observation {
     pub provisioned: u32,
     /// Replicas taking work now.
     pub ready: u32,
-    /// Slots of one replica.
+    /// Slots of one replica (of the group the agent adds to first, where replicas differ).
     pub slots_per_replica: u32,
+    /// Slots of the replicas provisioned now (being provisioned included).
+    pub provisioned_slots: u32,
     /// Seconds of data the figures cover (0 when there is none yet).
     pub span_s: f64,
     /// Time average of busy slots over the service's replicas.

@@ -132,11 +132,17 @@ impl Recorder {
         }
     }
 
-    /// `service`'s provisioned replicas changed by `delta` (a control agent added one, or
-    /// one is gone).
-    pub fn provisioned_changed(&mut self, now: SimTime, service: ServiceId, delta: i64) {
+    /// `service`'s provisioned replicas in replica group `group` (numbered over all
+    /// services) changed by `delta` (a control agent added one, or one is gone).
+    pub fn provisioned_changed(
+        &mut self,
+        now: SimTime,
+        service: ServiceId,
+        group: u32,
+        delta: i64,
+    ) {
         self.windows.provisioned_changed(now, service, delta);
-        self.control.provisioned_changed(now, service, delta);
+        self.control.provisioned_changed(now, group, delta);
     }
 
     /// The slots of `service`'s present replicas changed by `slots`.
@@ -144,19 +150,19 @@ impl Recorder {
         self.windows.present_slots_changed(now, service, slots);
     }
 
-    /// A control agent changed `service`'s replica count by `change` (measured).
-    pub fn scaled(&mut self, service: ServiceId, change: i64) {
-        self.control.scaled(service, change);
+    /// A control agent changed replica group `group`'s replica count by `change` (measured).
+    pub fn scaled(&mut self, group: u32, change: i64) {
+        self.control.scaled(group, change);
     }
 
-    /// A remediator restarted a replica of `service` (measured).
-    pub fn restarted(&mut self, service: ServiceId) {
-        self.control.restarted(service);
+    /// A remediator restarted a replica of replica group `group` (measured).
+    pub fn restarted(&mut self, group: u32) {
+        self.control.restarted(group);
     }
 
-    /// A remediator ejected a replica of `service` (measured).
-    pub fn ejected(&mut self, service: ServiceId) {
-        self.control.ejected(service);
+    /// A remediator ejected a replica of replica group `group` (measured).
+    pub fn ejected(&mut self, group: u32) {
+        self.control.ejected(group);
     }
 
     /// A remediator escalated to a person (measured).
@@ -399,7 +405,7 @@ impl Recorder {
             .collect();
         let (wasted_work_ratio, wasted) = self.work.wasted();
         let span = engine.now.saturating_since(self.warmup_end).as_secs_f64();
-        let services = self.control.finish(engine.now, &self.windows.spec.service_names);
+        let services = self.control.finish(engine.now);
         let total = |f: fn(&ServiceFigures) -> u64| services.iter().map(f).sum::<u64>();
         let quantile_ms = |q: f64| {
             if self.completed == 0 {
@@ -480,6 +486,7 @@ impl Recorder {
                 self.human_wait_ns as f64 / self.human_waits as f64 * 1e-6
             },
             replica_seconds: services.iter().map(|s| s.replica_seconds).sum(),
+            cost: services.iter().map(|s| s.cost).sum(),
             scale_ups: total(|s| s.scale_ups),
             scale_downs: total(|s| s.scale_downs),
             restarts: total(|s| s.restarts),

@@ -20,6 +20,7 @@
 mod auction;
 mod baseline;
 mod central;
+mod fleet;
 mod fluid;
 mod gossip;
 mod kinds;
@@ -37,10 +38,11 @@ use crate::time::{SimDuration, SimTime};
 pub use auction::Auction;
 pub use baseline::{LeastOutstanding, Outstanding, PowerOfD, RandomChoice, RoundRobin};
 pub use central::Central;
+pub use fleet::{LeastExpectedFinish, LeastWorkLeft, Sita, WeightedRandom};
 pub use gossip::Gossip;
 pub use kinds::{
     AuctionParams, CentralParams, GossipMode, GossipParams, LoadEstimate, PolicyKind, PolicySpec,
-    Reports,
+    Reports, SitaCutoffs,
 };
 pub use messaging::{AuditRecord, Delivery, Endpoint, MessageKind, Outbox, Ticket};
 pub use peak_ewma::PeakEwma;
@@ -111,6 +113,13 @@ pub trait Policy: Send + fmt::Debug {
     /// Whether the policy reads [`PolicyView::task_details`] (class, attempt, deadline); the
     /// world works them out only then, so that other policies pay nothing for them.
     fn wants_task_details(&self) -> bool {
+        false
+    }
+
+    /// Whether the policy reads the sizes of tasks ([`PolicyView::task_work`]) and replicas'
+    /// work left ([`PolicyView::work_left`]); the world works them out only then, and only
+    /// for services whose sizes are known (`sizes_known`).
+    fn wants_sizes(&self) -> bool {
         false
     }
 
@@ -209,6 +218,8 @@ pub struct PolicyView<'a> {
     down: &'a [u32],
     policy_agent_down: &'a [u32],
     slowdown: &'a [f64],
+    speeds: &'a [f64],
+    work_left: &'a [SimDuration],
     outbox: Option<&'a RefCell<Outbox>>,
     /// What passes between the world and the policy beside the decision.
     notes: Option<&'a DecisionNotes>,
@@ -223,6 +234,9 @@ pub struct DecisionNotes {
     pub staleness: Cell<SimDuration>,
     /// The task's details, set by the world before `place` when the policy asks for them.
     pub details: Cell<Option<TaskDetails>>,
+    /// The task's work (seconds at speed 1), set by the world before `place` where its
+    /// service's sizes are known and the policy asks for sizes.
+    pub work: Cell<Option<SimDuration>>,
 }
 
 impl<'a> PolicyView<'a> {
@@ -237,9 +251,46 @@ impl<'a> PolicyView<'a> {
             down: &[],
             policy_agent_down: &[],
             slowdown: &[],
+            speeds: &[],
+            work_left: &[],
             outbox: None,
             notes: None,
         }
+    }
+
+    /// The same view, with each replica's nominal speed and, for a policy that [asks for
+    /// sizes](Policy::wants_sizes), the time each replica needs to finish what it holds
+    /// (both indexed by [`ReplicaId`]; `work_left` is read only where the task's work is
+    /// known).
+    pub fn with_fleet(self, speeds: &'a [f64], work_left: &'a [SimDuration]) -> Self {
+        PolicyView { speeds, work_left, ..self }
+    }
+
+    /// A replica's nominal speed: work executed per second of time (1 when the view was
+    /// built without speeds). Replicas of one group share it (docs/model.md section 12).
+    pub fn speed(&self, replica: ReplicaId) -> f64 {
+        self.speeds.get(replica.index()).copied().unwrap_or(1.0)
+    }
+
+    /// A replica's capacity: its slots times its nominal speed, the work it executes per
+    /// second with every slot busy. Load-aware policies divide load by it.
+    pub fn capacity(&self, replica: ReplicaId) -> f64 {
+        f64::from(self.loads[replica.index()].slots) * self.speed(replica)
+    }
+
+    /// The work of the task being placed, in seconds at speed 1, where its service's sizes
+    /// are known (`sizes_known`) and the policy [asks for sizes](Policy::wants_sizes);
+    /// `None` otherwise.
+    pub fn task_work(&self) -> Option<SimDuration> {
+        self.notes.and_then(|n| n.work.get())
+    }
+
+    /// How long `replica` needs to finish what it holds, when [`PolicyView::task_work`] is
+    /// known: its queued requests' work at its nominal speed, plus what is left of those it
+    /// runs (slots together: divide by the slots for the wait of one more request).
+    pub fn work_left(&self, replica: ReplicaId) -> Option<SimDuration> {
+        self.task_work()?;
+        self.work_left.get(replica.index()).copied()
     }
 
     /// The same view, able to act: commands go to `outbox`, which the world carries out.
@@ -450,9 +501,29 @@ pub struct Topology {
     pub slots: Vec<u32>,
     /// Each replica's nominal speed (work per second of service time).
     pub speeds: Vec<f64>,
+    /// Each service's distribution of request work (seconds at speed 1).
+    pub work: Vec<crate::dist::DurationDist>,
+    /// Each service's mean work of one execution, noise included (seconds at speed 1).
+    pub mean_work: Vec<f64>,
 }
 
 impl Topology {
+    /// For each service, whether every replica it may have has the same capacity (slots
+    /// and speed): load-aware baselines then compare loads as counts, exactly as on a fleet
+    /// without groups, and divide them by capacity only where replicas differ.
+    pub fn uniform_capacity(&self) -> Vec<bool> {
+        self.service_replicas
+            .iter()
+            .map(|range| {
+                let first = range.start as usize;
+                range.clone().all(|r| {
+                    let r = r as usize;
+                    self.slots[r] == self.slots[first] && self.speeds[r] == self.speeds[first]
+                })
+            })
+            .collect()
+    }
+
     /// Every replica id of every service, as member lists for [`PolicyView::new`] (what a
     /// world without control agents has at every moment).
     pub fn all_members(&self) -> Vec<Vec<ReplicaId>> {
@@ -509,10 +580,14 @@ pub fn build(spec: PolicySpec, topology: &Topology, rng: SimRng) -> Box<dyn Poli
         PolicySpec::Random => Box::new(RandomChoice::new(rng)),
         PolicySpec::RoundRobin => Box::new(RoundRobin::new(topology)),
         PolicySpec::LeastOutstanding => Box::new(LeastOutstanding::new(topology, rng)),
-        PolicySpec::PowerOfD { d } => Box::new(PowerOfD::new(d, rng)),
+        PolicySpec::PowerOfD { d } => Box::new(PowerOfD::new(d, topology, rng)),
         PolicySpec::PeakEwma { decay } => Box::new(PeakEwma::new(decay, topology, rng)),
         PolicySpec::Central(params) => Box::new(Central::new(params, topology, rng)),
         PolicySpec::Auction(params) => Box::new(Auction::new(params, topology, rng)),
         PolicySpec::Gossip(params) => Box::new(Gossip::new(params, topology, rng)),
+        PolicySpec::WeightedRandom => Box::new(WeightedRandom::new(rng)),
+        PolicySpec::LeastWorkLeft => Box::new(LeastWorkLeft::new(rng)),
+        PolicySpec::LeastExpectedFinish => Box::new(LeastExpectedFinish::new(topology, rng)),
+        PolicySpec::Sita(cutoffs) => Box::new(Sita::new(cutoffs, topology, rng)),
     }
 }

@@ -45,8 +45,8 @@ pub use resources::{
 };
 pub use schema::{scenario_schema, SCHEMA_PATH};
 pub use service::{
-    Backoff, Breaker, CallStage, Ejection, ExecutionNoise, Hedge, Jitter, Resilience, Retries,
-    Service, WorkingHours,
+    Backoff, Breaker, CallStage, Ejection, ExecutionNoise, Hedge, Jitter, ReplicaGroup, Resilience,
+    Retries, Service, WorkingHours,
 };
 pub(crate) use sweep::check_precision;
 pub use sweep_file::{load_sweep, load_sweep_with, GridAxis, Sweep, SweepFile};
@@ -142,18 +142,90 @@ impl Scenario {
             .sum()
     }
 
-    /// The most replicas `service` can ever have: those it starts with, or more where an
-    /// autoscaler may add them (its `max_replicas`). Replica ids are laid out by capacity,
-    /// so replicas that come and go keep their ids.
+    /// The most replicas `service` can ever have: the sum of its groups' capacities.
+    /// Replica ids are laid out by capacity, group by group, so replicas that come and go
+    /// keep their ids.
     pub fn capacity(&self, service: ServiceId) -> u32 {
-        let scaled = self.control.agents.iter().filter(|a| a.services.contains(&service));
-        scaled
+        (0..self.services[service.index()].groups.len())
+            .map(|g| self.group_capacity(service, g))
+            .sum()
+    }
+
+    /// The most replicas group `group` of `service` can ever have: those it starts with, plus
+    /// the room an autoscaler or external agent that scales it may add (its `max_replicas`
+    /// beyond the service's starting count).
+    pub fn group_capacity(&self, service: ServiceId, group: usize) -> u32 {
+        let spec = &self.services[service.index()];
+        let name = &spec.groups[group].name;
+        let scaling = self.control.agents.iter().filter(|a| {
+            a.services.contains(&service) && (a.groups.is_empty() || a.groups.contains(name))
+        });
+        let room = scaling
             .filter_map(|a| match &a.kind {
                 AgentKind::Autoscaler(s) => Some(s.max_replicas),
                 AgentKind::External(e) => Some(e.max_replicas),
                 _ => None,
             })
-            .fold(self.services[service.index()].replicas, u32::max)
+            .map(|max| max.saturating_sub(spec.replicas))
+            .max()
+            .unwrap_or(0);
+        spec.groups[group].replicas + room
+    }
+
+    /// Every replica's name, by replica id: `service[i]` for a service without groups,
+    /// `service/group[i]` for one with groups (`i` counting within the service, or the
+    /// group). Ids are laid out service by service, group by group, by capacity.
+    pub fn replica_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for (s, service) in self.services.iter().enumerate() {
+            let mut index = 0;
+            for (g, group) in service.groups.iter().enumerate() {
+                if service.grouped {
+                    index = 0;
+                }
+                for _ in 0..self.group_capacity(ServiceId(s as u32), g) {
+                    names.push(if service.grouped {
+                        format!("{}/{}[{index}]", service.name, group.name)
+                    } else {
+                        format!("{}[{index}]", service.name)
+                    });
+                    index += 1;
+                }
+            }
+        }
+        names
+    }
+
+    /// The name of a crash or slowdown's target: the service, `service/group`, or one
+    /// replica (as in [`Scenario::replica_names`], counting the starting replicas).
+    pub fn fault_target_name(
+        &self,
+        service: ServiceId,
+        group: Option<u32>,
+        replica: Option<u32>,
+    ) -> String {
+        let spec = &self.services[service.index()];
+        let mut name = spec.name.clone();
+        let (group, replica) = match (group, replica) {
+            (Some(g), r) => (Some(g), r),
+            // A replica counted over the service: found in its group, if it has groups.
+            (None, Some(mut r)) if spec.grouped => {
+                let mut g = 0;
+                while r >= spec.groups[g].replicas {
+                    r -= spec.groups[g].replicas;
+                    g += 1;
+                }
+                (Some(g as u32), Some(r))
+            }
+            (None, r) => (None, r),
+        };
+        if let Some(g) = group {
+            name = format!("{name}/{}", spec.groups[g as usize].name);
+        }
+        match replica {
+            Some(r) => format!("{name}[{r}]"),
+            None => name,
+        }
     }
 
     /// The number of replicas over all services.

@@ -48,6 +48,7 @@ macro_rules! acting_view {
             .with_health(&$world.policy_agent_down, &$world.slowdown)
             .with_outbox(&$world.outbox)
             .with_notes(&$world.notes)
+            .with_fleet(&$world.layout.replica_speed, &$world.work_left)
     };
 }
 
@@ -305,6 +306,14 @@ fn drive<O: Observer, const C: bool>(mut world: World<'_, '_, O, C>) -> RunOutpu
     world.reauctions = world.policy.retries_are_reauctions();
     world.world_audits = world.policy.world_audits();
     world.task_details = world.policy.wants_task_details();
+    let sizes_wanted = world.policy.wants_sizes()
+        || world.routes.iter().flatten().any(|r| r.arms.iter().any(|a| a.wants_sizes()));
+    if sizes_wanted && scenario.services.iter().any(|s| s.sizes_known) {
+        world.sizes = true;
+        world.track_running = true;
+        world.work_left = vec![SimDuration::ZERO; world.loads.len()];
+    }
+    world.decision_notes = world.task_details || world.sizes;
     world.force_tasks = world.policy.needs_tasks();
     let mut engine = Engine::with_capacity(world, 1024);
     {
@@ -321,7 +330,7 @@ fn drive<O: Observer, const C: bool>(mut world: World<'_, '_, O, C>) -> RunOutpu
         .faults
         .iter()
         .filter(|f| f.started)
-        .map(|f| f.record(scenario, &world.layout.service_replicas, end))
+        .map(|f| f.record(scenario, &world.layout, end))
         .collect();
     let decisions = std::mem::take(&mut world.audit_log);
     let (actions, rewards) = match world.control.as_deref_mut() {
@@ -374,6 +383,13 @@ struct World<'s, 'o, O: Observer, const C: bool> {
     task_details: bool,
     /// Every unit gets a task record, so that the policy can claim it more than once.
     force_tasks: bool,
+    /// The policy is told the work of each task of a service whose sizes are known, and
+    /// each candidate's work left (`Policy::wants_sizes`).
+    sizes: bool,
+    /// Each replica's work left, filled for the candidates of a decision that uses sizes.
+    work_left: Vec<SimDuration>,
+    /// `task_details || sizes`: the one test the placement path makes for both.
+    decision_notes: bool,
     /// Tasks whose deferred placement was committed, by ticket, while the policy may still
     /// claim or withdraw them.
     claimed: std::collections::BTreeMap<Ticket, (usize, u64)>,
@@ -457,14 +473,9 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let seed = scenario.seed;
         let layout = Layout::new(scenario);
         let loads = layout
-            .replica_service
+            .replica_slots
             .iter()
-            .map(|s| ReplicaLoad {
-                running: 0,
-                queued: 0,
-                slots: scenario.services[s.index()].concurrency,
-                finished: 0,
-            })
+            .map(|&slots| ReplicaLoad { running: 0, queued: 0, slots, finished: 0 })
             .collect::<Vec<_>>();
         let replicas = loads.len();
         let topology = Topology {
@@ -472,11 +483,9 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             orchestrators: scenario.orchestrators,
             service_replicas: layout.service_replicas.clone(),
             slots: loads.iter().map(|l| l.slots).collect(),
-            speeds: layout
-                .replica_service
-                .iter()
-                .map(|s| scenario.services[s.index()].speed)
-                .collect(),
+            speeds: layout.replica_speed.clone(),
+            work: scenario.services.iter().map(|s| s.service_time.clone()).collect(),
+            mean_work: scenario.services.iter().map(|s| s.mean_work_secs()).collect(),
         };
         let services = scenario.services.len();
         let agent_services = layout.agents() as usize * services;
@@ -491,13 +500,8 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         }
         // Replicas beyond a service's starting count exist only once a control agent adds
         // them: until then they are absent, and down as agents.
-        let lifecycle: Vec<Lifecycle> = (0..replicas)
-            .map(|r| {
-                let s = layout.replica_service[r];
-                let first = layout.service_replicas[s.index()].start as usize;
-                Lifecycle::at_start(r - first < scenario.services[s.index()].replicas as usize)
-            })
-            .collect();
+        let lifecycle: Vec<Lifecycle> =
+            (0..replicas as u32).map(|r| Lifecycle::at_start(layout.present_at_start(r))).collect();
         let down: Vec<u32> = lifecycle.iter().map(|l| u32::from(!l.provisioned())).collect();
         let agents_out = down.iter().sum();
         let controlled = !scenario.control.agents.is_empty();
@@ -544,6 +548,9 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             reauctions: false,
             world_audits: true,
             task_details: false,
+            sizes: false,
+            work_left: Vec::new(),
+            decision_notes: false,
             force_tasks: false,
             claimed: std::collections::BTreeMap::new(),
             policy_wants_outcomes: true,
@@ -558,7 +565,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             next_serial: 0,
             spare_jobs: Vec::new(),
             spare_attempt_lists: Vec::new(),
-            faults: fault_timeline::timeline(scenario, replication, &layout.service_replicas),
+            faults: fault_timeline::timeline(scenario, replication, &layout),
             active_faults: Vec::new(),
             down,
             orchestrator_down: vec![0; scenario.orchestrators as usize],

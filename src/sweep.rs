@@ -515,15 +515,18 @@ pub fn summary_table(summary: &[u8]) -> String {
     let text = |r: &csv::StringRecord, c: Option<usize>| {
         c.and_then(|c| r.get(c)).unwrap_or_default().to_owned()
     };
-    let cell_width = rows.iter().map(|r| text(r, col("cell")).len()).max().unwrap_or(0).max(4);
-    let mut out = format!("{:<cell_width$}  {:<18} {:>4}", "cell", "policy", "n");
+    let width = |name: &str, least: usize| {
+        rows.iter().map(|r| text(r, col(name)).len()).max().unwrap_or(0).max(least)
+    };
+    let (cell_width, policy_width) = (width("cell", 4), width("policy", 18));
+    let mut out = format!("{:<cell_width$}  {:<policy_width$} {:>4}", "cell", "policy", "n");
     for (title, _) in columns {
         out.push_str(&format!("  {title:>22}"));
     }
     out.push('\n');
     for r in &rows {
         out.push_str(&format!(
-            "{:<cell_width$}  {:<18} {:>4}",
+            "{:<cell_width$}  {:<policy_width$} {:>4}",
             text(r, col("cell")),
             text(r, col("policy")),
             text(r, col("n"))

@@ -99,8 +99,10 @@ pub struct TraceObserver {
     taken: u64,
     service_names: Vec<String>,
     class_names: Vec<String>,
-    /// For each replica: its service and index within the service.
-    replicas: Vec<(ServiceId, u32)>,
+    /// Each replica's name (`service[i]`, or `service/group[i]`).
+    replicas: Vec<String>,
+    /// The name of each crash or slowdown's target (service, group, replica).
+    fault_targets: BTreeMap<(ServiceId, Option<u32>, Option<u32>), String>,
     jobs: BTreeMap<u64, OpenJob>,
     executions: BTreeMap<u64, OpenExecution>,
     replica_lanes: Vec<Vec<bool>>,
@@ -111,12 +113,21 @@ pub struct TraceObserver {
 impl TraceObserver {
     /// A trace of a run of `scenario`, following the jobs `bounds` admits.
     pub fn new(scenario: &Scenario, bounds: TraceBounds) -> Self {
-        let mut replicas = Vec::new();
-        for s in 0..scenario.services.len() {
-            let id = ServiceId(s as u32);
-            replicas.extend((0..scenario.capacity(id)).map(|i| (id, i)));
-        }
+        let replicas = scenario.replica_names();
+        let fault_targets = scenario
+            .faults
+            .iter()
+            .filter_map(|f| match f.effect {
+                FaultEffect::Crash { service, group, replica }
+                | FaultEffect::Slowdown { service, group, replica, .. } => Some((
+                    (service, group, replica),
+                    scenario.fault_target_name(service, group, replica),
+                )),
+                _ => None,
+            })
+            .collect();
         TraceObserver {
+            fault_targets,
             bounds,
             taken: 0,
             service_names: scenario.services.iter().map(|s| s.name.clone()).collect(),
@@ -135,8 +146,7 @@ impl TraceObserver {
     }
 
     fn replica_name(&self, replica: ReplicaId) -> String {
-        let (service, index) = self.replicas[replica.index()];
-        format!("{}[{index}]", self.service_names[service.index()])
+        self.replicas[replica.index()].clone()
     }
 
     /// Names every process and lane that appears, then the events: a JSON object with
@@ -258,10 +268,9 @@ impl Observer for TraceObserver {
             return;
         }
         let target = match effect {
-            FaultEffect::Crash { service, replica }
-            | FaultEffect::Slowdown { service, replica, .. } => {
-                let name = &self.service_names[service.index()];
-                replica.map_or_else(|| name.clone(), |r| format!("{name}[{r}]"))
+            FaultEffect::Crash { service, group, replica }
+            | FaultEffect::Slowdown { service, group, replica, .. } => {
+                self.fault_targets[&(*service, *group, *replica)].clone()
             }
             FaultEffect::AgentCrash { orchestrator } => format!("orchestrator-{orchestrator}"),
             FaultEffect::PolicyAgentCrash { agent: 0 } => "scheduler".to_owned(),

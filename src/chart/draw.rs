@@ -8,6 +8,7 @@
 //! and labelled with the values themselves. Names of categories on an x axis that would
 //! overlap alternate between two rows, shortened if they still would.
 
+mod look;
 mod scale;
 mod scatter;
 
@@ -19,69 +20,12 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
+use look::{look, Look, Marker};
 use scale::Scale;
 pub(crate) use scatter::{Estimate, ScatterChart, TradeOffPoint, TradeOffSeries};
 
 /// DejaVu Sans (Bitstream Vera license, see assets/fonts/DejaVuSans-LICENSE.txt).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-
-/// Okabe-Ito colours, distinguishable with the common colour-vision deficiencies; their
-/// yellow is darkened to olive, which white paper does not swallow.
-const COLOURS: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),
-    RGBColor(213, 94, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(204, 121, 167),
-    RGBColor(230, 159, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(0, 0, 0),
-    RGBColor(150, 135, 0),
-];
-
-/// Line dashes as (dash, gap) in pixels; `None` is a solid line. Consecutive series (whose
-/// values are often close) get patterns far apart.
-const DASHES: [Option<(u32, u32)>; 4] = [None, Some((14, 6)), Some((3, 4)), Some((8, 4))];
-
-/// Marker shapes, one per policy of the eight built in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Marker {
-    Circle,
-    Square,
-    TriangleUp,
-    Diamond,
-    TriangleDown,
-    Ring,
-    Cross,
-    Plus,
-}
-
-const MARKERS: [Marker; 8] = [
-    Marker::Circle,
-    Marker::Square,
-    Marker::TriangleUp,
-    Marker::Diamond,
-    Marker::TriangleDown,
-    Marker::Ring,
-    Marker::Cross,
-    Marker::Plus,
-];
-
-/// How a series is drawn: colour, dash and marker, all three different for any two of the
-/// first eight series.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Look {
-    colour: RGBColor,
-    dash: Option<(u32, u32)>,
-    marker: Marker,
-}
-
-fn look(i: usize) -> Look {
-    Look {
-        colour: COLOURS[i % COLOURS.len()],
-        dash: DASHES[i % DASHES.len()],
-        marker: MARKERS[i % MARKERS.len()],
-    }
-}
 
 /// Makes the embedded font the one plotters uses for `sans-serif`.
 pub(crate) fn register_font() {
@@ -243,15 +187,21 @@ fn titled<DB: DrawingBackend>(
     Ok(rest)
 }
 
-/// Width of the legend column right of the data area, in pixels.
+/// Width of the legend column right of the data area, in pixels, for names of up to 17
+/// characters; longer names widen it by [`LEGEND_PX_PER_CHAR`] each.
 const LEGEND_WIDTH: u32 = 200;
+const LEGEND_PX_PER_CHAR: u32 = 9;
 
-/// Splits `area` into the data area and the legend column right of it.
-fn with_legend<DB: DrawingBackend>(
+/// Splits `area` into the data area and the legend column right of it, wide enough for
+/// the longest of `names`.
+fn with_legend<'n, DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    names: impl IntoIterator<Item = &'n str>,
 ) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    let longest = names.into_iter().map(|n| n.chars().count() as u32).max().unwrap_or(0);
+    let legend = LEGEND_WIDTH + longest.saturating_sub(17) * LEGEND_PX_PER_CHAR;
     let width = area.dim_in_pixel().0;
-    area.split_horizontally(width.saturating_sub(LEGEND_WIDTH))
+    area.split_horizontally(width.saturating_sub(legend))
 }
 
 /// A chart drawn on two [`Scale`]s.
@@ -392,7 +342,7 @@ fn legend_height(entries: &[LegendEntry], text: u32) -> i32 {
 
 fn line_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -> DrawResult<DB> {
     let area = titled(root, &c.title, &c.subtitle)?;
-    let (plot, column) = with_legend(&area);
+    let (plot, column) = with_legend(&area, c.series.iter().map(|s| s.name.as_str()));
     let points = || c.series.iter().flat_map(|s| s.points.iter());
     let x_marks = || c.x_marks.iter().map(|m| m.at);
     let x = match (&c.x_categories, c.x_log) {
@@ -586,7 +536,7 @@ fn time_series_chart<DB: DrawingBackend>(
     let x1 = t.starts.last().copied().unwrap_or(1.0) + t.window_s;
     let x = Scale::fixed(0.0, x1);
     for (i, (panel, (y_label, lines))) in parts.iter().zip(&panels).enumerate() {
-        let (plot, column) = with_legend(panel);
+        let (plot, column) = with_legend(panel, lines.iter().map(|(n, _)| n.as_str()));
         let y = Scale::linear(lines.iter().flat_map(|(_, v)| v.iter().copied()).chain([0.0]), true);
         let last = i + 1 == panels.len();
         let x_label = last.then_some("simulated time (s)");
@@ -669,17 +619,5 @@ mod tests {
             ["none", "hpa_tuned+bandit+r…", "step"],
             "shortened to 190 px, the room in its row"
         );
-    }
-
-    #[test]
-    fn the_eight_policies_differ_in_colour_dash_and_marker_from_their_neighbours() {
-        for i in 0..8 {
-            for j in 0..i {
-                let (a, b) = (look(i), look(j));
-                assert_ne!(a.colour, b.colour, "{i} and {j}");
-                assert_ne!(a.marker, b.marker, "{i} and {j}");
-            }
-            assert_ne!(look(i).dash, look((i + 1) % 8).dash, "{i} and the next");
-        }
     }
 }

@@ -182,6 +182,7 @@ mod tests {
             provisioned: 1,
             ready: 1,
             slots_per_replica: 1,
+            provisioned_slots: 1,
             span_s: 1.0,
             busy_slots: 0.5,
             present_slots: 1.0,

@@ -56,8 +56,10 @@ impl AutoscalerState {
     pub fn metric(&self, obs: &Observation) -> Option<f64> {
         let current = f64::from(obs.provisioned.max(1));
         match self.spec.metric {
-            ScalingMetric::Utilisation => (obs.span_s > 0.0)
-                .then(|| obs.busy_slots / (current * f64::from(obs.slots_per_replica))),
+            ScalingMetric::Utilisation => (obs.span_s > 0.0).then(|| {
+                let slots = obs.provisioned_slots.max(obs.slots_per_replica);
+                obs.busy_slots / f64::from(slots)
+            }),
             ScalingMetric::QueueLength => (obs.span_s > 0.0).then(|| obs.queued / current),
             ScalingMetric::LatencyP99 => obs.latency_p99_s,
             ScalingMetric::LatencyMean => obs.latency_mean_s,
@@ -206,6 +208,7 @@ mod tests {
             provisioned,
             ready: provisioned,
             slots_per_replica: 1,
+            provisioned_slots: provisioned,
             span_s: 15.0,
             busy_slots: busy,
             present_slots: f64::from(provisioned),

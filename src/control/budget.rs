@@ -64,6 +64,7 @@ mod tests {
             provisioned,
             ready: provisioned,
             slots_per_replica: 1,
+            provisioned_slots: provisioned,
             span_s: 30.0,
             busy_slots: busy,
             present_slots: f64::from(provisioned),

@@ -126,8 +126,10 @@ pub struct RunSummary {
     pub escalations: u64,
     /// Mean time jobs waited for people (review or escalation, placement to answer), in ms.
     pub human_wait_mean_ms: f64,
-    /// Replica-seconds over the measured span, all services: the cost of the capacity.
+    /// Replica-seconds over the measured span, all services: the capacity used.
     pub replica_seconds: f64,
+    /// Replica-hours times each group's price, summed over groups (0 where no price is set).
+    pub cost: f64,
     /// Replicas added by control agents (after the warm-up).
     pub scale_ups: u64,
     /// Replicas removed by control agents.

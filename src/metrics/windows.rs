@@ -53,11 +53,7 @@ impl WindowSpec {
                 .iter()
                 .map(|s| s.slo.map_or(u64::MAX, SimDuration::as_nanos))
                 .collect(),
-            slots: scenario
-                .services
-                .iter()
-                .map(|s| u64::from(s.replicas) * u64::from(s.concurrency))
-                .collect(),
+            slots: scenario.services.iter().map(|s| s.slots()).collect(),
             replicas: scenario.services.iter().map(|s| u64::from(s.replicas)).collect(),
             recovery_windows: scenario.metrics.recovery_windows,
             service_names: scenario.services.iter().map(|s| s.name.clone()).collect(),

@@ -1,5 +1,7 @@
 //! Baseline policies for reference and validation: `random`, `round_robin`,
-//! `least_outstanding` and `power_of_d`.
+//! `least_outstanding` and `power_of_d`. The load-aware two divide a load by its replica's
+//! capacity only where a service's replicas differ (docs/model.md section 12), so that on
+//! alike replicas they choose exactly as they always did.
 //!
 //! They exchange no messages of their own. `least_outstanding` uses only what its agent
 //! knows (its own requests in flight); `power_of_d` reads the true load of the probed
@@ -133,17 +135,25 @@ impl Outstanding {
     }
 }
 
-/// The replica with the fewest requests this agent has sent and not yet heard back from.
+/// The replica with the fewest requests this agent has sent and not yet heard back from;
+/// where replicas differ, the fewest per unit of capacity counting this one
+/// (`(outstanding + 1) / (slots x speed)`).
 #[derive(Debug)]
 pub struct LeastOutstanding {
     outstanding: Outstanding,
+    /// Per service, whether its replicas are alike (counts compare as they are).
+    uniform: Vec<bool>,
     rng: SimRng,
 }
 
 impl LeastOutstanding {
     /// A policy for this topology, breaking ties from `rng`.
     pub fn new(topology: &Topology, rng: SimRng) -> Self {
-        LeastOutstanding { outstanding: Outstanding::new(topology), rng }
+        LeastOutstanding {
+            outstanding: Outstanding::new(topology),
+            uniform: topology.uniform_capacity(),
+            rng,
+        }
     }
 }
 
@@ -153,9 +163,15 @@ impl Policy for LeastOutstanding {
             return Decision::Reject;
         }
         let counts = self.outstanding.of(task.agent);
-        let candidates = view.candidates(task.service).map(|r| (r.0, counts[r.index()]));
-        let chosen = argmin_random_tie(candidates, &mut self.rng)
-            .expect("a service has at least one replica");
+        let chosen = if self.uniform[task.service.index()] {
+            let candidates = view.candidates(task.service).map(|r| (r.0, counts[r.index()]));
+            argmin_random_tie(candidates, &mut self.rng)
+        } else {
+            let per_capacity = |r: ReplicaId| f64::from(counts[r.index()] + 1) / view.capacity(r);
+            let candidates = view.candidates(task.service).map(|r| (r.0, per_capacity(r)));
+            argmin_random_tie(candidates, &mut self.rng)
+        }
+        .expect("a service has at least one replica");
         self.outstanding.placed(task.agent, ReplicaId(chosen));
         Decision::Place(ReplicaId(chosen))
     }
@@ -166,19 +182,52 @@ impl Policy for LeastOutstanding {
 }
 
 /// Probes `d` distinct random replicas and picks the one with the least outstanding work
-/// among those that answer (a crashed replica does not).
+/// among those that answer (a crashed replica does not); where replicas differ, the least
+/// per unit of capacity counting this one (`(outstanding + 1) / (slots x speed)`).
 #[derive(Debug)]
 pub struct PowerOfD {
     d: u32,
+    /// Per service, whether its replicas are alike (loads compare as they are).
+    uniform: Vec<bool>,
     rng: SimRng,
     /// Reused between placements so a placement allocates nothing.
     probed: Vec<u32>,
 }
 
 impl PowerOfD {
-    /// A policy probing `d` replicas (at least 1), drawing from `rng`.
-    pub fn new(d: u32, rng: SimRng) -> Self {
-        PowerOfD { d: d.max(1), rng, probed: Vec::with_capacity(d as usize) }
+    /// A policy for this topology probing `d` replicas (at least 1), drawing from `rng`.
+    pub fn new(d: u32, topology: &Topology, rng: SimRng) -> Self {
+        PowerOfD {
+            d: d.max(1),
+            uniform: topology.uniform_capacity(),
+            rng,
+            probed: Vec::with_capacity(d as usize),
+        }
+    }
+}
+
+impl PowerOfD {
+    /// The choice among the probed replicas where they differ: the least `(load + 1) /
+    /// capacity`. Out of line, so that the common case's code stays as it was.
+    #[cold]
+    #[inline(never)]
+    fn per_capacity(
+        &mut self,
+        view: &PolicyView<'_>,
+        replicas: &[ReplicaId],
+        any_usable: bool,
+    ) -> Decision {
+        let usable = |r: ReplicaId| view.answers_probes(r) && !view.is_excluded(r);
+        let per_capacity =
+            |r: ReplicaId| f64::from(view.load(r).outstanding() + 1) / view.capacity(r);
+        let candidates = self
+            .probed
+            .iter()
+            .map(|&i| replicas[i as usize])
+            .filter(|&r| !any_usable || usable(r))
+            .map(|r| (r.0, per_capacity(r)));
+        let chosen = argmin_random_tie(candidates, &mut self.rng);
+        Decision::Place(ReplicaId(chosen.expect("a service has at least one replica")))
     }
 }
 
@@ -205,6 +254,9 @@ impl Policy for PowerOfD {
         // ejected, unless that leaves nothing.
         let usable = |r: ReplicaId| view.answers_probes(r) && !view.is_excluded(r);
         let any_usable = self.probed.iter().any(|&i| usable(replicas[i as usize]));
+        if !self.uniform[task.service.index()] {
+            return self.per_capacity(view, replicas, any_usable);
+        }
         let candidates = self
             .probed
             .iter()
@@ -233,6 +285,8 @@ mod tests {
             service_replicas: vec![0..3, 3..7],
             slots: vec![1; 7],
             speeds: vec![1.0; 7],
+            work: vec![crate::dist::DurationDist::exponential(0.01).unwrap(); 2],
+            mean_work: vec![0.01; 2],
         }
     }
 
@@ -273,7 +327,7 @@ mod tests {
 
     #[test]
     fn power_of_d_with_d_equal_n_is_join_the_shortest_queue() {
-        let mut p = PowerOfD::new(4, derive_stream(1, 0, 9));
+        let mut p = PowerOfD::new(4, &topology(), derive_stream(1, 0, 9));
         let picks = place_many(&mut p, &[5, 5, 5, 3, 1, 7, 1], 0, 200);
         assert!(picks.iter().all(|&r| r == 4 || r == 6));
         assert!(picks.contains(&4) && picks.contains(&6), "ties must be broken both ways");
@@ -281,7 +335,7 @@ mod tests {
 
     #[test]
     fn power_of_d_never_picks_the_worst_when_d_is_two() {
-        let mut p = PowerOfD::new(2, derive_stream(2, 0, 9));
+        let mut p = PowerOfD::new(2, &topology(), derive_stream(2, 0, 9));
         let picks = place_many(&mut p, &[0, 0, 0, 1, 2, 3, 9], 0, 1000);
         assert!(!picks.contains(&6));
         // Replica 3 (least loaded) wins every pair it is in: 3 of 6 pairs, share 1/2.

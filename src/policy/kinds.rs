@@ -30,11 +30,32 @@ pub enum PolicyKind {
     Auction,
     /// Stale views spread by push-pull gossip; power of d choices over them.
     Gossip,
+    /// A random replica, with probability proportional to its capacity.
+    WeightedRandom,
+    /// Least work left (queued plus remaining), in time; needs known sizes.
+    LeastWorkLeft,
+    /// Where the task would finish first, its own work included.
+    LeastExpectedFinish,
+    /// Size interval task assignment; needs known sizes.
+    Sita,
 }
 
 impl PolicyKind {
-    /// Every built-in policy, in catalog order.
-    pub const ALL: [PolicyKind; 8] = [
+    /// Every built-in policy, in catalog order: [`PolicyKind::DEFAULT`], then
+    /// [`PolicyKind::FLEET`].
+    pub const ALL: [PolicyKind; 12] = {
+        let mut all = [PolicyKind::Random; 12];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < 8 { PolicyKind::DEFAULT[i] } else { PolicyKind::FLEET[i - 8] };
+            i += 1;
+        }
+        all
+    };
+
+    /// The policies a scenario that lists none compares: the coordination protocols and
+    /// the classic baselines.
+    pub const DEFAULT: [PolicyKind; 8] = [
         PolicyKind::Central,
         PolicyKind::Auction,
         PolicyKind::Gossip,
@@ -43,6 +64,16 @@ impl PolicyKind {
         PolicyKind::LeastOutstanding,
         PolicyKind::PowerOfD,
         PolicyKind::PeakEwma,
+    ];
+
+    /// The baselines for fleets of different replicas (docs/model.md section 12), run when
+    /// listed: two need known sizes, and on identical replicas the others repeat `random`'s
+    /// and `power_of_d`'s question.
+    pub const FLEET: [PolicyKind; 4] = [
+        PolicyKind::WeightedRandom,
+        PolicyKind::LeastWorkLeft,
+        PolicyKind::LeastExpectedFinish,
+        PolicyKind::Sita,
     ];
 
     /// The name used in files, on the CLI and in CSV.
@@ -56,6 +87,10 @@ impl PolicyKind {
             PolicyKind::Central => "central",
             PolicyKind::Auction => "auction",
             PolicyKind::Gossip => "gossip",
+            PolicyKind::WeightedRandom => "weighted_random",
+            PolicyKind::LeastWorkLeft => "least_work_left",
+            PolicyKind::LeastExpectedFinish => "least_expected_finish",
+            PolicyKind::Sita => "sita",
         }
     }
 
@@ -81,6 +116,18 @@ impl PolicyKind {
             }
             PolicyKind::Gossip => {
                 "every agent keeps a view of all replicas' load and heartbeats, spread by push-pull gossip; picks the least loaded of d unsuspected replicas in its stale view"
+            }
+            PolicyKind::WeightedRandom => {
+                "baseline: a random replica, with probability proportional to its speed x concurrency"
+            }
+            PolicyKind::LeastWorkLeft => {
+                "baseline: the replica whose queued and remaining work, in time at its speed per slot, is least (needs sizes_known)"
+            }
+            PolicyKind::LeastExpectedFinish => {
+                "baseline: the replica where the task would finish first, its own work at that replica's speed included (known sizes where given, else mean sizes and loads)"
+            }
+            PolicyKind::Sita => {
+                "baseline: size interval task assignment, one interval of request sizes per replica, cutoffs given or equalising load per capacity (needs sizes_known)"
             }
         }
     }
@@ -117,6 +164,11 @@ impl PolicyKind {
                 ("reports", "staggered", "`staggered`: rounds at phases spread over the period; `synchronous`: every agent's round at once, every period"),
                 ("estimate", "reported", "`reported`: a replica's load is the entry its replica wrote plus the agent's own placements since; `aged`: the entry aged by the drain and arrival rates the replica wrote with it, less the agent's own share"),
             ],
+            PolicyKind::Sita => &[(
+                "cutoffs",
+                "load-equalising",
+                "size cutoffs between replicas' intervals, in s of work, increasing; used when the service has one more candidate than cutoffs (at most 15)",
+            )],
             _ => &[],
         }
     }
@@ -134,6 +186,10 @@ impl PolicyKind {
             PolicyKind::Central => PolicySpec::Central(CentralParams::default()),
             PolicyKind::Auction => PolicySpec::Auction(AuctionParams::default()),
             PolicyKind::Gossip => PolicySpec::Gossip(GossipParams::default()),
+            PolicyKind::WeightedRandom => PolicySpec::WeightedRandom,
+            PolicyKind::LeastWorkLeft => PolicySpec::LeastWorkLeft,
+            PolicyKind::LeastExpectedFinish => PolicySpec::LeastExpectedFinish,
+            PolicyKind::Sita => PolicySpec::Sita(SitaCutoffs::default()),
         }
     }
 }
@@ -170,6 +226,41 @@ pub enum PolicySpec {
     Auction(AuctionParams),
     /// See [`PolicyKind::Gossip`].
     Gossip(GossipParams),
+    /// See [`PolicyKind::WeightedRandom`].
+    WeightedRandom,
+    /// See [`PolicyKind::LeastWorkLeft`].
+    LeastWorkLeft,
+    /// See [`PolicyKind::LeastExpectedFinish`].
+    LeastExpectedFinish,
+    /// See [`PolicyKind::Sita`].
+    Sita(SitaCutoffs),
+}
+
+/// `sita`'s size cutoffs, if given: increasing work sizes (at speed 1) between consecutive
+/// replicas' intervals. Kept inline (at most [`SitaCutoffs::MAX`]) so that a spec stays
+/// `Copy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SitaCutoffs {
+    len: u8,
+    values: [SimDuration; SitaCutoffs::MAX],
+}
+
+impl SitaCutoffs {
+    /// The most cutoffs that may be given (16 intervals).
+    pub const MAX: usize = 15;
+
+    /// These cutoffs (at most [`SitaCutoffs::MAX`], increasing: the caller validated them).
+    pub fn new(cutoffs: &[SimDuration]) -> Self {
+        assert!(cutoffs.len() <= Self::MAX, "at most {} cutoffs", Self::MAX);
+        let mut values = [SimDuration::ZERO; Self::MAX];
+        values[..cutoffs.len()].copy_from_slice(cutoffs);
+        SitaCutoffs { len: cutoffs.len() as u8, values }
+    }
+
+    /// The cutoffs given (empty: computed to equalise load).
+    pub fn given(&self) -> &[SimDuration] {
+        &self.values[..usize::from(self.len)]
+    }
 }
 
 /// Parameters of `central`.
@@ -330,6 +421,10 @@ impl PolicySpec {
             PolicySpec::Central(_) => PolicyKind::Central,
             PolicySpec::Auction(_) => PolicyKind::Auction,
             PolicySpec::Gossip(_) => PolicyKind::Gossip,
+            PolicySpec::WeightedRandom => PolicyKind::WeightedRandom,
+            PolicySpec::LeastWorkLeft => PolicyKind::LeastWorkLeft,
+            PolicySpec::LeastExpectedFinish => PolicyKind::LeastExpectedFinish,
+            PolicySpec::Sita(_) => PolicyKind::Sita,
         }
     }
 }

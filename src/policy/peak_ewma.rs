@@ -5,15 +5,17 @@
 //! pulls it down with weight `1 - exp(-dt / decay)`, so a replica that turns slow is avoided
 //! immediately and forgiven gradually. Placement compares two random replicas by
 //! `average x (requests this agent has in flight there + 1)` and takes the cheaper (ties at
-//! random). Failures count with the latency after which they were observed (a timeout is a
-//! long sample), so a replica that times out is avoided too. Nothing but the agent's own
+//! random); where a service's replicas differ in slots, that cost is divided by the replica's
+//! slots (the average already carries its speed). Failures count with the latency after
+//! which they were observed (a timeout is a long sample), so a replica that times out is
+//! avoided too. Nothing but the agent's own
 //! observations is used: no probes, no messages.
 
 use rand::Rng;
 
 use super::{Decision, Outcome, Policy, PolicyView, Task, Topology};
 use crate::engine::SimRng;
-use crate::ids::ReplicaId;
+use crate::ids::{ReplicaId, ServiceId};
 use crate::time::{SimDuration, SimTime};
 
 /// What one agent knows about one replica.
@@ -34,6 +36,8 @@ pub struct PeakEwma {
     replicas: usize,
     /// `estimates[agent * replicas + replica]`.
     estimates: Vec<Estimate>,
+    /// Per service, whether its replicas all have the same slots.
+    uniform_slots: Vec<bool>,
     rng: SimRng,
 }
 
@@ -45,13 +49,35 @@ impl PeakEwma {
             decay: decay.as_secs_f64(),
             replicas,
             estimates: vec![Estimate::default(); replicas * topology.agents as usize],
+            uniform_slots: topology
+                .service_replicas
+                .iter()
+                .map(|range| {
+                    let first = topology.slots[range.start as usize];
+                    range.clone().all(|r| topology.slots[r as usize] == first)
+                })
+                .collect(),
             rng,
         }
     }
 
-    fn cost(&self, base: usize, replica: ReplicaId) -> f64 {
+    /// The expected latency there: the latency average times the requests it would share
+    /// the replica with, per slot where the service's replicas differ in slots (the average
+    /// already carries the replica's speed).
+    fn cost(
+        &self,
+        base: usize,
+        view: &PolicyView<'_>,
+        service: ServiceId,
+        replica: ReplicaId,
+    ) -> f64 {
         let e = &self.estimates[base + replica.index()];
-        e.average * f64::from(e.outstanding + 1)
+        let cost = e.average * f64::from(e.outstanding + 1);
+        if self.uniform_slots[service.index()] {
+            cost
+        } else {
+            cost / f64::from(view.load(replica).slots)
+        }
     }
 }
 
@@ -70,7 +96,8 @@ impl Policy for PeakEwma {
         }
         let pick = |k: usize| view.candidates(task.service).nth(k.min(n - 1)).expect("k < n");
         let (a, b) = (pick(first), pick(second));
-        let (ca, cb) = (self.cost(base, a), self.cost(base, b));
+        let (ca, cb) =
+            (self.cost(base, view, task.service, a), self.cost(base, view, task.service, b));
         let chosen = if ca < cb || (ca == cb && self.rng.random::<bool>()) { a } else { b };
         let estimate = &mut self.estimates[base + chosen.index()];
         estimate.outstanding += 1;
@@ -123,6 +150,8 @@ mod tests {
             service_replicas: std::iter::once(0..2).collect(),
             slots: vec![1; 2],
             speeds: vec![1.0; 2],
+            work: vec![crate::dist::DurationDist::exponential(0.01).unwrap()],
+            mean_work: vec![0.01],
         };
         let mut p = PeakEwma::new(
             SimDuration::from_nanos(1_000_000_000),
@@ -150,6 +179,8 @@ mod tests {
             service_replicas: std::iter::once(0..2).collect(),
             slots: vec![1; 2],
             speeds: vec![1.0; 2],
+            work: vec![crate::dist::DurationDist::exponential(0.01).unwrap()],
+            mean_work: vec![0.01],
         };
         let mut p = PeakEwma::new(
             SimDuration::from_nanos(10_000_000_000),

@@ -20,28 +20,21 @@ use crate::sim::AuditLog;
 struct Names {
     orchestrators: u32,
     /// For each replica: its service's name and its index within the service.
-    replicas: Vec<(String, u32)>,
+    replicas: Vec<String>,
     services: Vec<String>,
 }
 
 impl Names {
     fn new(scenario: &Scenario) -> Names {
-        let mut replicas = Vec::new();
-        // Replica ids are laid out by capacity (room for replicas control agents add).
-        for (s, service) in scenario.services.iter().enumerate() {
-            let capacity = scenario.capacity(crate::ids::ServiceId(s as u32));
-            replicas.extend((0..capacity).map(|i| (service.name.clone(), i)));
-        }
         Names {
             orchestrators: scenario.orchestrators,
-            replicas,
+            replicas: scenario.replica_names(),
             services: scenario.services.iter().map(|s| s.name.clone()).collect(),
         }
     }
 
     fn replica(&self, replica: ReplicaId) -> String {
-        let (service, index) = &self.replicas[replica.index()];
-        format!("{service}[{index}]")
+        self.replicas[replica.index()].clone()
     }
 
     fn agent(&self, endpoint: Endpoint) -> String {

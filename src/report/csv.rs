@@ -139,6 +139,7 @@ pub fn runs_csv(records: &[RunRecord]) -> Vec<u8> {
             s.escalations.to_string(),
             float_cell(s.human_wait_mean_ms),
             float_cell(s.replica_seconds),
+            float_cell(s.cost),
             s.scale_ups.to_string(),
             s.scale_downs.to_string(),
             s.restarts.to_string(),
@@ -191,16 +192,19 @@ pub fn classes_csv(records: &[RunRecord]) -> Vec<u8> {
     })
 }
 
-/// Renders every service of every run as `services.csv`: its replicas at the start and the
-/// end, its cost (`replica_seconds`) and the control actions on it.
+/// Renders every replica group of every service of every run as `services.csv`: its
+/// replicas at the start and the end, their use (`replica_seconds`) and `cost`, and the
+/// control actions on it.
 pub fn services_csv(records: &[RunRecord]) -> Vec<u8> {
     keyed_csv(records, &SERVICES_COLUMNS, |r| {
         r.summary.services.iter().map(|s| {
             [
                 s.service.clone(),
+                s.group.clone(),
                 s.replicas_initial.to_string(),
                 s.replicas_final.to_string(),
                 float_cell(s.replica_seconds),
+                float_cell(s.cost),
                 s.scale_ups.to_string(),
                 s.scale_downs.to_string(),
                 s.restarts.to_string(),
@@ -490,6 +494,7 @@ arrival = { process = "poisson", rate = 150 }
             escalations = 132,
             human_wait_mean_ms = 133.5,
             replica_seconds = 135.5,
+            cost = 135.25,
             scale_ups = 136,
             scale_downs = 137,
             restarts = 138,
@@ -538,7 +543,7 @@ dup_executions,dup_timeout_retry,dup_hedge,dup_reauction,dup_conflicting_claim,d
 wasted_work_ratio,wasted_timeout,wasted_cancelled,wasted_crash,wasted_duplicate,wasted_failed,\
 attempts_per_job,jobs_shed,dropped_expired,faults_injected,faults_untouched,\
 cascades_contained,blast_radius_mean,secondary_impaired_s,approvals,rejections,\
-escalations,human_wait_mean_ms,replica_seconds,scale_ups,scale_downs,restarts,ejections,\
+escalations,human_wait_mean_ms,replica_seconds,cost,scale_ups,scale_downs,restarts,ejections,\
 escalations_by_agents,flaps,agent_conflicts,time_to_recover_s,faults_unrecovered,regret,events,\
 fingerprint";
         let text = String::from_utf8(runs_csv(&[

@@ -37,6 +37,9 @@ pub struct ControlAgent {
     pub name: String,
     /// The services it watches and acts on (each independently, for an autoscaler).
     pub services: Vec<ServiceId>,
+    /// The replica groups an autoscaler or external agent adds to and removes from, in order
+    /// of preference (empty: every group of the service, in declaration order).
+    pub groups: Vec<String>,
     /// Time between two of its decisions (an autoscaler's sync period, a remediator's
     /// health-check period).
     pub period: SimDuration,

@@ -22,7 +22,10 @@ pub enum FaultEffect {
     Crash {
         /// The service.
         service: ServiceId,
-        /// One replica (index within the service), or all of them.
+        /// One group of its replicas (index into its `groups`), or every group.
+        group: Option<u32>,
+        /// One replica (index among the starting replicas of the group, or of the service
+        /// in group order), or all of them.
         replica: Option<u32>,
     },
     /// An orchestrator agent stops: the jobs it coordinates are lost (they fail), results
@@ -43,7 +46,10 @@ pub enum FaultEffect {
     Slowdown {
         /// The service.
         service: ServiceId,
-        /// One replica (index within the service), or all of them.
+        /// One group of its replicas (index into its `groups`), or every group.
+        group: Option<u32>,
+        /// One replica (index among the starting replicas of the group, or of the service
+        /// in group order), or all of them.
         replica: Option<u32>,
         /// Execution-time multiplier (> 0).
         factor: f64,

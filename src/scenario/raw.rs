@@ -38,8 +38,9 @@ pub(crate) struct RawScenario {
     pub replications: Option<u32>,
     /// Front-end agents; jobs are spread over them round-robin; >= 1 (default: `1`)
     pub orchestrators: Option<u32>,
-    /// Policies to compare, in order; each at most once; see `coordsim policies` (default: all
-    /// built-in policies)
+    /// Policies to compare, in order; each at most once; see `coordsim policies` (default: the
+    /// protocols and classic baselines: `central`, `auction`, `gossip`, `random`,
+    /// `round_robin`, `least_outstanding`, `power_of_d`, `peak_ewma`)
     pub policies: Option<Vec<PolicyKind>>,
     /// Parameters of the policies, below
     #[serde(default)]
@@ -163,7 +164,10 @@ pub(crate) struct RawFault {
     pub kind: FaultKind,
     /// `crash`, `slowdown`: the target service
     pub service: Option<String>,
-    /// `crash`, `slowdown`: one replica (0-based index within the service) (default: all)
+    /// `crash`, `slowdown`: one group of the service's replicas (default: every group)
+    pub group: Option<String>,
+    /// `crash`, `slowdown`: one replica (0-based index among the starting replicas of the
+    /// `group`, or of the service in group order) (default: all)
     pub replica: Option<u32>,
     /// `crash` of an agent instead of a service: `orchestrator-N` (0-based), or `central`'s
     /// `scheduler` or `standby`
@@ -363,8 +367,18 @@ pub(crate) struct RawLink {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawService {
-    /// Identical workers; >= 1
-    pub replicas: u32,
+    /// Identical workers; >= 1; required unless `groups` are declared, refused with them
+    /// (unit: replicas)
+    pub replicas: Option<u32>,
+    /// Replica groups of their own speed, slots, queue and price, below; a service without
+    /// groups is one group, `default`, of its own settings (default: none)
+    pub groups: Option<Vec<RawGroup>>,
+    /// The dispatcher is told each request's work when it places it (size-based assignment:
+    /// `least_work_left`, `sita`) (default: `false`)
+    pub sizes_known: Option<bool>,
+    /// Price of one replica-hour, for the `cost` figure; the default of the service's groups;
+    /// >= 0 (unit: per replica-hour; default: `0`)
+    pub price: Option<f64>,
     /// Requests one replica executes at once; >= 1 (unit: requests; default: `1`)
     pub concurrency: Option<u32>,
     /// Requests one replica holds waiting; one more is rejected at once; `0` means no queue
@@ -401,6 +415,28 @@ pub(crate) struct RawService {
     /// counts against the service's impairment like a failure; none: only failures count; > 0
     /// (unit: s; default: none)
     pub slo: Option<Seconds>,
+}
+
+/// `[[services.<name>.groups]]`: replicas of one speed, slots, queue and price.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGroup {
+    /// Unique within the service; faults (`group`) and autoscalers (`group`) name it
+    pub name: String,
+    /// Replicas of this group at the start; >= 1 (unit: replicas)
+    pub replicas: u32,
+    /// Execution takes `work / speed`; > 0 (unit: work-seconds per second; default: the
+    /// service's `speed`)
+    pub speed: Option<f64>,
+    /// Requests one replica executes at once; >= 1 (unit: requests; default: the service's
+    /// `concurrency`)
+    pub concurrency: Option<u32>,
+    /// Requests one replica holds waiting; `0` means no queue (unit: requests; default: the
+    /// service's `queue_capacity`)
+    pub queue_capacity: Option<u32>,
+    /// Price of one replica-hour; >= 0 (unit: per replica-hour; default: the service's
+    /// `price`)
+    pub price: Option<f64>,
 }
 
 /// One stage of downstream calls.

@@ -422,15 +422,22 @@ fn estimate(s: &Scenario, policy: PolicySpec) -> Estimate {
         .services
         .iter()
         .zip(&max_replicas)
-        .map(|(x, r)| (r * f64::from(x.concurrency)).max(1.0))
+        .map(|(x, r)| (r * x.slots_per_replica_at_own_speed()).max(1.0))
         .collect();
     // Requests a service can hold before it refuses (unbounded queues: no limit).
     let room = |i: usize| {
         let x = &s.services[i];
-        if x.queue_capacity == u32::MAX {
+        if x.groups.iter().any(|g| g.queue_capacity == u32::MAX) {
             f64::INFINITY
         } else {
-            max_replicas[i] * (f64::from(x.concurrency) + f64::from(x.queue_capacity))
+            let held: f64 = x
+                .groups
+                .iter()
+                .map(|g| {
+                    f64::from(g.replicas) * (f64::from(g.concurrency) + f64::from(g.queue_capacity))
+                })
+                .sum();
+            max_replicas[i] * held / f64::from(x.replicas)
         }
     };
     for (i, &capacity) in capacity.iter().enumerate() {
@@ -466,8 +473,10 @@ fn estimate(s: &Scenario, policy: PolicySpec) -> Estimate {
     // timeouts and the service is busy (a retry storm can outlive its trigger).
     for fault in &s.faults {
         let (service, left) = match fault.effect {
-            super::FaultEffect::Crash { service, replica: None } => (service.index(), 0.0),
-            super::FaultEffect::Slowdown { service, replica: None, factor } => {
+            super::FaultEffect::Crash { service, group: None, replica: None } => {
+                (service.index(), 0.0)
+            }
+            super::FaultEffect::Slowdown { service, group: None, replica: None, factor } => {
                 (service.index(), 1.0 / factor)
             }
             _ => continue,

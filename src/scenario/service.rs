@@ -143,21 +143,30 @@ impl WorkingHours {
     }
 }
 
-/// A named kind of work served by identical replicas.
+/// A named kind of work served by replicas, in groups of identical ones.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Service {
     /// The key under `[services]`.
     pub name: String,
-    /// Identical workers serving this service (>= 1).
+    /// Replicas serving this service at the start (>= 1): the sum over its groups.
     pub replicas: u32,
-    /// Requests one replica executes at once (>= 1).
+    /// The service's own `concurrency`: that of its groups unless one sets its own (>= 1).
     pub concurrency: u32,
-    /// Requests one replica may hold waiting; one more is rejected at once. `u32::MAX`
-    /// stands for unbounded.
+    /// The service's own `queue_capacity`, the default of its groups. `u32::MAX` stands for
+    /// unbounded.
     pub queue_capacity: u32,
-    /// Work executed per second of time (> 0); execution takes `work / speed`.
+    /// The service's own `speed`, the default of its groups (> 0).
     pub speed: f64,
+    /// Its replicas by group (docs/model.md section 12), in declaration order; a service
+    /// that declares none has one group, named `default`, with the service's own settings.
+    pub groups: Vec<ReplicaGroup>,
+    /// Whether `[[services.<name>.groups]]` were declared (replicas are then named with
+    /// their group in fault targets, traces and audit logs).
+    pub grouped: bool,
+    /// Whether the dispatcher is told each request's work when it places it (size-based
+    /// assignment): only then may a policy read the task's work and replicas' work left.
+    pub sizes_known: bool,
     /// Base work size of one request, in seconds at speed 1: drawn once per request and
     /// shared by its retries and hedges.
     pub service_time: DurationDist,
@@ -194,9 +203,60 @@ pub struct ExecutionNoise {
     pub extra: Option<DurationDist>,
 }
 
+/// Replicas of one service that share a speed, slots, a queue and a price.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ReplicaGroup {
+    /// Unique within its service (`default` for the group of a service without groups).
+    pub name: String,
+    /// Replicas at the start (>= 1).
+    pub replicas: u32,
+    /// Work executed per second of time (> 0); execution takes `work / speed`.
+    pub speed: f64,
+    /// Requests one replica executes at once (>= 1).
+    pub concurrency: u32,
+    /// Requests one replica may hold waiting; one more is rejected at once. `u32::MAX`
+    /// stands for unbounded.
+    pub queue_capacity: u32,
+    /// Price of one replica-hour (>= 0), for the `cost` figure.
+    pub price: f64,
+}
+
 impl Service {
-    /// The mean execution time of one attempt on an unslowed replica, in seconds.
-    pub fn mean_execution_secs(&self) -> f64 {
+    /// The group named `name`, by index.
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.name == name)
+    }
+
+    /// Work the starting replicas execute per second with every slot busy: the sum over
+    /// groups of replicas x concurrency x speed.
+    pub fn capacity_per_s(&self) -> f64 {
+        self.groups.iter().map(|g| f64::from(g.replicas) * f64::from(g.concurrency) * g.speed).sum()
+    }
+
+    /// The slots of an average starting replica, each counted at its group's speed over the
+    /// service's own (the concurrency, for a service without groups).
+    pub fn slots_per_replica_at_own_speed(&self) -> f64 {
+        let slots: f64 = self
+            .groups
+            .iter()
+            .map(|g| f64::from(g.replicas) * f64::from(g.concurrency) * (g.speed / self.speed))
+            .sum();
+        slots / f64::from(self.replicas)
+    }
+
+    /// Slots of the starting replicas, over all groups.
+    pub fn slots(&self) -> u64 {
+        self.groups.iter().map(|g| u64::from(g.replicas) * u64::from(g.concurrency)).sum()
+    }
+
+    /// The mean work of one attempt (at speed 1), in seconds.
+    pub fn mean_work_secs(&self) -> f64 {
+        self.mean_execution_secs_at(1.0)
+    }
+
+    /// The mean execution time of one attempt on an unslowed replica of `speed`, in seconds.
+    pub fn mean_execution_secs_at(&self, speed: f64) -> f64 {
         let work = self.service_time.mean_secs();
         let (factor, extra) = match &self.execution {
             None => (1.0, 0.0),
@@ -205,7 +265,12 @@ impl Service {
                 n.extra.as_ref().map_or(0.0, DurationDist::mean_secs),
             ),
         };
-        (work * factor + extra) / self.speed
+        (work * factor + extra) / speed
+    }
+
+    /// The mean execution time of one attempt on an unslowed replica, in seconds.
+    pub fn mean_execution_secs(&self) -> f64 {
+        self.mean_execution_secs_at(self.speed)
     }
 }
 

@@ -69,7 +69,7 @@ pub(super) fn scenario(raw: RawScenario, default_name: &str, base: &Path) -> Res
     let class_ids = ids_by_name(&raw.classes, |i| ClassId(i as u32));
     let shared_arrival = classes::shared_arrival(raw.arrival.as_ref(), &class_ids, &classes, base)?;
 
-    let policies = policies::policies(raw.policies, &raw.policy)?;
+    let policies = policies::policies(raw.policies, &raw.policy, &services)?;
     let group_ids = ids_by_name(&raw.network.groups, |i| i);
     let network = network::network(&raw.network, &service_ids, &group_ids, base)?;
     let faults = faults::faults(&raw.faults, &service_ids, &services, &group_ids, orchestrators)?;
@@ -166,7 +166,7 @@ mod tests {
         assert_eq!(s.services[0].concurrency, 1);
         assert_eq!(s.services[0].queue_capacity, u32::MAX);
         assert_eq!(s.services[0].calls[0].services, vec![crate::ids::ServiceId(1)]);
-        assert_eq!(s.policies.len(), crate::policy::PolicyKind::ALL.len());
+        assert_eq!(s.policies.len(), crate::policy::PolicyKind::DEFAULT.len());
         assert!(s.network.latency.is_always_zero());
         // Named workflows first, then the single-step workflow of class `web`.
         assert_eq!(s.workflows.len(), 2);

@@ -92,9 +92,12 @@ impl Scenario {
                 FaultTiming::Random { mtbf, .. } => {
                     let measured = (span.to - span.from).as_secs_f64();
                     let processes = match fault.effect {
-                        FaultEffect::Crash { service, replica: None }
-                        | FaultEffect::Slowdown { service, replica: None, .. } => {
-                            f64::from(self.services[service.index()].replicas)
+                        FaultEffect::Crash { service, group, replica: None }
+                        | FaultEffect::Slowdown { service, group, replica: None, .. } => {
+                            let spec = &self.services[service.index()];
+                            f64::from(
+                                group.map_or(spec.replicas, |g| spec.groups[g as usize].replicas),
+                            )
                         }
                         _ => 1.0,
                     };
@@ -160,11 +163,23 @@ impl Scenario {
                 }
             }
             let work_s = service.mean_execution_secs();
-            let slots = f64::from(service.replicas) * f64::from(service.concurrency);
+            let slots = service.slots_per_replica_at_own_speed() * f64::from(service.replicas);
             let load = jobs_per_s * work_s / slots;
             if load <= 1.0 || !load.is_finite() {
                 continue;
             }
+            let over = if service.grouped {
+                format!(
+                    "the capacity of its groups ({:.4} work-seconds per second; services.{}.groups)",
+                    service.capacity_per_s(),
+                    service.name
+                )
+            } else {
+                format!(
+                    "{} replicas x {} slots (services.{}.replicas, .concurrency)",
+                    service.replicas, service.concurrency, service.name
+                )
+            };
             let name = &service.name;
             let bare: Vec<&String> = self
                 .bare_seconds
@@ -181,11 +196,9 @@ impl Scenario {
             out.push(Warning {
                 field: format!("services.{name}"),
                 message: format!(
-                    "offered load {load:.2} is above 1, so its queues grow for as long as it lasts (unless an agent adds replicas): {jobs_per_s:.4} requests/s (from {}) x {} mean work (services.{name}.service_time, .execution, .speed) over {} replicas x {} slots (services.{name}.replicas, .concurrency){hint}",
+                    "offered load {load:.2} is above 1, so its queues grow for as long as it lasts (unless an agent adds replicas): {jobs_per_s:.4} requests/s (from {}) x {} mean work (services.{name}.service_time, .execution, .speed) over {over}{hint}",
                     sources.join(", "),
                     work_text(work_s),
-                    service.replicas,
-                    service.concurrency,
                 ),
             });
         }

@@ -73,6 +73,15 @@ impl Lifecycle {
     }
 }
 
+/// How an agent scales a service: the groups it adds to (in order of preference) and
+/// removes from (in reverse), how it removes, and whether its changes are counted.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Scaling<'a> {
+    pub(super) groups: &'a [u32],
+    pub(super) removal: Removal,
+    pub(super) measured: bool,
+}
+
 impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     /// Replicas of `service` provisioned (serving or being provisioned).
     pub(super) fn provisioned(&self, service: ServiceId) -> u32 {
@@ -80,41 +89,58 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         range.filter(|&r| self.lifecycle[r as usize].provisioned()).count() as u32
     }
 
-    /// Brings `service` to `to` provisioned replicas; returns the change made. New replicas
-    /// take `provisioning` (a delay already drawn for each) to become serving.
+    /// Brings `service` to `to` provisioned replicas; returns the change made. Replicas are
+    /// added to the first of `groups` (group numbers, in order of preference) with room, and
+    /// removed from the last that has any: one being provisioned first, the newest first,
+    /// then a serving one. New replicas take `provisioning` (a delay already drawn for
+    /// each) to become serving. With `measured`, each group's change is counted.
     pub(super) fn scale_service(
         &mut self,
         service: ServiceId,
         to: u32,
-        removal: Removal,
+        how: Scaling<'_>,
         mut provisioning: impl FnMut() -> SimDuration,
         schedule: &mut Schedule<Event>,
     ) -> i64 {
-        let range = self.layout.service_replicas[service.index()].clone();
+        let Scaling { groups, removal, measured } = how;
         let current = self.provisioned(service);
         let mut change = 0i64;
         let now = schedule.now();
+        let ranges: Vec<_> =
+            groups.iter().map(|&g| self.layout.groups[g as usize].ids.clone()).collect();
+        let ids = |ids: &std::ops::Range<u32>| ids.clone();
         if to > current {
             for _ in current..to {
-                let Some(r) = range
-                    .clone()
+                let Some(r) = ranges
+                    .iter()
+                    .flat_map(ids)
                     .find(|&r| self.lifecycle[r as usize].presence == Presence::Absent)
                 else {
                     break; // at capacity (validation keeps `to` within it)
                 };
                 self.add_replica(ReplicaId(r), provisioning(), schedule);
+                if measured {
+                    self.recorder.scaled(self.layout.replica_group[r as usize], 1);
+                }
                 change += 1;
             }
         } else {
             for _ in to..current {
                 let newest = |p: Presence| {
-                    range.clone().rev().find(|&r| self.lifecycle[r as usize].presence == p)
+                    ranges
+                        .iter()
+                        .rev()
+                        .flat_map(|g| ids(g).rev())
+                        .find(|&r| self.lifecycle[r as usize].presence == p)
                 };
                 let Some(r) = newest(Presence::Provisioning).or_else(|| newest(Presence::Serving))
                 else {
                     break;
                 };
                 self.remove_replica(ReplicaId(r), removal, schedule);
+                if measured {
+                    self.recorder.scaled(self.layout.replica_group[r as usize], -1);
+                }
                 change -= 1;
             }
         }
@@ -137,7 +163,12 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         life.presence = Presence::Provisioning;
         life.epoch += 1;
         let epoch = life.epoch;
-        self.recorder.provisioned_changed(now, service, 1);
+        self.recorder.provisioned_changed(
+            now,
+            service,
+            self.layout.replica_group[replica.index()],
+            1,
+        );
         if delay == SimDuration::ZERO {
             self.replica_ready(replica, epoch, schedule);
         } else {
@@ -182,7 +213,12 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             Presence::Provisioning => {
                 // Never served: it is simply gone.
                 life.presence = Presence::Absent;
-                self.recorder.provisioned_changed(now, service, -1);
+                self.recorder.provisioned_changed(
+                    now,
+                    service,
+                    self.layout.replica_group[replica.index()],
+                    -1,
+                );
                 self.observer.replica_gone(now, replica, self.loads[replica.index()], false);
             }
             Presence::Serving => match removal {
@@ -226,7 +262,12 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         life.epoch += 1;
         let restarting = std::mem::replace(&mut life.restarting, false);
         life.ejected = false;
-        self.recorder.provisioned_changed(now, service, -1);
+        self.recorder.provisioned_changed(
+            now,
+            service,
+            self.layout.replica_group[replica.index()],
+            -1,
+        );
         self.present_changed(now, service, replica, -1);
         self.refresh_membership(replica, schedule);
         if restarting {

@@ -282,8 +282,15 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let mut obs = monitor.observe(now, service, spec.window, spec.measurement_delay);
         obs.provisioned = self.provisioned(service);
         obs.ready = self.members[service.index()].len() as u32;
-        obs.slots_per_replica = self.scenario.services[service.index()].concurrency;
+        let first = self.layout.scaling_groups(self.scenario, &spec.groups, service)[0];
+        obs.slots_per_replica =
+            self.layout.replica_slots[self.layout.groups[first as usize].ids.start as usize];
         let replicas = self.layout.service_replicas[service.index()].clone();
+        obs.provisioned_slots = replicas
+            .clone()
+            .filter(|&r| self.lifecycle[r as usize].provisioned())
+            .map(|r| self.layout.replica_slots[r as usize])
+            .sum();
         obs.crashed = replicas.clone().filter(|&r| self.crashed_by_fault(r)).count() as u32;
         obs.slowed = replicas.filter(|&r| self.slowdown[r as usize] > 1.0).count() as u32;
         obs
@@ -375,18 +382,16 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                     draws.extend((from..*to).map(|_| dist.sample(delays)));
                 }
                 let mut next = draws.into_iter();
+                let groups = self.layout.scaling_groups(self.scenario, &spec.groups, *service);
                 let change = self.scale_service(
                     *service,
                     *to,
-                    removal,
+                    super::capacity::Scaling { groups: &groups, removal, measured },
                     || next.next().unwrap_or(SimDuration::ZERO),
                     schedule,
                 );
                 if change == 0 {
                     return;
-                }
-                if measured {
-                    self.recorder.scaled(*service, change);
                 }
                 self.check_reversal(agent, *service, change > 0, now, measured);
                 ("scale", *service, None, Some(self.provisioned(*service).to_string()))
@@ -404,7 +409,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 }
                 let service = self.layout.replica_service[replica.index()];
                 if measured {
-                    self.recorder.restarted(service);
+                    self.recorder.restarted(self.layout.replica_group[replica.index()]);
                 }
                 ("restart", service, Some(*replica), None)
             }
@@ -419,7 +424,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 }
                 let service = self.layout.replica_service[replica.index()];
                 if measured {
-                    self.recorder.ejected(service);
+                    self.recorder.ejected(self.layout.replica_group[replica.index()]);
                 }
                 ("eject", service, Some(*replica), None)
             }

@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use rand::Rng;
 
+use super::layout::Layout;
 use super::StreamId;
 use crate::ids::ServiceId;
 use crate::metrics::FaultRecord;
@@ -29,26 +30,38 @@ pub(super) struct Instance {
 }
 
 /// Every instance of a run, in generation order (faults as listed, then time).
-pub(super) fn timeline(
-    scenario: &Scenario,
-    replication: u32,
-    service_replicas: &[Range<u32>],
-) -> Vec<Instance> {
+pub(super) fn timeline(scenario: &Scenario, replication: u32, layout: &Layout) -> Vec<Instance> {
     let mut rng = StreamId::Faults.rng(scenario.seed, replication);
     let end_of_run = SimTime::ZERO + scenario.duration;
     let mut instances = Vec::new();
     for fault in &scenario.faults {
         let targets: Vec<Range<u32>> = match fault.effect {
-            FaultEffect::Crash { service, replica }
-            | FaultEffect::Slowdown { service, replica, .. } => {
-                let all = service_replicas[service.index()].clone();
-                // Random faults run one process per replica the service starts with (so that
+            FaultEffect::Crash { service, group, replica }
+            | FaultEffect::Slowdown { service, group, replica, .. } => {
+                // The target: a group's ids (its starting replicas, then room for added
+                // ones), or the service's.
+                let (all, starting): (Range<u32>, Vec<u32>) = match group {
+                    Some(g) => {
+                        let g = &layout.groups
+                            [(layout.service_groups[service.index()].start + g) as usize];
+                        (g.ids.clone(), (g.ids.start..g.ids.start + g.initial).collect())
+                    }
+                    None => (
+                        layout.service_replicas[service.index()].clone(),
+                        layout.starting_replicas(service).collect(),
+                    ),
+                };
+                // Random faults run one process per replica the target starts with (so that
                 // adding control agents changes no fault draw); a scheduled fault on the whole
-                // service holds every replica it has while it lasts, added ones included.
-                let initial = all.start..all.start + scenario.services[service.index()].replicas;
+                // target holds every replica it has while it lasts, added ones included.
                 match (replica, fault.timing) {
-                    (Some(r), _) => std::iter::once(all.start + r..all.start + r + 1).collect(),
-                    (None, FaultTiming::Random { .. }) => initial.map(|r| r..r + 1).collect(),
+                    (Some(r), _) => {
+                        let id = starting[r as usize];
+                        std::iter::once(id..id + 1).collect()
+                    }
+                    (None, FaultTiming::Random { .. }) => {
+                        starting.iter().map(|&r| r..r + 1).collect()
+                    }
                     (None, FaultTiming::Scheduled { .. }) => vec![all],
                 }
             }
@@ -99,17 +112,26 @@ impl Instance {
     pub(super) fn record(
         &self,
         scenario: &Scenario,
-        service_replicas: &[Range<u32>],
+        layout: &Layout,
         end_of_run: SimTime,
     ) -> FaultRecord {
         let group = |g: usize| scenario.network.groups[g].name.as_str();
+        // The service, one of its groups (`service/group`), or one replica, named as in
+        // the trace (`service[i]`, `service/group[i]`).
         let replica_target = |service: ServiceId| {
-            let name = &scenario.services[service.index()].name;
-            let all = &service_replicas[service.index()];
+            let spec = &scenario.services[service.index()];
+            let all = &layout.service_replicas[service.index()];
             if self.replicas == *all {
-                name.clone()
+                return spec.name.clone();
+            }
+            let g = &layout.groups[layout.replica_group[self.replicas.start as usize] as usize];
+            let in_group = format!("{}/{}", spec.name, spec.groups[g.index as usize].name);
+            if self.replicas == g.ids {
+                in_group
+            } else if spec.grouped {
+                format!("{in_group}[{}]", self.replicas.start - g.ids.start)
             } else {
-                format!("{name}[{}]", self.replicas.start - all.start)
+                format!("{}[{}]", spec.name, self.replicas.start - all.start)
             }
         };
         let (kind, target) = match &self.effect {

@@ -82,11 +82,32 @@ pub(super) struct WorkflowLayout {
     pub(super) escalate_unit: Vec<Option<u32>>,
 }
 
+/// One group of a service's replicas (docs/model.md section 12), laid out: its ids (those
+/// it starts with, then room for those control agents may add).
+#[derive(Clone, Debug)]
+pub(super) struct GroupLayout {
+    /// Its index among its service's groups.
+    pub(super) index: u32,
+    pub(super) ids: Range<u32>,
+    /// Replicas present at the start: the first of `ids`.
+    pub(super) initial: u32,
+}
+
 /// The compiled scenario.
 #[derive(Clone, Debug)]
 pub(super) struct Layout {
     pub(super) service_replicas: Vec<Range<u32>>,
     pub(super) replica_service: Vec<ServiceId>,
+    /// Every service's groups, service by service (indices into them: group numbers).
+    pub(super) groups: Vec<GroupLayout>,
+    /// For each service, its group numbers.
+    pub(super) service_groups: Vec<Range<u32>>,
+    /// Each replica's group number.
+    pub(super) replica_group: Vec<u32>,
+    /// Each replica's nominal speed, slots and queue capacity (its group's).
+    pub(super) replica_speed: Vec<f64>,
+    pub(super) replica_slots: Vec<u32>,
+    pub(super) replica_queue_capacity: Vec<u32>,
     /// The scenario's workflows, then one single-step workflow per human service that a
     /// remediator escalates to (see `escalation_workflow`).
     pub(super) workflows: Vec<WorkflowLayout>,
@@ -100,11 +121,31 @@ impl Layout {
     pub(super) fn new(scenario: &Scenario) -> Self {
         let mut service_replicas = Vec::with_capacity(scenario.services.len());
         let mut replica_service = Vec::new();
-        // Ids by capacity: a service's replicas, then room for those an autoscaler may add.
-        for index in 0..scenario.services.len() {
+        let mut groups = Vec::new();
+        let mut service_groups = Vec::with_capacity(scenario.services.len());
+        let (mut replica_group, mut replica_speed) = (Vec::new(), Vec::new());
+        let (mut replica_slots, mut replica_queue_capacity) = (Vec::new(), Vec::new());
+        // Ids by capacity, group by group: a group's replicas, then room for those an
+        // autoscaler may add to it.
+        for (index, service) in scenario.services.iter().enumerate() {
             let id = ServiceId(index as u32);
             let start = replica_service.len() as u32;
-            replica_service.extend((0..scenario.capacity(id)).map(|_| id));
+            let first_group = groups.len() as u32;
+            for (g, spec) in service.groups.iter().enumerate() {
+                let from = replica_service.len() as u32;
+                let capacity = scenario.group_capacity(id, g) as usize;
+                replica_service.extend(std::iter::repeat_n(id, capacity));
+                replica_group.extend(std::iter::repeat_n(groups.len() as u32, capacity));
+                replica_speed.extend(std::iter::repeat_n(spec.speed, capacity));
+                replica_slots.extend(std::iter::repeat_n(spec.concurrency, capacity));
+                replica_queue_capacity.extend(std::iter::repeat_n(spec.queue_capacity, capacity));
+                groups.push(GroupLayout {
+                    index: g as u32,
+                    ids: from..replica_service.len() as u32,
+                    initial: spec.replicas,
+                });
+            }
+            service_groups.push(first_group..groups.len() as u32);
             service_replicas.push(start..replica_service.len() as u32);
         }
         let mut workflows: Vec<WorkflowLayout> =
@@ -122,10 +163,50 @@ impl Layout {
         Layout {
             service_replicas,
             replica_service,
+            groups,
+            service_groups,
+            replica_group,
+            replica_speed,
+            replica_slots,
+            replica_queue_capacity,
             workflows,
             escalation_workflow,
             orchestrators: scenario.orchestrators,
         }
+    }
+
+    /// Whether a replica is present when the run starts (not room for added ones).
+    pub(super) fn present_at_start(&self, replica: u32) -> bool {
+        let group = &self.groups[self.replica_group[replica as usize] as usize];
+        replica - group.ids.start < group.initial
+    }
+
+    /// The replicas `service` starts with, group by group; `replica` picks one of them.
+    pub(super) fn starting_replicas(&self, service: ServiceId) -> impl Iterator<Item = u32> + '_ {
+        let groups = self.service_groups[service.index()].clone();
+        groups.flat_map(|g| {
+            let group = &self.groups[g as usize];
+            group.ids.start..group.ids.start + group.initial
+        })
+    }
+
+    /// The group numbers an agent scales on `service`, in its order of preference (every
+    /// group of the service, in declaration order, when it names none).
+    pub(super) fn scaling_groups(
+        &self,
+        scenario: &Scenario,
+        names: &[String],
+        service: ServiceId,
+    ) -> Vec<u32> {
+        let all = self.service_groups[service.index()].clone();
+        if names.is_empty() {
+            return all.collect();
+        }
+        let spec = &scenario.services[service.index()];
+        names
+            .iter()
+            .map(|n| all.start + spec.group_index(n).expect("validated group name") as u32)
+            .collect()
     }
 
     /// The worker agent of a replica.

@@ -137,10 +137,7 @@ impl Monitor {
                 .map(|s| LiveService {
                     busy: Level::default(),
                     queued: Level::default(),
-                    present: Level {
-                        value: i64::from(s.replicas) * i64::from(s.concurrency),
-                        ..Level::default()
-                    },
+                    present: Level { value: s.slots() as i64, ..Level::default() },
                     requests: 0,
                     failures: 0,
                     slo_missed: 0,
@@ -255,6 +252,7 @@ impl Monitor {
             provisioned: 0,
             ready: 0,
             slots_per_replica: 0,
+            provisioned_slots: 0,
             span_s: length as f64 * 1e-9,
             busy_slots: per(busy),
             present_slots: per(present),

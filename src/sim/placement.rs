@@ -11,10 +11,10 @@ use super::tasks::{Kind, Parent, Task};
 use super::timers::Timer;
 use super::{Observer, World};
 use crate::engine::Schedule;
-use crate::ids::{ClassId, ReplicaId, WorkflowId};
+use crate::ids::{ClassId, ReplicaId, ServiceId, WorkflowId};
 use crate::policy::{Decision, Task as PolicyTask, TaskDetails};
 use crate::scenario::Hedge;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 /// A unit to be executed once, without a task record (see `place_plain`): whose it is, and
 /// who waits for it.
@@ -83,8 +83,8 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             self.layout.workflows[plain.workflow.index()].units[plain.unit as usize].service;
         let agent = self.agent_id(plain.requester);
         let ticket = self.next_ticket();
-        if self.task_details {
-            self.note_task_details(plain.job, plain.job_serial, 0);
+        if self.decision_notes {
+            self.note_plain(plain.job, plain.job_serial, plain.unit, service, now);
         }
         let decision = self.decide(now, &PolicyTask { agent, service, ticket }, false);
         if decision == Decision::Defer {
@@ -95,11 +95,48 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         self.apply_outbox(schedule);
     }
 
-    /// Leaves the details of the task about to be placed for a policy that asks for them:
-    /// its job's class and deadline (none for an escalation or a class without one) and
-    /// its attempt number. Out of line: only such policies come here.
+    /// Leaves what the policy asked to be told of a unit without a task record (its details,
+    /// its size). Out of line: only such policies come here.
     #[cold]
     #[inline(never)]
+    fn note_plain(
+        &mut self,
+        job: usize,
+        job_serial: u64,
+        unit: u32,
+        service: ServiceId,
+        now: SimTime,
+    ) {
+        if self.task_details {
+            self.note_task_details(job, job_serial, 0);
+        }
+        if self.sizes {
+            self.note_sizes(job, job_serial, unit, service, now);
+        }
+    }
+
+    /// The same for an attempt of a task, whose attempt number counts its retries.
+    #[cold]
+    #[inline(never)]
+    fn note_attempt(&mut self, task: usize, kind: Kind, service: ServiceId, now: SimTime) {
+        let t = &self.tasks[task];
+        let (job, job_serial, unit) = (t.job, t.job_serial, t.unit);
+        if self.task_details {
+            let attempt = match kind {
+                Kind::Original => 0,
+                Kind::Hedge => t.retries + 1,
+                _ => t.retries.max(1),
+            };
+            self.note_task_details(job, job_serial, attempt);
+        }
+        if self.sizes {
+            self.note_sizes(job, job_serial, unit, service, now);
+        }
+    }
+
+    /// Leaves the details of the task about to be placed for a policy that asks for them:
+    /// its job's class and deadline (none for an escalation or a class without one) and
+    /// its attempt number.
     fn note_task_details(&self, job: usize, job_serial: u64, attempt: u32) {
         let (class, deadline) = match self.jobs.get(job).filter(|j| j.serial == job_serial) {
             Some(j) if !j.is_escalation() => {
@@ -108,6 +145,42 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             _ => (ClassId::ESCALATION, None),
         };
         self.notes.details.set(Some(TaskDetails { class, attempt, deadline }));
+    }
+
+    /// Leaves the work of the unit about to be placed, and each candidate's work left, for a
+    /// policy that asks for sizes, where the service's sizes are known (docs/model.md
+    /// section 12). Out of line: only such policies come here.
+    fn note_sizes(
+        &mut self,
+        job: usize,
+        job_serial: u64,
+        unit: u32,
+        service: ServiceId,
+        now: SimTime,
+    ) {
+        let work = match self.jobs.get(job).filter(|j| j.serial == job_serial) {
+            Some(j) if self.scenario.services[service.index()].sizes_known => j.plan.work(unit),
+            _ => {
+                self.notes.work.set(None);
+                return;
+            }
+        };
+        for &r in &self.members[service.index()] {
+            let queued = self.queues[r.index()]
+                .iter()
+                .filter_map(|&a| self.attempts.get(a))
+                .filter(|a| a.phase == super::replicas::Phase::Queued)
+                .fold(SimDuration::ZERO, |sum, a| sum + a.execution);
+            let running = self.running[r.index()]
+                .iter()
+                .filter_map(|&a| self.attempts.get(a))
+                .filter(|a| a.phase == super::replicas::Phase::Working)
+                .fold(SimDuration::ZERO, |sum, a| {
+                    sum + (a.started + a.working_for).saturating_since(now)
+                });
+            self.work_left[r.index()] = queued + running;
+        }
+        self.notes.work.set(Some(work));
     }
 
     /// Carries out the policy's decision for a unit without a task record.
@@ -135,7 +208,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             service,
             "placed on another service"
         );
-        let speed = self.scenario.services[service.index()].speed;
+        let speed = self.layout.replica_speed[replica.index()];
         let execution = execution_time(self.jobs[job].plan.work(unit), speed);
         let serial = self.serial();
         let (attempt, slot) = self.attempts.vacant();
@@ -191,14 +264,8 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             }
         }
         let ticket = self.next_ticket();
-        if self.task_details {
-            let t = &self.tasks[task];
-            let attempt = match kind {
-                Kind::Original => 0,
-                Kind::Hedge => t.retries + 1,
-                _ => t.retries.max(1),
-            };
-            self.note_task_details(t.job, t.job_serial, attempt);
+        if self.decision_notes {
+            self.note_attempt(task, kind, service, now);
         }
         let decision = self.decide(now, &PolicyTask { agent, service, ticket }, rules.ejection);
         if rules.ejection {
@@ -246,7 +313,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let t = &self.tasks[task];
         let (task_serial, requester, parent) = (t.serial, t.requester, t.parent);
         let (job, job_serial, workflow, unit) = (t.job, t.job_serial, t.workflow, t.unit);
-        let speed = self.scenario.services[service.index()].speed;
+        let speed = self.layout.replica_speed[replica.index()];
         let execution = self
             .jobs
             .get(t.job)

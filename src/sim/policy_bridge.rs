@@ -340,9 +340,10 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             Some(Some(route)) => route.arms[route.current].place(&view, task),
             _ => self.policy.place(&view, task),
         };
-        if self.task_details {
-            // The details belong to this decision only.
+        if self.decision_notes {
+            // The details and the size belong to this decision only.
             self.notes.details.set(None);
+            self.notes.work.set(None);
         }
         if self.world_audits && self.outbox.borrow().audit.is_some() && decision != Decision::Defer
         {

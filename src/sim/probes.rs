@@ -71,7 +71,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let healthy = match r.probe {
             Probe::Liveness => !draining,
             Probe::InBand => {
-                if draining || load.queued >= service.queue_capacity {
+                if draining || load.queued >= self.layout.replica_queue_capacity[replica.index()] {
                     false
                 } else if load.running < load.slots
                     && service.working_hours.is_none_or(|h| h.working(schedule.now()))

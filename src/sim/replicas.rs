@@ -240,7 +240,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let service_id = self.layout.replica_service[replica.index()];
         self.recorder.request_arrived(now, service_id);
         let service = &self.scenario.services[service_id.index()];
-        let capacity = service.queue_capacity;
+        let capacity = self.layout.replica_queue_capacity[replica.index()];
         let working = service.working_hours.is_none_or(|h| h.working(now));
         // A draining replica takes no new work: a hand-off that still reaches it is refused.
         let draining = C
@@ -300,10 +300,11 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let service = self.layout.replica_service[replica.index()];
         let a = &self.attempts[attempt];
         let spec = &self.scenario.services[service.index()];
-        // Work that cannot finish before its caller's deadline, even at the typical speed, is
-        // work nobody will use.
+        // Work that cannot finish before its caller's deadline, even at the replica's typical
+        // speed, is work nobody will use.
+        let speed = |world: &Self| world.layout.replica_speed[replica.index()];
         let hopeless = |expires: SimTime| {
-            expires <= now + SimDuration::from_secs_f64(spec.mean_execution_secs())
+            expires <= now + SimDuration::from_secs_f64(spec.mean_execution_secs_at(speed(self)))
         };
         if spec.drop_expired && a.expires.is_some_and(hopeless) {
             let (open, placed) = (a.requester_open, a.placed);
@@ -325,7 +326,8 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let mut execution = self.attempts[attempt].execution;
         if let Some(streams) = &mut self.execution_noise[service.index()] {
             let noise = spec.execution.as_ref().expect("streams only for a service with noise");
-            execution = streams.draw(noise, replica, execution, spec.speed);
+            let speed = self.layout.replica_speed[replica.index()];
+            execution = streams.draw(noise, replica, execution, speed);
         }
         let a = &mut self.attempts[attempt];
         a.phase = Phase::Working;

@@ -43,8 +43,8 @@ fn runs_csv_is_byte_identical_at_one_and_two_threads() {
     let one = csv_with_threads(1);
     let two = csv_with_threads(2);
     assert_eq!(String::from_utf8_lossy(&one), String::from_utf8_lossy(&two));
-    // Every built-in policy x 2 replications, plus the header.
-    let expected = coordsim::policy::PolicyKind::ALL.len() * 2 + 1;
+    // Every policy a scenario compares by default x 2 replications, plus the header.
+    let expected = coordsim::policy::PolicyKind::DEFAULT.len() * 2 + 1;
     assert_eq!(String::from_utf8_lossy(&one).lines().count(), expected);
 }
 

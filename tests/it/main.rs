@@ -45,5 +45,8 @@ mod metrics;
 mod policies;
 // `central`'s load estimate between heartbeats, and its audit.
 mod estimates;
+// Replica groups of their own speed, slots and price; placement that knows speeds and sizes,
+// against queueing theory (Erlang C, M/D/k, M/M/1 splits, Pollaczek-Khinchine).
+mod fleets;
 // docs/model.md section 9 invariants on random small scenarios; the loader never panics.
 mod props;

@@ -142,6 +142,40 @@ proptest! {
         prop_assert!(arrived.windows(2).all(|w| w[0] == w[1]), "{:?}", arrived);
     }
 
+    /// Cost, group by group (docs/model.md section 12): each group's cost is its
+    /// replica-hours times its price; a group that no autoscaler scales holds its starting
+    /// replicas over the whole measured span (so an autoscaler that prefers groups touches
+    /// only those); and the run's figures are the sums over groups.
+    #[test]
+    fn prop_cost_is_replica_hours_times_price_group_by_group(g in small_scenario(), rep in 0u32..2) {
+        let scenario = g.scenario();
+        let (s, _) = run_checked(&scenario, the_policy(&g), rep);
+        let span = scenario.duration.as_secs_f64() - scenario.warmup.as_secs_f64();
+        let mut row = 0;
+        for (i, service) in scenario.services.iter().enumerate() {
+            let scaled_by: Vec<&coordsim::scenario::ControlAgent> = scenario.control.agents.iter()
+                .filter(|a| a.services.contains(&coordsim::ids::ServiceId(i as u32)))
+                .filter(|a| matches!(a.kind, coordsim::scenario::AgentKind::Autoscaler(_) | coordsim::scenario::AgentKind::Budget(_)))
+                .collect();
+            for group in &service.groups {
+                let figures = &s.services[row];
+                row += 1;
+                prop_assert_eq!(&figures.group, &group.name);
+                let expected_cost = figures.replica_seconds / 3600.0 * group.price;
+                prop_assert!((figures.cost - expected_cost).abs() <= 1e-12 * (1.0 + expected_cost));
+                let untouched = scaled_by.iter().all(|a| !a.groups.is_empty() && !a.groups.contains(&group.name));
+                if untouched {
+                    let held = f64::from(group.replicas) * span;
+                    prop_assert!((figures.replica_seconds - held).abs() < 1e-6, "{} {:?}: {} vs {held}", service.name, group.name, figures.replica_seconds);
+                    prop_assert_eq!(figures.scale_ups + figures.scale_downs, 0);
+                }
+            }
+        }
+        prop_assert_eq!(row, s.services.len());
+        let cost: f64 = s.services.iter().map(|f| f.cost).sum();
+        prop_assert!((s.cost - cost).abs() <= 1e-12 * (1.0 + cost));
+    }
+
     /// 9.6 Neutrality: with no faults, every cascade is contained and none has a radius.
     #[test]
     fn prop_no_faults_no_cascades(g in small_scenario(), rep in 0u32..2) {

@@ -31,10 +31,14 @@ fn every_shipped_scenario_runs_briefly_under_every_policy() {
         // The warm-up plus two measured seconds keeps this quick whatever the file says.
         let short = format!("{}s", full.warmup.as_secs_f64() + 2.0);
         let all = PolicyKind::ALL.map(|k| format!("\"{}\"", k.name())).join(",");
-        let overrides: Vec<Override> = vec![
+        let mut overrides: Vec<Override> = vec![
             format!("duration=\"{short}\"").parse().unwrap(),
             format!("policies=[{all}]").parse().unwrap(),
         ];
+        // The size-based policies need every service's sizes known to the dispatcher.
+        for service in &full.services {
+            overrides.push(format!("services.{}.sizes_known=true", service.name).parse().unwrap());
+        }
         let s = scenario::load_with(Path::new(&file), &overrides).unwrap();
         assert_eq!(s.policies.len(), PolicyKind::ALL.len());
         for &policy in &s.policies {

@@ -16,6 +16,20 @@ pub fn scenario(toml: &str) -> Scenario {
     scenario::from_toml_str(toml, "test", &[]).unwrap_or_else(|e| panic!("{e}\n{toml}"))
 }
 
+/// Erlang C: probability that an arriving job waits in an M/M/c queue with offered load
+/// `a = lambda / mu` (requires a < c).
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    // sum_{k<c} a^k/k! and a^c/c!, built incrementally to avoid factorial overflow.
+    let mut term = 1.0;
+    let mut below = 1.0;
+    for k in 1..c {
+        term *= a / f64::from(k);
+        below += term;
+    }
+    let top = term * a / f64::from(c) * f64::from(c) / (f64::from(c) - a);
+    top / (below + top)
+}
+
 /// An M/M/c scenario: one replica with `c` slots, exponential service with mean `mean_s`,
 /// Poisson arrivals at load `rho`, zero network latency, `queue_capacity` (None: unbounded).
 pub fn mmc_toml(
@@ -242,6 +256,20 @@ pub struct GenService {
     pub calls: Vec<Vec<usize>>,
     /// A `resilience = {...}` body, if any.
     pub resilience: Option<String>,
+    /// Replica groups (replicas, speed, concurrency, price in cents per replica-hour) in
+    /// place of `replicas`, `speed` and `concurrency`, when not empty.
+    pub groups: Vec<(u32, f64, u32, u32)>,
+}
+
+impl GenService {
+    /// Replicas at the start, over its groups.
+    pub fn total_replicas(&self) -> u32 {
+        if self.groups.is_empty() {
+            self.replicas
+        } else {
+            self.groups.iter().map(|g| g.0).sum()
+        }
+    }
 }
 
 /// One job class of a generated scenario.
@@ -276,8 +304,15 @@ pub struct GenScenario {
 /// A control agent of the generator: its kind and the service (index) it acts on.
 #[derive(Clone, Debug)]
 pub enum GenAgent {
-    /// Target tracking: target utilisation in tenths, provisioning delay in ms.
-    Autoscaler { service: usize, target_tenths: u32, provisioning_ms: u32, extra: u32 },
+    /// Target tracking: target utilisation in tenths, provisioning delay in ms; on a service
+    /// with groups, the groups it scales in order of preference (indices; none: all).
+    Autoscaler {
+        service: usize,
+        target_tenths: u32,
+        provisioning_ms: u32,
+        extra: u32,
+        groups: Vec<usize>,
+    },
     /// Health checks every period, restarting (or ejecting) a replica that fails them.
     Remediator { service: usize, eject: bool },
     /// A ceiling on the service's replicas.
@@ -291,11 +326,31 @@ impl GenScenario {
             self.duration_s, self.warmup_s, self.orchestrators, self.policy, self.latency, self.loss
         );
         let n = self.services.len();
+        let sized = matches!(self.policy.as_str(), "least_work_left" | "sita");
         for (i, s) in self.services.iter().enumerate() {
-            out += &format!(
-                "\n[services.s{i}]\nreplicas = {}\nconcurrency = {}\nspeed = {}\nservice_time = {}\n",
-                s.replicas, s.concurrency, s.speed, s.service_time
-            );
+            if s.groups.is_empty() {
+                out += &format!(
+                    "\n[services.s{i}]\nreplicas = {}\nconcurrency = {}\nspeed = {}\nservice_time = {}\n",
+                    s.replicas, s.concurrency, s.speed, s.service_time
+                );
+            } else {
+                out += &format!("\n[services.s{i}]\nservice_time = {}\n", s.service_time);
+                let groups: Vec<String> = s
+                    .groups
+                    .iter()
+                    .enumerate()
+                    .map(|(g, (replicas, speed, concurrency, cents))| {
+                        format!(
+                            "{{ name = \"g{g}\", replicas = {replicas}, speed = {speed}, concurrency = {concurrency}, price = {} }}",
+                            f64::from(*cents) / 100.0
+                        )
+                    })
+                    .collect();
+                out += &format!("groups = [{}]\n", groups.join(", "));
+            }
+            if sized {
+                out += "sizes_known = true\n";
+            }
             if let Some(q) = s.queue_capacity {
                 out += &format!("queue_capacity = {q}\n");
             }
@@ -353,7 +408,7 @@ impl GenScenario {
             let service = service % n;
             let kind = if crash { "crash\"" } else { "slowdown\"\nfactor = 3" };
             let replica = replica
-                .filter(|&r| r < self.services[service].replicas)
+                .filter(|&r| r < self.services[service].total_replicas())
                 .map(|r| format!("\nreplica = {r}"))
                 .unwrap_or_default();
             out += &format!(
@@ -367,13 +422,30 @@ impl GenScenario {
         }
         for (k, agent) in self.agents.iter().enumerate() {
             let body = match *agent {
-                GenAgent::Autoscaler { service, target_tenths, provisioning_ms, extra } => {
-                    let replicas = self.services[service % n].replicas;
+                GenAgent::Autoscaler {
+                    service,
+                    target_tenths,
+                    provisioning_ms,
+                    extra,
+                    ref groups,
+                } => {
+                    let spec = &self.services[service % n];
+                    let mut preference: Vec<String> = groups
+                        .iter()
+                        .map(|g| format!("\"g{}\"", g % spec.groups.len().max(1)))
+                        .collect();
+                    preference.sort();
+                    preference.dedup();
+                    let group = if spec.groups.is_empty() || preference.is_empty() {
+                        String::new()
+                    } else {
+                        format!("group = [{}]\n", preference.join(", "))
+                    };
                     format!(
-                        "kind = \"autoscaler\"\nservice = \"s{}\"\ntarget = {}\nmin_replicas = 1\nmax_replicas = {}\nprovisioning = \"{provisioning_ms}ms\"\nstabilisation = \"200ms\"\nwindow = \"100ms\"\n",
+                        "kind = \"autoscaler\"\nservice = \"s{}\"\ntarget = {}\nmin_replicas = 1\nmax_replicas = {}\nprovisioning = \"{provisioning_ms}ms\"\nstabilisation = \"200ms\"\nwindow = \"100ms\"\n{group}",
                         service % n,
                         f64::from(target_tenths) / 10.0,
-                        replicas + extra
+                        spec.total_replicas() + extra
                     )
                 }
                 GenAgent::Remediator { service, eject } => format!(
@@ -477,6 +549,12 @@ fn resilience() -> impl Strategy<Value = Option<String>> {
 
 fn service() -> impl Strategy<Value = GenService> {
     let calls = prop::collection::vec(prop::collection::vec(1usize..3, 1..3), 0..3);
+    // One service in four has groups of replicas of their own speed, slots and price.
+    let group =
+        (1u32..3, 1u32..5, 1u32..3, 0u32..100).prop_map(|(replicas, speed, concurrency, cents)| {
+            (replicas, f64::from(speed) / 2.0, concurrency, cents)
+        });
+    let groups = prop_oneof![3 => Just(Vec::new()), 1 => prop::collection::vec(group, 1..4)];
     (
         1u32..5,
         1u32..4,
@@ -485,9 +563,19 @@ fn service() -> impl Strategy<Value = GenService> {
         duration_dist(),
         calls,
         resilience(),
+        groups,
     )
         .prop_map(
-            |(replicas, concurrency, queue_capacity, speed, service_time, calls, resilience)| {
+            |(
+                replicas,
+                concurrency,
+                queue_capacity,
+                speed,
+                service_time,
+                calls,
+                resilience,
+                groups,
+            )| {
                 GenService {
                     replicas,
                     concurrency,
@@ -496,6 +584,7 @@ fn service() -> impl Strategy<Value = GenService> {
                     service_time,
                     calls,
                     resilience,
+                    groups,
                 }
             },
         )
@@ -515,9 +604,9 @@ fn class() -> impl Strategy<Value = GenClass> {
 
 fn agent() -> impl Strategy<Value = GenAgent> {
     prop_oneof![
-        (0usize..4, 2u32..9, 0u32..300, 1u32..4).prop_map(
-            |(service, target_tenths, provisioning_ms, extra)| {
-                GenAgent::Autoscaler { service, target_tenths, provisioning_ms, extra }
+        (0usize..4, 2u32..9, 0u32..300, 1u32..4, prop::collection::vec(0usize..3, 0..3)).prop_map(
+            |(service, target_tenths, provisioning_ms, extra, groups)| {
+                GenAgent::Autoscaler { service, target_tenths, provisioning_ms, extra, groups }
             }
         ),
         (0usize..4, any::<bool>())
@@ -528,7 +617,16 @@ fn agent() -> impl Strategy<Value = GenAgent> {
 }
 
 /// Names of the policies the generator picks from.
-pub const POLICIES: [&str; 4] = ["random", "round_robin", "least_outstanding", "power_of_d"];
+pub const POLICIES: [&str; 8] = [
+    "random",
+    "round_robin",
+    "least_outstanding",
+    "power_of_d",
+    "weighted_random",
+    "least_expected_finish",
+    "least_work_left",
+    "sita",
+];
 
 /// Small valid scenarios: 1-4 services with acyclic calls, 1-3 classes running random
 /// workflow DAGs (open or closed loop, some with deadlines), at most a few hundred jobs;

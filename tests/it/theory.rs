@@ -7,21 +7,7 @@
 use coordsim::policy::PolicySpec;
 use coordsim::sim;
 
-use crate::support::{mmc_toml, scenario};
-
-/// Erlang C: probability that an arriving job waits in an M/M/c queue with offered load
-/// `a = lambda / mu` (requires a < c).
-fn erlang_c(c: u32, a: f64) -> f64 {
-    // sum_{k<c} a^k/k! and a^c/c!, built incrementally to avoid factorial overflow.
-    let mut term = 1.0;
-    let mut below = 1.0;
-    for k in 1..c {
-        term *= a / f64::from(k);
-        below += term;
-    }
-    let top = term * a / f64::from(c) * f64::from(c) / (f64::from(c) - a);
-    top / (below + top)
-}
+use crate::support::{erlang_c, mmc_toml, scenario};
 
 /// Erlang B: blocking probability of an M/M/c/c loss system with offered load `a`.
 fn erlang_b(c: u32, a: f64) -> f64 {

@@ -62,7 +62,7 @@ pub(super) fn scatter_chart<DB: DrawingBackend>(
     c: &ScatterChart,
 ) -> DrawResult<DB> {
     let area = titled(root, &c.title, &c.subtitle)?;
-    let (plot, column) = with_legend(&area);
+    let (plot, column) = with_legend(&area, c.series.iter().map(|s| s.name.as_str()));
     let points = || c.series.iter().flat_map(|s| s.points.iter());
     let ends = |e: &Estimate| [e.mean, e.lo, e.hi];
     let x = match c.x_log {

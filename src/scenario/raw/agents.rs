@@ -89,6 +89,10 @@ pub(crate) struct RawAgent {
     /// Autoscaler, external: fewest replicas it leaves a service; >= 1 (unit: replicas;
     /// default: `1`)
     pub min_replicas: Option<u32>,
+    /// Autoscaler, external: the group of replicas it adds to and removes from, or a list in
+    /// order of preference (it adds to the first with room and removes from the last that has
+    /// replicas) (default: every group, in declaration order)
+    pub group: Option<RawGroupChoice>,
     /// Autoscaler, external: most replicas it gives a service (the service's capacity of ids);
     /// >= `min_replicas`; the service's `replicas` must lie within (unit: replicas)
     pub max_replicas: Option<u32>,
@@ -291,4 +295,14 @@ impl JsonSchema for RawDelay {
             "anyOf": [fixed, drawn]
         })
     }
+}
+
+/// One group name, or several in order of preference.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum RawGroupChoice {
+    /// One group.
+    One(String),
+    /// Groups in order of preference.
+    Many(Vec<String>),
 }

@@ -20,6 +20,19 @@ pub(crate) struct RawPolicyParams {
     pub auction: Option<RawAuction>,
     /// Parameters of `gossip`
     pub gossip: Option<RawGossip>,
+    /// Parameters of `sita`
+    pub sita: Option<RawSita>,
+}
+
+/// `[policy.sita]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSita {
+    /// Work sizes (at speed 1) between consecutive replicas' size intervals, increasing, > 0,
+    /// at most 15; used where a service has one more candidate replica than cutoffs, else the
+    /// computed ones (unit: s; default: computed to give each replica load in proportion to
+    /// its speed x concurrency)
+    pub cutoffs: Option<Vec<Seconds>>,
 }
 
 /// `[policy.central]`.

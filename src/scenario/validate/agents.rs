@@ -9,14 +9,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::check::{
-    at_least_one, check_name, lookup, non_negative_seconds, positive_seconds, unknown_reference,
+    at_least_one, backticked, check_name, lookup, non_negative_seconds, positive_seconds,
+    unknown_reference,
 };
 use super::Result;
 use crate::policy::PolicySpec;
 use crate::scenario::control::{
     Adaptive, AgentKind, Arms, Budget, Control, ControlAgent, ScalingMetric, ScalingRule,
 };
-use crate::scenario::raw::{AgentKindName, RawAgent, RawControl};
+use crate::scenario::raw::{AgentKindName, RawAgent, RawControl, RawGroupChoice};
 use crate::scenario::{Invalid, Service, ServiceId};
 use crate::time::SimDuration;
 use kinds::{adaptive, autoscaler, external, remediator};
@@ -244,7 +245,8 @@ fn agent(
     };
 
     // Keys each kind uses; any other kind-specific key is refused.
-    let autoscaler_keys: [(&str, bool); 12] = [
+    let autoscaler_keys: [(&str, bool); 13] = [
+        ("group", raw.group.is_some()),
         ("rule", raw.rule.is_some()),
         ("metric", raw.metric.is_some()),
         ("target", raw.target.is_some()),
@@ -282,6 +284,7 @@ fn agent(
     let removal_key = [("removal", raw.removal.is_some())];
     // An external agent's driver scales (within bounds) and chooses among arms.
     let external_keys = [
+        "group",
         "min_replicas",
         "max_replicas",
         "provisioning",
@@ -331,12 +334,48 @@ fn agent(
             AgentKind::External(external(raw, &key, &targets, services, policies, base)?)
         }
     };
+    let groups = group_preference(raw, &key, &targets, services)?;
     Ok(ControlAgent {
         name: raw.name.clone(),
+        groups,
         services: targets,
         period,
         window,
         measurement_delay,
         kind,
     })
+}
+
+/// The groups an autoscaler or external agent scales, in order of preference, each known
+/// to every service it acts on (empty: every group, in declaration order).
+fn group_preference(
+    raw: &RawAgent,
+    key: &dyn Fn(&str) -> String,
+    targets: &[ServiceId],
+    services: &[Service],
+) -> Result<Vec<String>> {
+    let names: Vec<String> = match &raw.group {
+        None => return Ok(Vec::new()),
+        Some(RawGroupChoice::One(one)) => vec![one.clone()],
+        Some(RawGroupChoice::Many(many)) if many.is_empty() => {
+            return Err(Invalid::new(key("group"), "expected at least one group name"))
+        }
+        Some(RawGroupChoice::Many(many)) => many.clone(),
+    };
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            return Err(Invalid::new(key("group"), format!("`{name}` is listed twice")));
+        }
+        for s in targets {
+            let service = &services[s.index()];
+            if service.group_index(name).is_none() {
+                let known = backticked(service.groups.iter().map(|g| &g.name));
+                return Err(Invalid::new(
+                    key("group"),
+                    format!("unknown group `{name}` of service `{}`; known: {known}", service.name),
+                ));
+            }
+        }
+    }
+    Ok(names)
 }

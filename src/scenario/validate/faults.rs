@@ -41,23 +41,38 @@ fn fault(
     let key = |k: &str| format!("faults[{i}].{k}");
     let kind = raw.kind.name();
     let not_used = |k: &str| Invalid::new(key(k), format!("not used by a fault of kind `{kind}`"));
-    let target = |raw: &RawFault| -> Result<(ServiceId, Option<u32>)> {
+    let target = |raw: &RawFault| -> Result<(ServiceId, Option<u32>, Option<u32>)> {
         let name = raw.service.as_deref().ok_or_else(|| {
             Invalid::new(key("service"), format!("required by a fault of kind `{kind}`"))
         })?;
         let service = lookup(&key("service"), "service", name, services)?;
+        let spec = &validated[service.index()];
+        let group = match raw.group.as_deref() {
+            None => None,
+            Some(g) => Some(spec.group_index(g).ok_or_else(|| {
+                let known = backticked(spec.groups.iter().map(|g| &g.name));
+                Invalid::new(
+                    key("group"),
+                    format!("unknown group `{g}` of service `{name}`; known: {known}"),
+                )
+            })? as u32),
+        };
         if let Some(r) = raw.replica {
-            let n = validated[service.index()].replicas;
+            let (n, of) = match group {
+                Some(g) => (
+                    spec.groups[g as usize].replicas,
+                    format!("group `{}`", spec.groups[g as usize].name),
+                ),
+                None => (spec.replicas, format!("service `{name}`")),
+            };
             if r >= n {
                 return Err(Invalid::new(
                     key("replica"),
-                    format!(
-                        "expected a replica index below {n} (service `{name}` has {n}), found {r}"
-                    ),
+                    format!("expected a replica index below {n} ({of} has {n}), found {r}"),
                 ));
             }
         }
-        Ok((service, raw.replica))
+        Ok((service, group, raw.replica))
     };
     let two_groups = |raw: &RawFault| -> Result<Option<[usize; 2]>> {
         raw.groups.as_deref().map(|list| group_pair(&key("groups"), list, groups)).transpose()
@@ -74,7 +89,7 @@ fn fault(
                 if raw.kind != FaultKind::Crash {
                     return Err(not_used("agent"));
                 }
-                if raw.service.is_some() || raw.replica.is_some() {
+                if raw.service.is_some() || raw.replica.is_some() || raw.group.is_some() {
                     return Err(Invalid::new(
                         key("agent"),
                         "a crash targets either an agent or a service (and replica), not both",
@@ -92,18 +107,19 @@ fn fault(
                     None => FaultEffect::AgentCrash { orchestrator: index },
                 }
             } else {
-                let (service, replica) = target(raw)?;
+                let (service, group, replica) = target(raw)?;
                 if raw.kind == FaultKind::Crash {
                     if raw.factor.is_some() {
                         return Err(not_used("factor"));
                     }
-                    FaultEffect::Crash { service, replica }
+                    FaultEffect::Crash { service, group, replica }
                 } else {
                     let factor = raw.factor.ok_or_else(|| {
                         Invalid::new(key("factor"), "required by a fault of kind `slowdown`")
                     })?;
                     FaultEffect::Slowdown {
                         service,
+                        group,
                         replica,
                         factor: positive_finite(&key("factor"), factor)?,
                     }
@@ -115,6 +131,7 @@ fn fault(
                 ("agent", raw.agent.is_some()),
                 ("service", raw.service.is_some()),
                 ("replica", raw.replica.is_some()),
+                ("group", raw.group.is_some()),
                 ("factor", raw.factor.is_some()),
             ] {
                 if set {

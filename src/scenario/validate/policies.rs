@@ -6,16 +6,19 @@
 
 use super::check::{at_least_one, non_negative_seconds, positive_seconds};
 use super::Result;
-use crate::policy::{AuctionParams, CentralParams, GossipParams, PolicyKind, PolicySpec};
-use crate::scenario::raw::{RawAuction, RawCentral, RawGossip, RawPolicyParams, Seconds};
-use crate::scenario::Invalid;
+use crate::policy::{
+    AuctionParams, CentralParams, GossipParams, PolicyKind, PolicySpec, SitaCutoffs,
+};
+use crate::scenario::raw::{RawAuction, RawCentral, RawGossip, RawPolicyParams, RawSita, Seconds};
+use crate::scenario::{Invalid, Service};
 use crate::time::SimDuration;
 
 pub(super) fn policies(
     listed: Option<Vec<PolicyKind>>,
     params: &RawPolicyParams,
+    services: &[Service],
 ) -> Result<Vec<PolicySpec>> {
-    let kinds = listed.unwrap_or_else(|| PolicyKind::ALL.to_vec());
+    let kinds = listed.unwrap_or_else(|| PolicyKind::DEFAULT.to_vec());
     if kinds.is_empty() {
         return Err(Invalid::new("policies", "expected at least one policy name"));
     }
@@ -42,9 +45,62 @@ pub(super) fn policies(
             PolicyKind::Central => PolicySpec::Central(central(params.central.as_ref())?),
             PolicyKind::Auction => PolicySpec::Auction(auction(params.auction.as_ref())?),
             PolicyKind::Gossip => PolicySpec::Gossip(gossip(params.gossip.as_ref())?),
+            PolicyKind::WeightedRandom => PolicySpec::WeightedRandom,
+            PolicyKind::LeastWorkLeft => PolicySpec::LeastWorkLeft,
+            PolicyKind::LeastExpectedFinish => PolicySpec::LeastExpectedFinish,
+            PolicyKind::Sita => PolicySpec::Sita(sita(params.sita.as_ref())?),
         });
+        sizes_known_for(*kind, &format!("policies[{i}]"), services)?;
     }
     Ok(specs)
+}
+
+/// A policy that places by request sizes (`least_work_left`, `sita`) needs every service's
+/// sizes known to the dispatcher (`sizes_known`).
+pub(super) fn sizes_known_for(kind: PolicyKind, field: &str, services: &[Service]) -> Result<()> {
+    if !matches!(kind, PolicyKind::LeastWorkLeft | PolicyKind::Sita) {
+        return Ok(());
+    }
+    match services.iter().find(|s| !s.sizes_known) {
+        None => Ok(()),
+        Some(s) => Err(Invalid::new(
+            field,
+            format!(
+                "`{}` places by request sizes, which the dispatcher of service `{}` is not told: set services.{}.sizes_known = true, or choose a policy that does not need sizes",
+                kind.name(),
+                s.name,
+                s.name
+            ),
+        )),
+    }
+}
+
+/// `sita`'s cutoffs: given ones increasing and > 0, at most `SitaCutoffs::MAX`.
+fn sita(raw: Option<&RawSita>) -> Result<SitaCutoffs> {
+    let Some(given) = raw.and_then(|r| r.cutoffs.as_ref()) else {
+        return Ok(SitaCutoffs::default());
+    };
+    let field = "policy.sita.cutoffs";
+    if given.is_empty() || given.len() > SitaCutoffs::MAX {
+        return Err(Invalid::new(
+            field,
+            format!("expected 1 to {} cutoffs, found {}", SitaCutoffs::MAX, given.len()),
+        ));
+    }
+    let mut cutoffs = Vec::with_capacity(given.len());
+    for (i, c) in given.iter().enumerate() {
+        let c = positive_seconds(&format!("{field}[{i}]"), c.0)?;
+        if let Some(&last) = cutoffs.last() {
+            if c <= last {
+                return Err(Invalid::new(
+                    format!("{field}[{i}]"),
+                    format!("expected cutoffs in increasing order, found {c} after {last}"),
+                ));
+            }
+        }
+        cutoffs.push(c);
+    }
+    Ok(SitaCutoffs::new(&cutoffs))
 }
 
 /// A duration parameter of a policy: the raw value if given (checked > 0 or >= 0), else the
@@ -148,5 +204,15 @@ mod tests {
     fn each_check_names_its_field() {
         check("policy.power_of_d.d=0", "policy.power_of_d.d", ">= 1");
         check("policies=[\"random\",\"random\"]", "policies[1]", "listed twice");
+        check(
+            "policies=[\"random\",\"sita\"]",
+            "policies[1]",
+            "set services.api.sizes_known = true",
+        );
+        check(
+            "policies=[\"least_work_left\"]",
+            "policies[0]",
+            "`least_work_left` places by request sizes",
+        );
     }
 }

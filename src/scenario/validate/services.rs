@@ -10,17 +10,51 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::check::{
-    at_least_one, check_name, lookup, non_negative_seconds, positive_finite, positive_seconds,
+    at_least_one, check_name, lookup, non_negative_finite, non_negative_seconds, positive_finite,
+    positive_seconds,
 };
 use super::distributions::dist;
 use super::resilience::{merge, resilience};
 use super::workflows::find_cycle;
 use super::Result;
-use crate::scenario::raw::{RawService, ServiceKindRaw};
+use crate::scenario::raw::{RawGroup, RawService, ServiceKindRaw};
 use crate::scenario::{
-    CallStage, ExecutionNoise, Invalid, Service, ServiceId, Workflow, WorkingHours,
+    CallStage, ExecutionNoise, Invalid, ReplicaGroup, Service, ServiceId, Workflow, WorkingHours,
 };
 use crate::time::SimDuration;
+
+/// The name of the one group of a service that declares none.
+pub(crate) const DEFAULT_GROUP: &str = "default";
+
+/// A service's declared groups, each key defaulting to the service's own (`own`).
+fn groups(field: &str, raw: &[RawGroup], own: &ReplicaGroup) -> Result<Vec<ReplicaGroup>> {
+    if raw.is_empty() {
+        return Err(Invalid::new(field, "expected at least one group, or no `groups` at all"));
+    }
+    let mut validated: Vec<ReplicaGroup> = Vec::with_capacity(raw.len());
+    for (i, g) in raw.iter().enumerate() {
+        let at = |key: &str| format!("{field}[{i}].{key}");
+        let name = check_name(&at("name"), &g.name)?;
+        if validated.iter().any(|v| v.name == name) {
+            return Err(Invalid::new(
+                at("name"),
+                format!("expected a name unique within the service, found `{name}` twice"),
+            ));
+        }
+        validated.push(ReplicaGroup {
+            name,
+            replicas: at_least_one(&at("replicas"), g.replicas)?,
+            speed: positive_finite(&at("speed"), g.speed.unwrap_or(own.speed))?,
+            concurrency: at_least_one(
+                &at("concurrency"),
+                g.concurrency.unwrap_or(own.concurrency),
+            )?,
+            queue_capacity: g.queue_capacity.unwrap_or(own.queue_capacity),
+            price: non_negative_finite(&at("price"), g.price.unwrap_or(own.price))?,
+        });
+    }
+    Ok(validated)
+}
 
 /// Every service, in the order of `services`, and the call graph checked for cycles.
 pub(super) fn services(
@@ -105,6 +139,33 @@ fn service(
             Some(WorkingHours { start, end, period })
         }
     };
+    let own = ReplicaGroup {
+        name: DEFAULT_GROUP.to_owned(),
+        replicas: match (raw.replicas, &raw.groups) {
+            (Some(n), None) => at_least_one(&field("replicas"), n)?,
+            (None, Some(_)) => 0,
+            (Some(_), Some(_)) => {
+                return Err(Invalid::new(
+                    field("replicas"),
+                    "expected either `replicas` or `[[groups]]`, not both: a service with groups has the sum of their replicas",
+                ))
+            }
+            (None, None) => {
+                return Err(Invalid::new(
+                    field("replicas"),
+                    "missing: expected `replicas` (an integer >= 1) or `[[services.<name>.groups]]`",
+                ))
+            }
+        },
+        concurrency: at_least_one(&field("concurrency"), raw.concurrency.unwrap_or(1))?,
+        queue_capacity: raw.queue_capacity.unwrap_or(u32::MAX),
+        speed: positive_finite(&field("speed"), raw.speed.unwrap_or(1.0))?,
+        price: non_negative_finite(&field("price"), raw.price.unwrap_or(0.0))?,
+    };
+    let groups = match &raw.groups {
+        None => vec![own.clone()],
+        Some(raw_groups) => groups(&field("groups"), raw_groups, &own)?,
+    };
     let service = Service {
         resilience: resilience(&field("resilience"), &raw.resilience.clone().unwrap_or_default())?,
         drop_expired: raw.drop_expired.unwrap_or(false),
@@ -115,10 +176,13 @@ fn service(
             None => None,
         },
         name: check_name(&format!("services.{name}"), name)?,
-        replicas: at_least_one(&field("replicas"), raw.replicas)?,
-        concurrency: at_least_one(&field("concurrency"), raw.concurrency.unwrap_or(1))?,
-        queue_capacity: raw.queue_capacity.unwrap_or(u32::MAX),
-        speed: positive_finite(&field("speed"), raw.speed.unwrap_or(1.0))?,
+        replicas: groups.iter().map(|g| g.replicas).sum(),
+        concurrency: own.concurrency,
+        queue_capacity: own.queue_capacity,
+        speed: own.speed,
+        grouped: raw.groups.is_some(),
+        groups,
+        sizes_known: raw.sizes_known.unwrap_or(false),
         service_time: dist(&field("service_time"), &raw.service_time, base)?,
         execution: match (&raw.execution_multiplier, &raw.execution_extra) {
             (None, None) => None,

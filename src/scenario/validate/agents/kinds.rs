@@ -48,7 +48,7 @@ pub(super) fn external(
         RemovalName::Kill => Removal::Kill,
     };
     let arms = match &raw.arms {
-        Some(kinds) => policy_arms(key, kinds, policies)?,
+        Some(kinds) => policy_arms(key, kinds, policies, services)?,
         None => Vec::new(),
     };
     let restart_delay = delay(&key("restart_delay"), raw.restart_delay.as_ref(), 10.0, base)?;
@@ -305,6 +305,7 @@ fn policy_arms(
     key: &dyn Fn(&str) -> String,
     kinds: &[PolicyKind],
     policies: &[PolicySpec],
+    services: &[Service],
 ) -> Result<Vec<PolicySpec>> {
     if kinds.len() < 2 {
         return Err(Invalid::new(
@@ -335,6 +336,7 @@ fn policy_arms(
         if kinds[..i].contains(&k) {
             return Err(Invalid::new(field, format!("`{}` is listed twice", k.name())));
         }
+        super::super::policies::sizes_known_for(k, &field, services)?;
         // The arm runs with the parameters the scenario gives the policy.
         let spec =
             policies.iter().copied().find(|p| p.kind() == k).unwrap_or_else(|| k.default_spec());
@@ -381,7 +383,7 @@ pub(super) fn adaptive(
             if raw.targets.is_some() {
                 return Err(Invalid::new(key("targets"), "used only with `tunes`"));
             }
-            Arms::Policies(policy_arms(key, kinds, policies)?)
+            Arms::Policies(policy_arms(key, kinds, policies, services)?)
         }
     };
     if raw.tunes.is_none() && raw.cost_weight.is_some() {

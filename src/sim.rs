@@ -70,6 +70,7 @@ mod probes;
 mod records;
 mod replicas;
 mod resilience;
+mod stepping;
 mod streams;
 mod tasks;
 mod timers;
@@ -82,10 +83,11 @@ use slab::Slab;
 
 pub use control::ControlRecord;
 pub use observe::{NoObserver, Observer};
+pub use stepping::Simulation;
 pub use streams::StreamId;
 
 use crate::control::Driver;
-use crate::engine::{Engine, Model, Schedule, SimRng};
+use crate::engine::{Engine, EngineStats, Model, Schedule, SimRng};
 use crate::ids::ReplicaId;
 use crate::metrics::{Recorder, RunSummary};
 use crate::policy::{
@@ -299,7 +301,18 @@ fn simulate<'o, O: Observer>(
 }
 
 /// Seeds a world's first events, drains the engine to the end of the run, and summarises.
-fn drive<O: Observer, const C: bool>(mut world: World<'_, '_, O, C>) -> RunOutput {
+fn drive<O: Observer, const C: bool>(world: World<'_, '_, O, C>) -> RunOutput {
+    let end = SimTime::ZERO + world.scenario.duration;
+    let mut engine = start(world);
+    let stats = engine.run_until(end);
+    conclude(engine, stats)
+}
+
+/// The engine of a world, its policy asked what it needs and its first events seeded: a run
+/// ready to go (`drive` runs it to the end; `stepping::Simulation` in steps).
+fn start<'s, 'o, O: Observer, const C: bool>(
+    mut world: World<'s, 'o, O, C>,
+) -> Engine<World<'s, 'o, O, C>> {
     let scenario = world.scenario;
     world.policy_wants_outcomes = world.policy.wants_outcomes() || !world.routes.is_empty();
     world.handoff_kind = world.policy.handoff_kind();
@@ -320,9 +333,17 @@ fn drive<O: Observer, const C: bool>(mut world: World<'_, '_, O, C>) -> RunOutpu
         let (world, schedule) = engine.parts();
         world.seed_events(schedule);
     }
-    let end = SimTime::ZERO + scenario.duration;
-    let stats = engine.run_until(end);
+    engine
+}
+
+/// What a run that reached its end (`stats`) yields: the summary and the audit logs.
+fn conclude<O: Observer, const C: bool>(
+    engine: Engine<World<'_, '_, O, C>>,
+    stats: EngineStats,
+) -> RunOutput {
     let mut world = engine.into_model();
+    let scenario = world.scenario;
+    let end = SimTime::ZERO + scenario.duration;
     let workload_jobs = world.jobs.iter().filter(|(_, j)| !j.is_escalation()).count();
     world.observer.run_ended(stats.now, &world.loads, workload_jobs);
     let in_flight = world.jobs.iter().filter(|(_, job)| job.measured).count() as u64;

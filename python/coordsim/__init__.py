@@ -52,6 +52,7 @@ from ._agents import ControlAgent, Policy, agent_spec, policy_spec
 
 __all__ = [
     "ControlAgent",
+    "Simulation",
     "Eject",
     "LoadedScenario",
     "Observation",
@@ -308,6 +309,58 @@ def run(
         csv=csv,
         audit=None if audit_log is None else _lines(audit_log),
     )
+
+
+class Simulation:
+    """One replication of a scenario under a built-in policy, run in steps: ``run_until(t)``
+    processes every event up to ``t`` seconds and stands there, ``summary()`` runs it to the
+    end and returns its row of ``runs.csv``. It is the same event loop as :func:`run`, so
+    pausing changes nothing: a run stepped to any times gives the same fingerprint and
+    figures as the run in one go (docs/model.md section 11).
+
+    ``scenario`` is a :class:`LoadedScenario` or what :func:`load` takes; ``policy`` a
+    built-in name (default: the scenario's first); ``seed`` the master seed (default: the
+    scenario's); ``replication`` the replication index.
+    """
+
+    def __init__(
+        self,
+        scenario: Union[LoadedScenario, str, os.PathLike, Mapping[str, Any]],
+        policy: Optional[str] = None,
+        seed: Optional[int] = None,
+        replication: int = 0,
+    ) -> None:
+        if not isinstance(scenario, LoadedScenario):
+            scenario = load(scenario)
+        self._sim = _coordsim.Simulation(scenario, policy, seed, replication)
+
+    @property
+    def now(self) -> float:
+        """The simulated time it stands at, in seconds."""
+        return self._sim.now
+
+    @property
+    def end(self) -> float:
+        """The end of the run (the scenario's ``duration``), in seconds."""
+        return self._sim.end
+
+    @property
+    def finished(self) -> bool:
+        """Whether it has reached the end of the run."""
+        return self._sim.finished
+
+    def run_until(self, time: float) -> float:
+        """Processes every event up to ``time`` seconds (at most the end) and returns the
+        time it then stands at; a time already passed changes nothing."""
+        return self._sim.run_until(float(time))
+
+    def summary(self) -> pd.DataFrame:
+        """Runs it to the end (if it is not there) and returns its row of ``runs.csv``, with
+        the same columns and values as the unstepped run's."""
+        return _frame(self._sim.summary())
+
+    def __repr__(self) -> str:
+        return repr(self._sim)
 
 
 def _lines(data: bytes) -> pd.DataFrame:

@@ -20,6 +20,7 @@ mod agent;
 mod errors;
 mod policy;
 mod run;
+mod stepping;
 mod sweep;
 
 use coordsim::scenario::{self, Limits, Override, Scenario};
@@ -274,6 +275,7 @@ fn _coordsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ScenarioError", m.py().get_type_bound::<ScenarioError>())?;
     m.add("PolicyError", m.py().get_type_bound::<PolicyError>())?;
     m.add_class::<LoadedScenario>()?;
+    m.add_class::<stepping::Simulation>()?;
     m.add_class::<policy::View>()?;
     m.add_class::<policy::Replica>()?;
     m.add_class::<policy::Task>()?;

@@ -23,6 +23,8 @@ mod determinism;
 // Control agents: autoscaling against theory, remediation that helps and hurts, bandits,
 // conflicts between agents, invariants while replicas come and go.
 mod control;
+// The stepping engine: a run paused anywhere and finished is the run in one go.
+mod stepping;
 // Runs driven from outside, period by period (the Gymnasium environment's engine): what the
 // driver sees against theory, its actions, fault flags, ending early, determinism.
 mod driven;

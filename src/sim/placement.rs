@@ -84,7 +84,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         let agent = self.agent_id(plain.requester);
         let ticket = self.next_ticket();
         if self.decision_notes {
-            self.note_plain(plain.job, plain.job_serial, plain.unit, service, now);
+            self.note_decision((plain.job, plain.job_serial), plain.unit, 0, service, now);
         }
         let decision = self.decide(now, &PolicyTask { agent, service, ticket }, false);
         if decision == Decision::Defer {
@@ -95,42 +95,35 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         self.apply_outbox(schedule);
     }
 
-    /// Leaves what the policy asked to be told of a unit without a task record (its details,
-    /// its size). Out of line: only such policies come here.
+    /// Leaves what the policy asked to be told of the unit about to be placed: its details
+    /// (with `attempt`, its attempt number) and its size. Out of line: only such policies
+    /// come here.
     #[cold]
     #[inline(never)]
-    fn note_plain(
+    fn note_decision(
         &mut self,
-        job: usize,
-        job_serial: u64,
+        job: (usize, u64),
         unit: u32,
+        attempt: u32,
         service: ServiceId,
         now: SimTime,
     ) {
         if self.task_details {
-            self.note_task_details(job, job_serial, 0);
+            self.note_task_details(job.0, job.1, attempt);
         }
         if self.sizes {
-            self.note_sizes(job, job_serial, unit, service, now);
+            self.note_sizes(job.0, job.1, unit, service, now);
         }
     }
 
-    /// The same for an attempt of a task, whose attempt number counts its retries.
-    #[cold]
-    #[inline(never)]
-    fn note_attempt(&mut self, task: usize, kind: Kind, service: ServiceId, now: SimTime) {
+    /// The attempt number of an attempt of `kind` of a task: 0 for the first, `n` for the
+    /// `n`-th retry; a hedge counts one more than the attempt it copies.
+    fn attempt_number(&self, task: usize, kind: Kind) -> u32 {
         let t = &self.tasks[task];
-        let (job, job_serial, unit) = (t.job, t.job_serial, t.unit);
-        if self.task_details {
-            let attempt = match kind {
-                Kind::Original => 0,
-                Kind::Hedge => t.retries + 1,
-                _ => t.retries.max(1),
-            };
-            self.note_task_details(job, job_serial, attempt);
-        }
-        if self.sizes {
-            self.note_sizes(job, job_serial, unit, service, now);
+        match kind {
+            Kind::Original => 0,
+            Kind::Hedge => t.retries + 1,
+            _ => t.retries.max(1),
         }
     }
 
@@ -265,7 +258,9 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         }
         let ticket = self.next_ticket();
         if self.decision_notes {
-            self.note_attempt(task, kind, service, now);
+            let t = &self.tasks[task];
+            let (job, unit) = ((t.job, t.job_serial), t.unit);
+            self.note_decision(job, unit, self.attempt_number(task, kind), service, now);
         }
         let decision = self.decide(now, &PolicyTask { agent, service, ticket }, rules.ejection);
         if rules.ejection {

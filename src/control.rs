@@ -55,8 +55,10 @@ pub struct Observation {
     pub slo_missed: u64,
     /// Mean response time of the requests that ended, in seconds.
     pub latency_mean_s: Option<f64>,
-    /// 99th percentile of that response time, in seconds (from the monitoring system's
-    /// bucketed histogram, linearly interpolated in its bucket).
+    /// Median of that response time, in seconds (from the monitoring system's bucketed
+    /// histogram, linearly interpolated in its bucket).
+    pub latency_p50_s: Option<f64>,
+    /// 99th percentile of that response time, in seconds (likewise).
     pub latency_p99_s: Option<f64>,
     /// Replicas of the service crashed by a fault now (the fault schedule's truth at the
     /// decision, not a measurement).
@@ -155,7 +157,9 @@ pub enum Controller {
 /// Only [`Action::Scale`] (to a count within the agent's `[min_replicas, max_replicas]`;
 /// others are clamped to it) and [`Action::SetArm`] (an index into its `arms`; others are
 /// ignored) act; other actions are ignored. The driver sees what any control agent sees.
-pub trait Driver {
+/// (`Send`: a run, driver and all, may move to another thread, as a vector environment's
+/// sub-environments do.)
+pub trait Driver: Send {
     /// One decision of the external agent `agent` (its name) at `at`, from one observation
     /// per service it acts on (in the order of its `services`): its actions, or `None` to
     /// end the run at once (the driver has what it wanted; the run's figures are then

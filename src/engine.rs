@@ -167,6 +167,25 @@ impl<M: Model> Engine<M> {
         self.stats()
     }
 
+    /// Like [`Engine::run_until`], stopping early, right after an event that leaves
+    /// `stop(time, model)` true (a decision waiting for someone outside the engine): the clock then
+    /// stands at that event and the events after it stay pending. Returns whether it stopped
+    /// early. Resuming runs the same events in the same order as a run that never stopped.
+    pub fn run_until_or(
+        &mut self,
+        end: SimTime,
+        mut stop: impl FnMut(SimTime, &M) -> bool,
+    ) -> bool {
+        while let Some((time, event)) = self.schedule.queue.pop_not_after(end) {
+            self.process(time, event);
+            if stop(time, &self.model) {
+                return true;
+            }
+        }
+        self.schedule.now = self.schedule.now.max(end);
+        false
+    }
+
     /// Processes the earliest pending event, if any, and returns its time.
     #[inline]
     pub fn step(&mut self) -> Option<SimTime> {
@@ -241,6 +260,26 @@ mod tests {
         assert_eq!(seen, vec![(3, 0), (5, 1), (5, 2), (5, 3), (5, 10), (9, 4)]);
         assert_eq!(stats.events, 6);
         assert_eq!(stats.now, SimTime::from_nanos(100));
+    }
+
+    #[test]
+    fn stopping_early_and_resuming_runs_the_same_events() {
+        let ticks = [(5, 1), (5, 2), (3, 3), (9, 4), (12, 5), (12, 6)];
+        let (whole, stats) = run(&ticks, 20);
+        let mut engine = Engine::new(Recorder { seen: Vec::new() });
+        for &(t, id) in &ticks {
+            engine.schedule().at(SimTime::from_nanos(t), Tick(id));
+        }
+        // Stop after every event of an even id (the same-time follow-up 10 included).
+        let mut stops = Vec::new();
+        while engine.run_until_or(SimTime::from_nanos(20), |_, m| {
+            m.seen.last().is_some_and(|&(_, id)| id % 2 == 0)
+        }) {
+            stops.push(engine.stats().now.as_nanos());
+        }
+        assert_eq!(stops, vec![5, 5, 9, 12], "it stands at each stopping event");
+        assert_eq!(engine.model().seen, whole);
+        assert_eq!(engine.stats(), stats);
     }
 
     #[test]

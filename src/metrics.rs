@@ -51,6 +51,26 @@ fn latency_figures(completed: u64, sum_ns: u128, histogram: Option<&LatencyHisto
     }
 }
 
+/// A run's figures so far (measured: from the end of the warm-up), as their `runs.csv`
+/// columns will count them at the end.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SoFar {
+    /// Measured jobs completed.
+    pub jobs_completed: u64,
+    /// Measured jobs failed.
+    pub jobs_failed: u64,
+    /// Sum of the completed jobs' latencies, in seconds.
+    pub latency_sum_s: f64,
+    /// Integral of provisioned replicas, in replica-seconds.
+    pub replica_seconds: f64,
+    /// Replica-hours times their group's price.
+    pub cost: f64,
+    /// Scaling actions that reversed the same agent's.
+    pub flaps: u64,
+    /// Scaling actions that reversed another agent's.
+    pub agent_conflicts: u64,
+}
+
 /// Accumulates a run's figures as the world reports what happens.
 #[derive(Debug)]
 pub struct Recorder {
@@ -256,6 +276,27 @@ impl Recorder {
     pub fn human_wait(&mut self, waited: SimDuration) {
         self.human_waits += 1;
         self.human_wait_ns += u128::from(waited.as_nanos());
+    }
+
+    /// The run's figures so far, at `now` (what a stepped run's reward is made of: their
+    /// differences between two decisions add up to the run's own figures).
+    pub fn so_far(&self, now: SimTime) -> SoFar {
+        let (replica_seconds, cost) = self.control.use_so_far(now);
+        SoFar {
+            jobs_completed: self.completed,
+            jobs_failed: self.failed,
+            latency_sum_s: self.latency_sum_ns as f64 * 1e-9,
+            replica_seconds,
+            cost,
+            flaps: self.control.flaps,
+            agent_conflicts: self.control.conflicts,
+        }
+    }
+
+    /// Replica-seconds over the measured span up to `now`, per replica group (numbered
+    /// service by service, in declaration order).
+    pub fn replica_seconds_by_group(&self, now: SimTime) -> Vec<f64> {
+        self.control.seconds_by_group(now)
     }
 
     /// Whether something happening at `at` is in the measured span.

@@ -375,9 +375,15 @@ impl Document {
         &self,
         agents: Vec<toml::Table>,
     ) -> Result<Scenario, ScenarioError> {
+        self.with_agents(agents).scenario()
+    }
+
+    /// The document with `agents` added as [`Document::scenario_with_agents`] adds them
+    /// (not validated yet).
+    pub fn with_agents(&self, agents: Vec<toml::Table>) -> Document {
         let mut table = self.table.clone();
         append_agents(&mut table, agents);
-        from_document(table, &self.path, &self.default_name, &[])
+        Document { table, ..self.clone() }
     }
 
     /// The document as TOML text that loads to the same scenario: its overrides written in,

@@ -64,6 +64,7 @@ mod links;
 mod monitor;
 mod network;
 mod observe;
+mod outside;
 mod placement;
 mod policy_bridge;
 mod probes;
@@ -83,7 +84,8 @@ use slab::Slab;
 
 pub use control::ControlRecord;
 pub use observe::{NoObserver, Observer};
-pub use stepping::Simulation;
+pub use outside::{ControlAsk, PlacementAsk, ReplicaFigures};
+pub use stepping::{Simulation, Waiting};
 pub use streams::StreamId;
 
 use crate::control::Driver;
@@ -320,7 +322,8 @@ fn start<'s, 'o, O: Observer, const C: bool>(
     world.world_audits = world.policy.world_audits();
     world.task_details = world.policy.wants_task_details();
     let sizes_wanted = world.policy.wants_sizes()
-        || world.routes.iter().flatten().any(|r| r.arms.iter().any(|a| a.wants_sizes()));
+        || world.routes.iter().flatten().any(|r| r.arms.iter().any(|a| a.wants_sizes()))
+        || world.steered_sizes();
     if sizes_wanted && scenario.services.iter().any(|s| s.sizes_known) {
         world.sizes = true;
         world.track_running = true;
@@ -467,6 +470,8 @@ struct World<'s, 'o, O: Observer, const C: bool> {
     control: Option<Box<ControlLayer>>,
     /// What decides for `external` agents (none: they take no action).
     driver: Option<&'o mut dyn Driver>,
+    /// Decisions taken outside the engine in a stepped run (see `outside.rs`).
+    outside: outside::Outside,
     recorder: Recorder,
     observer: &'o mut O,
 }
@@ -614,6 +619,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             recorder: Recorder::for_scenario(scenario),
             observer,
             driver,
+            outside: outside::Outside::default(),
             layout,
         }
     }

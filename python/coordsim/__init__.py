@@ -318,6 +318,14 @@ class Simulation:
     pausing changes nothing: a run stepped to any times gives the same fingerprint and
     figures as the run in one go (docs/model.md section 11).
 
+    ``run_until`` also stops where a decision waits for Python: an ``external`` agent's at
+    its period (``waiting == "control"``: ``observe()`` gives its :class:`Observation`,
+    ``act([...])`` answers with actions, carried out at that instant), or, with ``steer=``
+    a service, each placement on it (``waiting == "placement"``: see
+    :class:`coordsim.gym.PlacementEnv`). An agent left unanswered holds. Answered with
+    nothing at every period, the run is byte for byte the run in which the agent holds;
+    answered with the actions the HPA takes, it is the HPA's run.
+
     ``scenario`` is a :class:`LoadedScenario` or what :func:`load` takes; ``policy`` a
     built-in name (default: the scenario's first); ``seed`` the master seed (default: the
     scenario's); ``replication`` the replication index.
@@ -329,10 +337,11 @@ class Simulation:
         policy: Optional[str] = None,
         seed: Optional[int] = None,
         replication: int = 0,
+        steer: Optional[str] = None,
     ) -> None:
         if not isinstance(scenario, LoadedScenario):
             scenario = load(scenario)
-        self._sim = _coordsim.Simulation(scenario, policy, seed, replication)
+        self._sim = _coordsim.Simulation(scenario, policy, seed, replication, steer)
 
     @property
     def now(self) -> float:
@@ -349,10 +358,37 @@ class Simulation:
         """Whether it has reached the end of the run."""
         return self._sim.finished
 
+    @property
+    def waiting(self) -> Optional[str]:
+        """What the run waits for: ``"control"``, ``"placement"`` or None."""
+        return self._sim.waiting
+
+    @property
+    def agent(self) -> Optional[str]:
+        """The name of the external agent the run waits for (None if none waits)."""
+        return self._sim.agent
+
     def run_until(self, time: float) -> float:
-        """Processes every event up to ``time`` seconds (at most the end) and returns the
-        time it then stands at; a time already passed changes nothing."""
+        """Processes every event up to ``time`` seconds (at most the end), or up to the first
+        decision before it that waits for Python, and returns the time it then stands at; a
+        time already passed changes nothing."""
         return self._sim.run_until(float(time))
+
+    def observe(self) -> Optional[Observation]:
+        """What the waiting external agent sees (docs/model.md section 10), or None."""
+        return self._sim.observe()
+
+    def act(self, actions: Optional[Sequence[Any]] = None) -> None:
+        """Answers the waiting external agent with ``actions`` (:class:`Scale`,
+        :class:`Restart`, :class:`Eject`, :class:`Readmit`, :class:`SetPolicy`), carried out
+        now as a control agent's are; scaling is clamped to the agent's bounds."""
+        self._sim.act(actions)
+
+    def so_far(self) -> Dict[str, Any]:
+        """The run's figures so far, counted as ``runs.csv`` counts them (from the end of the
+        warm-up): jobs completed and failed, latency sum, replica-seconds (in all and per
+        service), cost, flaps and agent conflicts."""
+        return self._sim.so_far()
 
     def summary(self) -> pd.DataFrame:
         """Runs it to the end (if it is not there) and returns its row of ``runs.csv``, with

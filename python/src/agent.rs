@@ -154,6 +154,8 @@ pub struct ServiceObservation {
     slo_missed: u64,
     /// Mean response time of the requests that ended, in seconds (None: none ended).
     latency_mean_s: Option<f64>,
+    /// Their median, in seconds (bucketed, interpolated; None: none ended).
+    latency_p50_s: Option<f64>,
     /// Their 99th percentile, in seconds (bucketed, interpolated; None: none ended).
     latency_p99_s: Option<f64>,
     /// Replicas a crash fault holds now (the fault schedule's truth: what alerts would say).
@@ -275,14 +277,7 @@ impl<'s> PyDriver<'s> {
                 },
             );
         }
-        let mut ranges = Vec::new();
-        let mut start = 0;
-        for i in 0..scenario.services.len() {
-            let end = start + scenario.capacity(ServiceId(i as u32));
-            ranges.push(start..end);
-            start = end;
-        }
-        Ok(PyDriver { scenario, text_failures: false, agents, ranges })
+        Ok(PyDriver { scenario, text_failures: false, agents, ranges: service_ranges(scenario) })
     }
 
     /// The same driver, whose failures leave the run as the text a sweep records.
@@ -290,113 +285,122 @@ impl<'s> PyDriver<'s> {
         self.text_failures = true;
         self
     }
+}
 
-    fn observation(
-        &self,
-        py: Python<'_>,
-        at: SimTime,
-        seen: &[RustObservation],
-    ) -> PyResult<Py<Observation>> {
-        let services = PyDict::new_bound(py);
-        for o in seen {
-            let name = &self.scenario.services[o.service.index()].name;
-            let so = ServiceObservation {
-                service: name.clone(),
-                provisioned: o.provisioned,
-                ready: o.ready,
-                slots_per_replica: o.slots_per_replica,
-                span_s: o.span_s,
-                busy_slots: o.busy_slots,
-                present_slots: o.present_slots,
-                utilisation: o.utilisation(),
-                queued: o.queued,
-                requests: o.requests,
-                failures: o.failures,
-                slo_missed: o.slo_missed,
-                latency_mean_s: o.latency_mean_s,
-                latency_p99_s: o.latency_p99_s,
-                crashed: o.crashed,
-                slowed: o.slowed,
-            };
-            services.set_item(name, Py::new(py, so)?)?;
-        }
-        Py::new(py, Observation { time_s: secs(at), services: services.unbind() })
+/// What an agent sees (`seen`, one per service) as the Python `Observation`.
+pub fn observation(
+    py: Python<'_>,
+    scenario: &Scenario,
+    at: SimTime,
+    seen: &[RustObservation],
+) -> PyResult<Py<Observation>> {
+    let services = PyDict::new_bound(py);
+    for o in seen {
+        let name = &scenario.services[o.service.index()].name;
+        let so = ServiceObservation {
+            service: name.clone(),
+            provisioned: o.provisioned,
+            ready: o.ready,
+            slots_per_replica: o.slots_per_replica,
+            span_s: o.span_s,
+            busy_slots: o.busy_slots,
+            present_slots: o.present_slots,
+            utilisation: o.utilisation(),
+            queued: o.queued,
+            requests: o.requests,
+            failures: o.failures,
+            slo_missed: o.slo_missed,
+            latency_mean_s: o.latency_mean_s,
+            latency_p50_s: o.latency_p50_s,
+            latency_p99_s: o.latency_p99_s,
+            crashed: o.crashed,
+            slowed: o.slowed,
+        };
+        services.set_item(name, Py::new(py, so)?)?;
     }
+    Py::new(py, Observation { time_s: secs(at), services: services.unbind() })
+}
 
-    /// `answer` (what `act` returned) as the world's actions.
-    fn actions(
-        &self,
-        py: Python<'_>,
-        agent: &Running,
-        answer: &Bound<'_, PyAny>,
-    ) -> PyResult<Vec<Action>> {
-        let _ = py;
-        if answer.is_none() {
-            return Ok(Vec::new());
-        }
-        let service = |name: &str| -> PyResult<ServiceId> {
-            agent
-                .services
-                .iter()
-                .copied()
-                .find(|s| self.scenario.services[s.index()].name == name)
-                .ok_or_else(|| {
-                    PyValueError::new_err(format!(
-                        "service {name:?} is not one the agent acts on (its services: {:?})",
-                        agent
-                            .services
-                            .iter()
-                            .map(|s| &self.scenario.services[s.index()].name)
-                            .collect::<Vec<_>>()
-                    ))
-                })
-        };
-        let replica = |id: u32| -> PyResult<ReplicaId> {
-            let ok = agent.services.iter().any(|s| self.ranges[s.index()].contains(&id));
-            if ok {
-                Ok(ReplicaId(id))
-            } else {
-                Err(PyValueError::new_err(format!(
-                    "replica {id} belongs to no service the agent acts on"
-                )))
-            }
-        };
-        let mut out = Vec::new();
-        for item in answer.iter().map_err(|_| {
-            PyTypeError::new_err(
-                "act must return a list of actions (Scale, Restart, Eject, Readmit, SetPolicy) or None",
-            )
-        })? {
-            let item = item?;
-            let action = if let Ok(a) = item.downcast::<Scale>() {
-                let a = a.get();
-                Action::Scale { service: service(&a.service)?, to: a.replicas }
-            } else if let Ok(a) = item.downcast::<Restart>() {
-                Action::Restart { replica: replica(a.get().replica)? }
-            } else if let Ok(a) = item.downcast::<Eject>() {
-                Action::Eject { replica: replica(a.get().replica)? }
-            } else if let Ok(a) = item.downcast::<Readmit>() {
-                Action::Readmit { replica: replica(a.get().replica)? }
-            } else if let Ok(a) = item.downcast::<SetPolicy>() {
-                let a = a.get();
-                let service = service(&a.service)?;
-                let arm = agent.arms.iter().position(|p| *p == a.policy).ok_or_else(|| {
-                    PyValueError::new_err(format!(
-                        "SetPolicy: {:?} is not one of the agent's policies {:?}",
-                        a.policy, agent.arms
-                    ))
-                })?;
-                Action::SetArm { service, arm }
-            } else {
-                return Err(PyTypeError::new_err(format!(
-                    "act returned {}, which is not an action (Scale, Restart, Eject, Readmit, SetPolicy)",
-                    item.repr().map_or_else(|_| "?".into(), |r| r.to_string())
-                )));
-            };
-            out.push(action);
-        }
-        Ok(out)
+/// `answer` (what `act` returned, or what `Simulation.act` is given) as the world's actions
+/// of an agent acting on `services`, choosing among `arms`; `ranges` are each service's
+/// replica ids.
+pub fn actions(
+    scenario: &Scenario,
+    ranges: &[Range<u32>],
+    services: &[ServiceId],
+    arms: &[String],
+    answer: &Bound<'_, PyAny>,
+) -> PyResult<Vec<Action>> {
+    if answer.is_none() {
+        return Ok(Vec::new());
     }
+    let service = |name: &str| -> PyResult<ServiceId> {
+        services.iter().copied().find(|s| scenario.services[s.index()].name == name).ok_or_else(
+            || {
+                PyValueError::new_err(format!(
+                    "service {name:?} is not one the agent acts on (its services: {:?})",
+                    services.iter().map(|s| &scenario.services[s.index()].name).collect::<Vec<_>>()
+                ))
+            },
+        )
+    };
+    let replica = |id: u32| -> PyResult<ReplicaId> {
+        let ok = services.iter().any(|s| ranges[s.index()].contains(&id));
+        if ok {
+            Ok(ReplicaId(id))
+        } else {
+            Err(PyValueError::new_err(format!(
+                "replica {id} belongs to no service the agent acts on"
+            )))
+        }
+    };
+    let mut out = Vec::new();
+    for item in answer.iter().map_err(|_| {
+        PyTypeError::new_err(
+            "act must return a list of actions (Scale, Restart, Eject, Readmit, SetPolicy) or None",
+        )
+    })? {
+        let item = item?;
+        let action = if let Ok(a) = item.downcast::<Scale>() {
+            let a = a.get();
+            Action::Scale { service: service(&a.service)?, to: a.replicas }
+        } else if let Ok(a) = item.downcast::<Restart>() {
+            Action::Restart { replica: replica(a.get().replica)? }
+        } else if let Ok(a) = item.downcast::<Eject>() {
+            Action::Eject { replica: replica(a.get().replica)? }
+        } else if let Ok(a) = item.downcast::<Readmit>() {
+            Action::Readmit { replica: replica(a.get().replica)? }
+        } else if let Ok(a) = item.downcast::<SetPolicy>() {
+            let a = a.get();
+            let service = service(&a.service)?;
+            let arm = arms.iter().position(|p| *p == a.policy).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "SetPolicy: {:?} is not one of the agent's policies {:?}",
+                    a.policy, arms
+                ))
+            })?;
+            Action::SetArm { service, arm }
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "act returned {}, which is not an action (Scale, Restart, Eject, Readmit, SetPolicy)",
+                item.repr().map_or_else(|_| "?".into(), |r| r.to_string())
+            )));
+        };
+        out.push(action);
+    }
+    Ok(out)
+}
+
+/// Each service's replica ids, as the world lays them out.
+pub fn service_ranges(scenario: &Scenario) -> Vec<Range<u32>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for i in 0..scenario.services.len() {
+        let end = start + scenario.capacity(ServiceId(i as u32));
+        ranges.push(start..end);
+        start = end;
+    }
+    ranges
 }
 
 /// Simulated seconds as the nearest float (a division, so whole seconds stay whole).
@@ -429,7 +433,7 @@ impl Driver for PyDriver<'_> {
                 }
                 .raise()
             };
-            let observation = match self.observation(py, at, observations) {
+            let observation = match observation(py, self.scenario, at, observations) {
                 Ok(o) => o,
                 Err(e) => fail(e, None),
             };
@@ -438,7 +442,13 @@ impl Driver for PyDriver<'_> {
                 Ok(a) => a,
                 Err(e) => fail(e, Some(subject)),
             };
-            match self.actions(py, running, answer.bind(py)) {
+            match actions(
+                self.scenario,
+                &self.ranges,
+                &running.services,
+                &running.arms,
+                answer.bind(py),
+            ) {
                 Ok(actions) => Some(actions),
                 Err(e) => fail(e, Some(subject)),
             }

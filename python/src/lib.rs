@@ -22,6 +22,7 @@ mod policy;
 mod run;
 mod stepping;
 mod sweep;
+mod vector;
 
 use coordsim::scenario::{self, Limits, Override, Scenario};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -78,6 +79,48 @@ impl LoadedScenario {
         let parsed = overrides(set.clone())?;
         let all = self.overrides.iter().cloned().chain(set).collect();
         loaded(py, &self.path.clone(), all, || self.document.with_overrides(&parsed))
+    }
+
+    /// One dict per service, for normalising what agents see: `name`, `replicas` (at the
+    /// start), `slots` (at the start, all replicas), `capacity_rps` (requests per second the
+    /// starting replicas serve when all are busy: slots x speed / mean work), `slo_s` (None
+    /// without an SLO), `calls` (the services it calls).
+    fn service_facts<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let s = &self.inner;
+        s.services
+            .iter()
+            .map(|svc| {
+                let d = PyDict::new_bound(py);
+                d.set_item("name", &svc.name)?;
+                d.set_item("replicas", svc.groups.iter().map(|g| g.replicas).sum::<u32>())?;
+                d.set_item("slots", svc.slots())?;
+                let capacity: f64 = svc
+                    .groups
+                    .iter()
+                    .map(|g| f64::from(g.replicas) * f64::from(g.concurrency) * g.speed)
+                    .sum();
+                d.set_item("capacity_rps", capacity / svc.mean_work_secs().max(1e-12))?;
+                d.set_item("slo_s", svc.slo.map(|t| t.as_secs_f64()))?;
+                let calls: Vec<&str> = svc
+                    .calls
+                    .iter()
+                    .flat_map(|stage| stage.services.iter())
+                    .map(|&c| s.services[c.index()].name.as_str())
+                    .collect();
+                d.set_item("calls", calls)?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    /// The same scenario with agents added (`agents = [...]` TOML text: tables of
+    /// `[[agents]]`), after those it declares and to `control.active` if it names the active
+    /// agents; validated again.
+    fn with_agents(&self, py: Python<'_>, agents_toml: &str) -> PyResult<LoadedScenario> {
+        let tables = run::agent_tables(agents_toml)?;
+        loaded(py, &self.path.clone(), self.overrides.clone(), || {
+            Ok(self.document.with_agents(tables))
+        })
     }
 
     /// The file it was loaded from (`<string>` or `<dict>` for one built in Python).
@@ -276,6 +319,8 @@ fn _coordsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PolicyError", m.py().get_type_bound::<PolicyError>())?;
     m.add_class::<LoadedScenario>()?;
     m.add_class::<stepping::Simulation>()?;
+    m.add_class::<vector::PlacementVec>()?;
+    m.add("PLACEMENT_COLUMNS", stepping::PLACEMENT_COLUMNS.to_vec())?;
     m.add_class::<policy::View>()?;
     m.add_class::<policy::Replica>()?;
     m.add_class::<policy::Task>()?;

@@ -191,6 +191,7 @@ mod tests {
             failures: of - good,
             slo_missed: 0,
             latency_mean_s: Some(0.01),
+            latency_p50_s: None,
             latency_p99_s: Some(0.02),
             crashed: 0,
             slowed: 0,

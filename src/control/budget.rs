@@ -73,6 +73,7 @@ mod tests {
             failures: 0,
             slo_missed: 0,
             latency_mean_s: None,
+            latency_p50_s: None,
             latency_p99_s: None,
             crashed: 0,
             slowed: 0,

@@ -48,6 +48,14 @@ struct GroupTally {
     ejections: u64,
 }
 
+impl GroupTally {
+    /// Its replica-seconds up to `now`.
+    fn seconds_so_far(&self, now: SimTime) -> f64 {
+        let more = if now > self.since { (now - self.since).as_nanos() } else { 0 };
+        (self.replica_ns + u128::from(self.provisioned) * u128::from(more)) as f64 * 1e-9
+    }
+}
+
 /// The running tally the recorder keeps, per replica group: groups are numbered service by
 /// service, in declaration order (as the world lays them out).
 #[derive(Clone, Debug, Default)]
@@ -108,6 +116,20 @@ impl ControlTally {
 
     pub(crate) fn ejected(&mut self, group: u32) {
         self.groups[group as usize].ejections += 1;
+    }
+
+    /// Replica-seconds and cost over the measured span up to `now`, summed over groups
+    /// (the run's `replica_seconds` and `cost` so far).
+    pub(crate) fn use_so_far(&self, now: SimTime) -> (f64, f64) {
+        self.groups.iter().fold((0.0, 0.0), |(seconds, cost), g| {
+            let s = g.seconds_so_far(now);
+            (seconds + s, cost + s / 3600.0 * g.price)
+        })
+    }
+
+    /// Replica-seconds over the measured span up to `now`, per group (in group order).
+    pub(crate) fn seconds_by_group(&self, now: SimTime) -> Vec<f64> {
+        self.groups.iter().map(|g| g.seconds_so_far(now)).collect()
     }
 
     /// The per-group figures at the end of the run, in group order.

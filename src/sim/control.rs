@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use super::event::Event;
+use super::outside::ControlAsk;
 use super::probes::{OpenProbe, WaitingProbe};
 use super::timers::Timer;
 use super::{Observer, StreamId, World};
@@ -320,6 +321,11 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
             .collect();
         let mut actions = Vec::new();
         if let AgentKind::External(bounds) = &spec.kind {
+            if self.outside.stepped {
+                // A stepped run waits for the answer (see `outside.rs`).
+                self.outside.control = Some(ControlAsk { agent, observations });
+                return;
+            }
             let Some(driver) = self.driver.as_deref_mut() else {
                 return; // nothing decides for it: it holds
             };
@@ -594,7 +600,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
 
 /// What an external agent's driver asked, as the actions the world carries out: scaling
 /// clamped to the agent's bounds, arms within its list, nothing outside its services.
-fn external_actions(
+pub(super) fn external_actions(
     spec: &ControlAgent,
     bounds: &crate::scenario::External,
     service_of: &[ServiceId],
@@ -626,7 +632,7 @@ fn external_actions(
 }
 
 /// The service an action concerns, if it names one.
-fn action_service(action: &Action) -> Option<ServiceId> {
+pub(super) fn action_service(action: &Action) -> Option<ServiceId> {
     match action {
         Action::Scale { service, .. }
         | Action::Escalate { service, .. }

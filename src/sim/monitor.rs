@@ -261,6 +261,7 @@ impl Monitor {
             failures,
             slo_missed,
             latency_mean_s: (requests > 0).then(|| latency as f64 / requests as f64 * 1e-9),
+            latency_p50_s: quantile(&buckets, requests, 0.5).map(|ns| ns * 1e-9),
             latency_p99_s: quantile(&buckets, requests, 0.99).map(|ns| ns * 1e-9),
             crashed: 0,
             slowed: 0,

@@ -121,7 +121,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
                 self.set_timer(delay, Timer::Policy { token }, schedule)
             }
             Command::Commit { ticket, replica, staleness } => {
-                self.commit(ticket, replica, staleness, schedule)
+                self.commit(ticket, replica, staleness, true, schedule)
             }
             Command::Claim { ticket, replica } => self.claim_again(ticket, replica, schedule),
             Command::Withdraw { ticket, replica } => self.withdraw(ticket, replica, schedule),
@@ -169,12 +169,15 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         self.apply_outbox(schedule);
     }
 
-    /// Finishes a deferred placement.
+    /// Finishes a deferred placement; `waited` says whether it counts among the placements
+    /// that waited for an answer (one decided outside the engine while the run waited did
+    /// not wait in simulated time: it counts as decided on the spot).
     pub(super) fn commit(
         &mut self,
         ticket: Ticket,
         replica: Option<ReplicaId>,
         staleness: Option<SimDuration>,
+        waited: bool,
         schedule: &mut Schedule<Event>,
     ) {
         let now = schedule.now();
@@ -188,7 +191,9 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         if let Some(j) = self.jobs.get_mut(pending.job).filter(|j| j.serial == pending.job_serial) {
             j.deferred -= 1;
         }
-        self.recorder.placement_wait(now, now - pending.since);
+        if waited {
+            self.recorder.placement_wait(now, now - pending.since);
+        }
         let decision = replica.map_or(Decision::Reject, Decision::Place);
         match pending.what {
             Deferred::Plain(p) => {
@@ -335,10 +340,16 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
     pub(super) fn decide(&mut self, now: SimTime, task: &PolicyTask, excluded: bool) -> Decision {
         let view = acting_view!(self, now);
         let view = if excluded { view.with_excluded(&self.excluded) } else { view };
-        // A service an adaptive agent chooses for is placed by the arm it chose.
-        let decision = match self.routes.get_mut(task.service.index()).filter(|_| C) {
-            Some(Some(route)) => route.arms[route.current].place(&view, task),
-            _ => self.policy.place(&view, task),
+        // A steered service is placed from outside the engine (a stepped run's); a service
+        // an adaptive agent chooses for, by the arm it chose.
+        let decision = if task.service == self.outside.steered {
+            let replicas = self.layout.service_replicas[task.service.index()].clone();
+            self.outside.ask(&view, task, replicas)
+        } else {
+            match self.routes.get_mut(task.service.index()).filter(|_| C) {
+                Some(Some(route)) => route.arms[route.current].place(&view, task),
+                _ => self.policy.place(&view, task),
+            }
         };
         if self.decision_notes {
             // The details and the size belong to this decision only.

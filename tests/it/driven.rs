@@ -46,7 +46,7 @@ struct Scripted<F: FnMut(usize, &Observation) -> Option<Vec<Action>>> {
     act: F,
 }
 
-impl<F: FnMut(usize, &Observation) -> Option<Vec<Action>>> Driver for Scripted<F> {
+impl<F: FnMut(usize, &Observation) -> Option<Vec<Action>> + Send> Driver for Scripted<F> {
     fn decide(&mut self, agent: &str, at: SimTime, obs: &[Observation]) -> Option<Vec<Action>> {
         assert_eq!(agent, "outside");
         assert_eq!(obs.len(), 1, "one observation per service of the agent");
@@ -55,7 +55,7 @@ impl<F: FnMut(usize, &Observation) -> Option<Vec<Action>>> Driver for Scripted<F
     }
 }
 
-fn drive<F: FnMut(usize, &Observation) -> Option<Vec<Action>>>(
+fn drive<F: FnMut(usize, &Observation) -> Option<Vec<Action>> + Send>(
     s: &Scenario,
     act: F,
 ) -> (RunSummary, Vec<(SimTime, Observation)>) {

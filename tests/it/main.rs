@@ -25,6 +25,8 @@ mod determinism;
 mod control;
 // The stepping engine: a run paused anywhere and finished is the run in one go.
 mod stepping;
+// Decisions taken outside the engine while a stepped run waits.
+mod outside;
 // Runs driven from outside, period by period (the Gymnasium environment's engine): what the
 // driver sees against theory, its actions, fault flags, ending early, determinism.
 mod driven;

@@ -1,0 +1,269 @@
+"""The stepping engine's decisions from Python and the environments over it
+(docs/model.md section 11): an external agent answered with nothing, or with the HPA's
+actions, is the run in which it holds or the HPA's run; Gymnasium's and PettingZoo's own
+checkers pass; episodes are reproducible; a Python least-outstanding agent places as well as
+the Rust policy; vectorised environments step, reset and equal their sub-environments."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import coordsim
+
+gymnasium = pytest.importorskip("gymnasium")
+from coordsim import gym as cg  # noqa: E402
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+OUTSIDE = (
+    'agents = [{ name = "outside", kind = "external", services = ["catalog", "pricing", "payment"], '
+    'min_replicas = 1, max_replicas = 24, provisioning = { dist = "lognormal", mean = "20s", cv = 0.3 } }]'
+)
+
+
+def autoscale(active, seconds=200):
+    return coordsim.load(SCENARIOS / "autoscale.toml", set={"duration": f"{seconds}s", "control.active": active})
+
+
+def run_row(scenario, policy, replication=0):
+    runs = coordsim.run(scenario, policies=[policy], replications=replication + 1).runs
+    return runs[runs.replication == replication].reset_index(drop=True)
+
+
+def test_an_agent_answered_with_nothing_is_the_run_in_which_it_holds():
+    s = autoscale([]).with_agents(OUTSIDE)
+    sim = coordsim.Simulation(s, policy="power_of_d")
+    decisions = 0
+    while True:
+        sim.run_until(sim.end)
+        if sim.waiting is None:
+            break
+        assert sim.waiting == "control" and sim.agent == "outside"
+        seen = sim.observe()
+        assert seen.time_s == pytest.approx(15.0 * (decisions + 1))
+        assert set(seen.services) == {"catalog", "pricing", "payment"}
+        assert seen["catalog"].latency_p50_s <= seen["catalog"].latency_p99_s
+        sim.act([])
+        decisions += 1
+    assert decisions == 13  # 15 s, 30 s, ..., 195 s
+    stepped = sim.summary()
+    assert stepped.equals(run_row(s, "power_of_d")), "byte for byte the run in which it holds"
+    # Every column but the events (its periods and the scrapes are events) is the run's
+    # with no agent at all.
+    none = run_row(autoscale([]), "power_of_d")
+    left = stepped.drop(columns=["events", "fingerprint"])
+    assert left.equals(none.drop(columns=["events", "fingerprint"]))
+
+
+def test_an_agent_answered_with_the_hpas_actions_is_the_hpas_run():
+    hpa = autoscale(["hpa"])
+    audited = coordsim.run(hpa, policies=["power_of_d"], replications=1, audit=True)
+    log = audited.audit
+    scalings = log[(log.action == "scale") & (log.agent == "hpa")]
+    assert len(scalings) >= 3
+    s = autoscale([]).with_agents(OUTSIDE)
+    sim = coordsim.Simulation(s, policy="power_of_d")
+    while True:
+        sim.run_until(sim.end)
+        if sim.waiting is None:
+            break
+        these = scalings[np.isclose(scalings.time_s, sim.now, rtol=0, atol=1e-9)]
+        sim.act([coordsim.Scale(row.service, int(row.value)) for row in these.itertuples()])
+    replayed = sim.summary()
+    whole = audited.runs
+    assert replayed.fingerprint[0] == whole.fingerprint[0]
+    assert replayed.drop(columns=["regret"]).equals(whole.drop(columns=["regret"]))
+
+
+def test_act_and_observe_refuse_what_does_not_wait():
+    sim = coordsim.Simulation(coordsim.load(SCENARIOS / "mmc.toml", set={"duration": "25s"}))
+    assert sim.waiting is None and sim.observe() is None
+    with pytest.raises(RuntimeError, match="no external agent waits"):
+        sim.act([])
+    with pytest.raises(RuntimeError, match="no placement waits"):
+        sim._sim.place(0)
+    with pytest.raises(ValueError, match="steer: unknown service `nope`"):
+        coordsim.Simulation(SCENARIOS / "mmc.toml", steer="nope")
+
+
+# Gymnasium and PettingZoo's own checkers.
+
+
+def test_check_env_passes_on_coord_env_and_placement_env():
+    from gymnasium.utils.env_checker import check_env
+
+    coord = cg.CoordEnv(autoscale([], 240), render_mode="ansi")
+    check_env(coord, skip_render_check=True)
+    both = cg.CoordEnv(autoscale([], 240), policies=["power_of_d", "round_robin"])
+    check_env(both, skip_render_check=True)
+    placement = cg.PlacementEnv(coordsim.load(SCENARIOS / "pool.toml", set={"duration": "8s", "warmup": "1s"}))
+    check_env(placement, skip_render_check=True)
+
+
+def test_parallel_api_test_passes_on_coord_parallel_env():
+    pettingzoo = pytest.importorskip("pettingzoo")
+    from pettingzoo.test import parallel_api_test
+
+    env = cg.CoordParallelEnv(autoscale([], 300), neighbours=True, reward=0.5)
+    parallel_api_test(env, num_cycles=40)
+    assert sorted(env.possible_agents) == ["catalog", "payment", "pricing"]
+
+
+# Episodes.
+
+
+def episode(env, seed, actions):
+    obs, info = env.reset(seed=seed)
+    out = [obs.tobytes()]
+    rng = np.random.default_rng(0)
+    while True:
+        a = actions(rng, obs)
+        obs, reward, terminated, truncated, info = env.step(a)
+        out.append((obs.tobytes(), reward, terminated, truncated, repr(sorted(info.items()))))
+        if terminated or truncated:
+            return out
+
+
+def test_the_same_seed_gives_the_same_episode_and_another_seed_another():
+    env = cg.CoordEnv(autoscale([], 300), scaling=(-1, 1))
+    act = lambda rng, obs: rng.integers(0, 3, size=3)  # noqa: E731
+    a, b, c = episode(env, 4, act), episode(env, 4, act), episode(env, 5, act)
+    assert a == b
+    assert a != c
+    assert len(a) == 1 + 19  # decisions at 15 s .. 285 s, then the end
+    # A reset without a seed runs the next replication of the same seed.
+    env.reset(seed=4)
+    first = env._core.replication
+    env.reset()
+    assert env._core.replication == first + 1
+
+
+def test_a_coord_env_episode_adds_up_to_the_runs_figures():
+    env = cg.CoordEnv(autoscale([], 300), weights={"slo_missed": 0, "jobs_failed": 0, "replica_seconds": 1.0})
+    steps = episode(env, 9, lambda rng, obs: rng.integers(0, 5, size=3))
+    total = sum(step[1] for step in steps[1:])
+    row = env.summary()
+    # With only the replica-seconds weighted, the return is minus the run's replica-seconds.
+    assert -total == pytest.approx(float(row.replica_seconds[0]), rel=1e-9)
+
+
+def test_scaling_acts_and_is_clamped():
+    env = cg.CoordEnv(autoscale([], 300), scaling=(-2, 2), max_replicas=6)
+    env.reset(seed=1)
+    for _ in range(8):
+        obs, *_ = env.step(np.array([4, 4, 4]))  # +2 each
+    seen = env._core.last
+    assert all(seen[s].provisioned == 6 for s in ("catalog", "pricing", "payment"))
+    assert obs[:, SERVICE("ready_fraction")].max() <= 1.0
+
+
+def SERVICE(name):
+    return cg.SERVICE_FEATURES.index(name)
+
+
+def test_placement_env_least_outstanding_matches_the_rust_policy():
+    # One dispatcher, so that the Rust policy's count of requests sent and not heard back
+    # is the replica's running + queued: the Python agent sees the same figure. Ties break
+    # at random in Rust and by lowest index here, so the means agree within their noise.
+    s = coordsim.load(SCENARIOS / "pool.toml", set={"duration": "65s", "warmup": "5s", "orchestrators": 1})
+    env = cg.PlacementEnv(s)
+    python, rust = [], []
+    for seed in range(4):
+        obs, _ = env.reset(seed=seed)
+        while True:
+            load = obs[:, 1] + obs[:, 2] + (1 - obs[:, 0]) * 1e9
+            obs, _, terminated, truncated, _ = env.step(int(np.argmin(load)))
+            if terminated or truncated:
+                break
+        python.append(float(env.summary().latency_mean_ms[0]))
+        rust.append(float(run_row(s.with_set([f"seed={seed}"]), "least_outstanding").latency_mean_ms[0]))
+    diff = np.array(python) - np.array(rust)
+    # Paired by seed (same arrivals and sizes): the difference's mean within 4 standard errors.
+    se = diff.std(ddof=1) / math.sqrt(len(diff))
+    assert abs(diff.mean()) <= 4 * se + 0.01 * np.mean(rust), (python, rust)
+    # And it is far better than random placement (M/M/1 at 0.9: 100 ms; JSQ: ~18 ms).
+    assert max(python) < 40.0
+
+
+def test_the_return_of_a_placement_episode_is_minus_the_time_jobs_spent_in_the_system():
+    s = coordsim.load(SCENARIOS / "mmc.toml", set={"duration": "30s"})
+    env = cg.PlacementEnv(s)
+    obs, _ = env.reset(seed=2)
+    total, steps = 0.0, 0
+    while True:
+        obs, r, terminated, truncated, _ = env.step(int(np.argmin(obs[:, 1] + obs[:, 2])))
+        total += r
+        steps += 1
+        if terminated:
+            break
+    assert steps > 1000
+    assert -total == pytest.approx(env._sim.job_seconds, rel=1e-12)
+    # Little's law over the run: the time in the system is the jobs' latencies, those still
+    # in the system at the end counted to the end (a few, at this load).
+    row = env.summary()
+    assert -total >= 0.9 * row.jobs_completed[0] * row.latency_mean_ms[0] / 1e3
+
+
+# Vectorisation.
+
+
+def test_gymnasium_vector_envs_step_and_reset():
+    s = autoscale([], 120)
+    fns = [lambda: cg.CoordEnv(s) for _ in range(4)]
+    for cls in (gymnasium.vector.SyncVectorEnv, gymnasium.vector.AsyncVectorEnv):
+        env = cls(fns)
+        obs, _ = env.reset(seed=[1, 2, 3, 4])
+        assert obs.shape == (4, 3, len(cg.SERVICE_FEATURES))
+        for _ in range(4):  # decisions at 15 s .. 105 s: not yet the end
+            obs, rewards, terminated, truncated, _ = env.step(env.action_space.sample())
+        assert not terminated.any()
+        assert rewards.shape == (4,)
+        assert len({o.tobytes() for o in obs}) == 4, "each sub-environment has its own seed"
+        env.close()
+    pool = coordsim.load(SCENARIOS / "pool.toml", set={"duration": "6s", "warmup": "1s"})
+    env = gymnasium.vector.AsyncVectorEnv([lambda: cg.PlacementEnv(pool) for _ in range(4)])
+    obs, _ = env.reset(seed=7)
+    for _ in range(50):
+        obs, *_ = env.step(env.action_space.sample())
+    assert obs.shape == (4, 16, 7)
+    env.close()
+
+
+def test_environments_pickle():
+    import pickle
+
+    env = cg.CoordEnv(autoscale([], 120), scaling=(-1, 1))
+    again = pickle.loads(pickle.dumps(env))
+    assert episode(again, 3, lambda rng, obs: rng.integers(0, 3, size=3)) == episode(
+        env, 3, lambda rng, obs: rng.integers(0, 3, size=3)
+    )
+
+
+def test_the_native_vector_env_is_its_sub_environments_stepped_one_by_one():
+    s = coordsim.load(SCENARIOS / "mmc.toml", set={"duration": "3s", "warmup": "1s"})
+    n, steps = 4, 2500
+    vec = cg.make_vec("placement", s, num_envs=n)
+    rng = np.random.default_rng(1)
+    actions = rng.integers(0, vec.single_action_space.n, size=(steps, n))
+    obs, _ = vec.reset(seed=10)
+    trace = [(obs.copy(), None, None, None)]
+    for t in range(steps):
+        obs, r, te, tr, _ = vec.step(actions[t])
+        trace.append((obs.copy(), r.copy(), te.copy(), tr.copy()))
+    assert any(step[2].any() for step in trace[1:]), "episodes end within the steps"
+    for i in range(n):
+        env = cg.PlacementEnv(s)
+        obs, _ = env.reset(seed=10 + i)
+        assert np.array_equal(obs, trace[0][0][i])
+        ended = False
+        for t in range(steps):
+            if ended:
+                obs, _ = env.reset()  # the next replication, as the vector env's autoreset
+                reward, terminated, truncated = 0.0, False, False
+            else:
+                obs, reward, terminated, truncated, _ = env.step(int(actions[t][i]))
+            ended = terminated or truncated
+            o, r, te, tr = trace[t + 1]
+            assert np.array_equal(obs, o[i]) and reward == r[i] and terminated == te[i] and truncated == tr[i], (i, t)

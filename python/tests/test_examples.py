@@ -39,3 +39,21 @@ def test_own_autoscaler_compares_its_agent_with_the_hpa_and_none(tmp_path):
     for name in ["none", "hpa", "queue_aware"]:
         assert name in stdout, f"the table does not name {name}:\n{stdout}"
     assert "replica_seconds" in stdout and "latency_p99_ms" in stdout
+
+
+def test_learn_autoscaler_trains_and_compares_with_the_rust_autoscalers(tmp_path):
+    pytest.importorskip("gymnasium")
+    out = tmp_path / "learned"
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "learn_autoscaler.py"), "--episodes", "3", "--seeds", "2", "--out", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"learn_autoscaler.py failed:\n{done.stdout}\n{done.stderr}"
+    for name in ["q-learning (learned)", "hpa (Rust)", "step (Rust)", "no autoscaling", "latency_p99_ms_ci95"]:
+        assert name in done.stdout, f"the table does not name {name}:\n{done.stdout}"
+    assert (out / "comparison.png").stat().st_size > 0
+    table = (out / "comparison.csv").read_text().splitlines()
+    assert len(table) == 1 + 4, table

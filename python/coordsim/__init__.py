@@ -25,7 +25,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import pandas as pd
 
@@ -383,6 +383,17 @@ class Simulation:
         :class:`Restart`, :class:`Eject`, :class:`Readmit`, :class:`SetPolicy`), carried out
         now as a control agent's are; scaling is clamped to the agent's bounds."""
         self._sim.act(actions)
+
+    def placement(self) -> Optional[Tuple[Any, int, float]]:
+        """The waiting placement on the steered service, or None: ``(figures, agent,
+        time_s)``, ``figures`` a float32 array of a row per replica of the service (columns
+        ``coordsim.gym.PLACEMENT_FEATURES``), ``agent`` the index of the placing agent."""
+        return self._sim.placement()
+
+    def place(self, choice: Optional[int]) -> None:
+        """Answers the waiting placement with the replica at row ``choice``; None, or a
+        replica that is not a candidate, rejects the task (it fails)."""
+        self._sim.place(None if choice is None else int(choice))
 
     def so_far(self) -> Dict[str, Any]:
         """The run's figures so far, counted as ``runs.csv`` counts them (from the end of the

@@ -37,14 +37,18 @@ class Policy:
       draws exactly.
 
     Class attributes you may set: ``name`` (the ``policy`` key of every output; default the
-    class name) and ``decision_time`` (how long the policy thinks before its placement takes
+    class name), ``decision_time`` (how long the policy thinks before its placement takes
     effect: a duration such as ``"5ms"``, seconds as a number, or a distribution table such
-    as ``{"dist": "exponential", "mean": "5ms"}``; the task waits meanwhile). Public
+    as ``{"dist": "exponential", "mean": "5ms"}``; the task waits meanwhile) and
+    ``wants_sizes`` (True: on a service whose sizes are known, ``sizes_known``, the policy
+    is told each task's work, ``task.work``, and each candidate's work left,
+    ``view.work_left``, as size-based dispatchers are; elsewhere they stay None and NaN). Public
     attributes of simple types are the policy's parameters (:meth:`params`).
     """
 
     name: Optional[str] = None
     decision_time: Optional[Duration] = None
+    wants_sizes: bool = False
     rng: Any
     stream: Any
 
@@ -69,7 +73,7 @@ class Policy:
             k: v
             for k, v in vars(self).items()
             if not k.startswith("_")
-            and k not in ("rng", "stream", "name", "decision_time")
+            and k not in ("rng", "stream", "name", "decision_time", "wants_sizes")
             and isinstance(v, (bool, int, float, str))
         }
 
@@ -162,6 +166,7 @@ class PolicySpec:
     wants_membership: bool
     decision_time: Optional[str]
     params: Dict[str, Any]
+    wants_sizes: bool = False
 
     @property
     def params_json(self) -> str:
@@ -189,6 +194,7 @@ def policy_spec(policy: Union[Policy, Callable[[], Policy]]) -> PolicySpec:
         wants_membership=cls.on_membership is not Policy.on_membership,
         decision_time=None if probe.decision_time is None else _duration_text(probe.decision_time),
         params=probe.params(),
+        wants_sizes=bool(probe.wants_sizes),
     )
 
 

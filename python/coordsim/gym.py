@@ -111,17 +111,33 @@ class _Controlled:
         scenario,
         services: Optional[Sequence[str]],
         policy: Optional[str],
-        period: float,
+        period: Optional[float],
         scaling: Optional[Tuple[int, int]],
         policies: Optional[Sequence[str]],
-        min_replicas: int,
+        min_replicas: Optional[int],
         max_replicas: Optional[int],
         provisioning: Optional[Mapping[str, Any]],
         weights: Optional[Mapping[str, float]],
         replication: int,
+        agent: Optional[str] = None,
     ) -> None:
         base = _load(scenario)
         facts = {f["name"]: f for f in base.service_facts()}
+        if agent is not None:
+            # The scenario's own external agent: its services, period, bounds and arms.
+            declared = {a["name"]: a for a in base.external_agents()}
+            if agent not in declared:
+                raise ValueError(f"agent: {agent!r} is not an active external agent of the scenario; "
+                                 f"its external agents: {sorted(declared)}")
+            given = {k: v for k, v in dict(services=services, period=period, policies=policies, min_replicas=min_replicas,
+                                              max_replicas=max_replicas, provisioning=provisioning).items() if v is not None}
+            if given:
+                raise ValueError(f"{sorted(given)}: the scenario's agent {agent!r} sets these; give them in the scenario file")
+            spec = declared[agent]
+            services, period, policies = spec["services"], spec["period_s"], spec["arms"]
+            max_replicas = spec["max_replicas"]
+        period = 15.0 if period is None else period
+        self.agent = agent if agent is not None else self.AGENT
         self.services = list(services) if services is not None else list(facts)
         unknown = [s for s in self.services if s not in facts]
         if unknown:
@@ -139,19 +155,22 @@ class _Controlled:
             raise ValueError(f"period: expected a number of seconds > 0, found {period!r}")
         self.facts = [facts[s] for s in self.services]
         self.max_replicas = int(max_replicas) if max_replicas is not None else max(4 * max(f["replicas"] for f in self.facts), 8)
-        table: Dict[str, Any] = {
-            "name": self.AGENT,
-            "kind": "external",
-            "services": self.services,
-            "period": f"{float(period)}s",
-            "min_replicas": int(min_replicas),
-            "max_replicas": self.max_replicas,
-        }
-        if provisioning is not None:
-            table["provisioning"] = dict(provisioning)
-        if policies:
-            table["arms"] = list(policies)
-        self.scenario = base.with_agents(_toml_table(table))
+        if agent is not None:
+            self.scenario = base
+        else:
+            table: Dict[str, Any] = {
+                "name": self.AGENT,
+                "kind": "external",
+                "services": self.services,
+                "period": f"{float(period)}s",
+                "min_replicas": 1 if min_replicas is None else int(min_replicas),
+                "max_replicas": self.max_replicas,
+            }
+            if provisioning is not None:
+                table["provisioning"] = dict(provisioning)
+            if policies:
+                table["arms"] = list(policies)
+            self.scenario = base.with_agents(_toml_table(table))
         self.policy = policy
         self.period = float(period)
         self.scaling = scaling
@@ -198,7 +217,7 @@ class _Controlled:
             if sim.waiting is None:
                 self.last = None
                 return False
-            if sim.agent == self.AGENT:
+            if sim.agent == self.agent:
                 self.last = sim.observe()
                 if sim.now >= sim.end:
                     # A decision at the very end closes the last step; nothing is left to do.
@@ -303,8 +322,10 @@ class CoordEnv(gymnasium.Env):
     """A Gymnasium environment: one step per control period of a scenario's run.
 
     The environment adds an ``external`` control agent named ``gym`` over ``services``
-    (default: all) to the scenario and answers it each ``period`` seconds (default 15).
-    The scenario's own active agents run alongside it (their conflicts with it are counted).
+    (default: all) to the scenario and answers it each ``period`` seconds (default 15);
+    with ``agent="name"`` it drives that ``external`` agent of the scenario instead, whose
+    services, period, bounds and policies the file gives. The scenario's other active
+    agents run alongside it (their conflicts with it are counted).
 
     Observation: ``Box(0, inf, (len(services), len(SERVICE_FEATURES)), float32)``, a row per
     service in the order of ``services``, columns :data:`SERVICE_FEATURES`, from the
@@ -337,16 +358,17 @@ class CoordEnv(gymnasium.Env):
         *,
         services: Optional[Sequence[str]] = None,
         policy: Optional[str] = None,
-        period: float = 15.0,
+        period: Optional[float] = None,
         scaling: Optional[Tuple[int, int]] = (-2, 2),
         policies: Optional[Sequence[str]] = None,
-        min_replicas: int = 1,
+        min_replicas: Optional[int] = None,
         max_replicas: Optional[int] = None,
         provisioning: Optional[Mapping[str, Any]] = None,
         weights: Optional[Mapping[str, float]] = None,
         max_steps: Optional[int] = None,
         replication: int = 0,
         render_mode: Optional[str] = None,
+        agent: Optional[str] = None,
     ) -> None:
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode: expected None or 'ansi', found {render_mode!r}")
@@ -354,11 +376,12 @@ class CoordEnv(gymnasium.Env):
             services=services, policy=policy, period=period, scaling=scaling, policies=policies,
             min_replicas=min_replicas, max_replicas=max_replicas, provisioning=provisioning,
             weights=weights, max_steps=max_steps, replication=replication, render_mode=render_mode,
+            agent=agent,
         )
         self._source = _load(scenario)
         self._core = _Controlled(
             self._source, services, policy, period, scaling, policies, min_replicas, max_replicas,
-            provisioning, weights, replication,
+            provisioning, weights, replication, agent,
         )
         core = self._core
         n = len(core.services)
@@ -636,10 +659,10 @@ def _define_parallel():
             neighbours: bool = False,
             reward: Union[str, float] = "individual",
             policy: Optional[str] = None,
-            period: float = 15.0,
+            period: Optional[float] = None,
             scaling: Optional[Tuple[int, int]] = (-2, 2),
             policies: Optional[Sequence[str]] = None,
-            min_replicas: int = 1,
+            min_replicas: Optional[int] = None,
             max_replicas: Optional[int] = None,
             provisioning: Optional[Mapping[str, Any]] = None,
             weights: Optional[Mapping[str, float]] = None,

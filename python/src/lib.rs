@@ -113,6 +113,28 @@ impl LoadedScenario {
             .collect()
     }
 
+    /// One dict per active `external` agent the scenario declares: `name`, `services`,
+    /// `period_s`, `min_replicas`, `max_replicas` and `arms` (the policies it may choose).
+    fn external_agents<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let s = &self.inner;
+        let mut out = Vec::new();
+        for agent in &s.control.agents {
+            let coordsim::scenario::AgentKind::External(e) = &agent.kind else { continue };
+            let d = PyDict::new_bound(py);
+            d.set_item("name", &agent.name)?;
+            let services: Vec<&str> =
+                agent.services.iter().map(|&x| s.services[x.index()].name.as_str()).collect();
+            d.set_item("services", services)?;
+            d.set_item("period_s", agent.period.as_nanos() as f64 / 1e9)?;
+            d.set_item("min_replicas", e.min_replicas)?;
+            d.set_item("max_replicas", e.max_replicas)?;
+            let arms: Vec<&str> = e.arms.iter().map(|p| p.kind().name()).collect();
+            d.set_item("arms", arms)?;
+            out.push(d);
+        }
+        Ok(out)
+    }
+
     /// The same scenario with agents added (`agents = [...]` TOML text: tables of
     /// `[[agents]]`), after those it declares and to `control.active` if it names the active
     /// agents; validated again.

@@ -50,6 +50,8 @@ pub struct View {
     up: Vec<bool>,
     ejected: Vec<bool>,
     speed: Vec<f64>,
+    /// Seconds to finish what each candidate holds (NaN where sizes are not known).
+    work_left: Vec<f64>,
     /// `candidates` as a list, built at its first read in a decision.
     candidates: Option<Py<PyList>>,
 }
@@ -129,6 +131,14 @@ impl View {
         PyArray1::from_slice_bound(py, &self.speed)
     }
 
+    /// Seconds each candidate needs to finish what it holds (its queue's work at its speed
+    /// and the rest of what it runs), for a policy with `wants_sizes` on a service whose
+    /// sizes are known; NaN otherwise.
+    #[getter]
+    fn work_left<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice_bound(py, &self.work_left)
+    }
+
     /// The candidates as objects, one per replica, with the same figures as the arrays.
     #[getter]
     fn replicas(&self, py: Python<'_>) -> PyResult<Vec<Py<Replica>>> {
@@ -178,6 +188,7 @@ impl View {
             up: Vec::new(),
             ejected: Vec::new(),
             speed: Vec::new(),
+            work_left: Vec::new(),
             candidates: None,
         }
     }
@@ -228,18 +239,22 @@ pub struct Task {
     attempt: u32,
     /// Simulated seconds when its job's deadline passes (None: no deadline).
     deadline: Option<f64>,
+    /// Its work in seconds at speed 1, for a policy with `wants_sizes` on a service whose
+    /// sizes are known (None otherwise).
+    work: Option<f64>,
 }
 
 #[pymethods]
 impl Task {
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "Task(service={:?}, job_class={:?}, agent={}, attempt={}, deadline={:?})",
+            "Task(service={:?}, job_class={:?}, agent={}, attempt={}, deadline={:?}, work={:?})",
             self.service.bind(py).to_string(),
             self.job_class.as_ref().map(|c| c.bind(py).to_string()),
             self.agent,
             self.attempt,
-            self.deadline
+            self.deadline,
+            self.work
         )
     }
 }
@@ -355,6 +370,8 @@ pub struct PolicyChoice {
     pub factory: PyObject,
     pub wants_outcome: bool,
     pub wants_membership: bool,
+    /// Its class sets `wants_sizes`: it is told tasks' work and candidates' work left.
+    pub wants_sizes: bool,
     pub decision_time: Option<DurationDist>,
     /// Its `params()`, for the audit log (with its `decision_time`, if any).
     pub parameters: Vec<(String, serde_json::Value)>,
@@ -383,6 +400,7 @@ impl PolicyChoice {
             factory: spec.getattr("factory")?.unbind(),
             wants_outcome: spec.getattr("wants_outcome")?.extract()?,
             wants_membership: spec.getattr("wants_membership")?.extract()?,
+            wants_sizes: spec.getattr("wants_sizes")?.extract()?,
             decision_time,
             parameters: parameters.into_iter().collect(),
         })
@@ -406,6 +424,7 @@ pub struct PyPolicy {
     on_membership: Option<PyObject>,
     view: Py<View>,
     outstanding: Outstanding,
+    wants_sizes: bool,
     speeds: Vec<f64>,
     /// Each replica's service index.
     replica_service: Vec<u32>,
@@ -471,6 +490,7 @@ impl PyPolicy {
             on_membership: method(intern!(py, "on_membership"), choice.wants_membership)?,
             view: Py::new(py, View::new())?,
             outstanding: Outstanding::new(topology),
+            wants_sizes: choice.wants_sizes,
             speeds: topology.speeds.clone(),
             replica_service: topology
                 .service_replicas
@@ -510,6 +530,7 @@ impl PyPolicy {
         v.up.clear();
         v.ejected.clear();
         v.speed.clear();
+        v.work_left.clear();
         let own = self.outstanding.of(coordsim::ids::AgentId(agent));
         for &r in view.replicas_of(coordsim::ids::ServiceId(service as u32)) {
             let load = view.load(r);
@@ -521,6 +542,7 @@ impl PyPolicy {
             v.up.push(view.answers_probes(r));
             v.ejected.push(view.is_excluded(r));
             v.speed.push(self.speeds[r.index()]);
+            v.work_left.push(view.work_left(r).map_or(f64::NAN, |w| w.as_nanos() as f64 / 1e9));
         }
     }
 
@@ -535,6 +557,7 @@ impl PyPolicy {
         py: Python<'_>,
         task: &RustTask,
         details: Option<TaskDetails>,
+        work: Option<coordsim::time::SimDuration>,
     ) -> PyResult<Py<Task>> {
         Py::new(
             py,
@@ -545,6 +568,7 @@ impl PyPolicy {
                 agent: task.agent.0,
                 attempt: details.map_or(0, |d| d.attempt),
                 deadline: details.and_then(|d| d.deadline).map(secs),
+                work: work.map(|w| w.as_nanos() as f64 / 1e9),
             },
         )
     }
@@ -635,6 +659,10 @@ impl Policy for PyPolicy {
         true
     }
 
+    fn wants_sizes(&self) -> bool {
+        self.wants_sizes
+    }
+
     fn place(&mut self, view: &PolicyView<'_>, task: &RustTask) -> Decision {
         Python::with_gil(|py| {
             let now = secs(view.now());
@@ -649,7 +677,7 @@ impl Policy for PyPolicy {
             }
             self.fill(py, view, task.service.index(), task.agent.0);
             let answer = match self
-                .task_object(py, task, view.task_details())
+                .task_object(py, task, view.task_details(), view.task_work())
                 .and_then(|t| self.place.call1(py, (self.view.clone_ref(py), t)))
             {
                 Ok(answer) => answer,

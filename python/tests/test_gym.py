@@ -149,6 +149,19 @@ def test_a_coord_env_episode_adds_up_to_the_runs_figures():
     assert -total == pytest.approx(float(row.replica_seconds[0]), rel=1e-9)
 
 
+def test_driving_the_scenarios_own_external_agent_is_driving_an_added_one_alike():
+    own = cg.CoordEnv(autoscale([], 300).with_agents(OUTSIDE), agent="outside")
+    added = cg.CoordEnv(autoscale([], 300), services=["catalog", "pricing", "payment"], max_replicas=24,
+                        provisioning={"dist": "lognormal", "mean": "20s", "cv": 0.3})
+    assert own._core.period == 15.0 and own._core.max_replicas == 24
+    act = lambda rng, obs: rng.integers(0, 5, size=3)  # noqa: E731
+    assert episode(own, 6, act) == episode(added, 6, act)
+    with pytest.raises(ValueError, match="not an active external agent"):
+        cg.CoordEnv(autoscale([], 300), agent="hpa")
+    with pytest.raises(ValueError, match="the scenario's agent 'outside' sets these"):
+        cg.CoordEnv(autoscale([], 300).with_agents(OUTSIDE), agent="outside", period=5)
+
+
 def test_scaling_acts_and_is_clamped():
     env = cg.CoordEnv(autoscale([], 300), scaling=(-2, 2), max_replicas=6)
     env.reset(seed=1)
@@ -204,6 +217,29 @@ def test_the_return_of_a_placement_episode_is_minus_the_time_jobs_spent_in_the_s
     # in the system at the end counted to the end (a few, at this load).
     row = env.summary()
     assert -total >= 0.9 * row.jobs_completed[0] * row.latency_mean_ms[0] / 1e3
+
+
+def test_a_placement_sees_speeds_and_where_sizes_are_known_the_work():
+    s = coordsim.load(SCENARIOS / "mixed-fleet.toml", set={"duration": "12s", "warmup": "2s"})
+    sim = coordsim.Simulation(s, policy="least_work_left", steer="server")
+    sim.run_until(sim.end)
+    assert sim.waiting == "placement"
+    seen = []
+    for _ in range(3000):
+        figures, agent, at = sim.placement()
+        assert figures.shape == (sim._sim.placement_rows, 7)
+        seen.append(figures)
+        work_left = figures[:, 5] + (1 - figures[:, 0]) * 1e9
+        sim.place(int(np.argmin(work_left)))  # least work left, by hand
+        sim.run_until(sim.end)
+    figures = np.stack(seen)
+    speeds = {round(float(v), 3) for v in figures[0][figures[0][:, 0] == 1, 4]}
+    assert speeds == {0.6, 1.0, 1.5}, speeds  # the three groups' speeds
+    assert (figures[:, :, 6] > 0).all(), "the task's work is shown (sizes are known)"
+    assert (figures[:, :, 6] == figures[:, :1, 6]).all(), "the same work on every row"
+    assert (figures[:, :, 5] > 0).any(), "some replicas have work left"
+    busy = figures[:, :, 1] + figures[:, :, 2] > 0
+    assert (figures[:, :, 5][~busy] == 0).all(), "an idle replica has no work left"
 
 
 # Vectorisation.

@@ -72,6 +72,32 @@ class PyLeastOutstanding(coordsim.Policy):
         return best
 
 
+class PyLeastWorkLeft(coordsim.Policy):
+    """`least_work_left` re-implemented from the sizes the view shows (`wants_sizes`): the
+    candidate with the least work left per slot, ties broken as `least_outstanding`'s."""
+
+    name = "py_least_work_left"
+    wants_sizes = True
+
+    def place(self, view, task):
+        assert task.work is not None and task.work > 0, "sizes are known on this service"
+        per_slot = view.work_left / view.concurrency
+        ejected = view.ejected
+        skip_ejected = not bool(ejected.all())
+        best, best_value, ties = None, None, 0
+        for i, replica in enumerate(view.candidates):
+            if skip_ejected and ejected[i]:
+                continue
+            value = per_slot[i]
+            if best is None or value < best_value:
+                best, best_value, ties = replica, value, 1
+            elif value == best_value:
+                ties += 1
+                if self.stream.below(ties) == 0:
+                    best = replica
+        return best
+
+
 def write(tmp_path, text, name="s.toml"):
     path = tmp_path / name
     path.write_text(text)
@@ -125,6 +151,24 @@ def test_python_reimplementations_give_the_rust_runs_column_for_column(scenario,
             different = [c for c in runs.columns if not (a[c] == b[c] or (pd_isnan(a[c]) and pd_isnan(b[c])))]
             assert different == [], f"{python} differs from {rust} in {different}"
             assert a.jobs_completed > 0
+
+
+def test_a_python_policy_that_wants_sizes_sees_them_and_reimplements_least_work_left():
+    s = coordsim.load(SCENARIOS / "mixed-fleet.toml", set={"duration": "40s", "warmup": "5s", "policies": ["least_work_left"]})
+    r = coordsim.run(s, policies=["least_work_left", PyLeastWorkLeft()], replications=2)
+    runs = r.runs.set_index(["policy", "replication"])
+    for rep in (0, 1):
+        a, b = runs.loc[("least_work_left", rep)], runs.loc[("py_least_work_left", rep)]
+        assert a.fingerprint == b.fingerprint
+        different = [c for c in runs.columns if not (a[c] == b[c] or (pd_isnan(a[c]) and pd_isnan(b[c])))]
+        assert different == [], f"py_least_work_left differs from least_work_left in {different}"
+
+    class Blind(coordsim.Policy):  # does not ask: sees no sizes
+        def place(self, view, task):
+            assert task.work is None and np.isnan(view.work_left).all()
+            return view.candidates[0]
+
+    coordsim.run(s.with_set(["duration=\"8s\""]), policies=[Blind()], replications=1)
 
 
 def pd_isnan(value):

@@ -47,6 +47,8 @@ pub struct Observation {
     pub present_slots: f64,
     /// Time average of requests waiting in the service's queues.
     pub queued: f64,
+    /// Requests that reached a replica of the service (admitted or refused).
+    pub arrivals: u64,
     /// Requests that ended on the service.
     pub requests: u64,
     /// Of those, the ones that failed.

@@ -14,7 +14,8 @@ decision, and the reward over a step is a documented function of the run's own f
 ``gymnasium`` is needed (``pip install gymnasium``); ``pettingzoo`` for
 :class:`CoordParallelEnv`. Episodes are reproducible: ``reset(seed=s)`` runs the scenario
 with master seed ``s`` (every draw of the workload, faults and policies), and a reset
-without a seed runs the next replication of the last seed.
+without a seed runs the next replication of the last seed (or, if none was ever given, a
+fresh seed, as Gymnasium environments draw one).
 """
 
 from __future__ import annotations
@@ -134,6 +135,13 @@ class _Controlled:
             if given:
                 raise ValueError(f"{sorted(given)}: the scenario's agent {agent!r} sets these; give them in the scenario file")
             spec = declared[agent]
+            if spec["window_s"] != spec["period_s"] or spec["measurement_delay_s"] != 0:
+                import warnings
+
+                warnings.warn(
+                    f"agent {agent!r}: its window ({spec['window_s']} s) or measurement delay "
+                    f"({spec['measurement_delay_s']} s) is not its period: the reward's SLO and p99 "
+                    "terms then count other spans than the step's", stacklevel=3)
             services, period, policies = spec["services"], spec["period_s"], spec["arms"]
             max_replicas = spec["max_replicas"]
         period = 15.0 if period is None else period
@@ -182,6 +190,7 @@ class _Controlled:
                 raise ValueError(f"weights: unknown terms {unknown}; known: {sorted(DEFAULT_WEIGHTS)}")
             self.weights.update({k: float(v) for k, v in weights.items()})
         self.seed = int(base.seed)
+        self.seeded = False
         self.replication = int(replication)
         self.sim: Optional[_coordsim.Simulation] = None
         self.arms = [0] * len(self.services)
@@ -196,13 +205,18 @@ class _Controlled:
 
         return _frame(self.sim.summary())
 
-    def start(self, seed: Optional[int], replication: Optional[int]) -> None:
+    def start(self, seed: Optional[int], replication: Optional[int], np_random) -> None:
+        if seed is None and not self.seeded:
+            # Never seeded: a fresh seed, as Gymnasium environments draw one (reset(seed=...)
+            # for an episode that can be run again).
+            seed = int(np_random.integers(2**63))
         if seed is not None:
             self.seed = int(seed)
+            self.seeded = True
             self.replication = 0 if replication is None else int(replication)
         elif replication is not None:
             self.replication = int(replication)
-        elif self.sim is not None:
+        else:
             self.replication += 1  # the next episode of the same seed
         self.sim = _coordsim.Simulation(self.scenario, self.policy, self.seed, self.replication)
         self.arms = [0] * len(self.services)
@@ -229,13 +243,20 @@ class _Controlled:
 
     def act(self, scale: Sequence[int], arms: Sequence[int]) -> None:
         actions = []
+        if scale is not None and self.scaling is not None:
+            low, high = self.scaling
+            if any(not low <= int(d) <= high for d in scale):
+                raise ValueError(f"action: replica deltas must be in {low}..{high}, found {list(map(int, scale))}")
         for i, service in enumerate(self.services):
             seen = self.last[service]
             if scale is not None and scale[i] != 0:
                 actions.append(Scale(service, max(0, seen.provisioned + int(scale[i]))))
             if arms is not None and int(arms[i]) != self.arms[i]:
-                self.arms[i] = int(arms[i])
-                actions.append(SetPolicy(service, self.policies[self.arms[i]]))
+                arm = int(arms[i])
+                if not 0 <= arm < len(self.policies):
+                    raise ValueError(f"action: policy index {arm} for {service!r} is not in 0..{len(self.policies) - 1}")
+                self.arms[i] = arm
+                actions.append(SetPolicy(service, self.policies[arm]))
         self.sim.act(actions)
 
     # What the agent sees and is paid.
@@ -249,7 +270,7 @@ class _Controlled:
             slots = max(o.provisioned * o.slots_per_replica, 1)
             scale = f["slo_s"] or 1.0
             ended = max(o.requests, 1)
-            rate = o.requests / o.span_s if o.span_s > 0 else 0.0
+            rate = o.arrivals / o.span_s if o.span_s > 0 else 0.0
             out[row] = (
                 o.utilisation or 0.0,
                 o.queued / slots,
@@ -327,12 +348,13 @@ class CoordEnv(gymnasium.Env):
     services, period, bounds and policies the file gives. The scenario's other active
     agents run alongside it (their conflicts with it are counted).
 
-    Observation: ``Box(0, inf, (len(services), len(SERVICE_FEATURES)), float32)``, a row per
-    service in the order of ``services``, columns :data:`SERVICE_FEATURES`, from the
-    monitoring figures of the last ``period`` (docs/model.md section 10).
+    Observation: ``Box`` of shape ``(len(services), len(SERVICE_FEATURES))``, float32, a row
+    per service in the order of ``services``, columns :data:`SERVICE_FEATURES`, from the
+    monitoring figures of the last ``period`` (docs/model.md section 10); fractions are in
+    [0, 1], the other columns in [0, ``HIGH``] (clipped).
 
     Action: ``MultiDiscrete``: with ``scaling=(low, high)`` (default ``(-2, 2)``) one entry
-    per service, ``a - low`` meaning "add ``a + low`` replicas" (clamped to ``min_replicas``
+    per service, entry ``a`` meaning "add ``a + low`` replicas" (clamped to ``min_replicas``
     and ``max_replicas``, default 4 x the largest starting count, at least 8); with
     ``policies=[...]`` one entry per service choosing its placement policy (index into the
     list; the first places until changed); with both, the scaling entries first.
@@ -405,7 +427,7 @@ class CoordEnv(gymnasium.Env):
     def reset(self, *, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None):
         super().reset(seed=seed)
         replication = None if not options else options.get("replication")
-        self._core.start(seed, replication)
+        self._core.start(seed, replication, self.np_random)
         self._steps = 0
         self._line = self._core.line(0.0)
         return self._core.rows(range(len(self._core.services))), {"time_s": self._core.sim.now}
@@ -460,7 +482,7 @@ class PlacementEnv(gymnasium.Env):
     """A Gymnasium environment: one step per placement decision on one ``service`` (default:
     the scenario's first); the scenario's placement ``policy`` places the other services.
 
-    Observation: ``Box(0, inf, (replicas, 7), float32)``, a row per replica of the service
+    Observation: ``Box`` of shape ``(replicas, 7)``, float32, a row per replica of the service
     (every replica it may ever have, in id order), columns :data:`PLACEMENT_FEATURES`:
     ``candidate`` (1 if it may be chosen now: a member, not ejected), ``running``,
     ``queued``, ``slots``, ``speed``, ``work_left_s`` (time to finish what it holds) and
@@ -469,7 +491,8 @@ class PlacementEnv(gymnasium.Env):
     shows (docs/model.md).
 
     Action: ``Discrete(replicas)``, the row of the chosen replica. A replica that is not a
-    candidate rejects the task (it fails, as a policy's rejection does).
+    candidate rejects the task (it fails, as a policy's rejection does). External agents of
+    the scenario hold.
 
     Reward: minus the number of jobs in the system times the time the step took, in
     job-seconds (every job, warm-up included), so that an episode's return is minus the
@@ -506,6 +529,7 @@ class PlacementEnv(gymnasium.Env):
         self.max_steps = max_steps
         self.render_mode = render_mode
         self._seed = int(self._scenario.seed)
+        self._seeded = False
         self._replication = int(replication)
         self._sim: Optional[_coordsim.Simulation] = None
         self._steps = 0
@@ -514,21 +538,24 @@ class PlacementEnv(gymnasium.Env):
     def reset(self, *, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None):
         super().reset(seed=seed)
         replication = None if not options else options.get("replication")
+        if seed is None and not self._seeded:
+            seed = int(self.np_random.integers(2**63))  # never seeded: a fresh seed
         if seed is not None:
-            self._seed, self._replication = int(seed), int(replication or 0)
+            self._seed, self._replication, self._seeded = int(seed), int(replication or 0), True
         elif replication is not None:
             self._replication = int(replication)
-        elif self._sim is not None:
+        else:
             self._replication += 1
         self._sim = _coordsim.Simulation(self._scenario, self.policy, self._seed, self._replication, self.service)
-        self._sim.run_until(self._sim.end)
         self._steps = 0
-        waiting = self._sim.placement()
+        waiting = self._sim.next_placement()
         if waiting is None:
             return np.zeros(self.observation_space.shape, np.float32), {"time_s": self._sim.now}
         return waiting[0], {"time_s": waiting[2]}
 
     def step(self, action):
+        if self._sim is None:
+            raise RuntimeError("step: call reset() first")
         obs, added, finished = self._sim.place_and_run(int(action))
         self._steps += 1
         truncated = not finished and self.max_steps is not None and self._steps >= self.max_steps
@@ -572,6 +599,12 @@ class PlacementVecEnv(gymnasium.vector.VectorEnv):
 
     metadata = {"autoreset_mode": gymnasium.vector.AutoresetMode.NEXT_STEP, "render_modes": []}
 
+    def __getstate__(self):
+        return {"scenario": self._scenario, "num_envs": self.num_envs, "config": self._config}
+
+    def __setstate__(self, state):
+        self.__init__(state["scenario"], state["num_envs"], **state["config"])
+
     def __init__(
         self,
         scenario,
@@ -592,13 +625,22 @@ class PlacementVecEnv(gymnasium.vector.VectorEnv):
         self.observation_space = gymnasium.vector.utils.batch_space(self.single_observation_space, self.num_envs)
         self.action_space = gymnasium.vector.utils.batch_space(self.single_action_space, self.num_envs)
         self._config = dict(service=service, policy=policy, max_steps=max_steps)
+        self._seeds: Optional[List[int]] = None
+        self._replication = 0
 
     def reset(self, *, seed: Union[None, int, Sequence[int]] = None, options: Optional[Dict[str, Any]] = None):
-        if seed is None:
-            seed = int(self._scenario.seed)
-        seeds = [int(seed) + i for i in range(self.num_envs)] if isinstance(seed, (int, np.integer)) else [int(s) for s in seed]
-        self._np_random, _ = gymnasium.utils.seeding.np_random(seeds[0])
-        return self._core.reset(seeds), {}
+        """Starts every sub-environment: with ``seed`` (an int: sub-environment ``i`` runs
+        ``seed + i``; a list: one each), replication 0; without, the next replication of the
+        last seeds (fresh seeds if none was ever given). ``options`` are not used."""
+        if seed is None and self._seeds is None:
+            seed = int(np.random.default_rng().integers(2**62))
+        if seed is not None:
+            seeds = [int(seed) + i for i in range(self.num_envs)] if isinstance(seed, (int, np.integer)) else [int(s) for s in seed]
+            self._seeds, self._replication = seeds, 0
+            self._np_random, self._np_random_seed = gymnasium.utils.seeding.np_random(seeds[0])
+        else:
+            self._replication += 1
+        return self._core.reset(self._seeds, self._replication), {}
 
     def step(self, actions):
         obs, rewards, terminated, truncated = self._core.step(np.asarray(actions, dtype=np.int64).reshape(-1))
@@ -617,197 +659,208 @@ def make_vec(kind: str, scenario, num_envs: int, **kwargs) -> gymnasium.vector.V
     return PlacementVecEnv(scenario, num_envs, **kwargs)
 
 
-def _parallel_base():
-    try:
-        from pettingzoo import ParallelEnv
-    except ImportError as error:  # pragma: no cover - the message is the point
-        raise ImportError("coordsim.gym.CoordParallelEnv needs pettingzoo: pip install pettingzoo") from error
-    return ParallelEnv
+class _NoPettingZoo:
+    """Stands in for pettingzoo's ParallelEnv when pettingzoo is not installed."""
 
 
-def _define_parallel():
-    ParallelEnv = _parallel_base()
+try:
+    from pettingzoo import ParallelEnv as _ParallelEnv
+except ImportError:  # pragma: no cover - pettingzoo is optional
+    _ParallelEnv = _NoPettingZoo
 
-    class CoordParallelEnv(ParallelEnv):
-        """A PettingZoo Parallel environment: agents that each own part of the system
-        (docs/model.md section 11), one step per control period.
 
-        ``agents``: None (one agent per service, named after it), a list of service names,
-        or a dict ``{agent: [services]}``. Each agent observes its own services' rows
-        (columns :data:`SERVICE_FEATURES`, as :class:`CoordEnv`) and, with
-        ``neighbours=True``, also the rows of the services they call and that call them
-        (after its own; zeros where a neighbour is another's and not yet seen); it acts on
-        its own services only (``MultiDiscrete``, as :class:`CoordEnv`'s action over its
-        services). All agents decide at the same instants, from the same observations, and
-        their actions are carried out together.
+class CoordParallelEnv(_ParallelEnv):
+    """A PettingZoo Parallel environment: agents that each own part of the system
+    (docs/model.md section 11), one step per control period.
 
-        Rewards: each agent's own term is minus the weighted SLO misses, worst p99 and
-        replica-seconds of its services plus an equal share of the failed jobs
-        (:data:`DEFAULT_WEIGHTS`); ``reward="individual"`` pays each agent its own term,
-        ``"shared"`` pays every agent the team's (the sum of the terms, :class:`CoordEnv`'s
-        reward), a number ``a`` in [0, 1] pays ``a`` x own + (1 - a) x team. ``infos`` carry
-        the step's figures, ``agent_conflicts`` and ``flaps`` among them.
-        """
+    ``agents``: None (one agent per service, named after it), a list of service names,
+    or a dict ``{agent: [services]}``. Each agent observes its own services' rows
+    (columns :data:`SERVICE_FEATURES`, as :class:`CoordEnv`) and, with
+    ``neighbours=True``, also the rows of the services they call and that call them (after
+    its own); it acts on its own services only (``MultiDiscrete``, as :class:`CoordEnv`'s
+    action over its services). All agents decide at the same instants, from the same
+    observations, and their actions are carried out together; an agent missing from the
+    actions holds.
 
-        metadata = {"name": "coordsim_parallel_v0", "render_modes": ["ansi"], "is_parallelizable": True}
+    Rewards: each agent's own term is minus the weighted SLO misses, worst p99 and
+    replica-seconds of its services plus an equal share of the failed jobs
+    (:data:`DEFAULT_WEIGHTS`); ``reward="individual"`` pays each agent its own term,
+    ``"shared"`` pays every agent the team's (:class:`CoordEnv`'s reward: the sum of the
+    terms, with the worst p99 over all services), a number ``a`` in [0, 1] pays ``a`` x own
+    + (1 - a) x team. ``infos`` carry the step's figures, ``agent_conflicts`` and ``flaps``
+    among them. Seeds as :class:`CoordEnv`'s.
+    """
 
-        def __init__(
-            self,
-            scenario,
-            *,
-            agents: Union[None, Sequence[str], Mapping[str, Sequence[str]]] = None,
-            neighbours: bool = False,
-            reward: Union[str, float] = "individual",
-            policy: Optional[str] = None,
-            period: Optional[float] = None,
-            scaling: Optional[Tuple[int, int]] = (-2, 2),
-            policies: Optional[Sequence[str]] = None,
-            min_replicas: Optional[int] = None,
-            max_replicas: Optional[int] = None,
-            provisioning: Optional[Mapping[str, Any]] = None,
-            weights: Optional[Mapping[str, float]] = None,
-            max_steps: Optional[int] = None,
-            replication: int = 0,
-            render_mode: Optional[str] = None,
-        ) -> None:
-            if render_mode not in (None, "ansi"):
-                raise ValueError(f"render_mode: expected None or 'ansi', found {render_mode!r}")
-            if isinstance(reward, str):
-                if reward not in ("individual", "shared"):
-                    raise ValueError(f"reward: expected 'individual', 'shared' or a number in [0, 1], found {reward!r}")
-                self._own = 1.0 if reward == "individual" else 0.0
+    metadata = {"name": "coordsim_parallel_v0", "render_modes": ["ansi"], "is_parallelizable": True}
+
+    def __init__(
+        self,
+        scenario,
+        *,
+        agents: Union[None, Sequence[str], Mapping[str, Sequence[str]]] = None,
+        neighbours: bool = False,
+        reward: Union[str, float] = "individual",
+        policy: Optional[str] = None,
+        period: Optional[float] = None,
+        scaling: Optional[Tuple[int, int]] = (-2, 2),
+        policies: Optional[Sequence[str]] = None,
+        min_replicas: Optional[int] = None,
+        max_replicas: Optional[int] = None,
+        provisioning: Optional[Mapping[str, Any]] = None,
+        weights: Optional[Mapping[str, float]] = None,
+        max_steps: Optional[int] = None,
+        replication: int = 0,
+        render_mode: Optional[str] = None,
+    ) -> None:
+        if _ParallelEnv is _NoPettingZoo:
+            raise ImportError("coordsim.gym.CoordParallelEnv needs pettingzoo: pip install pettingzoo")
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode: expected None or 'ansi', found {render_mode!r}")
+        self._config = dict(
+            agents=agents, neighbours=neighbours, reward=reward, policy=policy, period=period, scaling=scaling,
+            policies=policies, min_replicas=min_replicas, max_replicas=max_replicas, provisioning=provisioning,
+            weights=weights, max_steps=max_steps, replication=replication, render_mode=render_mode,
+        )
+        self._source = _load(scenario)
+        if isinstance(reward, str):
+            if reward not in ("individual", "shared"):
+                raise ValueError(f"reward: expected 'individual', 'shared' or a number in [0, 1], found {reward!r}")
+            self._own = 1.0 if reward == "individual" else 0.0
+        else:
+            self._own = float(reward)
+            if not 0.0 <= self._own <= 1.0:
+                raise ValueError(f"reward: expected a number in [0, 1], found {reward!r}")
+        base = self._source
+        names = [f["name"] for f in base.service_facts()]
+        if agents is None:
+            owned = {s: [s] for s in names}
+        elif isinstance(agents, Mapping):
+            owned = {str(a): [s] if isinstance(s, str) else list(s) for a, s in agents.items()}
+        elif isinstance(agents, (set, frozenset)):
+            raise TypeError("agents: give a list or a dict (a set has no order, and the agents' order is part of the environment)")
+        else:
+            owned = {str(s): [str(s)] for s in agents}
+        everyone = [s for services in owned.values() for s in services]
+        if len(set(everyone)) != len(everyone):
+            raise ValueError(f"agents: a service belongs to one agent only; got {owned}")
+        self._core = _Controlled(
+            base, everyone, policy, period, scaling, policies, min_replicas, max_replicas,
+            provisioning, weights, replication,
+        )
+        core = self._core
+        index = {s: i for i, s in enumerate(core.services)}
+        facts = {f["name"]: f for f in base.service_facts()}
+        self._own_rows = {a: [index[s] for s in services] for a, services in owned.items()}
+        self._seen_rows = {}
+        for a, services in owned.items():
+            rows = [index[s] for s in services]
+            if neighbours:
+                near = []
+                for s in services:
+                    near += [c for c in facts[s]["calls"]]
+                    near += [o for o, f in facts.items() if s in f["calls"]]
+                rows += [index[n] for n in dict.fromkeys(near) if n in index and index[n] not in rows]
+            self._seen_rows[a] = rows
+        self.possible_agents = list(owned)
+        self.agents = []
+        self._observation_spaces = {
+            a: _service_box(len(self._seen_rows[a]))
+            for a in self.possible_agents
+        }
+        self._action_spaces = {}
+        for a in self.possible_agents:
+            n = len(self._own_rows[a])
+            nvec = []
+            if core.scaling is not None:
+                nvec += [core.scaling[1] - core.scaling[0] + 1] * n
+            if core.policies:
+                nvec += [len(core.policies)] * n
+            self._action_spaces[a] = spaces.MultiDiscrete(nvec)
+        self._owned = owned
+        self.max_steps = max_steps
+        self.render_mode = render_mode
+        self._steps = 0
+        self._line = ""
+
+    def _rng(self, seed):
+        """The generator a fresh seed is drawn from when none was ever given."""
+        if seed is not None or not hasattr(self, "_np_random"):
+            self._np_random = np.random.default_rng(seed)
+        return self._np_random
+
+    def observation_space(self, agent):
+        return self._observation_spaces[agent]
+
+    def action_space(self, agent):
+        return self._action_spaces[agent]
+
+    def _observations(self):
+        return {a: self._core.rows(self._seen_rows[a]) for a in self.agents}
+
+    def reset(self, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None):
+        replication = None if not options else options.get("replication")
+        self._core.start(seed, replication, self._rng(seed))
+        self.agents = list(self.possible_agents) if self._core.running else []
+        self._steps = 0
+        self._line = self._core.line(0.0)
+        infos = {a: {"time_s": self._core.sim.now} for a in self.agents}
+        return self._observations(), infos
+
+    def step(self, actions):
+        core = self._core
+        if not self.agents:
+            raise RuntimeError("step: call reset() first (the episode has ended)")
+        n = len(core.services)
+        scale = np.zeros(n, dtype=np.int64) if core.scaling is not None else None
+        arms = np.array(core.arms, dtype=np.int64) if core.policies else None
+        for a in self.agents:
+            if a not in actions:
+                continue  # an agent without an action holds
+            act = np.asarray(actions[a], dtype=np.int64).reshape(-1)
+            rows = self._own_rows[a]
+            k = len(rows)
+            if scale is not None:
+                scale[rows] = act[:k] + core.scaling[0]
+                if arms is not None:
+                    arms[rows] = act[k:]
             else:
-                self._own = float(reward)
-                if not 0.0 <= self._own <= 1.0:
-                    raise ValueError(f"reward: expected a number in [0, 1], found {reward!r}")
-            base = _load(scenario)
-            names = [f["name"] for f in base.service_facts()]
-            if agents is None:
-                owned = {s: [s] for s in names}
-            elif isinstance(agents, Mapping):
-                owned = {str(a): [s] if isinstance(s, str) else list(s) for a, s in agents.items()}
-            else:
-                owned = {str(s): [str(s)] for s in agents}
-            everyone = [s for services in owned.values() for s in services]
-            if len(set(everyone)) != len(everyone):
-                raise ValueError(f"agents: a service belongs to one agent only; got {owned}")
-            self._core = _Controlled(
-                base, everyone, policy, period, scaling, policies, min_replicas, max_replicas,
-                provisioning, weights, replication,
-            )
-            core = self._core
-            index = {s: i for i, s in enumerate(core.services)}
-            facts = {f["name"]: f for f in base.service_facts()}
-            self._own_rows = {a: [index[s] for s in services] for a, services in owned.items()}
-            self._seen_rows = {}
-            for a, services in owned.items():
-                rows = [index[s] for s in services]
-                if neighbours:
-                    near = []
-                    for s in services:
-                        near += [c for c in facts[s]["calls"]]
-                        near += [o for o, f in facts.items() if s in f["calls"]]
-                    rows += [index[n] for n in dict.fromkeys(near) if n in index and index[n] not in rows]
-                self._seen_rows[a] = rows
-            self.possible_agents = list(owned)
+                arms[rows] = act
+        core.act(scale, arms)
+        before = core.figures
+        running = core.running = core.advance()
+        figures = core.step_figures(before)
+        share = 1.0 / len(self.possible_agents)
+        own = {a: core.cost_of(figures, self._owned[a], share) for a in self.agents}
+        team = core.cost_of(figures, core.services, 1.0)  # CoordEnv's reward
+        rewards = {a: float(self._own * own[a] + (1.0 - self._own) * team) for a in self.agents}
+        self._steps += 1
+        truncated = running and self.max_steps is not None and self._steps >= self.max_steps
+        obs = self._observations()
+        terminations = {a: not running for a in self.agents}
+        truncations = {a: bool(truncated) for a in self.agents}
+        infos = {
+            a: {**{k: v for k, v in figures.items() if k != "services"},
+                "services": {s: figures["services"][s] for s in self._owned[a]}}
+            for a in self.agents
+        }
+        self._line = core.line(team)
+        if not running or truncated:
             self.agents = []
-            self._observation_spaces = {
-                a: _service_box(len(self._seen_rows[a]))
-                for a in self.possible_agents
-            }
-            self._action_spaces = {}
-            for a in self.possible_agents:
-                n = len(self._own_rows[a])
-                nvec = []
-                if core.scaling is not None:
-                    nvec += [core.scaling[1] - core.scaling[0] + 1] * n
-                if core.policies:
-                    nvec += [len(core.policies)] * n
-                self._action_spaces[a] = spaces.MultiDiscrete(nvec)
-            self._owned = owned
-            self.max_steps = max_steps
-            self.render_mode = render_mode
-            self._steps = 0
-            self._line = ""
+        return obs, rewards, terminations, truncations, infos
 
-        def observation_space(self, agent):
-            return self._observation_spaces[agent]
+    def render(self):
+        if self.render_mode == "ansi":
+            return self._line + "\n"
+        return None
 
-        def action_space(self, agent):
-            return self._action_spaces[agent]
+    def close(self):
+        self._core.sim = None
 
-        def _observations(self):
-            return {a: self._core.rows(self._seen_rows[a]) for a in self.agents}
+    def state(self):
+        return self._core.rows(range(len(self._core.services)))
 
-        def reset(self, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None):
-            replication = None if not options else options.get("replication")
-            self._core.start(seed, replication)
-            self.agents = list(self.possible_agents) if self._core.running else []
-            self._steps = 0
-            self._line = self._core.line(0.0)
-            infos = {a: {"time_s": self._core.sim.now} for a in self.agents}
-            return self._observations(), infos
+    def __getstate__(self):
+        return {"scenario": self._source, "config": self._config}
 
-        def step(self, actions):
-            core = self._core
-            if not self.agents:
-                raise RuntimeError("step: call reset() first (the episode has ended)")
-            n = len(core.services)
-            scale = np.zeros(n, dtype=np.int64) if core.scaling is not None else None
-            arms = np.array(core.arms, dtype=np.int64) if core.policies else None
-            for a in self.agents:
-                if a not in actions:
-                    continue  # an agent without an action holds
-                act = np.asarray(actions[a], dtype=np.int64).reshape(-1)
-                rows = self._own_rows[a]
-                k = len(rows)
-                if scale is not None:
-                    scale[rows] = act[:k] + core.scaling[0]
-                    if arms is not None:
-                        arms[rows] = act[k:]
-                else:
-                    arms[rows] = act
-            core.act(scale, arms)
-            before = core.figures
-            running = core.running = core.advance()
-            figures = core.step_figures(before)
-            share = 1.0 / len(self.possible_agents)
-            own = {a: core.cost_of(figures, self._owned[a], share) for a in self.agents}
-            team = sum(own.values())
-            rewards = {a: float(self._own * own[a] + (1.0 - self._own) * team) for a in self.agents}
-            self._steps += 1
-            truncated = running and self.max_steps is not None and self._steps >= self.max_steps
-            obs = self._observations()
-            terminations = {a: not running for a in self.agents}
-            truncations = {a: bool(truncated) for a in self.agents}
-            infos = {
-                a: {**{k: v for k, v in figures.items() if k != "services"},
-                    "services": {s: figures["services"][s] for s in self._owned[a]}}
-                for a in self.agents
-            }
-            self._line = core.line(team)
-            if not running or truncated:
-                self.agents = []
-            return obs, rewards, terminations, truncations, infos
-
-        def render(self):
-            if self.render_mode == "ansi":
-                return self._line + "\n"
-            return None
-
-        def close(self):
-            self._core.sim = None
-
-        def state(self):
-            return self._core.rows(range(len(self._core.services)))
-
-    return CoordParallelEnv
-
-
-def __getattr__(name: str):
-    # CoordParallelEnv is defined on first use, so that pettingzoo stays optional.
-    if name == "CoordParallelEnv":
-        cls = _define_parallel()
-        globals()["CoordParallelEnv"] = cls
-        return cls
-    raise AttributeError(name)
+    def __setstate__(self, state):
+        self.__init__(state["scenario"], **state["config"])

@@ -146,6 +146,8 @@ pub struct ServiceObservation {
     utilisation: Option<f64>,
     /// Time average of requests waiting in the service's queues.
     queued: f64,
+    /// Requests that reached a replica of the service in the window (admitted or refused).
+    arrivals: u64,
     /// Requests that ended on the service in the window.
     requests: u64,
     /// Of those, the ones that failed.
@@ -307,6 +309,7 @@ pub fn observation(
             present_slots: o.present_slots,
             utilisation: o.utilisation(),
             queued: o.queued,
+            arrivals: o.arrivals,
             requests: o.requests,
             failures: o.failures,
             slo_missed: o.slo_missed,

@@ -49,6 +49,9 @@ pub(crate) fn limits(max_memory: Option<f64>, max_events: Option<f64>) -> PyResu
     Ok(Limits { max_memory, max_events: max_events.unwrap_or(scenario::DEFAULT_MAX_EVENTS) })
 }
 
+/// What `loads` is called with to unpickle a scenario: its text, no overrides, its name.
+type LoadsArguments = (String, Vec<String>, String);
+
 /// A validated scenario.
 #[pyclass(module = "coordsim._coordsim", frozen)]
 pub(crate) struct LoadedScenario {
@@ -114,7 +117,8 @@ impl LoadedScenario {
     }
 
     /// One dict per active `external` agent the scenario declares: `name`, `services`,
-    /// `period_s`, `min_replicas`, `max_replicas` and `arms` (the policies it may choose).
+    /// `period_s`, `window_s`, `measurement_delay_s`, `min_replicas`, `max_replicas` and
+    /// `arms` (the policies it may choose).
     fn external_agents<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let s = &self.inner;
         let mut out = Vec::new();
@@ -126,6 +130,8 @@ impl LoadedScenario {
                 agent.services.iter().map(|&x| s.services[x.index()].name.as_str()).collect();
             d.set_item("services", services)?;
             d.set_item("period_s", agent.period.as_nanos() as f64 / 1e9)?;
+            d.set_item("window_s", agent.window.as_nanos() as f64 / 1e9)?;
+            d.set_item("measurement_delay_s", agent.measurement_delay.as_nanos() as f64 / 1e9)?;
             d.set_item("min_replicas", e.min_replicas)?;
             d.set_item("max_replicas", e.max_replicas)?;
             let arms: Vec<&str> = e.arms.iter().map(|p| p.kind().name()).collect();
@@ -143,6 +149,14 @@ impl LoadedScenario {
         loaded(py, &self.path.clone(), self.overrides.clone(), || {
             Ok(self.document.with_agents(tables))
         })
+    }
+
+    /// Pickles as its TOML text (`to_toml`), loaded again by `loads`: the same scenario,
+    /// named as before (data files it names are then read relative to the working
+    /// directory).
+    fn __reduce__(&self, py: Python<'_>) -> PyResult<(PyObject, LoadsArguments)> {
+        let loads = py.import_bound("coordsim._coordsim")?.getattr("loads")?.unbind();
+        Ok((loads, (self.document.to_toml(), Vec::new(), self.inner.name.clone())))
     }
 
     /// The file it was loaded from (`<string>` or `<dict>` for one built in Python).

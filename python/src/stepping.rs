@@ -173,7 +173,8 @@ impl Simulation {
     }
 
     /// The placement environments' step: answers the waiting placement with `choice` (a
-    /// negative one rejects), runs to the next one, and returns `(figures, job_seconds,
+    /// row of its figures; a row that is not a candidate rejects the task), runs to the next
+    /// one (holding any external agent on the way), and returns `(figures, job_seconds,
     /// finished)`: the next placement's figures (zeros once finished), the job-seconds the
     /// step added (jobs in the system times the time it took), and whether the run reached
     /// its end.
@@ -181,18 +182,40 @@ impl Simulation {
         &mut self,
         py: Python<'py>,
         choice: i64,
-    ) -> (Bound<'py, PyArray2<f32>>, f64, bool) {
+    ) -> PyResult<(Bound<'py, PyArray2<f32>>, f64, bool)> {
         let rows = self.steered_replicas;
+        if usize::try_from(choice).map_or(true, |c| c >= rows) {
+            return Err(PyValueError::new_err(format!(
+                "action: expected a replica's row in 0..{rows}, found {choice}"
+            )));
+        }
         self.run.with_dependent_mut(|_, r| {
+            if !matches!(r.waiting(), Some(Waiting::Placement(_))) {
+                return Err(PyRuntimeError::new_err(
+                    "step: no placement waits (call reset() first: the episode has ended)",
+                ));
+            }
             let before = r.job_seconds();
             r.place(usize::try_from(choice).ok());
-            r.run_until(r.end());
+            let waits = r.run_to_placement();
             let added = r.job_seconds() - before;
-            match r.waiting() {
-                Some(Waiting::Placement(ask)) => (figures(py, rows, Some(ask)), added, false),
+            Ok(match r.waiting() {
+                Some(Waiting::Placement(ask)) if waits => {
+                    (figures(py, rows, Some(ask)), added, false)
+                }
                 _ => (figures(py, rows, None), added, true),
-            }
+            })
         })
+    }
+
+    /// Runs to the next placement on the steered service (holding any external agent on
+    /// the way) and returns it as `placement()` does, or None at the end of the run.
+    fn next_placement<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> Option<(Bound<'py, PyArray2<f32>>, u32, f64)> {
+        self.run.with_dependent_mut(|_, r| r.run_to_placement());
+        self.placement(py)
     }
 
     /// Rows of a placement's figures: the replicas of the steered service (0 if none is).
@@ -316,22 +339,27 @@ fn figures<'py>(
         .into_pyarray_bound(py)
 }
 
-/// Writes a placement's figures into `cells` (a row of `PLACEMENT_COLUMNS` per replica);
-/// zeros without one.
+/// The largest value of a placement's columns (`coordsim.gym.HIGH`): larger ones are
+/// clipped, so that observations stay in their space.
+const HIGH: f32 = 1e6;
+
+/// Writes a placement's figures into `cells` (a row of `PLACEMENT_COLUMNS` per replica,
+/// clipped to `HIGH`); zeros without one.
 pub(crate) fn fill_figures(cells: &mut [f32], ask: Option<&PlacementAsk>) {
     let Some(ask) = ask else {
         cells.fill(0.0);
         return;
     };
-    let work = ask.work.map_or(0.0, |w| w.as_secs_f64() as f32);
+    let clip = |x: f64| (x as f32).min(HIGH);
+    let work = ask.work.map_or(0.0, |w| clip(w.as_secs_f64()));
     for (row, f) in cells.chunks_exact_mut(PLACEMENT_COLUMNS.len()).zip(&ask.replicas) {
         row.copy_from_slice(&[
             f32::from(u8::from(f.candidate)),
-            f.running as f32,
-            f.queued as f32,
-            f.slots as f32,
-            f.speed as f32,
-            f.work_left.map_or(0.0, |w| w.as_secs_f64() as f32),
+            clip(f64::from(f.running)),
+            clip(f64::from(f.queued)),
+            clip(f64::from(f.slots)),
+            clip(f.speed),
+            f.work_left.map_or(0.0, |w| clip(w.as_secs_f64())),
             work,
         ]);
     }

@@ -12,7 +12,7 @@ use coordsim::scenario::Scenario;
 use coordsim::sim::{self, Waiting};
 use numpy::ndarray::{Array1, Array3};
 use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
@@ -60,8 +60,7 @@ impl Sub {
             sim::Simulation::steering(s, spec, replication, Some(steered))
         });
         episode.with_dependent_mut(|_, run| {
-            let end = run.end();
-            run.run_until(end);
+            run.run_to_placement();
             fill_figures(cells, waiting_placement(run));
         });
         self.episode = Some(episode);
@@ -71,7 +70,7 @@ impl Sub {
 
     /// One step: (reward, terminated, truncated), its next observation written to `cells`.
     fn step(&mut self, setting: &Setting, action: i64, cells: &mut [f32]) -> (f64, bool, bool) {
-        if self.ended || self.episode.is_none() {
+        if self.ended {
             self.replication += 1;
             self.start(setting, cells);
             return (0.0, false, false);
@@ -80,8 +79,7 @@ impl Sub {
         let (added, finished) = episode.with_dependent_mut(|_, run| {
             let before = run.job_seconds();
             run.place(usize::try_from(action).ok());
-            let end = run.end();
-            run.run_until(end);
+            run.run_to_placement();
             let ask = waiting_placement(run);
             fill_figures(cells, ask);
             (run.job_seconds() - before, ask.is_none())
@@ -157,11 +155,13 @@ impl PlacementVec {
     }
 
     /// Starts every sub-environment, sub-environment `i` with master seed `seeds[i]` and
-    /// replication 0; returns the first observations, `(num_envs, rows, 7)`.
+    /// replication `replication`; returns the first observations, `(num_envs, rows, 7)`.
+    #[pyo3(signature = (seeds, replication = 0))]
     fn reset<'py>(
         &mut self,
         py: Python<'py>,
         seeds: Vec<u64>,
+        replication: u32,
     ) -> PyResult<Bound<'py, PyArray3<f32>>> {
         if seeds.len() != self.subs.len() {
             return Err(PyValueError::new_err(format!(
@@ -177,7 +177,7 @@ impl PlacementVec {
         py.allow_threads(|| {
             subs.par_iter_mut().zip(cells.par_chunks_mut(width.max(1))).zip(seeds).for_each(
                 |((sub, cells), seed)| {
-                    (sub.seed, sub.replication) = (seed, 0);
+                    (sub.seed, sub.replication) = (seed, replication);
                     sub.start(setting, cells);
                 },
             );
@@ -185,8 +185,9 @@ impl PlacementVec {
         Ok(self.observations(py, cells))
     }
 
-    /// Steps every sub-environment with its action (the row of the chosen replica; a
-    /// negative one rejects): `(observations, rewards, terminated, truncated)`.
+    /// Steps every sub-environment with its action (the row of the chosen replica; one that
+    /// is not a candidate rejects the task): `(observations, rewards, terminated,
+    /// truncated)`.
     fn step<'py>(
         &mut self,
         py: Python<'py>,
@@ -199,6 +200,16 @@ impl PlacementVec {
                 "actions: expected one per sub-environment ({n}), found {}",
                 actions.len()
             )));
+        }
+        let rows = self.setting.rows;
+        if let Some(bad) = actions.iter().find(|&&a| usize::try_from(a).map_or(true, |a| a >= rows))
+        {
+            return Err(PyValueError::new_err(format!(
+                "actions: expected a replica's row in 0..{rows} for every sub-environment, found {bad}"
+            )));
+        }
+        if self.subs.iter().any(|s| s.episode.is_none()) {
+            return Err(PyRuntimeError::new_err("step: call reset() first"));
         }
         let width = self.setting.rows * PLACEMENT_COLUMNS.len();
         let mut cells = vec![0f32; n * width];

@@ -140,6 +140,16 @@ def test_the_same_seed_gives_the_same_episode_and_another_seed_another():
     assert env._core.replication == first + 1
 
 
+def test_placement_episodes_are_reproducible_by_seed():
+    s = coordsim.load(SCENARIOS / "pool.toml", set={"duration": "3s", "warmup": "1s"})
+    env = cg.PlacementEnv(s, max_steps=3000)
+    act = lambda rng, obs: int(rng.integers(0, 16))  # noqa: E731
+    a, b, c = episode(env, 11, act), episode(env, 11, act), episode(env, 12, act)
+    assert a == b
+    assert a != c
+    assert len(a) == 1 + 3000 and a[-1][3], "truncated after max_steps"
+
+
 def test_a_coord_env_episode_adds_up_to_the_runs_figures():
     env = cg.CoordEnv(autoscale([], 300), weights={"slo_missed": 0, "jobs_failed": 0, "replica_seconds": 1.0})
     steps = episode(env, 9, lambda rng, obs: rng.integers(0, 5, size=3))
@@ -303,3 +313,131 @@ def test_the_native_vector_env_is_its_sub_environments_stepped_one_by_one():
             ended = terminated or truncated
             o, r, te, tr = trace[t + 1]
             assert np.array_equal(obs, o[i]) and reward == r[i] and terminated == te[i] and truncated == tr[i], (i, t)
+
+
+# What a review of the environments asked for.
+
+
+def test_placement_env_holds_the_scenarios_external_agents_and_runs_to_the_end():
+    s = autoscale([], 120).with_agents(OUTSIDE)
+    env = cg.PlacementEnv(s, service="payment")
+    obs, _ = env.reset(seed=3)
+    steps = 0
+    while True:
+        obs, _, terminated, truncated, _ = env.step(int(np.argmax(obs[:, 0])))
+        steps += 1
+        if terminated or truncated:
+            break
+    assert env._sim.now == pytest.approx(120.0), "the episode ends at the end of the run"
+    assert steps > 100 * 120 * 0.5  # orders arrive at 60..180/s; one payment each
+
+
+def test_offered_load_follows_the_arrival_rate_beyond_capacity():
+    # pool.toml: 16 servers of 10 ms serve 1,600/s; offered loads 0.45, 0.9 and 1.8.
+    for rate, load in [(720, 0.45), (1440, 0.9), (2880, 1.8)]:
+        s = coordsim.load(SCENARIOS / "pool.toml", set={"duration": "40s", "warmup": "5s", "classes.request.arrival.rate": rate})
+        env = cg.CoordEnv(s, scaling=(0, 0))
+        obs, _ = env.reset(seed=1)
+        seen = [obs[0, SERVICE("offered_load")]]
+        while True:
+            obs, _, terminated, _, _ = env.step(np.array([0]))
+            if terminated:
+                break
+            seen.append(obs[0, SERVICE("offered_load")])
+        assert np.mean(seen) == pytest.approx(load, rel=0.03), (rate, seen)
+
+
+def test_a_shared_reward_is_coord_envs_reward_and_individual_rewards_add_up_to_it_without_p99():
+    weights = {"slo_missed": 1.0, "latency_p99_s": 10.0, "jobs_failed": 2.0, "replica_seconds": 0.01}
+    act = np.array([3, 2, 1])
+    single = cg.CoordEnv(autoscale([], 200), services=["catalog", "pricing", "payment"], weights=weights)
+    single.reset(seed=8)
+    shared = cg.CoordParallelEnv(autoscale([], 200), agents=["catalog", "pricing", "payment"], reward="shared", weights=weights)
+    shared.reset(seed=8)
+    no_p99 = dict(weights, latency_p99_s=0.0)
+    own = cg.CoordParallelEnv(autoscale([], 200), agents=["catalog", "pricing", "payment"], weights=no_p99)
+    own.reset(seed=8)
+    plain = cg.CoordEnv(autoscale([], 200), services=["catalog", "pricing", "payment"], weights=no_p99)
+    plain.reset(seed=8)
+    for _ in range(5):
+        _, r, *_ = single.step(act)
+        _, rs, *_ = shared.step({a: [act[i]] for i, a in enumerate(shared.agents)})
+        assert all(v == pytest.approx(r, rel=1e-12) for v in rs.values())
+        _, ro, *_ = own.step({a: [act[i]] for i, a in enumerate(own.agents)})
+        _, rp, *_ = plain.step(act)
+        assert sum(ro.values()) == pytest.approx(rp, rel=1e-9)
+
+
+def test_failed_jobs_in_the_reward_add_up_to_the_runs():
+    env = cg.CoordEnv(autoscale([], 400), weights={"slo_missed": 0, "jobs_failed": 1.0, "replica_seconds": 0})
+    steps = episode(env, 2, lambda rng, obs: np.array([2, 2, 2]))  # hold: the flash sale fails jobs
+    failed = int(env.summary().jobs_failed[0])
+    assert failed > 100
+    assert -sum(step[1] for step in steps[1:]) == failed
+
+
+def test_an_agent_left_out_of_the_actions_holds():
+    env = cg.CoordParallelEnv(autoscale([], 200), max_replicas=24)
+    env.reset(seed=1)
+    before = {s: env._core.last[s].provisioned for s in env._core.services}
+    for _ in range(4):
+        env.step({"catalog": [4]})  # +2 each time for catalog; the others hold
+    after = {s: env._core.last[s].provisioned for s in env._core.services}
+    assert after["catalog"] == before["catalog"] + 8
+    assert after["pricing"] == before["pricing"] and after["payment"] == before["payment"]
+
+
+def test_resets_without_a_seed_differ_between_environments_and_follow_a_seed():
+    env = gymnasium.vector.SyncVectorEnv([lambda: cg.CoordEnv(autoscale([], 120)) for _ in range(3)])
+    obs, _ = env.reset()
+    assert len({o.tobytes() for o in obs}) == 3, "fresh seeds, as Gymnasium environments draw them"
+    env.close()
+    single = cg.PlacementEnv(coordsim.load(SCENARIOS / "mmc.toml", set={"duration": "3s", "warmup": "1s"}))
+    single.reset(seed=4)
+    first = single._replication
+    single.reset()
+    assert (single._seed, single._replication) == (4, first + 1)
+    vec = cg.make_vec("placement", coordsim.load(SCENARIOS / "mmc.toml", set={"duration": "3s", "warmup": "1s"}), num_envs=2)
+    a, _ = vec.reset(seed=4)
+    b, _ = vec.reset()
+    c, _ = vec.reset(seed=4)
+    assert np.array_equal(a, c) and vec._replication == 0
+    assert vec.np_random_seed == 4
+
+
+def test_bad_actions_and_steps_out_of_turn_are_refused():
+    env = cg.CoordEnv(autoscale([], 120), policies=["power_of_d", "round_robin"])
+    env.reset(seed=1)
+    with pytest.raises(ValueError, match="policy index 2"):
+        env.step(np.array([2, 2, 2, 2, 0, 0]))
+    with pytest.raises(ValueError, match="replica deltas must be in -2..2"):
+        env.step(np.array([5, 2, 2, 0, 0, 0]))
+    placement = cg.PlacementEnv(coordsim.load(SCENARIOS / "mmc.toml", set={"duration": "3s", "warmup": "1s"}))
+    with pytest.raises(RuntimeError, match="reset"):
+        placement.step(0)
+    placement.reset(seed=1)
+    with pytest.raises(ValueError, match="expected a replica's row"):
+        placement.step(99)
+    while not placement.step(0)[2]:
+        pass
+    with pytest.raises(RuntimeError, match="no placement waits"):
+        placement.step(0)
+
+
+def test_every_environment_pickles_and_async_vector_envs_spawn():
+    import pickle
+
+    parallel = cg.CoordParallelEnv(autoscale([], 120), reward=0.3)
+    again = pickle.loads(pickle.dumps(parallel))
+    acts = {a: [1] for a in parallel.possible_agents}
+    parallel.reset(seed=2)
+    again.reset(seed=2)
+    assert all(np.array_equal(parallel.step(acts)[0][a], again.step(acts)[0][a]) for a in parallel.possible_agents)
+    pool = coordsim.load(SCENARIOS / "pool.toml", set={"duration": "6s", "warmup": "1s"})
+    vec = pickle.loads(pickle.dumps(cg.make_vec("placement", pool, num_envs=2)))
+    assert vec.reset(seed=1)[0].shape == (2, 16, 7)
+    env = gymnasium.vector.AsyncVectorEnv([lambda: cg.PlacementEnv(pool) for _ in range(2)], context="spawn")
+    obs, _ = env.reset(seed=7)
+    obs, *_ = env.step(np.array([0, 1]))
+    assert obs.shape == (2, 16, 7)
+    env.close()

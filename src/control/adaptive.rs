@@ -187,6 +187,7 @@ mod tests {
             busy_slots: 0.5,
             present_slots: 1.0,
             queued: 0.0,
+            arrivals: 0,
             requests: of,
             failures: of - good,
             slo_missed: 0,

@@ -213,6 +213,7 @@ mod tests {
             busy_slots: busy,
             present_slots: f64::from(provisioned),
             queued: 0.0,
+            arrivals: 0,
             requests: 100,
             failures: 0,
             slo_missed: 0,

@@ -1,13 +1,14 @@
 //! The monitoring system control agents read (docs/model.md section 10): per service, the
 //! figures of each scrape interval (`[control] scrape`, 1 s by default): time integrals of
-//! busy slots, queued requests and present slots, and the requests that ended with their
-//! outcome and a bucketed histogram of their response times, as a metrics server would keep
-//! them. An agent's [`Observation`] sums the whole intervals of its window that ended at
-//! least its measurement delay ago; it never reads the world's state directly.
+//! busy slots, queued requests and present slots, the requests that arrived, and the
+//! requests that ended with their outcome and a bucketed histogram of their response times,
+//! as a metrics server would keep them. An agent's [`Observation`] sums the whole intervals
+//! of its window that ended at least its measurement delay ago; it never reads the world's
+//! state directly.
 //!
 //! It exists only in runs with control agents; then the world feeds it alongside the
-//! recorder (`World::load_changed`, `World::request_ended`). Memory: the intervals the
-//! longest window and delay need, per service.
+//! recorder (`World::load_changed`, `World::request_arrived`, `World::request_ended`).
+//! Memory: the intervals the longest window and delay need, per service.
 
 use std::collections::VecDeque;
 
@@ -84,6 +85,7 @@ struct Interval {
     busy: u128,
     queued: u128,
     present: u128,
+    arrivals: u64,
     requests: u64,
     failures: u64,
     slo_missed: u64,
@@ -96,6 +98,7 @@ struct LiveService {
     busy: Level,
     queued: Level,
     present: Level,
+    arrivals: u64,
     requests: u64,
     failures: u64,
     slo_missed: u64,
@@ -138,6 +141,7 @@ impl Monitor {
                     busy: Level::default(),
                     queued: Level::default(),
                     present: Level { value: s.slots() as i64, ..Level::default() },
+                    arrivals: 0,
                     requests: 0,
                     failures: 0,
                     slo_missed: 0,
@@ -161,6 +165,7 @@ impl Monitor {
                     busy: s.busy.take(end),
                     queued: s.queued.take(end),
                     present: s.present.take(end),
+                    arrivals: std::mem::take(&mut s.arrivals),
                     requests: std::mem::take(&mut s.requests),
                     failures: std::mem::take(&mut s.failures),
                     slo_missed: std::mem::take(&mut s.slo_missed),
@@ -193,6 +198,11 @@ impl Monitor {
     pub(super) fn present_changed(&mut self, now: SimTime, service: ServiceId, slots: i64) {
         self.at(now);
         self.services[service.index()].present.change(now, slots);
+    }
+
+    pub(super) fn request_arrived(&mut self, now: SimTime, service: ServiceId) {
+        self.at(now);
+        self.services[service.index()].arrivals += 1;
     }
 
     pub(super) fn request_ended(
@@ -230,7 +240,7 @@ impl Monitor {
         let rows = s.history.iter().filter(|r| r.end <= newest && r.end > oldest);
         let mut length = 0u64;
         let (mut busy, mut queued, mut present, mut latency) = (0u128, 0u128, 0u128, 0u128);
-        let (mut requests, mut failures, mut slo_missed) = (0, 0, 0);
+        let (mut arrivals, mut requests, mut failures, mut slo_missed) = (0, 0, 0, 0);
         let mut buckets = [0u64; BUCKETS];
         for r in rows {
             length += r.length_ns;
@@ -238,6 +248,7 @@ impl Monitor {
             queued += r.queued;
             present += r.present;
             latency += r.latency_ns;
+            arrivals += r.arrivals;
             requests += r.requests;
             failures += r.failures;
             slo_missed += r.slo_missed;
@@ -257,6 +268,7 @@ impl Monitor {
             busy_slots: per(busy),
             present_slots: per(present),
             queued: per(queued),
+            arrivals,
             requests,
             failures,
             slo_missed,
@@ -302,6 +314,16 @@ impl<O: Observer, const C: bool> World<'_, '_, O, C> {
         self.recorder.load_changed(now, service, running, queued);
         if let Some(monitor) = self.monitor.as_deref_mut().filter(|_| C) {
             monitor.load_changed(now, service, running, queued);
+        }
+    }
+
+    /// A request reached a replica of `service` (admitted or refused): the recorder and, in
+    /// runs with control agents, the monitoring system hear of it.
+    #[inline(always)]
+    pub(super) fn request_arrived(&mut self, now: SimTime, service: ServiceId) {
+        self.recorder.request_arrived(now, service);
+        if let Some(monitor) = self.monitor.as_deref_mut().filter(|_| C) {
+            monitor.request_arrived(now, service);
         }
     }
 

@@ -238,7 +238,7 @@ impl<'s, 'o, O: Observer, const C: bool> World<'s, 'o, O, C> {
         }
         let load = self.loads[replica.index()];
         let service_id = self.layout.replica_service[replica.index()];
-        self.recorder.request_arrived(now, service_id);
+        self.request_arrived(now, service_id);
         let service = &self.scenario.services[service_id.index()];
         let capacity = self.layout.replica_queue_capacity[replica.index()];
         let working = service.working_hours.is_none_or(|h| h.working(now));

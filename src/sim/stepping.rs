@@ -187,6 +187,17 @@ impl<'s> Simulation<'s> {
         stopped
     }
 
+    /// Runs to the next placement on the steered service, holding any external agent on
+    /// the way; returns whether one waits (false: the run reached its end).
+    pub fn run_to_placement(&mut self) -> bool {
+        while self.advance(self.end) {
+            if self.waits_for_placement() {
+                return true;
+            }
+        }
+        false
+    }
+
     /// The decision the run waits for, if any.
     pub fn waiting(&self) -> Option<Waiting<'_>> {
         let run = self.run.as_ref()?;

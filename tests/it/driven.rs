@@ -97,6 +97,15 @@ fn the_driver_sees_the_offered_load_and_its_scaling_halves_it() {
     let after = mean_utilisation(&seen, 210.0, 400.0);
     assert!((before - 0.5).abs() < 0.02, "utilisation before scaling {before}, theory 0.5");
     assert!((after - 0.25).abs() < 0.015, "utilisation after scaling {after}, theory 0.25");
+    // Poisson arrivals at 200/s: 1000 in a 5 s window on average (sd 31.6); over the 79
+    // full windows the mean is within 4 standard errors (3.6) of 1000, and arrivals and
+    // completions in a window differ only by what is in the system at its edges.
+    let full = &seen[1..];
+    let arrivals = full.iter().map(|(_, o)| o.arrivals as f64).sum::<f64>() / full.len() as f64;
+    assert!((arrivals - 1000.0).abs() < 4.0 * 31.6 / (full.len() as f64).sqrt(), "{arrivals}");
+    for (_, o) in full {
+        assert!(o.arrivals.abs_diff(o.requests) < 60, "{} vs {}", o.arrivals, o.requests);
+    }
     for (at, o) in &seen {
         let expected = if secs(*at) > 200.0 { 8 } else { 4 };
         assert_eq!(o.provisioned, expected, "replicas provisioned at {} s", secs(*at));

@@ -777,6 +777,10 @@ class CoordParallelEnv(_ParallelEnv):
                 nvec += [len(core.policies)] * n
             self._action_spaces[a] = spaces.MultiDiscrete(nvec)
         self._owned = owned
+        # PettingZoo's declared attributes, for tools that read them rather than the methods.
+        self.observation_spaces = self._observation_spaces
+        self.action_spaces = self._action_spaces
+        self.state_space = _service_box(len(core.services))
         self.max_steps = max_steps
         self.render_mode = render_mode
         self._steps = 0

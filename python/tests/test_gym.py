@@ -108,6 +108,9 @@ def test_parallel_api_test_passes_on_coord_parallel_env():
 
     env = cg.CoordParallelEnv(autoscale([], 300), neighbours=True, reward=0.5)
     parallel_api_test(env, num_cycles=40)
+    env.reset(seed=1)
+    assert env.state_space.contains(env.state())
+    assert all(env.observation_spaces[a] is env.observation_space(a) for a in env.possible_agents)
     assert sorted(env.possible_agents) == ["catalog", "payment", "pricing"]
 
 

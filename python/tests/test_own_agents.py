@@ -55,21 +55,27 @@ class PyLeastOutstanding(coordsim.Policy):
     name = "py_least_outstanding"
 
     def place(self, view, task):
-        counts = view.outstanding
-        ejected = view.ejected
-        skip_ejected = not bool(ejected.all())
-        best, best_count, ties = None, None, 0
-        for i, replica in enumerate(view.candidates):
-            if skip_ejected and ejected[i]:
-                continue
-            count = counts[i]
-            if best is None or count < best_count:
-                best, best_count, ties = replica, count, 1
-            elif count == best_count:
-                ties += 1
-                if self.stream.below(ties) == 0:
-                    best = replica
-        return best
+        return least_with_ties(self, view, view.outstanding)
+
+
+def least_with_ties(policy, view, values):
+    """The candidate of least value, skipping ejected ones unless all are, ties broken as the
+    Rust baselines break them: reservoir sampling over the equal least values, one draw from
+    the policy's stream per tie met."""
+    ejected = view.ejected
+    skip_ejected = not bool(ejected.all())
+    best, best_value, ties = None, None, 0
+    for i, replica in enumerate(view.candidates):
+        if skip_ejected and ejected[i]:
+            continue
+        value = values[i]
+        if best is None or value < best_value:
+            best, best_value, ties = replica, value, 1
+        elif value == best_value:
+            ties += 1
+            if policy.stream.below(ties) == 0:
+                best = replica
+    return best
 
 
 class PyLeastWorkLeft(coordsim.Policy):
@@ -81,21 +87,7 @@ class PyLeastWorkLeft(coordsim.Policy):
 
     def place(self, view, task):
         assert task.work is not None and task.work > 0, "sizes are known on this service"
-        per_slot = view.work_left / view.concurrency
-        ejected = view.ejected
-        skip_ejected = not bool(ejected.all())
-        best, best_value, ties = None, None, 0
-        for i, replica in enumerate(view.candidates):
-            if skip_ejected and ejected[i]:
-                continue
-            value = per_slot[i]
-            if best is None or value < best_value:
-                best, best_value, ties = replica, value, 1
-            elif value == best_value:
-                ties += 1
-                if self.stream.below(ties) == 0:
-                    best = replica
-        return best
+        return least_with_ties(self, view, view.work_left / view.concurrency)
 
 
 def write(tmp_path, text, name="s.toml"):

@@ -26,10 +26,9 @@ pub struct Simulation<'s> {
     /// The built-in policy it runs, for the counterfactual runs behind `regret`.
     spec: Option<PolicySpec>,
     replication: u32,
-    /// The integral of jobs in the system over time so far, in job-seconds, and the count
-    /// and time it was last brought up to.
+    /// The integral of jobs in the system over time so far, in job-seconds, and the time it
+    /// was last brought up to.
     job_seconds: f64,
-    jobs_then: usize,
     then: SimTime,
 }
 
@@ -133,7 +132,6 @@ impl<'s> Simulation<'s> {
             spec: None,
             replication,
             job_seconds: 0.0,
-            jobs_then: 0,
             then: SimTime::ZERO,
         }
     }
@@ -170,7 +168,9 @@ impl<'s> Simulation<'s> {
             return true;
         }
         self.act(Vec::new());
-        let (mut area, mut jobs, mut then) = (self.job_seconds, self.jobs_then, self.then);
+        // Count from what is in the system now: an answer may have ended a job at this very
+        // instant (a rejected placement fails it).
+        let (mut area, mut jobs, mut then) = (self.job_seconds, self.jobs_in_system(), self.then);
         let mut stopped = false;
         if let Some(run) = &mut self.run {
             stopped = engine!(run, e => e.run_until_or(until, |at, world| {
@@ -183,7 +183,7 @@ impl<'s> Simulation<'s> {
                 then = until;
             }
         }
-        (self.job_seconds, self.jobs_then, self.then) = (area, jobs, then);
+        (self.job_seconds, self.then) = (area, then);
         stopped
     }
 

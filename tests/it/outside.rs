@@ -196,3 +196,50 @@ fn the_figures_so_far_add_up_to_the_runs() {
     // held still over the 140 s measured.
     assert!(summary.replica_seconds > 5.0 * 140.0, "{}", summary.replica_seconds);
 }
+
+#[test]
+fn rejected_placements_spend_no_time_in_the_system() {
+    // Sparse arrivals (1/s) on two idle replicas of 10 ms: a rejected placement fails its
+    // job the instant it arrives, so with every placement rejected the time jobs spent in
+    // the system is exactly zero, and with every other one placed it is the placed jobs'
+    // latencies (and at most the last one's 10 ms, still running at the end).
+    let text = r#"
+duration = "200s"
+warmup = "0s"
+seed = 3
+policies = ["random"]
+[services.api]
+replicas = 2
+service_time = { dist = "constant", value = "10ms" }
+[classes.web]
+service = "api"
+arrival = { process = "poisson", rate = 1 }
+"#;
+    let s = crate::support::scenario(text);
+    let api = s.service_id("api");
+    let mut stepped = Simulation::steering(&s, s.policies[0], 0, api);
+    let mut asked = 0u64;
+    while stepped.run_to_placement() {
+        stepped.place(None);
+        asked += 1;
+    }
+    assert!(asked > 150, "{asked}");
+    assert_eq!(stepped.job_seconds(), 0.0);
+    let summary = stepped.finish();
+    assert_eq!((summary.jobs_completed, summary.jobs_failed), (0, asked));
+
+    let mut stepped = Simulation::steering(&s, s.policies[0], 0, api);
+    let mut asked = 0u64;
+    while stepped.run_to_placement() {
+        stepped.place((asked % 2 == 0).then_some(0));
+        asked += 1;
+    }
+    let seconds = stepped.job_seconds();
+    let summary = stepped.finish();
+    assert_eq!(summary.jobs_completed, asked.div_ceil(2));
+    let latencies = summary.latency_mean_ms * 1e-3 * summary.jobs_completed as f64;
+    assert!(
+        seconds >= latencies - 1e-9 && seconds <= latencies + 0.010 + 1e-9,
+        "{seconds} {latencies}"
+    );
+}
